@@ -1,0 +1,42 @@
+"""The app factory: config → logging → services → webhook, health, emulator, console → CLI commands."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+from bot import cli, health, logs, webhook
+from bot.config import VAR, load_settings
+from bot.errors import ConfigError
+from bot.extensions import init_app
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the WSGI app; `config` overrides config.yaml sections (and "env", "var_dir" in tests).
+
+    A missing or malformed setting stops start-up with one line naming the key.
+    """
+    overrides = dict(config or {})
+    var = Path(overrides.pop("var_dir", VAR))
+    try:
+        settings = load_settings(overrides)
+    except ConfigError as exc:
+        raise SystemExit(f"config error: {exc}") from None
+    logs.setup(settings.section("logging").get("level", "INFO"))
+    if settings.defaults_used:
+        log.warning("%s mode: development defaults for %s", settings.env, ", ".join(settings.defaults_used))
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=settings.secret_key, BOT=settings, VAR=var)
+    init_app(app, settings, var)
+    webhook.register(app, settings.section("webhook")["path"])
+    health.register(app)
+    if settings.emulator_enabled:
+        from bot import emulator
+
+        emulator.init_app(app)
+    cli.init_app(app)
+    return app

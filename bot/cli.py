@@ -1,0 +1,85 @@
+"""Operations as click commands on app.cli (also `python -m bot <command>`)."""
+from __future__ import annotations
+
+import json
+import logging
+
+import click
+from flask import Flask, current_app
+
+from bot.extensions import services
+
+log = logging.getLogger(__name__)
+
+
+@click.command("migrate")
+def migrate_cmd() -> None:
+    """Bring the database schema up to date (Alembic upgrade head)."""
+    from bot.db import upgrade
+
+    s = services()
+    upgrade(s.engine)
+    click.echo(f"database ready: {s.engine.url.render_as_string(hide_password=True)}")
+
+
+@click.command("sync-menu")
+def sync_menu_cmd() -> None:
+    """Push the custom menu in config.yaml to WeChat."""
+    s = services()
+    result = s.outbox.sync_menu(s.settings.section("menu"))
+    if not result.ok:
+        raise click.ClickException(f"menu not pushed: {result.errcode} {result.errmsg} ({result.kind})")
+    click.echo("menu pushed to " + s.settings.api_base_url)
+
+
+@click.command("scheduler")
+def scheduler_cmd() -> None:
+    """Run the scheduler as its own process (production: exactly one of these)."""
+    from bot.scheduler import run_forever
+
+    click.echo("scheduler starting; Ctrl-C to stop")
+    run_forever(services())
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+def serve_cmd(host: str) -> None:
+    """Development: migrate, start the scheduler in-process, serve webhook, emulator and console."""
+    from werkzeug.serving import run_simple
+
+    from bot.db import upgrade
+    from bot.scheduler import Scheduler
+
+    s = services()
+    upgrade(s.engine)
+    if s.settings.section("scheduler").get("enabled"):
+        Scheduler(s).start()
+    port = s.settings.port
+    click.echo(f"\n  webhook:    http://{host}:{port}{s.settings.section('webhook')['path']}")
+    if s.settings.emulator_enabled:
+        click.echo(f"  chat page:  http://{host}:{port}/emulator   <- open this to talk to the bot\n")
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+
+
+@click.command("chat")
+@click.option("--url", default=None, help="webhook URL of a running instance (default: this config's)")
+@click.option("--user", default=None, help="openid to chat as (default: a new simulated user)")
+def chat_cmd(url: str | None, user: str | None) -> None:
+    """Chat with a running bot from the terminal, as a simulated WeChat user."""
+    from bot.emulator.terminal import run_chat
+
+    run_chat(services().settings, url, user)
+
+
+@click.command("show-config")
+def show_config_cmd() -> None:
+    """Print the effective non-secret settings (validation runs at start-up)."""
+    s = services().settings
+    click.echo(json.dumps({"env": s.env, "api_base_url": s.api_base_url, "database": s.database_url.split("@")[-1],
+                           "redis": s.redis_url or "embedded", "defaults_used": s.defaults_used, **s.raw},
+                          ensure_ascii=False, indent=2))
+
+
+def init_app(app: Flask) -> None:
+    for cmd in (migrate_cmd, sync_menu_cmd, scheduler_cmd, serve_cmd, chat_cmd, show_config_cmd):
+        app.cli.add_command(cmd)

@@ -1,0 +1,27 @@
+"""Schema migrations with Alembic (migrations/): upgrade to head on start-up commands and in tests."""
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+from bot.config import ROOT
+
+MIGRATIONS = ROOT / "migrations"  # Alembic's script folder
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic config bound to `engine` (no alembic.ini needed)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision`."""
+    with engine.begin() as conn:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)

@@ -1,0 +1,172 @@
+"""The simulated WeChat client: builds signed (and encrypted) XML, posts it like WeChat, decrypts replies."""
+from __future__ import annotations
+
+import itertools
+import secrets
+import string
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+import requests
+
+from bot.wechat import Crypto, cdata_safe, parse_xml, signature, verify
+
+TIMEOUT = 5.0  # seconds WeChat waits for an answer
+ATTEMPTS = 3  # WeChat tries a message three times in all
+ACCOUNT = "gh_emulator00001"  # the official account's original id in the emulator
+OPENID_CHARS = string.ascii_letters + string.digits + "-_"  # alphabet of openids
+_msg_ids = itertools.count(int(time.time() * 1000) * 1000)  # MsgIds unique in this process
+
+
+def new_openid() -> str:
+    """A random openid shaped like WeChat's (28 characters starting with "o")."""
+    return "o" + "".join(secrets.choice(OPENID_CHARS) for _ in range(27))
+
+
+def to_xml(fields: dict[str, Any]) -> str:
+    """WeChat-style XML: strings in CDATA, numbers bare, nested dicts as elements."""
+    return "<xml>" + "".join(_element(k, v) for k, v in fields.items()) + "</xml>"
+
+
+def _element(name: str, value: Any) -> str:
+    if isinstance(value, dict):
+        inner = "".join(_element(k, v) for k, v in value.items())
+    elif isinstance(value, int):
+        inner = str(value)
+    else:
+        inner = f"<![CDATA[{cdata_safe(str(value))}]]>"
+    return f"<{name}>{inner}</{name}>"
+
+
+class Observer(Protocol):
+    """Told what the client delivered, as WeChat's own servers would know it (EmulatorState is one)."""
+
+    def inbound(self, fields: dict[str, Any]) -> None: ...
+
+    def passive(self, openid: str, reply: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class Exchange:
+    """What came back for one message: HTTP status, the decrypted reply fields, how many attempts."""
+
+    status: int
+    body: str
+    reply: dict[str, Any] | None = None
+    attempts: int = 1
+    timings: list[float] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The reply's text content ("" for none or non-text)."""
+        return str((self.reply or {}).get("Content", ""))
+
+    @property
+    def ok(self) -> bool:
+        """WeChat would show the reply (or nothing) rather than "service unavailable"."""
+        return self.status == 200
+
+
+class SimClient:
+    """Posts messages to a webhook as WeChat does: signed, encrypted in safe mode, 5 s timeout, 3 attempts."""
+
+    def __init__(self, url: str, token: str, aes_key: str | None = None, appid: str = "",
+                 mode: str = "safe", account: str = ACCOUNT, timeout: float = TIMEOUT,
+                 attempts: int = ATTEMPTS, http: requests.Session | None = None,
+                 observer: Observer | None = None) -> None:
+        if mode not in ("plain", "compatible", "safe"):
+            raise ValueError("mode is plain, compatible or safe")
+        if mode != "plain" and not aes_key:
+            raise ValueError("compatible and safe modes need the AES key")
+        self.url, self.token, self.mode, self.account = url, token, mode, account
+        self.timeout, self.attempts = timeout, attempts
+        self.crypto = Crypto(token, aes_key, appid) if aes_key else None
+        self.http = http or requests.Session()
+        self.observer = observer
+
+    def build(self, openid: str, msg_type: str, **fields: Any) -> dict[str, Any]:
+        """The fields of a message from `openid`; a MsgId is added to non-events."""
+        base: dict[str, Any] = {"ToUserName": self.account, "FromUserName": openid,
+                                "CreateTime": int(time.time()), "MsgType": msg_type}
+        base.update(fields)
+        if msg_type != "event":
+            base.setdefault("MsgId", next(_msg_ids))
+        return base
+
+    def query_and_body(self, fields: dict[str, Any], timestamp: str | None = None) -> tuple[dict[str, str], str]:
+        """Query parameters and body for one attempt (a fresh nonce each time, like WeChat)."""
+        ts, nonce = timestamp or str(int(time.time())), str(secrets.randbelow(10**10))
+        query = {"signature": signature(self.token, ts, nonce), "timestamp": ts, "nonce": nonce,
+                 "openid": str(fields.get("FromUserName", ""))}
+        xml = to_xml(fields)
+        if self.mode == "plain":
+            return query, xml
+        assert self.crypto is not None
+        encrypted = self.crypto.encrypt(xml)
+        query.update(encrypt_type="aes", msg_signature=signature(self.token, ts, nonce, encrypted))
+        outer = {"ToUserName": self.account, "Encrypt": encrypted}
+        if self.mode == "compatible":
+            outer = {**fields, "Encrypt": encrypted}
+        return query, to_xml(outer)
+
+    def post(self, fields: dict[str, Any]) -> Exchange:
+        """Send one message with WeChat's timeout and retries; decrypt what comes back."""
+        timings: list[float] = []
+        if self.observer is not None:
+            self.observer.inbound(fields)
+        for attempt in range(1, self.attempts + 1):
+            query, body = self.query_and_body(fields)
+            t0 = time.monotonic()
+            try:
+                res = self.http.post(f"{self.url}?{urlencode(query)}", data=body.encode(),
+                                     headers={"Content-Type": "text/xml"}, timeout=self.timeout)
+            except (requests.Timeout, requests.ConnectionError):
+                timings.append(time.monotonic() - t0)
+                continue
+            timings.append(time.monotonic() - t0)
+            reply = self.open_reply(res.text, res.status_code)
+            if reply is not None and self.observer is not None:
+                self.observer.passive(str(fields["FromUserName"]), reply)
+            return Exchange(res.status_code, res.text, reply, attempt, timings)
+        return Exchange(0, "", None, self.attempts, timings)
+
+    def open_reply(self, body: str, status: int) -> dict[str, Any] | None:
+        """The reply's fields; None for "success" or an empty body."""
+        if status != 200 or body.strip() in ("", "success"):
+            return None
+        doc = parse_xml(body.encode())
+        if "Encrypt" not in doc:
+            return doc
+        assert self.crypto is not None
+        ts, nonce, enc = str(doc.get("TimeStamp", "")), str(doc.get("Nonce", "")), str(doc["Encrypt"])
+        if not verify(str(doc.get("MsgSignature", "")), self.token, ts, nonce, enc):
+            raise ValueError("reply MsgSignature does not verify")
+        return parse_xml(self.crypto.decrypt(enc))
+
+    # Convenience builders for what a person does in WeChat.
+    def text(self, openid: str, content: str) -> Exchange:
+        return self.post(self.build(openid, "text", Content=content))
+
+    def event(self, openid: str, event: str, key: str = "", **extra: Any) -> Exchange:
+        fields = self.build(openid, "event", Event=event, **extra)
+        if key:
+            fields["EventKey"] = key
+        return self.post(fields)
+
+    def click(self, openid: str, key: str) -> Exchange:
+        return self.event(openid, "CLICK", key)
+
+    def subscribe(self, openid: str, scene: str | None = None) -> Exchange:
+        return self.event(openid, "subscribe", f"qrscene_{scene}" if scene else "")
+
+    def unsubscribe(self, openid: str) -> Exchange:
+        return self.event(openid, "unsubscribe")
+
+    def verify_url(self, echostr: str = "emulator-echo") -> bool:
+        """The GET URL check WeChat makes when the URL is configured."""
+        ts, nonce = str(int(time.time())), "12345"
+        query = {"signature": signature(self.token, ts, nonce), "timestamp": ts, "nonce": nonce, "echostr": echostr}
+        res = self.http.get(self.url, params=query, timeout=self.timeout)
+        return res.status_code == 200 and res.text == echostr

@@ -1,0 +1,95 @@
+"""Followers table upkeep: subscribe / unsubscribe / scan events and the last-interaction time."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.logs import mask
+from bot.models import Follower, utcnow
+
+SEEN_KEY = "seen:{}"  # Redis key set when last_interaction was written recently (throttles the write)
+WINDOW = timedelta(hours=48)  # WeChat's customer-service window after a user's message
+
+log = logging.getLogger(__name__)
+
+
+class Followers:
+    """Writes to the followers table; each call commits its own short transaction."""
+
+    def __init__(self, sessions: Callable[[], Session]) -> None:
+        self.sessions = sessions
+
+    def _upsert(self, openid: str, change: Callable[[Follower], None]) -> Follower:
+        """Load or create the follower, apply `change`, commit (retrying once on a racing insert)."""
+        for attempt in (1, 2):
+            with self.sessions() as db:
+                row = db.get(Follower, openid)
+                if row is None:
+                    row = Follower(openid=openid, subscribed=True, first_seen=utcnow(), tags=[])
+                    db.add(row)
+                change(row)
+                try:
+                    db.commit()
+                    db.refresh(row)
+                    db.expunge(row)
+                    return row
+                except IntegrityError:
+                    db.rollback()
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    def touch(self, openid: str, when: datetime | None = None) -> None:
+        """The user wrote to us: the 48-hour window starts again (a message implies a follower)."""
+        when = when or utcnow()
+
+        def change(row: Follower) -> None:
+            row.last_interaction = when
+
+        self._upsert(openid, change)
+
+    def subscribe(self, openid: str, scene: str | None = None) -> Follower:
+        """Mark subscribed (again), remembering the QR scene if any."""
+        now = utcnow()
+
+        def change(row: Follower) -> None:
+            row.subscribed, row.subscribed_at, row.unsubscribed_at = True, now, None
+            row.last_interaction = now
+            if scene:
+                row.scene = scene
+
+        log.info("follower %s subscribed", mask(openid))
+        return self._upsert(openid, change)
+
+    def unsubscribe(self, openid: str) -> None:
+        """Mark unsubscribed (from the event, or from a 43004 answer of the API)."""
+        now = utcnow()
+
+        def change(row: Follower) -> None:
+            row.subscribed, row.unsubscribed_at = False, now
+
+        log.info("follower %s unsubscribed", mask(openid))
+        self._upsert(openid, change)
+
+    def get(self, openid: str) -> Follower | None:
+        with self.sessions() as db:
+            return db.get(Follower, openid)
+
+    def in_window(self, openid: str, now: datetime | None = None) -> bool:
+        """True while the user's last message is less than 48 hours old."""
+        row = self.get(openid)
+        if row is None or row.last_interaction is None:
+            return False
+        last = row.last_interaction if row.last_interaction.tzinfo else row.last_interaction.replace(tzinfo=(now or utcnow()).tzinfo)
+        return (now or utcnow()) - last < WINDOW
+
+    def count(self) -> dict[str, int]:
+        """Subscribed and unsubscribed counts."""
+        with self.sessions() as db:
+            rows = db.execute(select(Follower.subscribed)).scalars().all()
+        return {"subscribed": sum(1 for r in rows if r), "unsubscribed": sum(1 for r in rows if not r)}

@@ -1,0 +1,207 @@
+"""The inbound flow after parsing: dedupe → user lock + dialog load → route → handler → save → reply XML."""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot import metrics
+from bot.context import Context, Deferred
+from bot.dialog import KEY as DIALOG_KEY, LOCK_KEY, Dialog
+from bot.errors import UserFacingError
+from bot.followers import SEEN_KEY
+from bot.logs import mask
+from bot.message import Message, Reply, TextReply, as_reply
+from bot.wechat import render
+
+if TYPE_CHECKING:
+    from bot.extensions import Services
+
+log = logging.getLogger(__name__)
+
+DEDUPE_KEY = "dd:{}"  # Redis key of a handled message: "pending", "deferred" or "done:<reply xml>"
+FALLBACK = "抱歉，系统开小差了，请稍后再试。如需帮助请回复「帮助」。"  # reply when a handler fails
+POLL = 0.02  # seconds between looks at a lock or a first attempt's record
+
+# One round trip: claim the message, take the user's lock, read the dialog, note the visit.
+BEGIN = """
+local first = redis.call('SET', KEYS[1], 'pending', 'NX', 'EX', ARGV[1])
+if not first then return {0, redis.call('GET', KEYS[1]) or ''} end
+local locked = redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3])
+local seen = redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[4])
+return {1, locked and 1 or 0, redis.call('GET', KEYS[3]) or '', seen and 1 or 0}
+"""
+# One round trip: remember the reply, save the dialog, release the lock; returns the previous record.
+FINISH = """
+local prev = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], 'done:' .. ARGV[1], 'EX', ARGV[2])
+if ARGV[4] == '-' then
+elseif ARGV[4] == '' then redis.call('DEL', KEYS[3])
+else redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) end
+if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+return prev or ''
+"""
+# A retry gives up waiting: mark the record so the first attempt sends its reply out of band.
+HANDOFF = """
+local cur = redis.call('GET', KEYS[1])
+if cur == 'pending' then redis.call('SET', KEYS[1], 'deferred', 'KEEPTTL') return 'deferred' end
+return cur or ''
+"""
+
+
+@dataclass
+class Turn:
+    """One message being handled: its keys, lock token and deadline."""
+
+    msg: Message
+    started: float
+    token: str = ""
+
+    @property
+    def keys(self) -> list[str]:
+        openid = self.msg.openid
+        return [DEDUPE_KEY.format(self.msg.dedupe_key), LOCK_KEY.format(openid), DIALOG_KEY.format(openid), SEEN_KEY.format(openid)]
+
+
+class Pipeline:
+    """Handles parsed messages; returns the plaintext reply XML, or None for "success"."""
+
+    def __init__(self, services: "Services") -> None:
+        self.s = services
+        cfg = services.settings
+        self.soft_limit = float(cfg.section("webhook")["soft_limit"])
+        self.retry_wait = float(cfg.section("webhook")["retry_wait"])
+        self.dialog_ttl = int(cfg.section("dialog")["ttl"])
+        self.lock_ms = int(cfg.section("dialog")["lock_timeout"]) * 1000
+        self.lock_wait = float(cfg.section("dialog")["lock_wait"])
+        self.dedupe_ttl = int(cfg.section("dedupe")["ttl"])
+        self.touch_ttl = max(1, int(cfg.section("followers")["touch_interval"]))
+        self.begin = services.redis.register_script(BEGIN)
+        self.finish = services.redis.register_script(FINISH)
+        self.handoff = services.redis.register_script(HANDOFF)
+
+    def handle(self, msg: Message, started: float | None = None) -> str | None:
+        """The reply XML for `msg`, handled once however often WeChat sends it."""
+        turn = Turn(msg, started or time.monotonic(), uuid.uuid4().hex)
+        res = self.begin(keys=turn.keys, args=[self.dedupe_ttl, turn.token, self.lock_ms, self.touch_ttl])
+        if not res[0]:
+            metrics.DEDUPE_HITS.inc()
+            return self.answer_retry(turn, _text(res[1]))
+        if res[3]:
+            self.s.followers.touch(msg.openid)
+        if res[1]:
+            return self.run(turn, Dialog.loads(res[2]))
+        dialog = self.wait_lock(turn)
+        if dialog is not None:
+            return self.run(turn, dialog)
+        self.handoff(keys=turn.keys[:1])
+        self.s.pool.submit(self.run_late, turn)
+        return None
+
+    def answer_retry(self, turn: Turn, record: str) -> str | None:
+        """A retry: the first attempt's reply, or "success" if it is still running after a short wait."""
+        deadline = time.monotonic() + self.retry_wait
+        while record == "pending" and time.monotonic() < deadline:
+            time.sleep(POLL)
+            record = _text(self.s.redis.get(turn.keys[0]))
+        if record == "pending":
+            record = _text(self.handoff(keys=turn.keys[:1]))
+        return record[5:] or None if record.startswith("done:") else None
+
+    def wait_lock(self, turn: Turn, wait: float | None = None) -> Dialog | None:
+        """Wait for the user's previous message to finish; the dialog once the lock is ours."""
+        deadline = time.monotonic() + (self.lock_wait if wait is None else wait)
+        lock_key, dialog_key = turn.keys[1], turn.keys[2]
+        while time.monotonic() < deadline:
+            time.sleep(POLL)
+            if self.s.redis.set(lock_key, turn.token, nx=True, px=self.lock_ms):
+                return Dialog.loads(self.s.redis.get(dialog_key))
+        return None
+
+    def run_late(self, turn: Turn) -> None:
+        """Background: a message that waited too long for the lock; its reply goes out through the outbox."""
+        dialog = self.wait_lock(turn, wait=self.lock_ms / 1000 + 1) or Dialog.loads(self.s.redis.get(turn.keys[2]))
+        turn.started = float("-inf")  # past any soft limit: whatever comes back is sent out of band
+        xml_reply = self.run(turn, dialog, out_of_band=True)
+        log.debug("late message for %s handled (%s)", mask(turn.msg.openid), bool(xml_reply))
+
+    def run(self, turn: Turn, dialog: Dialog, out_of_band: bool = False) -> str | None:
+        """Route and handle; save the dialog and the reply in one step; hand off late replies."""
+        ctx = Context(turn.msg, dialog, self.s)
+        try:
+            before = dialog.dumps()
+            reply, late = self.dispatch(ctx, turn)
+            after = ctx.dialog.dumps()
+            saved = "-" if after == before and not after else after
+            xml_reply = render(reply, turn.msg) if reply else ""
+            prev = _text(self.finish(keys=turn.keys[:3], args=[xml_reply, self.dedupe_ttl, turn.token, saved, self.dialog_ttl]))
+        finally:
+            ctx.close()
+        if late is not None:
+            self.hand_over(turn.msg.openid, late)
+        if reply and (out_of_band or prev == "deferred"):
+            self.s.outbox.send_reply(turn.msg.openid, reply)
+            return None
+        return xml_reply or None
+
+    def dispatch(self, ctx: Context, turn: Turn) -> tuple[Reply | None, Deferred | None]:
+        """Call the matching handler; a Deferred is waited on until the soft limit."""
+        result = self.call(ctx)
+        if not isinstance(result, Deferred):
+            return result, None
+        result.future = self.s.pool.submit(self.call_work, result, turn.msg)
+        remaining = self.soft_limit - (time.monotonic() - turn.started)
+        try:
+            return result.future.result(timeout=max(0.0, remaining)), None
+        except FutureTimeout:
+            return (TextReply(result.notice) if result.notice else None), result
+
+    def call(self, ctx: Context) -> "Reply | Deferred | None":
+        """Run the handler with the error policy: user-facing errors verbatim, the rest logged + fallback."""
+        route = self.s.dispatcher.resolve(ctx.msg, ctx)
+        if route is None:
+            return None
+        t0 = time.perf_counter()
+        try:
+            result = route.handler(ctx.msg, ctx)
+        except UserFacingError as exc:
+            result = str(exc)
+        except Exception:
+            log.exception("handler %s failed for %s", ctx.route_name, mask(ctx.msg.openid))
+            metrics.HANDLER_ERRORS.labels(ctx.route_name).inc()
+            result = FALLBACK
+        metrics.HANDLER_LATENCY.labels(ctx.route_name).observe(time.perf_counter() - t0)
+        metrics.REPLIES.labels(ctx.route_name).inc()
+        return result if isinstance(result, Deferred) else as_reply(result)
+
+    def call_work(self, deferred: Deferred, msg: Message) -> Reply | None:
+        """Run deferred work in a pool thread with its own context."""
+        ctx = Context(msg, Dialog(), self.s)
+        try:
+            return as_reply(deferred.work(ctx))
+        except UserFacingError as exc:
+            return TextReply(str(exc))
+        except Exception:
+            log.exception("deferred work failed for %s", mask(msg.openid))
+            return TextReply(FALLBACK)
+        finally:
+            ctx.close()
+
+    def hand_over(self, openid: str, deferred: Deferred) -> None:
+        """Send a deferred reply through the outbox when its work finishes."""
+        assert deferred.future is not None
+
+        def done(fut: "object") -> None:
+            reply = deferred.future.result() if deferred.future else None
+            if reply:
+                self.s.outbox.send_reply(openid, reply)
+
+        deferred.future.add_done_callback(done)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
+

