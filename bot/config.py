@@ -198,7 +198,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None, env: Mapping[str, 
     api = env.get("WECHAT_API_BASE_URL", "").strip()
     if not api:
         api = f"http://127.0.0.1:{port_}/emulator/cgi-bin/" if dev else WECHAT_API
-        used.append("WECHAT_API_BASE_URL")
+        used.extend(["WECHAT_API_BASE_URL"] if dev else [])
     return Settings(
         env=name,
         token=check_token(read_env(env, "WECHAT_TOKEN", dev, used)),

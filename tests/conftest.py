@@ -20,6 +20,11 @@ from bot.emulator.client import SimClient, new_openid
 from bot.emulator.state import EmulatorState
 from bot.models import Base
 
+# A developer's own WeChat settings must never leak into tests (they would point the suite at WeChat).
+for _name in ("BOT_ENV", "WECHAT_TOKEN", "WECHAT_AES_KEY", "WECHAT_APPID", "WECHAT_SECRET",
+              "WECHAT_API_BASE_URL", "SECRET_KEY", "PORT"):
+    os.environ.pop(_name, None)
+
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

@@ -1,0 +1,33 @@
+# The two commands: `make run` (set up and start everything on embedded defaults) and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+
+.PHONY: run test install migrate scheduler bench clean check-config
+
+$(STAMP): requirements.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install it (python3.11) first"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the pinned requirements
+
+run: install  ## migrate, then serve webhook + emulator chat page + scheduler on 127.0.0.1:$PORT (default 5000)
+	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot serve
+
+test: install  ## the whole suite (embedded Redis + SQLite unless REDIS_URL / DATABASE_URL are set)
+	$(BIN)/python -m pytest -q
+
+migrate: install
+	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot migrate
+
+scheduler: install  ## the scheduler on its own (production runs exactly one)
+	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot scheduler
+
+bench: install  ## benchmarks in bench/ (print their figures and the baseline)
+	$(BIN)/python bench/webhook.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

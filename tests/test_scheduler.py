@@ -1,0 +1,48 @@
+"""The scheduler: one active process through a Redis lease; each run claimed once; jobs persist."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from bot.scheduler import HEARTBEAT_KEY, LEASE_KEY, Scheduler, claim_run
+
+
+def wait_until(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_two_schedulers_one_lease(services):
+    a, b = Scheduler(services), Scheduler(services)
+    try:
+        assert a.hold_lease() and not b.hold_lease()
+        assert a.hold_lease()  # renewing keeps it
+        services.redis.delete(LEASE_KEY)  # a crashed holder's lease expires
+        assert b.hold_lease() and not a.hold_lease()
+    finally:
+        a.aps.shutdown(wait=False) if a.aps.running else None
+        b.aps.shutdown(wait=False) if b.aps.running else None
+
+
+def test_a_run_is_claimed_once(services):
+    Scheduler(services)
+    when = datetime(2026, 11, 21, 20, 0, tzinfo=timezone.utc)
+    assert claim_run("push-1", when) and not claim_run("push-1", when)
+    assert claim_run("push-1", when.replace(hour=21))
+
+
+def test_started_scheduler_persists_jobs_and_ticks(services):
+    sched = Scheduler(services)
+    sched.start()
+    try:
+        assert wait_until(lambda: services.redis.get(LEASE_KEY) == sched.token)
+        assert sched.aps.get_job("heartbeat") is not None
+        sched.aps.get_job("heartbeat").modify(next_run_time=datetime.now(timezone.utc))
+        assert wait_until(lambda: services.redis.get(HEARTBEAT_KEY))
+    finally:
+        sched.stop()
+    assert services.redis.get(LEASE_KEY) is None
