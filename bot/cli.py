@@ -62,7 +62,7 @@ def serve_cmd(host: str) -> None:
 
 
 @click.command("chat")
-@click.option("--url", default=None, help="webhook URL of a running instance (default: this config's)")
+@click.option("--url", default=None, help="address of a running instance, e.g. http://127.0.0.1:5000 (default: this config's PORT)")
 @click.option("--user", default=None, help="openid to chat as (default: a new simulated user)")
 def chat_cmd(url: str | None, user: str | None) -> None:
     """Chat with a running bot from the terminal, as a simulated WeChat user."""
