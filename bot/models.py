@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, String
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -29,3 +29,15 @@ class Follower(Base):
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     scene: Mapped[str | None] = mapped_column(String(64), nullable=True)  # qrscene_ key of the QR code that brought them
     tags: Mapped[list] = mapped_column(JSON, default=list)  # WeChat tag ids
+
+
+class EpisodeView(Base):
+    """A member heard (opened) an episode of the 新声 serial: their progress, kept across Redis flushes."""
+
+    __tablename__ = "episode_views"
+    __table_args__ = (UniqueConstraint("openid", "episode_no", name="uq_episode_views_openid_episode"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    episode_no: Mapped[int] = mapped_column(Integer)
+    viewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
