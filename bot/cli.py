@@ -6,6 +6,7 @@ import logging
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from bot.extensions import services
 
@@ -13,6 +14,7 @@ log = logging.getLogger(__name__)
 
 
 @click.command("migrate")
+@with_appcontext
 def migrate_cmd() -> None:
     """Bring the database schema up to date (Alembic upgrade head)."""
     from bot.db import upgrade
@@ -23,6 +25,7 @@ def migrate_cmd() -> None:
 
 
 @click.command("sync-menu")
+@with_appcontext
 def sync_menu_cmd() -> None:
     """Push the custom menu in config.yaml to WeChat."""
     s = services()
@@ -33,6 +36,7 @@ def sync_menu_cmd() -> None:
 
 
 @click.command("scheduler")
+@with_appcontext
 def scheduler_cmd() -> None:
     """Run the scheduler as its own process (production: exactly one of these)."""
     from bot.scheduler import run_forever
@@ -42,6 +46,7 @@ def scheduler_cmd() -> None:
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 def serve_cmd(host: str) -> None:
     """Development: migrate, start the scheduler in-process, serve webhook, emulator and console."""
@@ -52,6 +57,8 @@ def serve_cmd(host: str) -> None:
 
     s = services()
     upgrade(s.engine)
+    library = s.content.current()
+    click.echo(f"content: {len(library.episodes)} episodes, {len(library.albums)} albums")
     if s.settings.section("scheduler").get("enabled"):
         Scheduler(s).start()
     port = s.settings.port
@@ -62,6 +69,7 @@ def serve_cmd(host: str) -> None:
 
 
 @click.command("chat")
+@with_appcontext
 @click.option("--url", default=None, help="address of a running instance, e.g. http://127.0.0.1:5000 (default: this config's PORT)")
 @click.option("--user", default=None, help="openid to chat as (default: a new simulated user)")
 def chat_cmd(url: str | None, user: str | None) -> None:
@@ -71,7 +79,33 @@ def chat_cmd(url: str | None, user: str | None) -> None:
     run_chat(services().settings, url, user)
 
 
+@click.command("check-content")
+@with_appcontext
+def check_content_cmd() -> None:
+    """Validate content/ (episodes, albums, quiz bank); list every problem with file, line and id."""
+    from bot.content import ContentInvalid, load_library
+
+    try:
+        library = load_library(services().content.root, with_index=False)
+    except ContentInvalid as exc:
+        click.echo(str(exc), err=True)
+        raise click.ClickException(f"content has {len(exc.problems)} problem(s)") from None
+    click.echo(f"content ok: {len(library.episodes)} episodes, {sum(len(a.articles) for a in library.albums)} articles")
+
+
+@click.command("reload-content")
+@with_appcontext
+def reload_content_cmd() -> None:
+    """Check content/ and make every running process swap to it; a bad file changes nothing."""
+    problems = services().content.reload()
+    if problems:
+        click.echo("\n".join(map(str, problems)), err=True)
+        raise click.ClickException(f"not reloaded: {len(problems)} problem(s); the old content keeps serving")
+    click.echo("content reloaded; running processes switch within a few seconds")
+
+
 @click.command("show-config")
+@with_appcontext
 def show_config_cmd() -> None:
     """Print the effective non-secret settings (validation runs at start-up)."""
     s = services().settings
@@ -81,5 +115,6 @@ def show_config_cmd() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for cmd in (migrate_cmd, sync_menu_cmd, scheduler_cmd, serve_cmd, chat_cmd, show_config_cmd):
+    for cmd in (migrate_cmd, sync_menu_cmd, scheduler_cmd, serve_cmd, chat_cmd, check_content_cmd,
+                reload_content_cmd, show_config_cmd):
         app.cli.add_command(cmd)

@@ -17,6 +17,7 @@ from bot.dialog import RedisDialogStorage
 from bot.followers import Followers
 from bot.outbox import Outbox
 from bot.router import Dispatcher
+from bot.store import ContentStore
 from bot.wxclient import WxClient
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class Services:
     outbox: Outbox
     dispatcher: Dispatcher
     pool: ThreadPoolExecutor
+    content: ContentStore
     pipeline: Any = None  # bot.pipeline.Pipeline, set after construction
 
 
@@ -98,6 +100,7 @@ def build_services(settings: Settings, var: Path = VAR) -> Services:
         dialogs=RedisDialogStorage(client, int(settings.section("dialog")["ttl"])),
         followers=followers, wx=wx, outbox=Outbox(wx, followers, float(ob["backoff"])),
         dispatcher=Dispatcher(ROUTERS), pool=ThreadPoolExecutor(int(ob["workers"]), thread_name_prefix="outbox"),
+        content=ContentStore(client),
     )
     services.pipeline = Pipeline(services)
     return services

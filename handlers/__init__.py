@@ -1,10 +1,11 @@
 """The routers in priority order: the dispatcher tries them top to bottom, first match wins."""
 from __future__ import annotations
 
-from handlers import common
+from handlers import common, study
 
 ROUTERS = [
     common.router,  # global commands (帮助, 取消) and follow/unfollow events: always first
-    # feature routers go here, e.g. study.router, quiz.router, tickets.router
+    # dialogs of other features (quiz, tickets) go here, before study: its search takes free text
+    study.router,  # 新声 episodes, albums, catalogue, and search for any other text
     common.fallback,  # unknown text, clicks and media: a helpful answer, always last
 ]

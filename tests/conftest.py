@@ -88,6 +88,7 @@ def app(redis_url: str, database_url: str, tmp_path: Path, port: int, request: p
     clean(application)
     yield application
     services = application.extensions["bot"]
+    services.content.stop()
     services.pool.shutdown(wait=True)
     services.engine.dispose()
 
