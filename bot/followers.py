@@ -45,7 +45,10 @@ class Followers:
         raise AssertionError("unreachable")
 
     def touch(self, openid: str, when: datetime | None = None) -> None:
-        """The user wrote to us: the 48-hour window starts again (a message implies a follower)."""
+        """The user sent a message: the 48-hour window starts again (a message implies a follower).
+
+        Events (follow, clicks, scans) open only WeChat's short 3-in-a-minute window and are not noted.
+        """
         when = when or utcnow()
 
         def change(row: Follower) -> None:
@@ -59,7 +62,6 @@ class Followers:
 
         def change(row: Follower) -> None:
             row.subscribed, row.subscribed_at, row.unsubscribed_at = True, now, None
-            row.last_interaction = now
             if scene:
                 row.scene = scene
 

@@ -26,10 +26,16 @@ class Message:
 
     @property
     def dedupe_key(self) -> str:
-        """MsgId for messages; FromUserName + CreateTime + Event + EventKey for events."""
+        """MsgId for messages; FromUserName + CreateTime + Event + EventKey (+ a job's MsgID) for events."""
         if self.msg_id:
             return f"m:{self.msg_id}"
-        return f"e:{self.openid}:{self.create_time}:{self.event}:{self.event_key}"
+        job = self.raw.get("MsgID") or self.raw.get("MsgId") or ""  # job reports: two in one second differ here
+        return f"e:{self.openid}:{self.create_time}:{self.event}:{self.event_key}:{job}"
+
+    @property
+    def opens_window(self) -> bool:
+        """A message the user sent (not an event): it starts WeChat's 48-hour customer-service window."""
+        return self.type != "event"
 
     def get(self, name: str, default: Any = None) -> Any:
         """A raw field by WeChat's name (e.g. "MediaId", "Location_X")."""

@@ -26,12 +26,13 @@ DEDUPE_KEY = "dd:{}"  # Redis key of a handled message: "pending", "deferred" or
 FALLBACK = "抱歉，系统开小差了，请稍后再试。如需帮助请回复「帮助」。"  # reply when a handler fails
 POLL = 0.02  # seconds between looks at a lock or a first attempt's record
 
-# One round trip: claim the message, take the user's lock, read the dialog, note the visit.
+# One round trip: claim the message, take the user's lock, read the dialog, note a visit (ARGV[4] > 0).
 BEGIN = """
 local first = redis.call('SET', KEYS[1], 'pending', 'NX', 'EX', ARGV[1])
 if not first then return {0, redis.call('GET', KEYS[1]) or ''} end
 local locked = redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3])
-local seen = redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[4])
+local seen = false
+if ARGV[4] ~= '0' then seen = redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[4]) end
 return {1, locked and 1 or 0, redis.call('GET', KEYS[3]) or '', seen and 1 or 0}
 """
 # One round trip: remember the reply, save the dialog, release the lock; returns the previous record.
@@ -86,7 +87,8 @@ class Pipeline:
     def handle(self, msg: Message, started: float | None = None) -> str | None:
         """The reply XML for `msg`, handled once however often WeChat sends it."""
         turn = Turn(msg, started or time.monotonic(), uuid.uuid4().hex)
-        res = self.begin(keys=turn.keys, args=[self.dedupe_ttl, turn.token, self.lock_ms, self.touch_ttl])
+        touch = self.touch_ttl if msg.opens_window else 0
+        res = self.begin(keys=turn.keys, args=[self.dedupe_ttl, turn.token, self.lock_ms, touch])
         if not res[0]:
             metrics.DEDUPE_HITS.inc()
             return self.answer_retry(turn, _text(res[1]))

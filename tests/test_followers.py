@@ -12,7 +12,8 @@ def test_subscribe_creates_the_follower_and_welcomes(wx, services):
     ex = wx.subscribe(openid, scene="park1")
     assert "欢迎关注" in ex.text
     row = services.followers.get(openid)
-    assert row.subscribed and row.scene == "park1" and row.first_seen and row.last_interaction
+    assert row.subscribed and row.scene == "park1" and row.first_seen and row.subscribed_at
+    assert row.last_interaction is None  # following opens no 48-hour window; a message does
 
 
 def test_unsubscribe_then_resubscribe_keeps_first_seen(wx, services):
@@ -53,6 +54,14 @@ def test_last_interaction_is_written_at_most_once_per_interval(wx, services):
     services.redis.delete(f"seen:{openid}")
     wx.text(openid, "又来")
     assert services.followers.get(openid).last_interaction > first
+
+
+def test_job_reports_and_unfollows_open_no_window(wx, services):
+    openid = new_openid()
+    wx.subscribe(openid)
+    wx.event(openid, "TEMPLATESENDJOBFINISH", MsgID="1", Status="success")
+    wx.unsubscribe(openid)
+    assert services.followers.get(openid).last_interaction is None
 
 
 def test_counts(wx, services):

@@ -172,6 +172,12 @@ def test_cancel_leaves_any_dialog(routes, wx, user, services):
 
 
 def test_unknown_text_gets_a_helpful_answer(wx, user):
+    text = wx.text(user, "今天天气怎么样").text  # no command: searched, and a miss points to the menu and help
+    assert "没有找到" in text and "帮助" in text
+
+
+def test_unknown_text_inside_a_dialog_nobody_handles_gets_the_fallback(wx, user, services):
+    services.dialogs.update(user, "orphan:step")
     text = wx.text(user, "今天天气怎么样").text
     assert "没能理解" in text and "帮助" in text
 
