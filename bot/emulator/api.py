@@ -1,43 +1,101 @@
-"""The fake WeChat API server at /emulator/cgi-bin/ (minimal: token and custom send; being extended)."""
+"""The fake WeChat API at /emulator/cgi-bin/: tokens, custom and template messages, controls (+ api_mass, api_users)."""
 from __future__ import annotations
 
-import secrets
-import time
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import jsonify, request
 
-from bot.emulator.state import PREFIX, EmulatorState
+from bot.emulator import api_mass, api_users  # noqa: F401  (their routes join bp)
+from bot.emulator.api_base import ApiError, account_type, api, body, bp, fail, ok, post_event, settings, state
+from bot.emulator.keys import DAY
+from bot.emulator.state_gate import Quota, api_path
 
-bp = Blueprint("emulator_api", __name__, url_prefix="/emulator")
-TOKEN = PREFIX + "token:{}"  # valid access tokens
+__all__ = ["bp"]
+
+TOKEN_QUOTA = (Quota("token", 2000, DAY, 45009),)  # /token: 2000 calls a day
+TEMPLATE_QUOTA = (Quota("template", 100_000, DAY, 45009),)  # template messages a day
+CUSTOM_TYPES = frozenset({"text", "image", "voice", "video", "music", "news", "mpnews", "mpnewsarticle",
+                          "msgmenu", "wxcard", "miniprogrampage"})  # msgtype values of message/custom/send
 
 
-def state() -> EmulatorState:
-    return EmulatorState(current_app.extensions["bot"].redis)
+# Access tokens ------------------------------------------------------------------
+def check_credentials(grant_type: Any, appid: Any, secret: Any) -> None:
+    """40002 wrong grant_type, 40013 wrong appid, 40125 wrong secret."""
+    s = settings()
+    if grant_type != "client_credential":
+        raise ApiError(40002)
+    if appid != s.appid:
+        raise ApiError(40013)
+    if secret != s.secret:
+        raise ApiError(40125)
 
 
-def err(code: int, msg: str) -> Any:
-    return jsonify(errcode=code, errmsg=msg)
-
-
-@bp.get("/cgi-bin/token")
+@api("token", methods=("GET",), quotas=TOKEN_QUOTA, check_token=False)
 def token() -> Any:
-    s = current_app.extensions["bot"].settings
-    if request.args.get("appid") != s.appid or request.args.get("secret") != s.secret:
-        return err(40013, "invalid appid or secret")
-    value = secrets.token_urlsafe(32)
-    state().redis.set(TOKEN.format(value), "1", ex=7200)
-    return jsonify(access_token=value, expires_in=7200)
+    a = request.args
+    check_credentials(a.get("grant_type"), a.get("appid"), a.get("secret"))
+    value, expires_in = state().issue_token()
+    return jsonify(access_token=value, expires_in=expires_in)
 
 
-@bp.post("/cgi-bin/message/custom/send")
+@api("stable_token", check_token=False)
+def stable_token() -> Any:
+    data = body()
+    check_credentials(data.get("grant_type"), data.get("appid"), data.get("secret"))
+    code, value, expires_in = state().stable_token(force=data.get("force_refresh") is True)
+    return fail(code) if code else jsonify(access_token=value, expires_in=expires_in)
+
+
+# Messages -----------------------------------------------------------------------
+@api("message/custom/send")
 def custom_send() -> Any:
-    if not state().redis.get(TOKEN.format(request.args.get("access_token", ""))):
-        return err(40001, "invalid credential")
-    body = request.get_json(force=True)
-    user = state().user(body["touser"])
-    if user is not None and not user.get("subscribed"):
-        return err(43004, "require subscribe")
-    state().record(body["touser"], "out", "custom", body)
-    return err(0, "ok")
+    data = body()
+    openid = str(data.get("touser") or "")
+    msgtype = data.get("msgtype")
+    if not openid:
+        raise ApiError(40003)
+    if msgtype not in CUSTOM_TYPES or not isinstance(data.get(msgtype), dict):
+        raise ApiError(40008)
+    if msgtype == "text" and not str(data["text"].get("content") or ""):
+        raise ApiError(44004)
+    code = state().send_custom(openid, data)
+    return fail(code) if code else ok()
+
+
+@api("message/template/send", quotas=TEMPLATE_QUOTA)
+def template_send() -> Any:
+    data = body()
+    openid, template_id = str(data.get("touser") or ""), str(data.get("template_id") or "")
+    if account_type() != "service":
+        raise ApiError(48001)
+    if not template_id:
+        raise ApiError(40037)
+    if not isinstance(data.get("data", {}), dict):
+        raise ApiError(47001)
+    user = state().user(openid) if openid else None
+    if user is None or not user.get("subscribed"):
+        raise ApiError(43004)
+    if state().refuses_template(openid, template_id):
+        raise ApiError(43101)
+    msg_id = state().next_msg_id()
+    state().record(openid, "out", "template", data)
+    post_event(openid, "TEMPLATESENDJOBFINISH", MsgID=msg_id, Status="success")
+    return ok(msgid=msg_id)
+
+
+# Test controls (no token: for processes that do not share the Python object) -------
+@bp.post("/control/inject")
+def control_inject() -> Any:
+    data = request.get_json(force=True, silent=True) or {}
+    try:
+        path, errcode, times = str(data["path"]), int(data["errcode"]), int(data.get("times", 1))
+    except (KeyError, TypeError, ValueError):
+        return jsonify(ok=False, error="expected JSON {path, errcode, times}"), 400
+    state().inject(path, errcode, times)
+    return jsonify(ok=True, path=api_path(path), errcode=errcode, times=times)
+
+
+@bp.post("/control/reset")
+def control_reset() -> Any:
+    state().reset()
+    return jsonify(ok=True)

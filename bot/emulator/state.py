@@ -1,39 +1,85 @@
-"""The emulator's world in Redis: simulated users and every message they sent or received, in order."""
+"""The emulator's world in Redis: simulated users, every message they sent or received, and their 48-hour windows."""
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Iterable
 
 import redis
 
 from bot.emulator.client import new_openid
+from bot.emulator.keys import (EVENT_BUDGET, EVENT_WINDOW, LOG, LOG_CAP, MSG_BUDGET, MSG_WINDOW, PREFIX, REFUSED,
+                               SEQ, USERS, WINDOW, WINDOW_EVENTS)
+from bot.emulator.state_account import AccountMixin
+from bot.emulator.state_gate import GateMixin
 
-PREFIX = "emu:"  # every emulator key starts with this
-USERS = PREFIX + "users"  # hash openid -> JSON profile
-LOG = PREFIX + "log:{}"  # list of JSON entries per openid, oldest first
-SEQ = PREFIX + "seq"  # counter giving every log entry a global sequence number
-LOG_CAP = 2000  # entries kept per user
+__all__ = ["EmulatorState", "PREFIX", "USERS", "LOG", "SEQ", "LOG_CAP"]
+
+# One round trip: append an entry whose seq comes from the counter. KEYS seq, log; ARGV entry tail, cap.
+RECORD = """
+local seq = redis.call('INCR', KEYS[1])
+redis.call('RPUSH', KEYS[2], '{"seq": ' .. seq .. ', ' .. ARGV[1])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+return seq
+"""
+# One round trip for a customer-service message: subscribed? inside a window with budget left? then log it.
+# KEYS users, window, seq, log; ARGV openid, now, entry tail, cap. Returns {errcode, seq}.
+CUSTOM = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw or cjson.decode(raw).subscribed ~= true then return {43004, 0} end
+local now = tonumber(ARGV[2])
+local w = redis.call('HMGET', KEYS[2], 'evt_until', 'evt_left', 'msg_until', 'msg_left')
+local open, field = false, nil
+for i = 1, 3, 2 do
+  if not field and w[i] and tonumber(w[i]) > now then
+    open = true
+    if tonumber(w[i + 1]) > 0 then field = (i == 1) and 'evt_left' or 'msg_left' end
+  end
+end
+if not field then return {open and 45047 or 45015, 0} end
+redis.call('HINCRBY', KEYS[2], field, -1)
+local seq = redis.call('INCR', KEYS[3])
+redis.call('RPUSH', KEYS[4], '{"seq": ' .. seq .. ', ' .. ARGV[3])
+redis.call('LTRIM', KEYS[4], -tonumber(ARGV[4]), -1)
+return {0, seq}
+"""
 
 
-class EmulatorState:
-    """Users and per-user conversation logs shared by the fake API, the chat page and tests."""
+def entry_tail(direction: str, kind: str, body: dict[str, Any]) -> str:
+    """A log entry's JSON without its opening brace and seq (the script puts those in front)."""
+    entry = {"time": time.time(), "dir": direction, "kind": kind, "body": body}
+    return json.dumps(entry, ensure_ascii=False)[1:]
+
+
+class EmulatorState(GateMixin, AccountMixin):
+    """Users, logs, windows, tokens, quotas, menu, tags and mass jobs shared by the fake API, chat page and tests."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
+        self._record = client.register_script(RECORD)
+        self._custom = client.register_script(CUSTOM)
 
     # Users -----------------------------------------------------------------
     def create_user(self, nickname: str = "", openid: str | None = None, subscribed: bool = False) -> dict[str, Any]:
         """A new simulated WeChat user (not yet following unless `subscribed`)."""
-        openid = openid or new_openid()
-        user = {"openid": openid, "nickname": nickname or f"用户{openid[-4:]}", "subscribed": subscribed,
-                "subscribe_time": int(time.time()) if subscribed else 0, "tagid_list": [], "created": int(time.time())}
-        self.redis.hset(USERS, openid, json.dumps(user, ensure_ascii=False))
+        user = new_profile(openid or new_openid(), nickname, subscribed)
+        self.save_user(user)
         return user
+
+    def create_users(self, count: int, subscribed: bool = True) -> list[str]:
+        """Many users at once (a few round trips); their openids, in creation order."""
+        users = [new_profile(new_openid(), "", subscribed) for _ in range(count)]
+        self.save_users(users)
+        return [u["openid"] for u in users]
 
     def user(self, openid: str) -> dict[str, Any] | None:
         raw = self.redis.hget(USERS, openid)
         return json.loads(raw) if raw else None
+
+    def users_by_ids(self, openids: list[str]) -> list[dict[str, Any] | None]:
+        """Profiles of `openids` in order (None for unknown ones), in one round trip."""
+        raws = self.redis.hmget(USERS, openids) if openids else []
+        return [json.loads(r) if r else None for r in raws]
 
     def users(self) -> list[dict[str, Any]]:
         """All simulated users, oldest first."""
@@ -42,6 +88,13 @@ class EmulatorState:
 
     def save_user(self, user: dict[str, Any]) -> None:
         self.redis.hset(USERS, user["openid"], json.dumps(user, ensure_ascii=False))
+
+    def save_users(self, users: Iterable[dict[str, Any]], chunk: int = 1000) -> None:
+        """Write many profiles, `chunk` per command."""
+        mapping = {u["openid"]: json.dumps(u, ensure_ascii=False) for u in users}
+        items = list(mapping.items())
+        for i in range(0, len(items), chunk):
+            self.redis.hset(USERS, mapping=dict(items[i:i + chunk]))
 
     def set_subscribed(self, openid: str, subscribed: bool) -> dict[str, Any]:
         """Follow or unfollow; an unknown openid is created."""
@@ -57,13 +110,19 @@ class EmulatorState:
 
         kind: text, event, image... for "in"; passive, custom, template, mass, preview for "out".
         """
-        seq = int(self.redis.incr(SEQ))
-        entry = {"seq": seq, "time": time.time(), "dir": direction, "kind": kind, "body": body}
-        pipe = self.redis.pipeline()
-        pipe.rpush(LOG.format(openid), json.dumps(entry, ensure_ascii=False))
-        pipe.ltrim(LOG.format(openid), -LOG_CAP, -1)
+        return int(self._record(keys=[SEQ, LOG.format(openid)], args=[entry_tail(direction, kind, body), LOG_CAP]))
+
+    def record_many(self, openids: list[str], direction: str, kind: str, body: dict[str, Any]) -> None:
+        """The same entry appended to many users' logs (a mass send), in two round trips."""
+        if not openids:
+            return
+        first = int(self.redis.incrby(SEQ, len(openids))) - len(openids) + 1
+        tail = entry_tail(direction, kind, body)
+        pipe = self.redis.pipeline(transaction=False)
+        for i, openid in enumerate(openids):
+            pipe.rpush(LOG.format(openid), f'{{"seq": {first + i}, {tail}')
+            pipe.ltrim(LOG.format(openid), -LOG_CAP, -1)
         pipe.execute()
-        return seq
 
     def messages(self, openid: str, since: int = 0, kind: str | None = None) -> list[dict[str, Any]]:
         """A user's log entries with seq > `since`, optionally of one kind."""
@@ -77,7 +136,7 @@ class EmulatorState:
 
     # What WeChat's servers see ------------------------------------------------
     def inbound(self, fields: dict[str, Any]) -> None:
-        """A user sent a message or event: log it; follow/unfollow events change the user."""
+        """A user sent a message or event: log it; follow/unfollow change the user; windows open."""
         openid = str(fields["FromUserName"])
         kind = str(fields.get("MsgType", "text")).lower()
         event = str(fields.get("Event", "")).lower()
@@ -85,14 +144,63 @@ class EmulatorState:
             self.set_subscribed(openid, event == "subscribe")
         elif self.user(openid) is None:
             self.create_user(openid=openid, subscribed=True)
+        if kind != "event" or event in WINDOW_EVENTS:
+            self.open_window(openid, "event" if kind == "event" else "message")
+        elif event == "unsubscribe":
+            self.redis.delete(WINDOW.format(openid))
         self.record(openid, "in", kind, {k: v for k, v in fields.items() if k != "ToUserName"})
 
     def passive(self, openid: str, reply: dict[str, Any]) -> None:
         """The account's passive reply to the user's last message."""
         self.record(openid, "out", "passive", reply)
 
+    # Customer-service windows ---------------------------------------------------
+    def open_window(self, openid: str, kind: str = "message", at: float | None = None) -> None:
+        """Open (or restart) a window as if the user sent a message (kind "message") or clicked ("event") at `at`."""
+        at = time.time() if at is None else at
+        if kind == "message":
+            fields = {"msg_until": at + MSG_WINDOW, "msg_left": MSG_BUDGET}
+        else:
+            fields = {"evt_until": at + EVENT_WINDOW, "evt_left": EVENT_BUDGET}
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(WINDOW.format(openid), mapping=fields)
+        pipe.expire(WINDOW.format(openid), MSG_WINDOW)
+        pipe.execute()
+
+    def window(self, openid: str) -> dict[str, float]:
+        """The user's window fields (msg_until, msg_left, evt_until, evt_left); empty when none was opened."""
+        return {k: float(v) for k, v in self.redis.hgetall(WINDOW.format(openid)).items()}
+
+    def send_custom(self, openid: str, body: dict[str, Any]) -> int:
+        """Spend one customer-service message on `openid` and log it; 0, or WeChat's errcode (43004, 45015, 45047)."""
+        keys = [USERS, WINDOW.format(openid), SEQ, LOG.format(openid)]
+        code, _seq = self._custom(keys=keys, args=[openid, time.time(), entry_tail("out", "custom", body), LOG_CAP])
+        return int(code)
+
+    # Template refusals -------------------------------------------------------------
+    def refuse_templates(self, openid: str, template_id: str | None = None, refuse: bool = True) -> None:
+        """The user refuses (or, refuse=False, accepts again) one template, or all when template_id is None."""
+        member = f"{openid}:{template_id}" if template_id else openid
+        if refuse:
+            self.redis.sadd(REFUSED, member)
+        else:
+            self.redis.srem(REFUSED, member)
+
+    def refuses_template(self, openid: str, template_id: str) -> bool:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.sismember(REFUSED, openid)
+        pipe.sismember(REFUSED, f"{openid}:{template_id}")
+        return any(pipe.execute())
+
     def reset(self) -> None:
         """Forget everything the emulator knows (keys under emu:)."""
         keys = list(self.redis.scan_iter(PREFIX + "*", count=1000))
-        if keys:
-            self.redis.delete(*keys)
+        for i in range(0, len(keys), 1000):
+            self.redis.delete(*keys[i:i + 1000])
+
+
+def new_profile(openid: str, nickname: str, subscribed: bool) -> dict[str, Any]:
+    """A user profile as stored in the users hash."""
+    now = int(time.time())
+    return {"openid": openid, "nickname": nickname or f"用户{openid[-4:]}", "subscribed": subscribed,
+            "subscribe_time": now if subscribed else 0, "tagid_list": [], "created": now}
