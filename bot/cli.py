@@ -90,7 +90,8 @@ def check_content_cmd() -> None:
     except ContentInvalid as exc:
         click.echo(str(exc), err=True)
         raise click.ClickException(f"content has {len(exc.problems)} problem(s)") from None
-    click.echo(f"content ok: {len(library.episodes)} episodes, {sum(len(a.articles) for a in library.albums)} articles")
+    articles = sum(len(a.articles) for a in library.albums)
+    click.echo(f"content ok: {len(library.episodes)} episodes, {articles} articles, {len(library.questions)} questions")
 
 
 @click.command("reload-content")

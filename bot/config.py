@@ -94,6 +94,9 @@ NUMBERS = [
     ("outbox", "timeout", float, 0.1), ("outbox", "workers", int, 1), ("outbox", "backoff", float, 0),
     ("scheduler", "lease_ttl", int, 3), ("scheduler", "misfire_grace", int, 1),
     ("emulator", "latency_ms", int, 0), ("emulator", "failure_rate", float, 0),
+    ("quiz", "daily_size", int, 1), ("quiz", "special_size", int, 1), ("quiz", "challenge_size", int, 1),
+    ("quiz", "repeat_after_days", int, 0), ("quiz", "challenge_seconds", float, 1),
+    ("quiz", "min_answer_seconds", float, 0), ("quiz", "review_size", int, 1),
 ]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import yaml
 
@@ -76,6 +76,13 @@ class Album:
 
 
 @dataclass(frozen=True)
+class Organisation:
+    id: str
+    name: str
+    district: str | None
+
+
+@dataclass(frozen=True)
 class Library:
     """Everything loaded from content/, plus the search index over it; never mutated after build."""
 
@@ -83,6 +90,8 @@ class Library:
     albums: tuple[Album, ...]
     by_id: dict[str, Episode | Article] = field(default_factory=dict)
     index: Any = None  # bot.search.SearchIndex
+    questions: dict[str, Any] = field(default_factory=dict)  # id -> bot.quiz_bank.Question
+    organisations: tuple[Organisation, ...] = ()
 
     def episode(self, number: int) -> Episode | None:
         return self.episodes[number - 1] if 1 <= number <= len(self.episodes) else None
@@ -230,12 +239,10 @@ def dangling(library: Library, problems: list[Problem]) -> None:
                     problems.append(Problem(f"content/albums/{album.id}.yaml", 0, art.id, f"refers to unknown episode '{ref}'"))
 
 
-# Extra checks other features register (the quiz bank): each gets the library and adds problems.
-EXTRA_CHECKS: list[Callable[[Path, Library, list[Problem]], None]] = []
-
-
 def load_library(root: Path = CONTENT, with_index: bool = True) -> Library:
-    """Read and check everything; raise ContentInvalid listing every problem."""
+    """Read and check everything (episodes, albums, quiz bank); raise ContentInvalid listing every problem."""
+    from bot.quiz_bank import load_questions
+
     problems: list[Problem] = []
     ids: dict[str, int] = {}
     episodes = load_episodes(root, problems, ids)
@@ -244,11 +251,31 @@ def load_library(root: Path = CONTENT, with_index: bool = True) -> Library:
     by_id.update({a.id: a for album in albums for a in album.articles})
     library = Library(tuple(episodes), tuple(albums), by_id)
     dangling(library, problems)
-    for extra in EXTRA_CHECKS:
-        extra(root, library, problems)
+    questions = load_questions(root, problems, set(by_id))
+    organisations = load_organisations(root, problems)
     if problems:
         raise ContentInvalid(problems)
-    return Library(library.episodes, library.albums, by_id, build_index(library) if with_index else None)
+    index = build_index(library) if with_index else None
+    return Library(library.episodes, library.albums, by_id, index, questions, tuple(organisations))
+
+
+def load_organisations(root: Path, problems: list[Problem]) -> list[Organisation]:
+    """content/organisations.yaml: ids unique, names present."""
+    data = read_yaml(root / "organisations.yaml", root, problems)
+    check = Checker("content/organisations.yaml", problems)
+    items = data.get("organisations") if isinstance(data, dict) else None
+    if data is not None and not isinstance(items, list):
+        check.fail(data if isinstance(data, dict) else None, "expected a mapping with an 'organisations' list")
+    ids: dict[str, int] = {}
+    found = []
+    for item in items or []:
+        before = len(problems)
+        org_id, name = check.text(item, "id"), check.text(item, "name")
+        check.text(item, "source")
+        check.unique(item, ids, org_id, "id")
+        if len(problems) == before:
+            found.append(Organisation(org_id, name, check.text(item, "district", False) or None))
+    return found
 
 
 def documents(library: Library) -> Iterable[Any]:

@@ -16,6 +16,7 @@ from bot.config import VAR, Settings
 from bot.dialog import RedisDialogStorage
 from bot.followers import Followers
 from bot.outbox import Outbox
+from bot.points import Points
 from bot.router import Dispatcher
 from bot.store import ContentStore
 from bot.wxclient import WxClient
@@ -80,6 +81,7 @@ class Services:
     dispatcher: Dispatcher
     pool: ThreadPoolExecutor
     content: ContentStore
+    points: Points
     pipeline: Any = None  # bot.pipeline.Pipeline, set after construction
 
 
@@ -101,6 +103,7 @@ def build_services(settings: Settings, var: Path = VAR) -> Services:
         followers=followers, wx=wx, outbox=Outbox(wx, followers, float(ob["backoff"])),
         dispatcher=Dispatcher(ROUTERS), pool=ThreadPoolExecutor(int(ob["workers"]), thread_name_prefix="outbox"),
         content=ContentStore(client),
+        points=Points(client, sessions, dict(settings.section("quiz")["caps"])),
     )
     services.pipeline = Pipeline(services)
     return services

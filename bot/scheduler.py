@@ -29,6 +29,14 @@ def claim_run(job_id: str, run_time: datetime, ttl: int = 86400) -> bool:
     return bool(_services.redis.set(key, "1", nx=True, ex=ttl))
 
 
+def review_reminders() -> None:
+    """Daily job: review reminders (see bot.reminders)."""
+    from bot.reminders import send_review_reminders
+
+    assert _services is not None
+    send_review_reminders(_services)
+
+
 def heartbeat() -> None:
     """A job that proves the scheduler runs."""
     assert _services is not None
@@ -71,6 +79,9 @@ class Scheduler:
         """Wait for the lease, start firing jobs, keep the lease renewed (pausing if it is lost)."""
         self.aps.start(paused=True)
         self.aps.add_job(heartbeat, "interval", seconds=60, id="heartbeat", replace_existing=True)
+        hour, minute = self.services.settings.section("quiz")["reminder_time"].split(":")
+        self.aps.add_job(review_reminders, "cron", hour=int(hour), minute=int(minute), id="review-reminders",
+                         replace_existing=True)
         thread = threading.Thread(target=self.lease_loop, name="scheduler-lease", daemon=True)
         thread.start()
         if block:

@@ -1,11 +1,11 @@
 """The routers in priority order: the dispatcher tries them top to bottom, first match wins."""
 from __future__ import annotations
 
-from handlers import common, study
+from handlers import common, quiz, study
 
 ROUTERS = [
     common.router,  # global commands (帮助, 取消) and follow/unfollow events: always first
-    # dialogs of other features (quiz, tickets) go here, before study: its search takes free text
+    quiz.router,  # quizzes, points, leaderboards, 错题本 (before study: a running quiz owns the text)
     study.router,  # 新声 episodes, albums, catalogue, and search for any other text
     common.fallback,  # unknown text, clicks and media: a helpful answer, always last
 ]

@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from bot.context import Context
 from bot.logs import mask
 from bot.message import Message
-from bot.router import Router, event_is, kind_is
+from bot.router import Router, event_is, kind_is, text_is
 
 router = Router("common")
 fallback = Router("fallback")
 log = logging.getLogger(__name__)
 
+CANCEL_HOOKS: list[Callable[[Context], bool]] = []  # features' clean-up on 取消: True when they closed something
 MEDIA_NAMES = {"image": "图片", "voice": "语音", "video": "视频", "shortvideo": "小视频", "location": "位置", "link": "链接", "file": "文件"}
 
 
@@ -43,9 +44,17 @@ def show_help(msg: Message, ctx: Context) -> str:
     return help_text(ctx)
 
 
-@router.text("取消", "cancel", "退出")
+def on_cancel(hook: Callable[[Context], bool]) -> Callable[[Context], bool]:
+    """Register a feature's clean-up for 取消 (e.g. closing a quiz run kept in the database)."""
+    CANCEL_HOOKS.append(hook)
+    return hook
+
+
+@router.on(text_is("取消", "cancel", "退出", "exit"), lambda msg, ctx: not ctx.dialog.in_state("quiz:answering") or ctx.norm_text in ("取消", "cancel"))
 def cancel(msg: Message, ctx: Context) -> str:
-    if ctx.dialog.state is None:
+    """Leave whatever dialog runs (a quiz answers its own 退出 with a score)."""
+    closed = [hook(ctx) for hook in CANCEL_HOOKS]
+    if ctx.dialog.state is None and not any(closed):
         return "当前没有进行中的操作。回复「帮助」查看能做什么。"
     ctx.dialog.clear()
     return "已取消当前操作。回复「帮助」查看能做什么。"
