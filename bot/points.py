@@ -65,11 +65,12 @@ class Points:
                                award_key=key[:120], day=day, created_at=now))
         return granted
 
-    def publish(self, db: Session, openid: str, granted: int, now: datetime | None = None) -> None:
-        """After the commit: add the points to every leaderboard of the member."""
+    def publish(self, db: Session, openid: str, granted: int, now: datetime | None = None,
+                membership: tuple[str | None, str | None] | None = None) -> None:
+        """After the commit: add the points to every leaderboard of the member (membership: if already known)."""
         if granted <= 0:
             return
-        org, district = self.membership(db, openid)
+        org, district = membership or self.membership(db, openid)
         pipe = self.redis.pipeline(transaction=False)
         for key in board_keys(day_of(now or utcnow()), org, district):
             pipe.zincrby(key, granted, openid)
@@ -81,14 +82,21 @@ class Points:
 
     def summary(self, db: Session, openid: str, now: datetime | None = None) -> dict[str, Any]:
         """Today's points by activity, total, current daily streak and rank (leaderboards rebuilt if lost)."""
-        self.ensure_built()
+        built, total, rank, members = self.standing(openid)
+        if not built:
+            self.ensure_built()
+            built, total, rank, members = self.standing(openid)
         day = day_of(now or utcnow())
         rows = db.execute(select(PointsEntry.activity, func.sum(PointsEntry.points)).where(
             PointsEntry.openid == openid, PointsEntry.day == day).group_by(PointsEntry.activity)).all()
-        total = self.redis.zscore(ALL, openid)
-        rank = self.redis.zrevrank(ALL, openid)
         return {"today": {a: int(p) for a, p in rows}, "total": int(total or 0), "streak": self.streak(db, openid, day),
-                "rank": None if rank is None else rank + 1, "members": self.redis.zcard(ALL)}
+                "rank": None if rank is None else rank + 1, "members": members}
+
+    def standing(self, openid: str) -> list[Any]:
+        """One round trip: boards built?, total, rank (0-based), members on the overall board."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.exists(BUILT_KEY).zscore(ALL, openid).zrevrank(ALL, openid).zcard(ALL)
+        return pipe.execute()
 
     def streak(self, db: Session, openid: str, day: date) -> int:
         """Consecutive days up to today (or yesterday, if nothing yet today) with points."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models import Base, utcnow
@@ -30,26 +30,28 @@ class QuizAnswer(Base):
     """One answered (or skipped / timed-out) question."""
 
     __tablename__ = "quiz_answers"
-    __table_args__ = (UniqueConstraint("run_id", "position", name="uq_quiz_answers_run_position"),)
+    __table_args__ = (UniqueConstraint("run_id", "position", name="uq_quiz_answers_run_position"),
+                      Index("ix_quiz_answers_openid_time", "openid", "answered_at"))  # questions seen lately
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[int] = mapped_column(Integer, index=True)
+    run_id: Mapped[int] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer)
-    openid: Mapped[str] = mapped_column(String(64), index=True)
+    openid: Mapped[str] = mapped_column(String(64))
     question_id: Mapped[str] = mapped_column(String(32))
     given: Mapped[str] = mapped_column(String(16))  # normalised answer, "" skipped, "timeout"
     correct: Mapped[bool] = mapped_column(Boolean)
     suspicious: Mapped[bool] = mapped_column(Boolean, default=False)  # faster than quiz.min_answer_seconds
-    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class PointsEntry(Base):
     """The points ledger: one row per award; `award_key` makes awards idempotent."""
 
     __tablename__ = "points_ledger"
+    __table_args__ = (Index("ix_points_ledger_openid_day", "openid", "day"),)  # caps, today, streaks
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    openid: Mapped[str] = mapped_column(String(64), index=True)
+    openid: Mapped[str] = mapped_column(String(64))
     activity: Mapped[str] = mapped_column(String(16))  # daily, special, challenge
     points: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(200))
@@ -65,7 +67,7 @@ class Mistake(Base):
     __table_args__ = (UniqueConstraint("openid", "question_id", name="uq_mistakes_openid_question"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    openid: Mapped[str] = mapped_column(String(64), index=True)
+    openid: Mapped[str] = mapped_column(String(64))
     question_id: Mapped[str] = mapped_column(String(32))
     box: Mapped[int] = mapped_column(Integer, default=1)  # 1..5; leaving box 5 means learned
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

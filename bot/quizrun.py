@@ -96,7 +96,8 @@ class Scorer:
     def __init__(self, points: Points, settings: dict[str, Any]) -> None:
         self.points, self.cfg = points, settings
 
-    def answer(self, db: Session, run: QuizRun, q: Question, given: str, now: datetime | None = None) -> Outcome:
+    def answer(self, db: Session, run: QuizRun, q: Question, given: str, now: datetime | None = None,
+               membership: tuple[str | None, str | None] | None = None) -> Outcome:
         """Record the answer to the run's current question and move on; committed in one transaction."""
         now = now or utcnow()
         elapsed = (now - _aware(run.asked_at, now)).total_seconds()
@@ -115,7 +116,7 @@ class Scorer:
         if out.finished:
             run.finished_at = now
         db.commit()
-        self.points.publish(db, run.openid, out.points, now)
+        self.points.publish(db, run.openid, out.points, now, membership)
         return out
 
     def award(self, db: Session, run: QuizRun, out: Outcome, now: datetime) -> int:
@@ -134,6 +135,8 @@ class Scorer:
     def review(self, db: Session, run: QuizRun, q: Question, correct: bool, given: str, now: datetime) -> None:
         """Leitner: a wrong answer puts the question in box 1; in review, right moves it up, wrong back to 1."""
         days = list(self.cfg["leitner_days"])
+        if run.mode != "review" and (correct or given == ""):
+            return  # nothing to file: a right answer outside review leaves the 错题本 as it is
         item = db.scalar(select(Mistake).where(Mistake.openid == run.openid, Mistake.question_id == q.id))
         if run.mode != "review":
             if not correct and given != "":

@@ -1,6 +1,7 @@
 """Quizzes in chat: 每日答题, 专项答题, 挑战答题, 复习 (错题本), 我的积分, 排行榜, 绑定组织."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.content import Episode, Library
@@ -14,6 +15,7 @@ from handlers.common import on_cancel
 
 router = Router("quiz")
 STATE = "quiz:answering"  # dialog state while a run is open; the run itself lives in the database
+ANSWER_LIKE = re.compile(r"^(我选|选择|选|答案是|答案|答)?[a-e,、]{1,9}$|^(对|错|√|×|✓|✗|正确|错误|是|否|跳过|退出)$")  # worth a DB look
 MODES = {"daily": "每日答题", "special": "专项答题", "challenge": "挑战答题", "review": "错题复习"}
 ACTIVITY = {"daily": "每日答题", "special": "专项答题", "challenge": "挑战答题"}  # ledger activity names
 
@@ -35,7 +37,7 @@ def begin(ctx: Context, mode: str, ids: list[str], theme: str | None = None, int
     if not ids:
         return "题库暂时没有可用的题目，请稍后再试。"
     run = start(ctx.db, ctx.openid, mode, ids, theme)
-    ctx.dialog.set(STATE, run=run.id)
+    ctx.dialog.set(STATE, run=run.id, org=list(ctx.services.points.membership(ctx.db, ctx.openid)))
     if mode == "challenge":
         head = f"【挑战答题】答错即止，每题限时{int(cfg(ctx)['challenge_seconds'])}秒"
     else:
@@ -100,7 +102,7 @@ def resumable(msg: Message, ctx: Context) -> bool:
         return False
     if ctx.dialog.in_state(STATE):
         return True
-    if ctx.dialog.state is not None or len(msg.text) > 8:
+    if ctx.dialog.state is not None or not ANSWER_LIKE.match(ctx.norm_text):
         return False
     run = active_run(ctx.db, ctx.openid)
     if run is None or run.position >= len(run.question_ids):
@@ -129,7 +131,8 @@ def answer(msg: Message, ctx: Context) -> str:
     if given is None:
         hint = "请回复「对」或「错」" if q.type == "judge" else "请回复选项字母，如「A」" + ("，多选如「AC」" if q.type == "multiple" else "")
         return f"没看懂您的答案。{hint}。\n\n{q.shown()}"
-    out = scorer(ctx).answer(ctx.db, run, q, given)
+    org = ctx.dialog.data.get("org")
+    out = scorer(ctx).answer(ctx.db, run, q, given, membership=tuple(org) if org else None)
     return after(ctx, out)
 
 

@@ -1,8 +1,8 @@
-"""quiz
+"""quiz: runs, answers, points ledger, 错题本, reminders, organisation bindings
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-21 22:29:53.904465
+Create Date: 2026-11-21
 """
 from alembic import op
 import sqlalchemy as sa
@@ -40,7 +40,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('mistakes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_mistakes_due_at'), ['due_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_mistakes_openid'), ['openid'], unique=False)
 
     op.create_table('points_ledger',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -56,7 +55,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('points_ledger', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_points_ledger_day'), ['day'], unique=False)
-        batch_op.create_index(batch_op.f('ix_points_ledger_openid'), ['openid'], unique=False)
+        batch_op.create_index('ix_points_ledger_openid_day', ['openid', 'day'], unique=False)
 
     op.create_table('quiz_answers',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -72,9 +71,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('run_id', 'position', name='uq_quiz_answers_run_position')
     )
     with op.batch_alter_table('quiz_answers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_quiz_answers_answered_at'), ['answered_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_quiz_answers_openid'), ['openid'], unique=False)
-        batch_op.create_index(batch_op.f('ix_quiz_answers_run_id'), ['run_id'], unique=False)
+        batch_op.create_index('ix_quiz_answers_openid_time', ['openid', 'answered_at'], unique=False)
 
     op.create_table('quiz_runs',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -113,18 +110,15 @@ def downgrade() -> None:
 
     op.drop_table('quiz_runs')
     with op.batch_alter_table('quiz_answers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_quiz_answers_run_id'))
-        batch_op.drop_index(batch_op.f('ix_quiz_answers_openid'))
-        batch_op.drop_index(batch_op.f('ix_quiz_answers_answered_at'))
+        batch_op.drop_index('ix_quiz_answers_openid_time')
 
     op.drop_table('quiz_answers')
     with op.batch_alter_table('points_ledger', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_points_ledger_openid'))
+        batch_op.drop_index('ix_points_ledger_openid_day')
         batch_op.drop_index(batch_op.f('ix_points_ledger_day'))
 
     op.drop_table('points_ledger')
     with op.batch_alter_table('mistakes', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_mistakes_openid'))
         batch_op.drop_index(batch_op.f('ix_mistakes_due_at'))
 
     op.drop_table('mistakes')
