@@ -42,6 +42,7 @@ def scheduler_cmd() -> None:
     from bot.scheduler import run_forever
 
     click.echo("scheduler starting; Ctrl-C to stop")
+    services().points.rebuild()  # leaderboards match the ledger whenever the scheduler (re)starts
     run_forever(services())
 
 
@@ -58,7 +59,8 @@ def serve_cmd(host: str) -> None:
     s = services()
     upgrade(s.engine)
     library = s.content.current()
-    click.echo(f"content: {len(library.episodes)} episodes, {len(library.albums)} albums")
+    click.echo(f"content: {len(library.episodes)} episodes, {len(library.albums)} albums, {len(library.questions)} questions")
+    s.points.rebuild()
     if s.settings.section("scheduler").get("enabled"):
         Scheduler(s).start()
     port = s.settings.port
@@ -105,6 +107,14 @@ def reload_content_cmd() -> None:
     click.echo("content reloaded; running processes switch within a few seconds")
 
 
+@click.command("rebuild-leaderboards")
+@with_appcontext
+def rebuild_leaderboards_cmd() -> None:
+    """Recompute every leaderboard from the points ledger."""
+    result = services().points.rebuild()
+    click.echo(f"leaderboards rebuilt: {result['members']} members in {result['seconds']:.2f} s")
+
+
 @click.command("show-config")
 @with_appcontext
 def show_config_cmd() -> None:
@@ -117,5 +127,5 @@ def show_config_cmd() -> None:
 
 def init_app(app: Flask) -> None:
     for cmd in (migrate_cmd, sync_menu_cmd, scheduler_cmd, serve_cmd, chat_cmd, check_content_cmd,
-                reload_content_cmd, show_config_cmd):
+                reload_content_cmd, rebuild_leaderboards_cmd, show_config_cmd):
         app.cli.add_command(cmd)

@@ -22,3 +22,16 @@ def test_show_config_hides_secrets(runner, services):
     result = runner.invoke(args=["show-config"])
     assert result.exit_code == 0
     assert services.settings.secret not in result.output and services.settings.secret_key not in result.output
+
+
+def test_rebuild_leaderboards_command(runner, services):
+    from bot.quiz_models import PointsEntry
+    from bot.models import utcnow
+    from bot.points import day_of
+
+    with services.sessions() as db:
+        db.add(PointsEntry(openid="oCli", activity="daily", points=4, reason="t", award_key="k1", day=day_of(utcnow())))
+        db.commit()
+    result = runner.invoke(args=["rebuild-leaderboards"])
+    assert result.exit_code == 0 and "1 members" in result.output
+    assert services.redis.zscore("lb:all", "oCli") == 4
