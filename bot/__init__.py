@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from bot import cli, health, logs, webhook
+from bot import cli, console, health, logs, webhook
 from bot.config import VAR, load_settings
 from bot.errors import ConfigError
 from bot.extensions import init_app
@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_app(app, settings, var)
     webhook.register(app, settings.section("webhook")["path"])
     health.register(app)
+    console.init_app(app)
     if settings.emulator_enabled:
         from bot import emulator
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Histogram
 
 REQUESTS = Counter("bot_webhook_requests_total", "Webhook requests by outcome", ["outcome"])
+REQUESTS_OK = REQUESTS.labels("ok")  # the common child, looked up once
 REPLIES = Counter("bot_replies_total", "Messages handled, by handler", ["handler"])
 HANDLER_ERRORS = Counter("bot_handler_errors_total", "Handlers that raised, by handler", ["handler"])
 DEDUPE_HITS = Counter("bot_dedupe_hits_total", "WeChat retries answered from the first attempt")

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
+import os
+import threading
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import redis
 
 from bot import metrics
 from bot.context import Context, Deferred
@@ -55,16 +58,17 @@ return cur or ''
 
 @dataclass
 class Turn:
-    """One message being handled: its keys, lock token and deadline."""
+    """One message being handled: its Redis keys (dedupe, lock, dialog, seen), lock token and start."""
 
     msg: Message
     started: float
     token: str = ""
+    keys: list[str] = field(default_factory=list)
 
-    @property
-    def keys(self) -> list[str]:
+    def __post_init__(self) -> None:
         openid = self.msg.openid
-        return [DEDUPE_KEY.format(self.msg.dedupe_key), LOCK_KEY.format(openid), DIALOG_KEY.format(openid), SEEN_KEY.format(openid)]
+        self.keys = [DEDUPE_KEY.format(self.msg.dedupe_key), LOCK_KEY.format(openid),
+                     DIALOG_KEY.format(openid), SEEN_KEY.format(openid)]
 
 
 class Pipeline:
@@ -80,15 +84,23 @@ class Pipeline:
         self.lock_wait = float(cfg.section("dialog")["lock_wait"])
         self.dedupe_ttl = int(cfg.section("dedupe")["ttl"])
         self.touch_ttl = max(1, int(cfg.section("followers")["touch_interval"]))
+        self.local = threading.local()  # one dedicated Redis connection per thread for the two hot scripts
         self.begin = services.redis.register_script(BEGIN)
         self.finish = services.redis.register_script(FINISH)
         self.handoff = services.redis.register_script(HANDOFF)
 
+    def conn(self) -> redis.Redis:
+        """This thread's single-connection client (no pool checkout per command on the hot path)."""
+        client = getattr(self.local, "client", None)
+        if client is None or client.connection_pool is not self.s.redis.connection_pool:
+            client = self.local.client = redis.Redis(connection_pool=self.s.redis.connection_pool, single_connection_client=True)
+        return client
+
     def handle(self, msg: Message, started: float | None = None) -> str | None:
         """The reply XML for `msg`, handled once however often WeChat sends it."""
-        turn = Turn(msg, started or time.monotonic(), uuid.uuid4().hex)
+        turn = Turn(msg, started or time.monotonic(), os.urandom(12).hex())
         touch = self.touch_ttl if msg.opens_window else 0
-        res = self.begin(keys=turn.keys, args=[self.dedupe_ttl, turn.token, self.lock_ms, touch])
+        res = self.begin(keys=turn.keys, args=[self.dedupe_ttl, turn.token, self.lock_ms, touch], client=self.conn())
         if not res[0]:
             metrics.DEDUPE_HITS.inc()
             return self.answer_retry(turn, _text(res[1]))
@@ -139,7 +151,8 @@ class Pipeline:
             after = ctx.dialog.dumps()
             saved = "-" if after == before and not after else after
             xml_reply = render(reply, turn.msg) if reply else ""
-            prev = _text(self.finish(keys=turn.keys[:3], args=[xml_reply, self.dedupe_ttl, turn.token, saved, self.dialog_ttl]))
+            args = [xml_reply, self.dedupe_ttl, turn.token, saved, self.dialog_ttl]
+            prev = _text(self.finish(keys=turn.keys[:3], args=args, client=self.conn()))
         finally:
             ctx.close()
         if late is not None:

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import struct
 import time
 from typing import Any
@@ -18,6 +19,7 @@ from bot.message import Article, MediaReply, Message, NewsReply, Reply, TextRepl
 BLOCK = 32  # WeChat's PKCS#7 block size (not AES's 16)
 ROOT_TAG = "xml"  # every WeChat message is <xml>...</xml>
 MAX_DEPTH = 4  # nested elements deeper than this are refused (WeChat's deepest is 3)
+CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters other than \t \n \r
 
 
 def signature(*parts: str) -> str:
@@ -41,12 +43,13 @@ class Crypto:
         self.appid = appid.encode()
         self.algorithm = algorithms.AES(self.key)
         self.mode = modes.CBC(self.key[:16])
+        self.cipher = Cipher(self.algorithm, self.mode)  # built once: each call takes a fresh context from it
 
     def decrypt(self, encrypted: str) -> bytes:
         """The XML inside an Encrypt field; raises RequestRefused(400) if it is not ours."""
         try:
             data = base64.b64decode(encrypted, validate=True)
-            dec = Cipher(self.algorithm, self.mode).decryptor()
+            dec = self.cipher.decryptor()
             plain = dec.update(data) + dec.finalize()
             pad = plain[-1]
             if not 1 <= pad <= BLOCK:
@@ -66,7 +69,7 @@ class Crypto:
         plain = os.urandom(16) + struct.pack(">I", len(body)) + body + self.appid
         pad = BLOCK - len(plain) % BLOCK
         plain += bytes([pad]) * pad
-        enc = Cipher(self.algorithm, self.mode).encryptor()
+        enc = self.cipher.encryptor()
         return base64.b64encode(enc.update(plain) + enc.finalize()).decode()
 
     def envelope(self, xml: str, nonce: str, timestamp: str | None = None) -> str:
@@ -146,8 +149,7 @@ def to_message(fields: dict[str, Any]) -> Message:
 
 def cdata_safe(value: str) -> str:
     """Text safe inside CDATA: "]]>" is split across two sections, control characters dropped."""
-    value = value.replace("]]>", "]]]]><![CDATA[>")
-    return "".join(ch for ch in value if ch >= " " or ch in "\n\t\r")
+    return CONTROLS.sub("", value.replace("]]>", "]]]]><![CDATA[>"))
 
 
 def _c(value: str) -> str:

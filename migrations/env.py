@@ -4,6 +4,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import bot.console.models  # noqa: F401
+import bot.quiz_models  # noqa: F401
 from bot.models import Base
 
 config = context.config

@@ -76,4 +76,4 @@ def test_to_message_requires_sender_and_time():
     with pytest.raises(RequestRefused):
         to_message({"MsgType": "text"})
     msg = to_message({"FromUserName": "o1", "CreateTime": "5", "MsgType": "event", "Event": "CLICK", "EventKey": "K"})
-    assert (msg.event, msg.event_key, msg.msg_id, msg.dedupe_key) == ("click", "K", None, "e:o1:5:click:K")
+    assert (msg.event, msg.event_key, msg.msg_id, msg.dedupe_key) == ("click", "K", None, "e:o1:5:click:K:")

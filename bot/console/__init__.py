@@ -1,0 +1,28 @@
+"""The editor console at /console (always on): accounts and roles, audit log, followers and tags.
+
+Server-rendered Flask + Jinja; init_app wires cookies, CSRF, the blueprint tree and `create-admin`.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from bot.console import models  # noqa: F401  (registers the console tables on Base.metadata)
+from bot.console.web import SESSION_IDLE, SESSION_MAX
+
+
+def init_app(app: Flask) -> None:
+    """Session cookie policy, CSRF protection, the /console views and the create-admin command."""
+    from bot.console.blueprint import bp, csrf
+    from bot.console.cli import create_admin_cmd
+
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=app.config["BOT"].env == "production",
+        PERMANENT_SESSION_LIFETIME=SESSION_IDLE,
+        WTF_CSRF_CHECK_DEFAULT=False,  # only console views check it (the webhook and fake API have no forms)
+        WTF_CSRF_TIME_LIMIT=int(SESSION_MAX.total_seconds()),
+    )
+    csrf.init_app(app)
+    app.register_blueprint(bp)
+    app.cli.add_command(create_admin_cmd)

@@ -1,0 +1,173 @@
+"""Console accounts (admin): list, create, change roles, disable / enable, reset a password; all audited."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from bot.console import audit
+from bot.console.forms import AccountForm, ActionForm, ResetPasswordForm, RolesForm
+from bot.console.models import ROLES, Account
+from bot.console.security import hash_password
+from bot.console.web import current, db, role_required
+
+bp = Blueprint("accounts", __name__, url_prefix="/accounts")
+
+
+class AccountError(ValueError):
+    """A refused account change; the message is shown to the admin as is (Chinese)."""
+
+
+def clean_roles(roles: Iterable[str]) -> list[str]:
+    """Known roles only, in ROLES order."""
+    wanted = set(roles)
+    return [r for r in ROLES if r in wanted]
+
+
+def by_username(session: Session, username: str) -> Account | None:
+    return session.execute(select(Account).where(Account.username == username.strip())).scalar_one_or_none()
+
+
+def create_account(session: Session, username: str, password: str, roles: Iterable[str],
+                   must_change_password: bool = False) -> Account:
+    """A new active account (not committed); AccountError if the username is taken."""
+    if by_username(session, username) is not None:
+        raise AccountError(f"用户名「{username}」已被使用")
+    account = Account(username=username.strip(), password_hash=hash_password(password), roles=clean_roles(roles),
+                      active=True, must_change_password=must_change_password, session_version=1)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def set_password(account: Account, password: str, must_change: bool) -> None:
+    """A new password; every session of the account ends."""
+    account.password_hash = hash_password(password)
+    account.must_change_password = must_change
+    account.session_version += 1
+
+
+def other_active_admins(session: Session, account: Account) -> int:
+    rows = session.execute(select(Account).where(Account.active.is_(True), Account.id != account.id)).scalars()
+    return sum(1 for a in rows if a.is_admin)
+
+
+def guard_last_admin(session: Session, account: Account, keeps_admin: bool) -> None:
+    """Refuse a change that would leave no active admin, or that an admin makes to lock themself out."""
+    if keeps_admin or not account.is_admin:
+        return
+    me = current()
+    if me is not None and me.id == account.id:
+        raise AccountError("不能取消自己的管理员角色或停用自己的账号")
+    if other_active_admins(session, account) == 0:
+        raise AccountError("至少需要保留一个启用的管理员账号")
+
+
+def get_or_404(account_id: int) -> Account:
+    account = db().get(Account, account_id)
+    if account is None:
+        abort(404)
+    return account
+
+
+@bp.get("/")
+@role_required("admin")
+def index() -> str:
+    accounts = db().execute(select(Account).order_by(Account.username)).scalars().all()
+    return render_template("console/accounts.html", accounts=accounts, roles=ROLES)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required("admin")
+def new() -> Any:
+    """Create an account; its first sign-in asks for a new password."""
+    form = AccountForm()
+    if form.validate_on_submit():
+        try:
+            account = create_account(db(), form.username.data, form.password.data, form.roles.data, True)
+        except AccountError as exc:
+            form.username.errors.append(str(exc))
+        else:
+            audit.record("account.create", account.username, roles=account.roles)
+            flash(f"已创建账号「{account.username}」，首次登录时需修改密码。", "success")
+            return redirect(url_for(".show", account_id=account.id))
+    return render_template("console/account_new.html", form=form)
+
+
+def account_page(account: Account, **forms: Any) -> str:
+    roles_form = forms.get("roles_form") or RolesForm(roles=account.roles)
+    reset_form = forms.get("reset_form") or ResetPasswordForm()
+    return render_template("console/account.html", account=account, roles=ROLES, roles_form=roles_form,
+                           reset_form=reset_form, action_form=ActionForm())
+
+
+@bp.get("/<int:account_id>")
+@role_required("admin")
+def show(account_id: int) -> str:
+    return account_page(get_or_404(account_id))
+
+
+@bp.post("/<int:account_id>/roles")
+@role_required("admin")
+def roles(account_id: int) -> Any:
+    account = get_or_404(account_id)
+    form = RolesForm()
+    if not form.validate_on_submit():
+        return account_page(account, roles_form=form), 400
+    new_roles = clean_roles(form.roles.data or [])
+    try:
+        guard_last_admin(db(), account, "admin" in new_roles)
+    except AccountError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".show", account_id=account.id))
+    before, account.roles = account.roles, new_roles
+    audit.record("account.roles", account.username, before=before, after=new_roles)
+    flash(f"已更新「{account.username}」的角色。", "success")
+    return redirect(url_for(".show", account_id=account.id))
+
+
+def set_active(account_id: int, active: bool) -> Response:
+    """Disable (ending its sessions) or enable an account."""
+    account = get_or_404(account_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        guard_last_admin(db(), account, active)
+    except AccountError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".show", account_id=account.id))
+    account.active = active
+    account.session_version += 0 if active else 1
+    audit.record("account.enable" if active else "account.disable", account.username)
+    flash(f"已{'启用' if active else '停用'}账号「{account.username}」。", "success")
+    return redirect(url_for(".show", account_id=account.id))
+
+
+@bp.post("/<int:account_id>/disable")
+@role_required("admin")
+def disable(account_id: int) -> Response:
+    return set_active(account_id, False)
+
+
+@bp.post("/<int:account_id>/enable")
+@role_required("admin")
+def enable(account_id: int) -> Response:
+    return set_active(account_id, True)
+
+
+@bp.post("/<int:account_id>/password")
+@role_required("admin")
+def reset_password(account_id: int) -> Any:
+    """Set a temporary password; the owner must choose a new one at the next sign-in."""
+    account = get_or_404(account_id)
+    form = ResetPasswordForm()
+    form.owner = account.username
+    if not form.validate_on_submit():
+        return account_page(account, reset_form=form), 400
+    set_password(account, form.password.data, must_change=True)
+    audit.record("account.reset_password", account.username)
+    flash(f"已重置「{account.username}」的密码，对方下次登录时需修改。", "success")
+    return redirect(url_for(".show", account_id=account.id))

@@ -1,0 +1,104 @@
+"""Signing in and out of the console, with the login limiter, and changing one's own password."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from bot.console import audit
+from bot.console.accounts import by_username, set_password
+from bot.console.forms import ActionForm, LoginForm, OwnPasswordForm
+from bot.console.models import Account
+from bot.console.security import LoginLimiter, needs_rehash, hash_password, safe_next, verify_password
+from bot.console.web import client_ip, current, db, login_required, sign_in
+from bot.extensions import services
+from bot.models import utcnow
+
+bp = Blueprint("auth", __name__)
+BAD_LOGIN = "用户名或密码错误"  # the same message whether the username exists or not
+DISABLED = "该账号已停用，请联系管理员。"  # shown only to someone who typed the right password
+
+
+def limiter() -> LoginLimiter:
+    return LoginLimiter(services().redis)
+
+
+def locked_message(seconds: int) -> str:
+    return f"登录失败次数过多，该账号已在此设备上锁定，请 {max(1, math.ceil(seconds / 60))} 分钟后再试。"
+
+
+def check_login(username: str, password: str) -> tuple[Account | None, str, int]:
+    """The account if the password matches and it may sign in, else the message and status to show."""
+    lim = limiter().status(username, client_ip())
+    if lim.locked:
+        audit.record("login.locked", username, actor_name=username)
+        return None, locked_message(lim.retry_after), 429
+    account = by_username(db(), username)
+    if verify_password(account.password_hash if account else None, password) and account:
+        if account.active:
+            return account, "", 200
+        audit.record("login.failed", username, actor_name=username, reason="disabled")
+        return None, DISABLED, 403
+    failed = limiter().fail(username, client_ip())
+    audit.record("login.failed", username, actor_name=username, reason="password", failures=failed.failures)
+    if failed.locked:
+        return None, locked_message(failed.retry_after), 429
+    return None, BAD_LOGIN, 401
+
+
+def finish_login(account: Account, password: str) -> None:
+    """Clear the failure count, upgrade an old hash, remember the time, start the session."""
+    limiter().clear(account.username, client_ip())
+    if needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    account.last_login_at = utcnow()
+    sign_in(account)
+    audit.record("login", account.username)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """The login form; after signing in, back to where the user was going."""
+    if current() is not None:
+        return redirect(url_for("console.home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        account, problem, status = check_login(form.username.data.strip(), form.password.data)
+        if account is not None:
+            finish_login(account, form.password.data)
+            return redirect(safe_next(request.args.get("next"), url_for("console.home.index")))
+        flash(problem, "locked" if status == 429 else "error")
+        return render_template("console/login.html", form=form), status
+    return render_template("console/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if current() is not None:
+        audit.record("logout", current().username)
+    session.clear()
+    flash("你已退出登录。", "success")
+    return redirect(url_for(".login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password() -> Any:
+    """Change one's own password (required after an admin's reset); other sessions end."""
+    account = current()
+    form = OwnPasswordForm()
+    form.owner = account.username
+    if form.validate_on_submit():
+        if not verify_password(account.password_hash, form.current.data):
+            form.current.errors.append("当前密码不正确")
+        else:
+            set_password(account, form.password.data, must_change=False)
+            audit.record("password.change", account.username)
+            sign_in(account)
+            flash("密码已修改。", "success")
+            return redirect(url_for("console.home.index"))
+    return render_template("console/password.html", form=form, forced=account.must_change_password)

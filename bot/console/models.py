@@ -1,0 +1,78 @@
+"""Console tables: accounts with roles, WeChat tag names, and the append-only audit log."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.models import Base, utcnow
+
+# Role → the Chinese name shown in the console; admin may do everything the others may.
+ROLES = {
+    "admin": "管理员",  # accounts, settings, audit log
+    "editor": "编辑",  # content, pushes and follower tags
+    "reviewer": "审核",  # approves pushes
+    "handler": "诉求处理",  # tickets
+}
+
+
+class Account(Base):
+    """Someone who may sign in to the console; disabled rather than deleted, so the audit log keeps its actor."""
+
+    __tablename__ = "console_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    roles: Mapped[list] = mapped_column(JSON, default=list)  # keys of ROLES
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)  # set by an admin's reset
+    session_version: Mapped[int] = mapped_column(Integer, default=1)  # bumped to sign out every session
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    def has_role(self, *wanted: str) -> bool:
+        """True if the account holds one of `wanted` (admin holds them all)."""
+        held = set(self.roles or [])
+        return "admin" in held or bool(held.intersection(wanted))
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in (self.roles or [])
+
+
+class ConsoleTag(Base):
+    """The name of a WeChat user tag; the id is WeChat's, as stored on Follower.tags."""
+
+    __tablename__ = "console_tags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(Base):
+    """One change or sign-in event; rows are only ever added (updates and deletes are refused)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("console_accounts.id"), nullable=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)  # username at the time ("-" unknown, "cli")
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised when code tries to change or delete an audit entry."""
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_change(_mapper: Any, _conn: Any, target: AuditEntry) -> None:
+    raise AppendOnlyError(f"audit_log is append-only (entry {target.id})")

@@ -1,0 +1,176 @@
+"""The console in a real headless Chromium (Playwright) against the live server, at laptop and phone sizes."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from console_helpers import PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+WAIT = 10_000  # ms an expectation may take
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("chromium not installed at /usr/bin/chromium: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    yield b
+    b.close()
+    pw.stop()
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as pw_expect
+
+    return pw_expect(locator)
+
+
+class Screen:
+    """A browser context at one size, collecting page errors and console errors (CSP refusals among them)."""
+
+    def __init__(self, browser: Any, live: str, **options: Any) -> None:
+        self.context = browser.new_context(locale="zh-CN", **options)
+        self.page = self.context.new_page()
+        self.live = live
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+
+    def login(self, username: str) -> Any:
+        page = self.page
+        page.goto(self.live + "/console/")
+        expect(page.locator("h1")).to_have_text("园区微党建")
+        page.fill("#username", username)
+        page.fill("#password", PASSWORD)
+        page.click("button:has-text('登录')")
+        expect(page.locator("h1")).to_have_text(f"你好，{username}", timeout=WAIT)
+        return page
+
+    def shot(self, path: str) -> None:
+        """A full-page screenshot, after checking nothing sticks out sideways."""
+        widths = self.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], f"{self.page.url} is wider than the screen: {widths}"
+        self.page.screenshot(path=path, full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.errors == [], self.errors
+
+
+@pytest.fixture
+def people(emu: Any, services: Any) -> list[str]:
+    openids = [emu.create_user(f"粉丝{i}", subscribed=True)["openid"] for i in range(3)]
+    for openid in openids:
+        services.followers.subscribe(openid, scene="qrscene_party")
+        services.followers.touch(openid)
+    return openids
+
+
+def test_login_dashboard_followers_and_tagging(browser: Any, live: str, make_account: Any, people: list[str],
+                                               services: Any):
+    make_account("root", "admin")
+    screen = Screen(browser, live, viewport=LAPTOP)
+    page = screen.login("root")
+    expect(page.locator("#stat-subscribed")).to_have_text("3")
+    screen.shot("/tmp/console-dashboard-laptop.png")
+
+    page.click("nav.nav a:has-text('粉丝')")
+    expect(page.locator("#count-subscribed")).to_have_text("3")
+    page.fill("#new-tag input[name=name]", "在职党员")
+    page.click("#new-tag button")
+    expect(page.locator(".flash-success")).to_have_text("已新建标签「在职党员」。", timeout=WAIT)
+
+    page.check("[data-check-all]")
+    assert page.locator("input[name=refs]:checked").count() == 3
+    page.uncheck("[data-check-all]")
+    row = page.locator("table.followers tbody tr").filter(has_text=people[0])
+    row.locator("input[name=refs]").check()
+    page.select_option("#members select[name=tag]", label="在职党员")
+    page.click("#tag-add")
+    expect(page.locator(".flash-success")).to_contain_text("已为 1 位粉丝添加标签「在职党员」", timeout=WAIT)
+    expect(page.locator("table.followers tbody tr").filter(has_text=people[0]).locator("td.tags")).to_have_text("在职党员")
+    tag_id = next(t["id"] for t in services.wx.tag.get() if t["name"] == "在职党员")
+    assert services.wx.tag.get_user_tag(people[0]) == [tag_id]
+    screen.shot("/tmp/console-followers-laptop.png")
+    page.click("nav.nav a:has-text('审计日志')")
+    expect(page.locator("table.audit tbody tr").first).to_contain_text("添加标签")
+    screen.shot("/tmp/console-audit-laptop.png")
+    screen.close()
+
+
+def test_phone_layout(browser: Any, live: str, make_account: Any, people: list[str]):
+    make_account("wang", "editor")
+    screen = Screen(browser, live, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = screen.page
+    page.goto(live + "/console/login")
+    screen.shot("/tmp/console-login-phone.png")
+    page = screen.login("wang")
+    screen.shot("/tmp/console-dashboard-phone.png")
+    page.click("nav.nav a:has-text('粉丝')")
+    expect(page.locator("#count-subscribed")).to_have_text("3")
+    page.fill("#new-tag input[name=name]", "流动党员")
+    page.click("#new-tag button")
+    expect(page.locator(".flash-success")).to_have_text("已新建标签「流动党员」。", timeout=WAIT)
+    page.locator("input[name=refs]").first.check()
+    page.click("#tag-add")
+    expect(page.locator(".flash-success")).to_contain_text("已为 1 位粉丝添加标签「流动党员」", timeout=WAIT)
+    expect(page.locator("table.followers thead")).to_be_hidden()  # rows are shown as cards
+    screen.shot("/tmp/console-followers-phone.png")
+    page.goto(live + "/console/accounts/")
+    expect(page.locator("h1")).to_have_text("没有权限")
+    screen.errors = [e for e in screen.errors if "403" not in e]  # the browser logs the 403 response itself
+    screen.shot("/tmp/console-403-phone.png")
+    screen.close()
+
+
+def test_lockout_is_shown_on_the_login_form(browser: Any, live: str, make_account: Any):
+    make_account("root", "admin")
+    screen = Screen(browser, live, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = screen.page
+    page.goto(live + "/console/login")
+    for _ in range(5):
+        page.fill("#username", "root")
+        page.fill("#password", "wrong guess")
+        page.click("button:has-text('登录')")
+        page.wait_for_load_state()
+    expect(page.locator(".flash-locked")).to_contain_text("登录失败次数过多", timeout=WAIT)
+    screen.shot("/tmp/console-locked-phone.png")
+    screen.errors = [e for e in screen.errors if "401" not in e and "429" not in e]  # the refused logins
+    screen.close()
+
+
+def test_admin_creates_an_account_in_the_browser(browser: Any, live: str, make_account: Any):
+    make_account("root", "admin")
+    screen = Screen(browser, live, viewport=LAPTOP)
+    page = screen.login("root")
+    page.click("nav.nav a:has-text('账号')")
+    page.click("a:has-text('新建账号')")
+    page.fill("#username", "zhang")
+    page.fill("#password", "first secret 1")
+    page.fill("#confirm", "first secret 1")
+    page.check("input[name=roles][value=editor]")
+    page.check("input[name=roles][value=reviewer]")
+    page.click("button:has-text('创建账号')")
+    expect(page.locator(".flash-success")).to_contain_text("已创建账号「zhang」", timeout=WAIT)
+    expect(page.locator("input[name=roles][value=reviewer]")).to_be_checked()
+    screen.shot("/tmp/console-account-laptop.png")
+    page.click("nav.nav a:has-text('账号')")
+    expect(page.locator("table tbody tr")).to_have_count(2)
+    screen.shot("/tmp/console-accounts-laptop.png")
+    screen.close()
+    phone = Screen(browser, live, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    small = phone.login("root")
+    for name, path in (("accounts", "/console/accounts/"), ("account", "/console/accounts/2"), ("audit", "/console/audit/")):
+        small.goto(live + path)
+        phone.shot(f"/tmp/console-{name}-phone.png")
+    phone.close()
