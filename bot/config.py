@@ -89,6 +89,7 @@ def merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 NUMBERS = [
     ("webhook", "timestamp_window", int, 1), ("webhook", "max_body", int, 1024),
     ("webhook", "soft_limit", float, 0.1), ("webhook", "retry_wait", float, 0),
+    ("webhook", "wechat_timeout", float, 0.1),
     ("dialog", "ttl", int, 1), ("dialog", "lock_timeout", int, 1), ("dialog", "lock_wait", float, 0),
     ("dedupe", "ttl", int, 1), ("followers", "touch_interval", int, 0),
     ("outbox", "timeout", float, 0.1), ("outbox", "workers", int, 1), ("outbox", "backoff", float, 0),
@@ -97,6 +98,8 @@ NUMBERS = [
     ("quiz", "daily_size", int, 1), ("quiz", "special_size", int, 1), ("quiz", "challenge_size", int, 1),
     ("quiz", "repeat_after_days", int, 0), ("quiz", "challenge_seconds", float, 1),
     ("quiz", "min_answer_seconds", float, 0), ("quiz", "review_size", int, 1),
+    ("push", "rate_per_second", float, 0.1), ("push", "concurrency", int, 1), ("push", "sync_interval", int, 1),
+    ("push", "preview_limit", int, 1),
 ]
 
 

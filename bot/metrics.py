@@ -14,3 +14,14 @@ HANDLER_LATENCY = Histogram(
 )
 OUTBOX_SENT = Counter("bot_outbox_sent_total", "Outbox API calls that succeeded, by API", ["api"])
 OUTBOX_ERRORS = Counter("bot_outbox_errors_total", "Outbox API errors by errcode", ["errcode"])
+
+
+_children: dict[str, tuple] = {}  # handler name -> (latency histogram, replies counter), looked up once
+
+
+def for_handler(name: str) -> tuple:
+    """The latency and replies metrics of one handler."""
+    found = _children.get(name)
+    if found is None:
+        found = _children[name] = (HANDLER_LATENCY.labels(name), REPLIES.labels(name))
+    return found

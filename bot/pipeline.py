@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 DEDUPE_KEY = "dd:{}"  # Redis key of a handled message: "pending", "deferred" or "done:<reply xml>"
 FALLBACK = "抱歉，系统开小差了，请稍后再试。如需帮助请回复「帮助」。"  # reply when a handler fails
 POLL = 0.02  # seconds between looks at a lock or a first attempt's record
+RETRY_SHARE = 0.4  # a turn faster than this share of WeChat's timeout cannot have been retried: FINISH is not awaited
 
 # One round trip: claim the message, take the user's lock, read the dialog, note a visit (ARGV[4] > 0).
 BEGIN = """
@@ -79,6 +80,7 @@ class Pipeline:
         cfg = services.settings
         self.soft_limit = float(cfg.section("webhook")["soft_limit"])
         self.retry_wait = float(cfg.section("webhook")["retry_wait"])
+        self.retry_floor = float(cfg.section("webhook")["wechat_timeout"]) * RETRY_SHARE
         self.dialog_ttl = int(cfg.section("dialog")["ttl"])
         self.lock_ms = int(cfg.section("dialog")["lock_timeout"]) * 1000
         self.lock_wait = float(cfg.section("dialog")["lock_wait"])
@@ -90,11 +92,26 @@ class Pipeline:
         self.handoff = services.redis.register_script(HANDOFF)
 
     def conn(self) -> redis.Redis:
-        """This thread's single-connection client (no pool checkout per command on the hot path)."""
-        client = getattr(self.local, "client", None)
-        if client is None or client.connection_pool is not self.s.redis.connection_pool:
-            client = self.local.client = redis.Redis(connection_pool=self.s.redis.connection_pool, single_connection_client=True)
+        """This thread's own connection (no pool checkout per command); an unread FINISH answer is read first."""
+        shared = self.s.redis.connection_pool
+        if getattr(self.local, "source", None) is not shared:
+            own = redis.ConnectionPool(connection_class=shared.connection_class, max_connections=1, **shared.connection_kwargs)
+            self.local.client = redis.Redis(connection_pool=own, single_connection_client=True)
+            self.local.source, self.local.unread = shared, False
+        client: redis.Redis = self.local.client
+        if self.local.unread:
+            self.local.unread = False
+            try:
+                client.connection.read_response()
+            except redis.RedisError as exc:  # the reply already went out; the record will expire
+                log.error("a previous message's FINISH failed in Redis: %s", exc)
         return client
+
+    def finish_fast(self, keys: list[str], args: list[object]) -> None:
+        """FINISH without awaiting its answer: only for turns too quick for WeChat to have retried them."""
+        client = self.conn()
+        client.connection.send_command("EVAL", FINISH, len(keys), *keys, *args)
+        self.local.unread = True
 
     def handle(self, msg: Message, started: float | None = None) -> str | None:
         """The reply XML for `msg`, handled once however often WeChat sends it."""
@@ -152,7 +169,11 @@ class Pipeline:
             saved = "-" if after == before and not after else after
             xml_reply = render(reply, turn.msg) if reply else ""
             args = [xml_reply, self.dedupe_ttl, turn.token, saved, self.dialog_ttl]
-            prev = _text(self.finish(keys=turn.keys[:3], args=args, client=self.conn()))
+            if not out_of_band and time.monotonic() - turn.started < self.retry_floor:
+                self.finish_fast(turn.keys[:3], args)
+                prev = ""  # a retry comes after WeChat's 5 s timeout, so none can have marked this turn yet
+            else:
+                prev = _text(self.finish(keys=turn.keys[:3], args=args, client=self.conn()))
         finally:
             ctx.close()
         if late is not None:
@@ -188,8 +209,9 @@ class Pipeline:
             log.exception("handler %s failed for %s", ctx.route_name, mask(ctx.msg.openid))
             metrics.HANDLER_ERRORS.labels(ctx.route_name).inc()
             result = FALLBACK
-        metrics.HANDLER_LATENCY.labels(ctx.route_name).observe(time.perf_counter() - t0)
-        metrics.REPLIES.labels(ctx.route_name).inc()
+        latency, replies = metrics.for_handler(ctx.route_name)
+        latency.observe(time.perf_counter() - t0)
+        replies.inc()
         return result if isinstance(result, Deferred) else as_reply(result)
 
     def call_work(self, deferred: Deferred, msg: Message) -> Reply | None:

@@ -26,8 +26,18 @@ def menu_lines(menu: dict[str, Any]) -> list[str]:
     return lines
 
 
+_help: dict[int, str] = {}  # help text per settings object (the menu does not change while running)
+
+
 def help_text(ctx: Context) -> str:
     """What the account can do, with the menu."""
+    key = id(ctx.settings)
+    if key not in _help:
+        _help[key] = build_help(ctx)
+    return _help[key]
+
+
+def build_help(ctx: Context) -> str:
     return "\n".join([
         "您好！这里是园区微党建公众号，可以：",
         *menu_lines(ctx.settings.section("menu")),

@@ -67,7 +67,7 @@ def test_event_retries_are_handled_once(routes, wx, user):
     assert len(calls) in (1, 2)
 
 
-@pytest.mark.config(webhook={"retry_wait": 0.2})
+@pytest.mark.config(webhook={"retry_wait": 0.2, "wechat_timeout": 0.25})  # WeChat retrying after 0.25 s, not 5
 def test_retry_during_a_slow_first_attempt_gets_success_then_a_late_reply(routes, wxo, user, emu):
     @routes.text("慢")
     def slow(msg, ctx):
