@@ -5,18 +5,17 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-import redis
 from sqlalchemy import create_engine, inspect, text
 from werkzeug.serving import make_server
 
 from bot import create_app
-from bot.config import DEV_SECRETS
 from bot.db import upgrade
-from bot.emulator.client import SimClient, new_openid
+from bot.emulator.client import SimClient
 from bot.emulator.state import EmulatorState
 from bot.models import Base
 
@@ -52,6 +51,22 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     upgrade(engine)
     engine.dispose()
     return url
+
+
+def poll(predicate: Any, timeout: float = 5.0) -> Any:
+    """Poll until predicate() is truthy; its value (AssertionError after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def wait_for() -> Any:
+    return poll
 
 
 def free_port() -> int:
@@ -140,5 +155,3 @@ def user(emu: EmulatorState) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "config(**overrides): create_app overrides for this test")
 
-
-__all__ = ["DEV_SECRETS", "new_openid", "redis"]

@@ -5,7 +5,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.emulator.client import SimClient, to_xml
+from bot.emulator.client import SimClient
 
 ACCOUNT = "gh_test00000001"  # ToUserName in test messages
 _ids = iter(range(7_000_000_000_000_000_000, 8_000_000_000_000_000_000))
@@ -70,5 +70,3 @@ def signed(sim: SimClient, body_fields: dict[str, Any] | None = None, raw_body: 
         body = raw_body
     return urlencode(query), body.encode()
 
-
-__all__ = ["to_xml"]

@@ -1,7 +1,6 @@
 """The inbound flow through the emulator: retries handled once, per-user ordering, deferral, late replies."""
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,17 +8,7 @@ import pytest
 
 from bot.emulator.client import SimClient
 from bot.router import Router
-
-
-def wait_for(predicate, timeout: float = 5.0):
-    """Poll until predicate() is truthy; return its value (fail after timeout)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+from tests.conftest import poll as wait_for
 
 
 @pytest.fixture
@@ -191,5 +180,3 @@ def test_help_lists_the_menu(wx, user, services):
 def test_help_from_the_menu_click(wx, user):
     assert "帮助" in wx.click(user, "HELP").text
 
-
-__all__ = ["threading"]

@@ -1,19 +1,10 @@
 """The scheduler: one active process through a Redis lease; each run claimed once; jobs persist."""
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 
+from tests.conftest import poll
 from bot.scheduler import HEARTBEAT_KEY, LEASE_KEY, Scheduler, claim_run
-
-
-def wait_until(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_two_schedulers_one_lease(services):
@@ -39,10 +30,10 @@ def test_started_scheduler_persists_jobs_and_ticks(services):
     sched = Scheduler(services)
     sched.start()
     try:
-        assert wait_until(lambda: services.redis.get(LEASE_KEY) == sched.token)
+        poll(lambda: services.redis.get(LEASE_KEY) == sched.token)
         assert sched.aps.get_job("heartbeat") is not None
         sched.aps.get_job("heartbeat").modify(next_run_time=datetime.now(timezone.utc))
-        assert wait_until(lambda: services.redis.get(HEARTBEAT_KEY))
+        poll(lambda: services.redis.get(HEARTBEAT_KEY))
     finally:
         sched.stop()
     assert services.redis.get(LEASE_KEY) is None

@@ -1,8 +1,7 @@
 """Fixtures for the fake WeChat API tests: a client that opens windows, raw HTTP calls, polling."""
 from __future__ import annotations
 
-import time
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import requests
@@ -48,17 +47,3 @@ def wxo(wx: SimClient, emu: EmulatorState) -> SimClient:
     return wx
 
 
-def poll(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Poll until predicate() is truthy; its value (AssertionError after `timeout`)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
-@pytest.fixture
-def wait_for() -> Callable[..., Any]:
-    return poll
