@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test install migrate scheduler bench clean check-config
+.PHONY: run test install migrate scheduler bench clean check-content
 
 $(STAMP): requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install it (python3.11) first"; exit 1; }
@@ -20,6 +20,9 @@ run: install  ## migrate, then serve webhook + emulator chat page + scheduler on
 test: install  ## the whole suite (embedded Redis + SQLite unless REDIS_URL / DATABASE_URL are set)
 	$(BIN)/python -m pytest -q
 
+check-content: install  ## validate content/ (CI runs this); names file, line and id of every problem
+	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot check-content
+
 migrate: install
 	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot migrate
 
@@ -28,6 +31,8 @@ scheduler: install  ## the scheduler on its own (production runs exactly one)
 
 bench: install  ## benchmarks in bench/ (print their figures and the baseline)
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/quiz.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -20,6 +20,7 @@ HEARTBEAT_KEY = "sched:heartbeat"  # last time the active scheduler ticked (show
 TIMEZONE = "Asia/Shanghai"  # schedules are written in China time
 log = logging.getLogger(__name__)
 _services: Services | None = None  # job functions take only ids and find services here
+_scheduler: BackgroundScheduler | None = None  # the APScheduler instance, for jobs that manage jobs
 
 
 def claim_run(job_id: str, run_time: datetime, ttl: int = 86400) -> bool:
@@ -37,6 +38,31 @@ def review_reminders() -> None:
     send_review_reminders(_services)
 
 
+def run_push(push_id: int) -> None:
+    """A push's job (id "push-<id>"): fire it if due and fan the run out (see bot.push)."""
+    from bot.push import run_push as fire
+
+    assert _services is not None
+    fire(_services, push_id)
+
+
+def sync_pushes() -> None:
+    """Keep one date job per active push at its next run, and resume runs a crash or a pause left unfinished."""
+    from bot.fanout import resume, started_runs
+    from bot.push import jobs
+
+    assert _services is not None and _scheduler is not None
+    wanted = {f"push-{pid}": (pid, when) for pid, when in jobs(_services)}
+    for job in _scheduler.get_jobs():
+        if job.id.startswith("push-") and job.id not in wanted:
+            job.remove()
+    for job_id, (pid, when) in wanted.items():
+        _scheduler.add_job(run_push, "date", run_date=when, args=[pid], id=job_id, replace_existing=True,
+                           misfire_grace_time=None)
+    for run_id in started_runs(_services):
+        resume(_services, run_id)  # "busy" when the process fanning it out is alive
+
+
 def heartbeat() -> None:
     """A job that proves the scheduler runs."""
     assert _services is not None
@@ -47,7 +73,7 @@ class Scheduler:
     """Wraps BackgroundScheduler; jobs run only while this process holds the lease."""
 
     def __init__(self, services: Services) -> None:
-        global _services
+        global _services, _scheduler
         _services = services
         cfg = services.settings.section("scheduler")
         self.services = services
@@ -60,6 +86,7 @@ class Scheduler:
             timezone=TIMEZONE,
         )
         self.aps.add_listener(self.missed, EVENT_JOB_MISSED)
+        _scheduler = self.aps
 
     def missed(self, event: JobExecutionEvent) -> None:
         """A run later than the grace: reported, never fired late."""
@@ -82,6 +109,8 @@ class Scheduler:
         hour, minute = self.services.settings.section("quiz")["reminder_time"].split(":")
         self.aps.add_job(review_reminders, "cron", hour=int(hour), minute=int(minute), id="review-reminders",
                          replace_existing=True)
+        self.aps.add_job(sync_pushes, "interval", seconds=int(self.services.settings.section("push")["sync_interval"]),
+                         id="sync-pushes", replace_existing=True, next_run_time=datetime.now(timezone.utc))
         thread = threading.Thread(target=self.lease_loop, name="scheduler-lease", daemon=True)
         thread.start()
         if block:

@@ -1,10 +1,11 @@
 """The routers in priority order: the dispatcher tries them top to bottom, first match wins."""
 from __future__ import annotations
 
-from handlers import common, quiz, study
+from handlers import common, quiz, study, subscriptions
 
 ROUTERS = [
     common.router,  # global commands (帮助, 取消) and follow/unfollow events: always first
+    subscriptions.router,  # 订阅提醒 / 退订提醒, 订阅新声 / 退订新声 (push opt-ins)
     quiz.router,  # quizzes, points, leaderboards, 错题本 (before study: a running quiz owns the text)
     study.router,  # 新声 episodes, albums, catalogue, and search for any other text
     common.fallback,  # unknown text, clicks and media: a helpful answer, always last
