@@ -17,6 +17,7 @@ WECHAT_ROOT = "https://api.weixin.qq.com/"  # what wechatpy hard-codes; rewritte
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # token invalid / expired: refresh once and retry
 TOKEN_LOCK = "wx:token:lock"  # Redis lock held while one process refreshes the token
 REFRESH_MARGIN = 60  # seconds before expiry a token is treated as expired
+TOKEN_CACHE = 5.0  # seconds a token read from Redis is reused in-process before Redis is asked again
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class WxClient(WeChatClient):
         self.root = base_url[: -len("cgi-bin/")] if base_url.endswith("cgi-bin/") else base_url
         self.redis = client
         self.stable_token = stable_token
+        self._cached: tuple[str, float, float] | None = None  # (token, expires_at, reread_at): saves a Redis GET per call
 
     def url(self, url_or_endpoint: str, api_base_url: str | None = None) -> str:
         """The full URL, with WeChat's host replaced by our configured root."""
@@ -89,18 +91,26 @@ class WxClient(WeChatClient):
 
     @property
     def access_token(self) -> str:
+        """The shared token; reused in-process for TOKEN_CACHE seconds (a refused one is refreshed on 40001 anyway)."""
+        now = time.time()
+        cached = self._cached
+        if cached and now < cached[2] and cached[1] - now > REFRESH_MARGIN:
+            return cached[0]
         token = self.session.get(self.access_token_key)
         expires = self.session.get(self.access_token_expires_at_key) or 0
-        if token and expires - time.time() > REFRESH_MARGIN:
+        if token and expires - now > REFRESH_MARGIN:
+            self._cached = (token, float(expires), now + TOKEN_CACHE)
             return token
         return self.refresh(stale=token)
 
     def refresh(self, stale: str | None = None) -> str:
         """Fetch a new token unless another process already replaced `stale` while we waited."""
+        self._cached = None
         with self.redis.lock(TOKEN_LOCK, timeout=30, blocking_timeout=30):
             current = self.session.get(self.access_token_key)
             expires = self.session.get(self.access_token_expires_at_key) or 0
             if current and current != stale and expires - time.time() > REFRESH_MARGIN:
+                self._cached = (current, float(expires), time.time() + TOKEN_CACHE)
                 return current
             self.fetch_access_token()
             return self.session.get(self.access_token_key)
@@ -118,5 +128,6 @@ class WxClient(WeChatClient):
         expires_in = int(result.get("expires_in", 7200))
         self.session.set(self.access_token_key, result["access_token"], expires_in)
         self.session.set(self.access_token_expires_at_key, int(time.time()) + expires_in, expires_in)
+        self._cached = (str(result["access_token"]), float(int(time.time()) + expires_in), time.time() + TOKEN_CACHE)
         log.info("fetched a new access token (valid %d s)", expires_in)
         return result
