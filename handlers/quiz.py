@@ -7,6 +7,8 @@ from typing import Any
 from bot.content import Episode, Library
 from bot.context import Context
 from bot.message import Message
+from bot.models import utcnow
+from bot.points import ALL, day_of, week_of
 from bot.quiz_bank import THEMES, Question
 from bot.quiz_models import Membership, QuizRun
 from bot.quizrun import Outcome, Scorer, active_run, choose, due_mistakes, finish, parse_answer, start
@@ -200,9 +202,6 @@ def my_points(msg: Message, ctx: Context) -> str:
 
 @router.text("排行榜", "积分排行", "排名")
 def leaderboard(msg: Message, ctx: Context) -> str:
-    from bot.points import ALL, day_of, week_of
-    from bot.models import utcnow
-
     pts = ctx.services.points
     parts = [board(pts.top(ALL), "总榜", ctx.openid), board(pts.top(f"lb:week:{week_of(day_of(utcnow()))}"), "本周榜", ctx.openid)]
     member = ctx.db.get(Membership, ctx.openid)

@@ -60,7 +60,8 @@ def by_number(msg: Message, ctx: Context) -> Reply | str:
     ep = lib.episode(n) if n else None
     if ep is None:
         return f"「新声·党的百年百事」共{len(lib.episodes)}集，请回复 1 到 {len(lib.episodes)} 之间的集数，如「新声37」。"
-    ctx.dialog.clear() if ctx.dialog.in_state("study") else None
+    if ctx.dialog.in_state("study"):
+        ctx.dialog.clear()
     return episode_reply(ep, ctx, len(lib.episodes))
 
 
@@ -234,7 +235,8 @@ def search(msg: Message, ctx: Context) -> str:
     query = msg.text[:50]
     hits = lib.index.search(query, limit=MAX_HITS) if lib.index is not None else []
     if not hits:
-        ctx.dialog.clear() if ctx.dialog.in_state("study") else None
+        if ctx.dialog.in_state("study"):
+            ctx.dialog.clear()
         return (f"没有找到与「{query}」相关的学习内容。\n试试：\n· 点击菜单「学习」\n· 回复「新声目录」浏览全部100集"
                 "\n· 回复「学习专辑」\n· 回复「帮助」查看全部功能")
     return results_page(ctx, lib, [h.id for h in hits], query, 0)

@@ -31,21 +31,7 @@ def answer(ctx: Context, word: str, opted_in: bool) -> str:
     return f"已退订{label}，之后不再收到此类推送。回复「订阅{word}」可重新订阅。"
 
 
-@router.text("订阅提醒")
-def subscribe_reminders(msg: Message, ctx: Context) -> str:
-    return answer(ctx, "提醒", True)
-
-
-@router.text("退订提醒", "取消提醒")
-def unsubscribe_reminders(msg: Message, ctx: Context) -> str:
-    return answer(ctx, "提醒", False)
-
-
-@router.text("订阅新声")
-def subscribe_xinsheng(msg: Message, ctx: Context) -> str:
-    return answer(ctx, "新声", True)
-
-
-@router.text("退订新声", "取消新声")
-def unsubscribe_xinsheng(msg: Message, ctx: Context) -> str:
-    return answer(ctx, "新声", False)
+@router.regex(r"^(?P<verb>订阅|退订|取消)(?P<word>提醒|新声)$")
+def subscription(msg: Message, ctx: Context) -> str:
+    """订阅提醒 / 退订提醒 (取消提醒), 订阅新声 / 退订新声 (取消新声)."""
+    return answer(ctx, ctx.match["word"], ctx.match["verb"] == "订阅")
