@@ -100,6 +100,9 @@ NUMBERS = [
     ("quiz", "min_answer_seconds", float, 0), ("quiz", "review_size", int, 1),
     ("push", "rate_per_second", float, 0.1), ("push", "concurrency", int, 1), ("push", "sync_interval", int, 1),
     ("push", "preview_limit", int, 1),
+    ("tickets", "intake_hours", float, 0.1), ("tickets", "draft_days", int, 1),
+    ("tickets", "description_max", int, 10), ("tickets", "media_max", int, 0),
+    ("tickets", "escalation_interval", int, 5), ("tickets", "duplicate_days", int, 1),
 ]
 
 
@@ -128,6 +131,23 @@ def check_menu(menu: Any) -> None:
         for j, sub in enumerate(subs or [button]):
             if not sub.get("name") or (sub.get("type") == "click" and not sub.get("key")):
                 raise ConfigError(f"config.yaml menu.button[{i}].sub_button[{j}]: needs a name, and a key for type click")
+
+
+def check_tickets(cfg: dict[str, Any]) -> None:
+    """Ticket tiers, categories and departments: each category names a known tier, ids are unique."""
+    tiers = cfg.get("tiers") or {}
+    for key, tier in tiers.items():
+        if not isinstance(tier, dict) or not tier.get("name") or not isinstance(tier.get("hours"), (int, float)) \
+                or tier["hours"] <= 0:
+            raise ConfigError(f"config.yaml tickets.tiers.{key}: expected {{name: ..., hours: a positive number}}")
+    for i, cat in enumerate(cfg.get("categories") or []):
+        if not isinstance(cat, dict) or not cat.get("name") or cat.get("tier") not in tiers:
+            raise ConfigError(f"config.yaml tickets.categories[{i}]: expected {{name: ..., tier: one of {', '.join(tiers)}}}")
+    seen: set[str] = set()
+    for i, dep in enumerate(cfg.get("departments") or []):
+        if not isinstance(dep, dict) or not dep.get("id") or not dep.get("name") or dep["id"] in seen:
+            raise ConfigError(f"config.yaml tickets.departments[{i}]: expected {{id: unique, name: ..., supervisor: username}}")
+        seen.add(dep["id"])
 
 
 def check_aes_key(value: str) -> str:
@@ -196,6 +216,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None, env: Mapping[str, 
     raw = merge(load_yaml(Path(overrides.pop("config_file", ROOT / "config.yaml"))), overrides)
     check_numbers(raw)
     check_menu(raw.get("menu"))
+    check_tickets(raw.get("tickets") or {})
     used: list[str] = []
     aes = env.get("WECHAT_AES_KEY", "").strip() or (DEV_SECRETS["WECHAT_AES_KEY"] if dev else "")
     if dev and not env.get("WECHAT_AES_KEY", "").strip():

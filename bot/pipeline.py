@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from bot import metrics
+from bot import metrics, ticket_notify
 from bot.context import Context, Deferred
 from bot.dialog import KEY as DIALOG_KEY, LOCK_KEY, Dialog
 from bot.errors import UserFacingError
@@ -123,6 +123,7 @@ class Pipeline:
             return self.answer_retry(turn, _text(res[1]))
         if res[3]:
             self.s.followers.touch(msg.openid)
+            ticket_notify.on_message(self.s, msg.openid)  # status notices that waited for the window
         if res[1]:
             return self.run(turn, Dialog.loads(res[2]))
         dialog = self.wait_lock(turn)

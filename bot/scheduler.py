@@ -63,6 +63,14 @@ def sync_pushes() -> None:
         resume(_services, run_id)  # "busy" when the process fanning it out is alive
 
 
+def escalate_tickets() -> None:
+    """Tell staff about tickets past a deadline (see bot.ticket_notify)."""
+    from bot.ticket_notify import escalate
+
+    assert _services is not None
+    escalate(_services)
+
+
 def heartbeat() -> None:
     """A job that proves the scheduler runs."""
     assert _services is not None
@@ -111,6 +119,8 @@ class Scheduler:
                          replace_existing=True)
         self.aps.add_job(sync_pushes, "interval", seconds=int(self.services.settings.section("push")["sync_interval"]),
                          id="sync-pushes", replace_existing=True, next_run_time=datetime.now(timezone.utc))
+        self.aps.add_job(escalate_tickets, "interval", id="ticket-escalation", replace_existing=True,
+                         seconds=int(self.services.settings.section("tickets")["escalation_interval"]))
         thread = threading.Thread(target=self.lease_loop, name="scheduler-lease", daemon=True)
         thread.start()
         if block:

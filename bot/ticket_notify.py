@@ -1,0 +1,164 @@
+"""Telling people about tickets: submitters (customer-service message, template, or at their next message)
+and staff (a console notice once a deadline passes, found by the scheduler's escalation check)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Iterable
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.followers import WINDOW
+from bot.logs import mask
+from bot.models import Follower, utcnow
+from bot.ticket_flow import Step
+from bot.ticket_models import OPEN_STATUSES, StaffNotice, Ticket, TicketNotice
+from bot.tickets import TicketConfig, aware, china
+
+if TYPE_CHECKING:
+    from bot.extensions import Services
+
+PENDING_KEY = "tickets:notice-pending"  # Redis set of openids with notices waiting for their next message
+TEMPLATE_VALUE = 20  # characters of a template keyword value (WeChat's limit since 2023-05)
+log = logging.getLogger(__name__)
+
+
+def in_window(db: Session, openid: str, now: datetime) -> bool:
+    """The follower wrote within the last 48 hours (a customer-service message is allowed)."""
+    row = db.get(Follower, openid)
+    return bool(row and row.subscribed and row.last_interaction and aware(row.last_interaction) > now - WINDOW)
+
+
+def template_data(notice: TicketNotice, number: str) -> dict[str, dict[str, str]]:
+    first_line = notice.text.split("\n", 1)[0]
+    return {"number": {"value": number}, "status": {"value": first_line[:TEMPLATE_VALUE]}}
+
+
+def send_one(services: "Services", db: Session, notice: TicketNotice, cfg: TicketConfig, now: datetime) -> str | None:
+    """Send one notice: customer-service message in the window, else the template; the channel used, or None."""
+    if in_window(db, notice.openid, now):
+        result = services.outbox.send_text(notice.openid, notice.text)
+        if result.ok:
+            return "custom"
+        if result.kind not in ("window",):
+            return "failed" if result.kind in ("unsubscribed", "blocked") else None
+    if cfg.template_id:
+        ticket = db.get(Ticket, notice.ticket_id)
+        result = services.outbox.send_template(notice.openid, cfg.template_id, template_data(notice, ticket.number if ticket else ""))
+        if result.ok:
+            return "template"
+    return None
+
+
+def deliver(services: "Services", notice_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Send the given notices now where WeChat allows; the rest wait for the submitter's next message."""
+    cfg, now, sent = TicketConfig.of(services.settings), now or utcnow(), 0
+    with services.sessions() as db:
+        for notice in db.scalars(select(TicketNotice).where(TicketNotice.id.in_(list(notice_ids)),
+                                                            TicketNotice.sent_at.is_(None)).order_by(TicketNotice.id)):
+            channel = send_one(services, db, notice, cfg, now)
+            if channel is None:
+                services.redis.sadd(PENDING_KEY, notice.openid)
+                continue
+            notice.sent_at, notice.channel, sent = now, channel, sent + 1
+            db.commit()
+    return sent
+
+
+def deliver_later(services: "Services", notice_ids: list[int]) -> None:
+    """Deliver in the background (console actions answer at once)."""
+    if notice_ids:
+        services.pool.submit(_safe_deliver, services, notice_ids)
+
+
+def _safe_deliver(services: "Services", notice_ids: list[int]) -> None:
+    try:
+        deliver(services, notice_ids)
+    except Exception:  # noqa: BLE001 - a background job: log it, the notices stay pending
+        log.exception("ticket notices %s not delivered", notice_ids)
+
+
+def deliver_pending(services: "Services", openid: str) -> int:
+    """The submitter wrote (the window is open): send what waited for them, oldest first."""
+    if not services.redis.srem(PENDING_KEY, openid):
+        return 0
+    with services.sessions() as db:
+        ids = db.scalars(select(TicketNotice.id).where(TicketNotice.openid == openid, TicketNotice.sent_at.is_(None))
+                         .order_by(TicketNotice.id)).all()
+    sent = deliver(services, ids)
+    log.info("%d waiting ticket notice(s) sent to %s", sent, mask(openid))
+    return sent
+
+
+def on_message(services: "Services", openid: str) -> None:
+    """Called when a user's message reopens the window: waiting notices go out in the background."""
+    if services.redis.sismember(PENDING_KEY, openid):
+        services.pool.submit(_safe_pending, services, openid)
+
+
+def _safe_pending(services: "Services", openid: str) -> None:
+    try:
+        deliver_pending(services, openid)
+    except Exception:  # noqa: BLE001 - a background job: log it, the notices stay pending
+        services.redis.sadd(PENDING_KEY, openid)
+        log.exception("waiting ticket notices for %s not delivered", mask(openid))
+
+
+def staff_to_tell(db: Session, cfg: TicketConfig, ticket: Ticket) -> set[int]:
+    """The assignee and their supervisor, the department's accounts and supervisor; admins if nobody."""
+    from bot.console.models import Account
+
+    ids: set[int] = set()
+    accounts = db.scalars(select(Account).where(Account.active.is_(True))).all()
+    by_name = {a.username: a for a in accounts}
+    for a in accounts:
+        if a.id == ticket.assignee_id or (ticket.department and a.department == ticket.department):
+            ids.add(a.id)
+            if a.supervisor_id:
+                ids.add(a.supervisor_id)
+    supervisor = by_name.get(cfg.departments.get(ticket.department or "", ("", ""))[1])
+    if supervisor is not None:
+        ids.add(supervisor.id)
+    return ids or {a.id for a in accounts if a.is_admin}
+
+
+def escalate(services: "Services", now: datetime | None = None) -> int:
+    """Tell staff once about each ticket past its intake or resolution deadline; the number of tickets."""
+    cfg, now, count = TicketConfig.of(services.settings), now or utcnow(), 0
+    with services.sessions() as db:
+        late = db.scalars(select(Ticket).where(Ticket.status.in_(OPEN_STATUSES), or_(
+            (Ticket.due_at < now) & Ticket.escalated_at.is_(None),
+            (Ticket.status == "new") & (Ticket.accept_due_at < now) & Ticket.intake_escalated_at.is_(None),
+        )).order_by(Ticket.due_at).limit(500)).all()
+        for ticket in late:
+            escalate_one(db, cfg, ticket, now)
+            count += 1
+        db.commit()
+    return count
+
+
+def escalate_one(db: Session, cfg: TicketConfig, ticket: Ticket, now: datetime) -> None:
+    """One overdue ticket: a staff notice per person and an event (intake and resolution deadlines apart)."""
+    step = Step.by(db, cfg, "scheduler", now)
+    intake = ticket.status == "new" and aware(ticket.accept_due_at) < now and ticket.intake_escalated_at is None
+    if intake:
+        ticket.intake_escalated_at = now
+        what, due = "未在受理时限内受理", ticket.accept_due_at
+    else:
+        ticket.escalated_at = now
+        what, due = "已超过办理时限", ticket.due_at
+    text = f"诉求 {ticket.number}（{ticket.category}）{what}（时限 {china(due).strftime('%m月%d日 %H:%M')}），请尽快处理。"
+    for account_id in staff_to_tell(db, cfg, ticket):
+        db.add(StaffNotice(account_id=account_id, ticket_id=ticket.id, text=text, created_at=now))
+    step.event(ticket, "escalate", public=False, deadline="intake" if intake else "resolution")
+
+
+def unread_staff_notices(db: Session, account_id: int, limit: int = 20) -> list[StaffNotice]:
+    return list(db.scalars(select(StaffNotice).where(StaffNotice.account_id == account_id, StaffNotice.read_at.is_(None))
+                           .order_by(StaffNotice.id.desc()).limit(limit)))
+
+
+def overdue(ticket: Ticket, now: datetime) -> bool:
+    """Past its deadline and still open (highlighted in the queue)."""
+    return ticket.status in OPEN_STATUSES and aware(ticket.due_at) < now
