@@ -46,6 +46,7 @@ def build_help(ctx: Context) -> str:
         "「新声」继续收听，「新声37」听第37集，「新声目录」看全部",
         "「每日答题」「专项答题」「挑战答题」「复习」",
         "「我的积分」「排行榜」「绑定组织」",
+        "「我要反映」反映急难愁盼问题，「我的诉求」查看办理进度，「诉求 编号」查看某条诉求",
         "直接输入关键词（如「遵义会议」）搜索学习内容",
         "「帮助」查看本说明，「取消」退出正在进行的操作",
     ])
@@ -121,4 +122,4 @@ def unknown_click(msg: Message, ctx: Context) -> str:
 
 @fallback.on(kind_is(*MEDIA_NAMES))
 def media(msg: Message, ctx: Context) -> str:
-    return f"已收到您的{MEDIA_NAMES[msg.type]}。如需反映问题或办理事项，请回复「帮助」查看操作方式。"
+    return f"已收到您的{MEDIA_NAMES[msg.type]}。如需反映问题，请回复「我要反映」；回复「帮助」查看能做什么。"

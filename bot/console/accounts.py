@@ -1,4 +1,5 @@
-"""Console accounts (admin): list, create, change roles, disable / enable, reset a password; all audited."""
+"""Console accounts (admin): list, create, change roles, department and supervisor, disable / enable, reset a password;
+all audited."""
 from __future__ import annotations
 
 from typing import Any, Iterable
@@ -9,10 +10,12 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from bot.console import audit
-from bot.console.forms import AccountForm, ActionForm, ResetPasswordForm, RolesForm
+from bot.console.forms import AccountForm, ActionForm, ResetPasswordForm, RolesForm, TicketingForm
 from bot.console.models import ROLES, Account
 from bot.console.security import hash_password
 from bot.console.web import current, db, role_required
+from bot.extensions import services
+from bot.tickets import TicketConfig
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 
@@ -97,11 +100,27 @@ def new() -> Any:
     return render_template("console/account_new.html", form=form)
 
 
+def ticketing_form(account: Account, **data: Any) -> TicketingForm:
+    """The department and supervisor form, its choices from the config and the other active accounts."""
+    form = TicketingForm(**data)
+    departments = TicketConfig.of(services().settings).departments
+    form.department.choices = [("", "（无）")] + [(key, name) for key, (name, _) in departments.items()]
+    others = db().execute(select(Account).where(Account.active.is_(True), Account.id != account.id)
+                          .order_by(Account.username)).scalars()
+    form.supervisor.choices = [("", "（无）")] + [(str(a.id), a.username) for a in others]
+    return form
+
+
 def account_page(account: Account, **forms: Any) -> str:
     roles_form = forms.get("roles_form") or RolesForm(roles=account.roles)
     reset_form = forms.get("reset_form") or ResetPasswordForm()
+    ticket_form = forms.get("ticket_form") or ticketing_form(
+        account, department=account.department or "", supervisor=str(account.supervisor_id or ""))
+    supervisor = db().get(Account, account.supervisor_id) if account.supervisor_id else None
     return render_template("console/account.html", account=account, roles=ROLES, roles_form=roles_form,
-                           reset_form=reset_form, action_form=ActionForm())
+                           reset_form=reset_form, ticket_form=ticket_form, action_form=ActionForm(),
+                           department_name=TicketConfig.of(services().settings).department_name(account.department),
+                           supervisor=supervisor)
 
 
 @bp.get("/<int:account_id>")
@@ -127,6 +146,28 @@ def roles(account_id: int) -> Any:
     audit.record("account.roles", account.username, before=before, after=new_roles)
     flash(f"已更新「{account.username}」的角色。", "success")
     return redirect(url_for(".show", account_id=account.id))
+
+
+@bp.post("/<int:account_id>/ticketing")
+@role_required("admin")
+def ticketing(account_id: int) -> Any:
+    """The department whose tickets a handler sees, and the supervisor told when theirs are overdue."""
+    account = get_or_404(account_id)
+    form = ticketing_form(account)
+    if not form.validate_on_submit():
+        return account_page(account, ticket_form=form), 400
+    before = {"department": account.department, "supervisor": supervisor_name(account.supervisor_id)}
+    account.department = form.department.data or None
+    account.supervisor_id = int(form.supervisor.data) if form.supervisor.data else None
+    after = {"department": account.department, "supervisor": supervisor_name(account.supervisor_id)}
+    audit.record("account.ticketing", account.username, before=before, after=after)
+    flash(f"已更新「{account.username}」的部门和主管。", "success")
+    return redirect(url_for(".show", account_id=account.id))
+
+
+def supervisor_name(account_id: int | None) -> str | None:
+    found = db().get(Account, account_id) if account_id else None
+    return found.username if found else None
 
 
 def set_active(account_id: int, active: bool) -> Response:

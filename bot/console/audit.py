@@ -25,12 +25,14 @@ ACTIONS = {
     "account.disable": "停用账号",
     "account.enable": "启用账号",
     "account.reset_password": "重置密码",
+    "account.ticketing": "设置诉求部门和主管",
     "admin.create": "命令行创建管理员",
     "admin.reset": "命令行重置管理员",
     "tag.create": "新建标签",
     "tag.sync": "从微信同步标签",
     "tag.assign": "添加标签",
     "tag.remove": "移除标签",
+    "ticket.export": "导出诉求",
 }
 
 

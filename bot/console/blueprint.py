@@ -79,8 +79,8 @@ def http_error(exc: Any) -> tuple[str, int]:
 
 @bp.context_processor
 def context() -> dict[str, Any]:
-    """What every console template may use: the account, role names, a logout form."""
-    return {"me": current(), "role_names": ROLES, "logout_form": ActionForm()}
+    """What every console template may use: the account, role names, a logout form, the unread staff notices."""
+    return {"me": current(), "role_names": ROLES, "logout_form": ActionForm(), "unread_notices": tickets.unread_count}
 
 
 @bp.app_template_filter("console_time")

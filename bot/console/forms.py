@@ -74,6 +74,22 @@ class RolesForm(FlaskForm):
     submit = SubmitField("保存角色")
 
 
+class Listed:
+    """Validator: one of the select's options (WTForms' own check answers in English)."""
+
+    def __call__(self, form: FlaskForm, field: Any) -> None:
+        if (field.data or "") not in {value for value, *_ in field.choices}:
+            raise ValidationError("请从列表中选择")
+
+
+class TicketingForm(FlaskForm):
+    """A handler's department (tickets.departments) and supervisor (told when their tickets are overdue)."""
+
+    department = SelectField("部门", validate_choice=False, validators=[Listed()])
+    supervisor = SelectField("主管", validate_choice=False, validators=[Listed()])
+    submit = SubmitField("保存")
+
+
 class ResetPasswordForm(FlaskForm):
     owner = ""  # the account's username
     password, confirm = password_pair()

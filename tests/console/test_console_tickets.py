@@ -1,0 +1,320 @@
+"""Console ticket pages: queue filters and order, visibility per role, every workflow step (event, submitter notice,
+audit entry), privacy of phone and submitter, escaping, likely duplicates, staff notices, handler departments."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from itertools import count
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.console.models import Account, AuditEntry
+from bot.models import utcnow
+from bot.ticket_models import StaffNotice, Ticket, TicketEvent, TicketNotice
+from bot.ticket_notify import escalate
+from bot.tickets import Submission, TicketConfig, submit as submit_ticket
+from console_helpers import login, submit as post_form
+
+PHONE = "13812345678"
+_keys = count(1)
+
+
+def new_ticket(services: Any, now: datetime | None = None, **fields: Any) -> Ticket:
+    """A submitted ticket (as the chat dialog would make it), then changed directly by `changes`."""
+    changes = {k: fields.pop(k) for k in ("department", "assignee_id", "accepted_by_id", "status") if k in fields}
+    base = dict(openid="o_worker", category="劳动权益", description="工资拖欠两个月", place="某某电子厂", phone=PHONE)
+    base.update(fields)
+    with services.sessions() as db:
+        ticket, _ = submit_ticket(db, TicketConfig.of(services.settings), Submission(key=f"k{next(_keys)}", **base),
+                                  now or utcnow())
+        for name, value in changes.items():
+            setattr(ticket, name, value)
+        db.commit()
+        return ticket
+
+
+def signed_in(app: Any, make_account: Any, username: str, *roles: str, **fields: Any) -> Any:
+    """A new client signed in as a new account (with e.g. department=...)."""
+    account_id = make_account(username, *roles)
+    if fields:
+        with app.extensions["bot"].sessions() as db:
+            row = db.get(Account, account_id)
+            for name, value in fields.items():
+                setattr(row, name, value)
+            db.commit()
+    client = app.test_client()
+    assert login(client, username).status_code == 302
+    client.account_id = account_id
+    return client
+
+
+@pytest.fixture
+def handler(app: Any, make_account: Any) -> Any:
+    """A client signed in as the handler "chen" (no department)."""
+    return signed_in(app, make_account, "chen", "handler")
+
+
+def page(client: Any, url: str) -> str:
+    res = client.get(url)
+    assert res.status_code == 200, (url, res.status_code)
+    return res.get_data(as_text=True)
+
+
+def numbers(html: str) -> list[str]:
+    """Ticket numbers of the queue's rows, in order."""
+    return re.findall(r'<tr class="[^"]*" data-number="([A-Z0-9]+)"', html)
+
+
+def step(client: Any, ticket: Ticket, action: str, **data: Any) -> Any:
+    url = f"/console/tickets/{ticket.number}"
+    return post_form(client, url, data, action=f"{url}/{action}")
+
+
+def fresh(services: Any, ticket: Ticket) -> Ticket:
+    with services.sessions() as db:
+        return db.get(Ticket, ticket.id)
+
+
+def kinds(services: Any, ticket: Ticket) -> list[str]:
+    with services.sessions() as db:
+        return list(db.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)))
+
+
+def notices(services: Any, ticket: Ticket) -> list[str]:
+    with services.sessions() as db:
+        return list(db.scalars(select(TicketNotice.text).where(TicketNotice.ticket_id == ticket.id).order_by(TicketNotice.id)))
+
+
+def audit_entries(services: Any, action: str | None = None) -> list[AuditEntry]:
+    with services.sessions() as db:
+        query = select(AuditEntry).order_by(AuditEntry.id)
+        return list(db.scalars(query.where(AuditEntry.action == action) if action else query))
+
+
+def test_queue_is_sorted_by_deadline_and_filtered(handler: Any, services: Any):
+    general = new_ticket(services, description="宿舍漏水", place="一号宿舍", district="东片区")
+    urgent = new_ticket(services, category="水电气网", description="停电三天", place="二号厂房", district="西片区")
+    emergency = new_ticket(services, category="安全隐患", description="消防通道堵塞", place="三号仓库")
+    late = new_ticket(services, now=utcnow() - timedelta(days=8), description="欠薪", place="旧厂")
+    done = new_ticket(services, description="已办完的事", status="closed")
+    renshe = new_ticket(services, description="社保断缴", department="renshe")  # not visible to chen (no department)
+    html = page(handler, "/console/tickets/")
+    assert numbers(html) == [late.number, emergency.number, urgent.number, general.number]
+    assert f'<tr class="late" data-number="{late.number}"' in html and "已超期" in html
+    assert numbers(page(handler, "/console/tickets/?status=all")) == [late.number, emergency.number, urgent.number,
+                                                                     general.number, done.number]
+    assert numbers(page(handler, "/console/tickets/?status=closed")) == [done.number]
+    assert numbers(page(handler, "/console/tickets/?category=水电气网")) == [urgent.number]
+    assert numbers(page(handler, "/console/tickets/?district=东片区")) == [general.number]
+    assert numbers(page(handler, "/console/tickets/?overdue=1")) == [late.number]
+    assert numbers(page(handler, "/console/tickets/?overdue=1&status=closed")) == []
+    assert numbers(page(handler, "/console/tickets/?q=消防")) == [emergency.number]
+    assert numbers(page(handler, "/console/tickets/?q=二号")) == [urgent.number]
+    assert numbers(page(handler, f"/console/tickets/?q={general.number.lower()}")) == [general.number]
+    assert numbers(page(handler, "/console/tickets/?q=100%25")) == []  # % is searched for, not a wildcard
+    assert numbers(page(handler, "/console/tickets/?department=none")) == numbers(html)
+    assert renshe.number not in page(handler, "/console/tickets/?status=all&department=renshe")
+
+
+def test_queue_pages_without_counting_everything(handler: Any, services: Any):
+    made = [new_ticket(services, now=utcnow() - timedelta(minutes=i)) for i in range(23)]
+    first = page(handler, "/console/tickets/")
+    assert len(numbers(first)) == 20 and 'rel="next"' in first
+    second = page(handler, "/console/tickets/?page=2")
+    assert len(numbers(second)) == 3 and 'rel="prev"' in second and 'rel="next"' not in second
+    assert set(numbers(first) + numbers(second)) == {t.number for t in made}
+
+
+def test_who_sees_which_ticket(app: Any, make_account: Any, services: Any, client: Any):
+    other = make_account("li", "handler")
+    renshe_handler = signed_in(app, make_account, "zhao", "handler", department="renshe")
+    plain = signed_in(app, make_account, "chen", "handler")
+    admin = signed_in(app, make_account, "root", "admin")
+    editor = signed_in(app, make_account, "wang", "editor")
+    queue = new_ticket(services, description="未交办")
+    renshe = new_ticket(services, description="人社局的", department="renshe", status="assigned")
+    zhengwu = new_ticket(services, description="政务中心的", department="zhengwu", status="assigned")
+    mine = new_ticket(services, description="交给陈的", assignee_id=plain.account_id, status="assigned")
+    accepted = new_ticket(services, description="陈受理的", accepted_by_id=plain.account_id, department="zhengwu",
+                          status="assigned")
+    someone = new_ticket(services, description="交给李的", assignee_id=other, status="assigned")
+    everything = {t.number for t in (queue, renshe, zhengwu, mine, accepted, someone)}
+    assert set(numbers(page(admin, "/console/tickets/"))) == everything
+    assert set(numbers(page(plain, "/console/tickets/"))) == {queue.number, mine.number, accepted.number}
+    assert set(numbers(page(renshe_handler, "/console/tickets/"))) == {queue.number, renshe.number}
+    assert set(numbers(page(plain, "/console/tickets/?mine=1"))) == {mine.number, accepted.number}
+    assert plain.get(f"/console/tickets/{zhengwu.number}").status_code == 403
+    assert renshe_handler.get(f"/console/tickets/{renshe.number}").status_code == 200
+    assert plain.get("/console/tickets/JK0000000000").status_code == 404
+    assert editor.get("/console/tickets/").status_code == 403
+    assert "诉求" not in re.sub(r"<main.*", "", page(editor, "/console/"), flags=re.S)
+    refused = post_form(plain, "/console/tickets/", {"note": "看一看"}, action=f"/console/tickets/{zhengwu.number}/note")
+    assert refused.status_code == 403
+
+
+def test_every_step_appends_its_event_tells_the_submitter_and_is_audited(handler: Any, services: Any,
+                                                                         make_account: Any):
+    worker = make_account("xu", "handler")
+    t = new_ticket(services)
+    detail = page(handler, f"/console/tickets/{t.number}")
+    assert 'id="do-accept"' in detail and 'id="do-reject"' in detail and 'id="do-resolve"' not in detail
+    assert step(handler, t, "accept", tier="urgent").status_code == 302
+    accepted = fresh(services, t)
+    assert (accepted.status, accepted.tier, accepted.accepted_by_id) == ("accepted", "urgent", handler.account_id)
+    assert accepted.due_at.replace(tzinfo=None) == (accepted.created_at + timedelta(hours=24)).replace(tzinfo=None)
+    assert step(handler, t, "assign", department="renshe", assignee=str(worker)).status_code == 302
+    assert (fresh(services, t).department, fresh(services, t).assignee_id) == ("renshe", worker)
+    assert "人力资源和社会保障局、xu" in page(handler, f"/console/tickets/{t.number}")
+    step(handler, t, "start")
+    step(handler, t, "note", note="已电话联系企业")
+    step(handler, t, "resolve", reply="企业已补发工资")
+    done = fresh(services, t)
+    assert (done.status, done.reply) == ("resolved", "企业已补发工资")
+    assert kinds(services, t) == ["submit", "tier", "accept", "assign", "process", "note", "resolve"]
+    told = notices(services, t)
+    assert [text.split("，")[0].split("。")[0] for text in told] == [
+        f"您的诉求 {t.number} 已受理", f"您的诉求 {t.number} 已交办至人力资源和社会保障局办理",
+        f"您的诉求 {t.number} 正在办理中", f"您的诉求 {t.number} 已办结"]
+    assert "企业已补发工资" in told[-1]
+    assert [e.action for e in audit_entries(services) if e.action.startswith("ticket.") and e.action != "ticket.view_personal"] \
+        == ["ticket.accept", "ticket.assign", "ticket.start", "ticket.note", "ticket.resolve"]
+    resolve_entry = audit_entries(services, "ticket.resolve")[0]
+    assert (resolve_entry.actor, resolve_entry.target, resolve_entry.details) == ("chen", t.number, {"reply": "企业已补发工资"})
+    final = page(handler, f"/console/tickets/{t.number}")
+    assert 'id="do-note"' in final and 'id="do-resolve"' not in final and 'id="do-accept"' not in final
+
+
+def test_return_reject_tier_and_merge(handler: Any, services: Any):
+    wrong = new_ticket(services, department="renshe", accepted_by_id=handler.account_id, status="assigned")
+    step(handler, wrong, "return", return_reason="不属于本部门职责")
+    back = fresh(services, wrong)
+    assert (back.status, back.department, back.reason) == ("accepted", None, "不属于本部门职责")
+    assert kinds(services, wrong)[-1] == "return" and notices(services, wrong) == []  # the submitter is not told
+    step(handler, wrong, "tier", new_tier="complex")
+    assert fresh(services, wrong).tier == "complex" and kinds(services, wrong)[-1] == "tier"
+
+    refused = new_ticket(services)
+    step(handler, refused, "reject", reject_reason="不属于园区事务")
+    assert fresh(services, refused).status == "rejected" and "原因：不属于园区事务" in notices(services, refused)[-1]
+
+    first = new_ticket(services, openid="o_a")
+    dup = new_ticket(services, openid="o_b")
+    step(handler, dup, "merge", into=first.number.lower())
+    assert (fresh(services, dup).status, fresh(services, dup).merged_into_id) == ("merged", first.id)
+    assert "已合并办理" in notices(services, dup)[-1]
+    assert audit_entries(services, "ticket.merge")[0].details == {"into": first.number}
+    assert f"已合并到诉求 <a href=\"/console/tickets/{first.number}\">" in page(handler, f"/console/tickets/{dup.number}")
+
+
+def test_a_refused_step_is_a_message_on_the_page(handler: Any, services: Any):
+    t = new_ticket(services)
+    res = step(handler, t, "resolve", reply="x")
+    assert res.status_code == 302
+    html = page(handler, f"/console/tickets/{t.number}")
+    assert "当前状态为「待受理」，不能进行此操作" in html
+    step(handler, t, "merge", into="JK9999999999")
+    assert "找不到诉求 JK9999999999" in page(handler, f"/console/tickets/{t.number}")
+    step(handler, t, "reject", reject_reason="   ")
+    assert "请填写此项" in page(handler, f"/console/tickets/{t.number}")
+    assert fresh(services, t).status == "new" and kinds(services, t) == ["submit"]
+    assert not [e for e in audit_entries(services) if e.action.startswith("ticket.")]
+
+
+def test_phone_and_submitter_follow_the_privacy_rules_and_views_are_audited(app: Any, make_account: Any,
+                                                                          handler: Any, services: Any):
+    admin = signed_in(app, make_account, "root", "admin")
+    t = new_ticket(services, openid="o_secret_worker")
+    html = page(admin, f"/console/tickets/{t.number}")
+    assert "138****5678" in html and PHONE not in html and "o_secret_worker" not in html
+    assert audit_entries(services, "ticket.view_personal") == []
+    step(handler, t, "accept")
+    html = page(handler, f"/console/tickets/{t.number}")
+    assert PHONE in html and "o_secret_worker" in html
+    entry = audit_entries(services, "ticket.view_personal")[-1]
+    assert (entry.actor, entry.target, entry.details) == ("chen", t.number, {"fields": ["submitter", "phone"]})
+    assert PHONE not in page(admin, f"/console/tickets/{t.number}")  # an admin is not the handler of record
+
+
+def test_an_anonymous_ticket_hides_the_submitter_from_the_assignee(app: Any, make_account: Any, handler: Any,
+                                                                 services: Any):
+    assignee = signed_in(app, make_account, "xu", "handler")
+    t = new_ticket(services, openid="o_hidden_worker", anonymous=True)
+    step(handler, t, "assign", assignee=str(assignee.account_id))
+    html = page(assignee, f"/console/tickets/{t.number}")
+    assert "o_hidden_worker" not in html and PHONE not in html and "138****5678" in html and "匿名诉求" in html
+    assert [e.actor for e in audit_entries(services, "ticket.view_personal")] == []
+    html = page(handler, f"/console/tickets/{t.number}")  # the handler of record who accepted it
+    assert "o_hidden_worker" in html and PHONE in html
+    assert [e.actor for e in audit_entries(services, "ticket.view_personal")] == ["chen"]
+
+
+def test_what_users_typed_is_escaped(handler: Any, services: Any):
+    t = new_ticket(services, description="<script>alert(1)</script>工资", place="<b>厂</b>", district="<i>片</i>")
+    step(handler, t, "accept")
+    step(handler, t, "note", note="<img src=x onerror=alert(2)>")
+    for url in ("/console/tickets/", f"/console/tickets/{t.number}"):
+        html = page(handler, url)
+        assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+        assert "<b>厂</b>" not in html and "<i>片</i>" not in html
+    html = page(handler, f"/console/tickets/{t.number}")
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(2)&gt;" in html
+
+
+def test_likely_duplicates_are_suggested_and_merged_in_one_click(app: Any, make_account: Any, handler: Any,
+                                                                services: Any):
+    older = new_ticket(services, description="某某电子厂拖欠工资三个月了", place="某某电子厂")
+    unrelated = new_ticket(services, description="小区门口路灯坏了", place="科技大道")
+    hidden = new_ticket(services, description="某某电子厂拖欠工资两个月", place="某某电子厂", department="zhengwu")
+    t = new_ticket(services, description="某某电子厂拖欠工资两个月", place="某某电子厂")
+    html = page(handler, f"/console/tickets/{t.number}")
+    section = html.split('id="duplicates"', 1)[1].split("</section>", 1)[0]
+    assert older.number in section and unrelated.number not in section
+    assert hidden.number not in section  # another department's ticket is not shown to this handler
+    assert f'data-merge="{older.number}"' in section
+    step(handler, t, "merge", into=older.number)
+    assert fresh(services, t).merged_into_id == older.id
+
+
+def test_staff_notices_show_with_a_badge_and_are_marked_read(app: Any, make_account: Any, services: Any):
+    worker = signed_in(app, make_account, "xu", "handler")
+    t = new_ticket(services, now=utcnow() - timedelta(days=8), assignee_id=worker.account_id, status="assigned")
+    new_ticket(services, now=utcnow() - timedelta(days=9), assignee_id=worker.account_id, status="assigned")
+    assert escalate(services) == 2
+    home = page(worker, "/console/")
+    assert 'id="nav-notices"' in home and '<span class="badge">2</span>' in home
+    queue = page(worker, "/console/tickets/")
+    assert 'id="unread-count">2<' in queue
+    listing = page(worker, "/console/tickets/notices")
+    assert t.number in listing and "已超过办理时限" in listing
+    with services.sessions() as db:
+        first = db.scalars(select(StaffNotice).order_by(StaffNotice.id)).first()
+    post_form(worker, "/console/tickets/notices", {"notice": str(first.id)}, action="/console/tickets/notices/read")
+    assert '<span class="badge">1</span>' in page(worker, "/console/")
+    post_form(worker, "/console/tickets/notices", {}, action="/console/tickets/notices/read")
+    assert 'id="nav-notices"' not in page(worker, "/console/")
+    assert "没有未读提醒" in page(worker, "/console/tickets/notices")
+    assert [e.details["count"] for e in audit_entries(services, "ticket.notices_read")] == [1, 1]
+
+
+def test_admin_sets_a_handlers_department_and_supervisor(admin: Any, make_account: Any, services: Any, app: Any):
+    boss = make_account("boss", "handler")
+    zhao = make_account("zhao", "handler")
+    url = f"/console/accounts/{zhao}"
+    assert "诉求处理" in page(admin, url)
+    res = post_form(admin, url, {"department": "renshe", "supervisor": str(boss)}, action=url + "/ticketing")
+    assert res.status_code == 302
+    with services.sessions() as db:
+        row = db.get(Account, zhao)
+        assert (row.department, row.supervisor_id) == ("renshe", boss)
+    entry = audit_entries(services, "account.ticketing")[-1]
+    assert entry.target == "zhao" and entry.details == {
+        "before": {"department": None, "supervisor": None}, "after": {"department": "renshe", "supervisor": "boss"}}
+    assert "人力资源和社会保障局" in page(admin, url)
+    bad = post_form(admin, url, {"department": "nowhere", "supervisor": ""}, action=url + "/ticketing")
+    assert bad.status_code == 400 and "请从列表中选择" in bad.get_data(as_text=True)
+    t = new_ticket(services, department="renshe", status="assigned")
+    client = app.test_client()
+    login(client, "zhao")
+    assert t.number in page(client, "/console/tickets/")
