@@ -105,7 +105,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tickets_department'), ['department'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_district'), ['district'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_merged_into_id'), ['merged_into_id'], unique=False)
-        batch_op.create_index('ix_tickets_month_category', ['month', 'category'], unique=False)
+        batch_op.create_index('ix_tickets_stats', ['month', 'category', 'department', 'district', 'status',
+                                                   'responded_on_time', 'solved', 'rating', 'accept_due_at'], unique=False)
         batch_op.create_index('ix_tickets_openid_created', ['openid', 'created_at'], unique=False)
         batch_op.create_index('ix_tickets_status_due', ['status', 'due_at'], unique=False)
 
@@ -125,7 +126,7 @@ def downgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_status_due')
         batch_op.drop_index('ix_tickets_openid_created')
-        batch_op.drop_index('ix_tickets_month_category')
+        batch_op.drop_index('ix_tickets_stats')
         batch_op.drop_index(batch_op.f('ix_tickets_merged_into_id'))
         batch_op.drop_index(batch_op.f('ix_tickets_district'))
         batch_op.drop_index(batch_op.f('ix_tickets_department'))
