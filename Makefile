@@ -33,6 +33,7 @@ bench: install  ## benchmarks in bench/ (print their figures and the baseline)
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/quiz.py
+	$(BIN)/python bench/fanout.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -20,9 +20,10 @@ from bot.push_models import Delivery, Push, PushRun
 
 LOCK = "push:run:{}:lock"  # Redis lock held by the one process fanning out a run
 LOCK_TTL = 10  # seconds; a killed fan-out's lock frees itself after this, then the run can resume
+LOCK_RENEW = 1.0  # seconds: a claim renews the lock when it was last renewed longer ago than this (< LOCK_TTL)
 STOP_CHECK = 0.5  # seconds between looks at the run's status (pause / cancel in mid-send)
 SLEEP_MIN = 0.002  # seconds: the limiter lets starts run this far ahead of (or behind) schedule before sleeping
-DEPTH = 8  # chunks in flight at once; chunk size = concurrency // DEPTH, so at most `concurrency` rows are 'sending'
+DEPTH = 4  # chunks in flight at once; chunk size = concurrency // DEPTH, so at most `concurrency` rows are 'sending'
 INSERT_CHUNK = 1000  # delivery rows inserted per statement
 SKIP_KINDS = frozenset({"unsubscribed", "blocked", "refused", "window"})  # SendResult kinds that mean "skipped"
 FINISHED = frozenset({"sent", "skipped", "failed", "uncertain"})  # delivery statuses that never change again
@@ -70,6 +71,17 @@ class FanOut:
         self.policy = policy or Policy.of(services)
         self.checked = 0.0
         self.stopped: str | None = None
+        self.renewed = 0.0  # monotonic time the lock was last taken or renewed
+        table = Delivery.__table__
+        # Claim: the next pending rows become 'sending' in one statement (UPDATE ... RETURNING, SQLite >= 3.35).
+        self.claim_sql = (table.update().where(table.c.id.in_(
+            select(table.c.id).where(table.c.run_id == run_id, table.c.status == "pending")
+            .order_by(table.c.id).limit(bindparam("n")))).values(status="sending", updated_at=bindparam("now"))
+            .returning(table.c.id, table.c.openid))
+        # Outcomes: one statement per distinct (status, reason, errcode) in a chunk; nearly always one ("sent").
+        self.outcome_sql = (table.update().where(table.c.id.in_(bindparam("ids", expanding=True)))
+                            .values(status=bindparam("st"), reason=bindparam("why"), errcode=bindparam("code"),
+                                    updated_at=bindparam("now")))
 
     # Entry ---------------------------------------------------------------------------
     def execute(self, wait: float = 0.0) -> str:
@@ -78,7 +90,7 @@ class FanOut:
                                         blocking=wait > 0)
         if not lock.acquire():
             return "busy"
-        self.lock = lock
+        self.lock, self.renewed = lock, time.monotonic()
         try:
             return self.run_locked()
         finally:
@@ -172,17 +184,21 @@ class FanOut:
         `done`: a sent chunk whose outcomes are written in the same transaction (waits for its sends first).
         """
         outcomes = self.outcomes(done) if done else []
-        self.lock.extend(LOCK_TTL, replace_ttl=True)  # before claiming: a lost lock must not leave rows 'sending'
-        with self.services.sessions() as db:
-            if outcomes:
-                self.write_outcomes(db, outcomes)
-            rows = db.execute(select(Delivery.id, Delivery.openid).where(
-                Delivery.run_id == self.run_id, Delivery.status == "pending").order_by(Delivery.id).limit(size)).all()
-            if rows:
-                db.execute(update(Delivery).where(Delivery.id.in_([r.id for r in rows]))
-                           .values(status="sending", updated_at=utcnow()))
-            db.commit()
-        return [(r.id, r.openid) for r in rows]
+        self.keep_lock()  # before claiming: a lost lock must not leave rows 'sending'
+        with self.services.engine.begin() as conn:
+            self.write_outcomes(conn, outcomes)
+            rows = conn.execute(self.claim_sql, {"n": size, "now": utcnow()}).all()
+        return sorted((r.id, r.openid) for r in rows)
+
+    def keep_lock(self) -> None:
+        """Renew the run's lock when it was renewed more than LOCK_RENEW ago (raises LockError if it was lost).
+
+        Renewed within LOCK_RENEW, it still has at least LOCK_TTL - LOCK_RENEW seconds: no one else can hold it.
+        """
+        now = time.monotonic()
+        if now - self.renewed >= LOCK_RENEW:
+            self.lock.extend(LOCK_TTL, replace_ttl=True)
+            self.renewed = now
 
     def send_one(self, openid: str, static: Payload | None) -> tuple[str, str | None, int | None]:
         """One per-user send → (status, reason, errcode)."""
@@ -196,32 +212,38 @@ class FanOut:
                 return "failed", "database", None
         if message is None:
             return "skipped", "nothing_left", None
-        if self.push.channel == "template":
-            result = self.services.outbox.send_template(openid, self.policy.templates.get(self.push.content_kind, ""),
-                                                        template_data(message), url=message.url)
-        else:
-            result = self.services.outbox.send_custom(openid, custom_body(message))
+        try:
+            if self.push.channel == "template":
+                result = self.services.outbox.send_template(openid, self.policy.templates.get(self.push.content_kind, ""),
+                                                            template_data(message), url=message.url)
+            else:
+                result = self.services.outbox.send_custom(openid, custom_body(message))
+        except Exception:  # noqa: BLE001  (one recipient's failure must not stop the run)
+            # The outbox turns WeChat's answers and transport errors into a SendResult; what escapes it comes before
+            # the request (the access token from Redis), so nothing went out: failed, not uncertain.
+            log.exception("run %s: send failed before reaching WeChat", self.run_id)
+            return "failed", "error", None
         return outcome(result)
 
-    def outcomes(self, futures: list[tuple[int, Future]]) -> list[dict[str, Any]]:
-        """One chunk's results as update parameters (waits for its sends)."""
-        now, rows = utcnow(), []
-        for row_id, future in futures:
-            status, reason, errcode = future.result()
-            rows.append({"b_id": row_id, "status": status, "reason": reason, "errcode": errcode, "updated_at": now})
-        return rows
-
     @staticmethod
-    def write_outcomes(db: Any, rows: list[dict[str, Any]]) -> None:
-        table = Delivery.__table__
-        db.execute(table.update().where(table.c.id == bindparam("b_id")), rows)
+    def outcomes(futures: list[tuple[int, Future]]) -> list[tuple[int, tuple[str, str | None, int | None]]]:
+        """One chunk's results as (row id, (status, reason, errcode)) (waits for its sends)."""
+        return [(row_id, future.result()) for row_id, future in futures]
+
+    def write_outcomes(self, conn: Any, outcomes: list[tuple[int, tuple[str, str | None, int | None]]]) -> None:
+        """Rows with the same outcome in one UPDATE."""
+        groups: dict[tuple[str, str | None, int | None], list[int]] = {}
+        for row_id, result in outcomes:
+            groups.setdefault(result, []).append(row_id)
+        now = utcnow()
+        for (status, reason, errcode), ids in groups.items():
+            conn.execute(self.outcome_sql, {"ids": ids, "st": status, "why": reason, "code": errcode, "now": now})
 
     def write(self, futures: list[tuple[int, Future]]) -> None:
         """Outcomes of one chunk, in one commit."""
-        rows = self.outcomes(futures)
-        with self.services.sessions() as db:
-            self.write_outcomes(db, rows)
-            db.commit()
+        outcomes = self.outcomes(futures)
+        with self.services.engine.begin() as conn:
+            self.write_outcomes(conn, outcomes)
 
     def should_stop(self) -> bool:
         """Every STOP_CHECK seconds: has an editor paused or cancelled the run?"""

@@ -57,6 +57,7 @@ class WxClient(WeChatClient):
         self.stable_token = stable_token
         self._cached: tuple[str, float, float] | None = None  # (token, expires_at, reread_at): saves a Redis GET per call
         self._local = threading.local()  # one keep-alive requests.Session per thread (no shared pool lock)
+        self._rereading = threading.Lock()  # held by the one thread re-reading an aged cached token from Redis
 
     def session_for_thread(self) -> requests.Session:
         """This thread's HTTP session: keep-alive, no per-request .netrc / proxy-environment lookups."""
@@ -78,18 +79,23 @@ class WxClient(WeChatClient):
         """This thread's urllib3 pool: the fast path for plain calls (requests costs ~3x the CPU per call)."""
         pool = getattr(self._local, "pool", None)
         if pool is None:
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")  # as requests would use
+            certs = ({"ca_cert_dir": bundle} if os.path.isdir(bundle) else {"ca_certs": bundle}) if bundle else {}
             pool = self._local.pool = urllib3.PoolManager(num_pools=4, maxsize=2, retries=False,
-                                                          headers={"User-Agent": "wxbot", "Accept": "*/*"})
+                                                          headers={"User-Agent": "wxbot", "Accept": "*/*"}, **certs)
         return pool
 
     def fast_path(self, url: str, kwargs: dict[str, Any]) -> bool:
-        """Plain calls (params, bytes / str body, timeout; no proxy or CA bundle from the environment) skip requests."""
+        """Plain calls (params, bytes / str body, timeout; no proxy from the environment) skip requests.
+
+        A CA bundle from the environment (REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE) does not: the urllib3 pool uses it too.
+        """
         if set(kwargs) - {"params", "data", "timeout"} or not isinstance(kwargs.get("data", b""), (bytes, str, type(None))):
             return False
         if getattr(self._local, "proxied", None) is None:
-            self._local.proxied = bool(requests.utils.get_environ_proxies(self.API_BASE_URL)) or bool(
-                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"))
+            self._local.proxied = bool(requests.utils.get_environ_proxies(self.API_BASE_URL))
         return not self._local.proxied and url.startswith(("http://", "https://"))
+
     def url(self, url_or_endpoint: str, api_base_url: str | None = None) -> str:
         """The full URL, with WeChat's host replaced by our configured root."""
         if not url_or_endpoint.startswith(("http://", "https://")):
@@ -144,8 +150,22 @@ class WxClient(WeChatClient):
         """The shared token; reused in-process for TOKEN_CACHE seconds (a refused one is refreshed on 40001 anyway)."""
         now = time.time()
         cached = self._cached
-        if cached and now < cached[2] and cached[1] - now > REFRESH_MARGIN:
-            return cached[0]
+        if cached and cached[1] - now > REFRESH_MARGIN:
+            if now < cached[2] or not self._rereading.acquire(blocking=False):
+                return cached[0]  # fresh, or still valid while another thread re-reads it (no stampede on Redis)
+        else:
+            self._rereading.acquire()  # none usable: one thread at a time reads (or fetches) it, the others wait
+            cached = self._cached
+            if cached and now < cached[2] and cached[1] - now > REFRESH_MARGIN:  # the thread before us just did
+                self._rereading.release()
+                return cached[0]
+        try:
+            return self.read_token(now)
+        finally:
+            self._rereading.release()
+
+    def read_token(self, now: float) -> str:
+        """The token in Redis (cached in-process), or a new one when it is missing or about to expire."""
         token = self.session.get(self.access_token_key)
         expires = self.session.get(self.access_token_expires_at_key) or 0
         if token and expires - now > REFRESH_MARGIN:

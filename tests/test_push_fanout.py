@@ -128,3 +128,41 @@ def test_refused_template_and_unsubscribed_are_skipped_by_reason(live, services,
     rep = report(services, run_id)
     assert rep["reasons"]["skipped"] == {"refused": 1, "unsubscribed": 1} and rep["totals"]["sent"] == 1
     assert services.followers.get(people[1]).subscribed is False
+
+
+def test_a_send_that_raises_is_failed_and_the_run_goes_on(live, services, emu, monkeypatch):
+    people, run_id = fired(services, emu, 4)
+    real = services.outbox.send_custom
+
+    def flaky(openid, body):
+        if openid == people[1]:
+            raise ConnectionError("redis went away while reading the token")  # before the request: nothing sent
+        return real(openid, body)
+
+    monkeypatch.setattr(services.outbox, "send_custom", flaky)
+    assert FanOut(services, run_id).execute() == "done"
+    rep = report(services, run_id)
+    assert rep["totals"]["sent"] == 3 and rep["reasons"]["failed"] == {"error": 1}
+    assert [len(got(emu, p, "custom")) for p in people] == [1, 0, 1, 1]
+
+
+def test_an_aged_cached_token_is_reread_by_one_thread_while_the_others_use_it(live, services):
+    wx = services.wx
+    token = wx.access_token  # fetched from the emulator, cached in-process
+    reads, lock = [], threading.Lock()
+    real_get = wx.session.get
+
+    def slow_get(key, default=None):
+        with lock:
+            reads.append(key)
+        time.sleep(0.05)
+        return real_get(key, default)
+
+    wx.session.get = slow_get
+    wx._cached = (wx._cached[0], wx._cached[1], time.time() - 1)  # due for a re-read from Redis
+    seen: list[str] = []
+    threads = [threading.Thread(target=lambda: seen.append(wx.access_token)) for _ in range(150)]
+    [t.start() for t in threads]
+    [t.join(10) for t in threads]
+    assert seen == [token] * 150
+    assert len(reads) == 2  # one thread read the token and its expiry; 150 threads would exhaust Redis' 100 connections

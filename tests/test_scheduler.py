@@ -1,10 +1,17 @@
 """The scheduler: one active process through a Redis lease; each run claimed once; jobs persist."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
 
 from tests.conftest import poll
+from bot.models import utcnow
+from bot.push_models import PushRun
 from bot.scheduler import HEARTBEAT_KEY, LEASE_KEY, Scheduler, claim_run
+from test_push import get, got, make, members
 
 
 def test_two_schedulers_one_lease(services):
@@ -37,3 +44,27 @@ def test_started_scheduler_persists_jobs_and_ticks(services):
     finally:
         sched.stop()
     assert services.redis.get(LEASE_KEY) is None
+
+
+@pytest.mark.config(push={"sync_interval": 1, "quiet_hours": ["00:00", "00:00"]})  # no quiet hours: any time of day
+def test_live_scheduler_delivers_a_push_scheduled_seconds_ahead_once(live, services, emu):
+    """The real path: scheduler started in-process → sync_pushes adds the push's date job → run_push fires and fans out."""
+    people = members(emu, services, 3)
+    sched = Scheduler(services)
+    sched.start()
+    try:
+        poll(lambda: services.redis.get(LEASE_KEY) == sched.token)
+        push_id = make(services, run_at=utcnow() + timedelta(seconds=3))  # saved after start, as the console does
+        poll(lambda: sched.aps.get_job(f"push-{push_id}") is not None, timeout=5)  # the next sync picks it up
+        poll(lambda: all(got(emu, p, "custom") for p in people), timeout=15)
+        poll(lambda: get(services, push_id).status == "done")
+        time.sleep(2.5)  # two more syncs: nothing fires again
+        with services.sessions() as db:
+            runs = db.scalars(select(PushRun).where(PushRun.push_id == push_id)).all()
+        assert [len(got(emu, p, "custom")) for p in people] == [1, 1, 1]
+        assert [(r.status, r.targeted) for r in runs] == [("done", 3)]
+        assert [e["body"]["text"]["content"] for e in got(emu, people[0], "custom")] == ["今晚八点支部学习"]
+        assert sched.aps.get_job(f"push-{push_id}") is None  # done: the sync removed its job
+    finally:
+        sched.aps.remove_all_jobs()
+        sched.stop()

@@ -57,7 +57,12 @@ def fail(code: int, **extra: Any) -> Response:
     return jsonify(errcode=code, errmsg=ERRMSG.get(code, "error"), **extra)
 
 
+OK_BODY = b'{"errcode":0,"errmsg":"ok"}\n'  # what jsonify(errcode=0, errmsg="ok") writes, encoded once
+
+
 def ok(errmsg: str = "ok", **data: Any) -> Response:
+    if errmsg == "ok" and not data:
+        return Response(OK_BODY, mimetype="application/json")
     return jsonify(errcode=0, errmsg=errmsg, **data)
 
 
@@ -89,8 +94,8 @@ def body() -> dict[str, Any]:
     return data
 
 
-def admit(path: str, quotas: tuple[Quota, ...], check_token: bool) -> int:
-    """Latency, random failures, injected errors, token and quotas for one call: 0 or the errcode."""
+def delay() -> int:
+    """Simulated latency and random failures of one call: 0, or -1 (system busy)."""
     cfg = settings().section("emulator")
     latency = float(cfg.get("latency_ms", 0) or 0)
     if latency > 0:
@@ -98,16 +103,24 @@ def admit(path: str, quotas: tuple[Quota, ...], check_token: bool) -> int:
     rate = float(cfg.get("failure_rate", 0) or 0)
     if rate > 0 and random.random() < rate:
         return -1
+    return 0
+
+
+def admit(path: str, quotas: tuple[Quota, ...], check_token: bool) -> int:
+    """Latency, random failures, injected errors, token and quotas for one call: 0 or the errcode."""
     token = request.args.get("access_token", "") if check_token else None
-    return state().gate(path, token, quotas)
+    return delay() or state().gate(path, token, quotas)
 
 
 def api(path: str, methods: tuple[str, ...] = ("POST",), quotas: tuple[Quota, ...] = (),
-        check_token: bool = True) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
-    """Register `fn` at /emulator/cgi-bin/<path>, behind the gate."""
+        check_token: bool = True, own_gate: bool = False) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Register `fn` at /emulator/cgi-bin/<path>, behind the gate.
+
+    own_gate: only latency and random failures come first; `fn` runs the gate itself (in its own Redis round trip).
+    """
     def wrap(fn: Callable[[], Any]) -> Callable[[], Any]:
         def view() -> Any:
-            code = admit(path, quotas, check_token)
+            code = delay() if own_gate else admit(path, quotas, check_token)
             return fail(code) if code else fn()
 
         bp.add_url_rule(f"/cgi-bin/{path}", endpoint=path.replace("/", "_"), view_func=view, methods=list(methods))

@@ -8,12 +8,14 @@ from typing import Any, Iterable
 import redis
 
 from bot.emulator.client import new_openid
-from bot.emulator.keys import (EVENT_BUDGET, EVENT_WINDOW, LOG, LOG_CAP, MSG_BUDGET, MSG_WINDOW, PREFIX, REFUSED,
-                               SEQ, USERS, WINDOW, WINDOW_EVENTS)
+from bot.emulator.keys import (EVENT_BUDGET, EVENT_WINDOW, INJECT, LOG, LOG_CAP, MSG_BUDGET, MSG_WINDOW, PREFIX,
+                               REFUSED, SEQ, TOKEN, USERS, WINDOW, WINDOW_EVENTS)
 from bot.emulator.state_account import AccountMixin
 from bot.emulator.state_gate import GateMixin
 
 __all__ = ["EmulatorState", "PREFIX", "USERS", "LOG", "SEQ", "LOG_CAP"]
+
+CUSTOM_PATH = "message/custom/send"  # the API path whose injected errors send_custom's gate takes
 
 # One round trip: append an entry whose seq comes from the counter. KEYS seq, log; ARGV entry tail, cap.
 RECORD = """
@@ -22,9 +24,24 @@ redis.call('RPUSH', KEYS[2], '{"seq": ' .. seq .. ', ' .. ARGV[1])
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 return seq
 """
-# One round trip for a customer-service message: subscribed? inside a window with budget left? then log it.
-# KEYS users, window, seq, log; ARGV openid, now, entry tail, cap. Returns {errcode, seq}.
+# One round trip for a customer-service message: the gate (an injected error? the access token), then subscribed?
+# inside a window with budget left? then log it. The gate part is GateMixin.gate's for a call without quotas.
+# KEYS users, window, seq, log, inject list, token key; ARGV openid, now, entry tail, cap, token check
+# ('0' none, '1' the token key, 'missing' an empty access_token).
+# Returns {errcode, seq}.
 CUSTOM = """
+if ARGV[5] ~= '0' then
+  local injected = redis.call('LPOP', KEYS[5])
+  if injected then
+    if tonumber(injected) ~= 0 then return {tonumber(injected), 0} end
+  elseif ARGV[5] == 'missing' then
+    return {41001, 0}
+  else
+    local expiry = redis.call('GET', KEYS[6])
+    if not expiry then return {40001, 0} end
+    if tonumber(expiry) <= tonumber(ARGV[2]) then return {42001, 0} end
+  end
+end
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw or cjson.decode(raw).subscribed ~= true then return {43004, 0} end
 local now = tonumber(ARGV[2])
@@ -171,10 +188,16 @@ class EmulatorState(GateMixin, AccountMixin):
         """The user's window fields (msg_until, msg_left, evt_until, evt_left); empty when none was opened."""
         return {k: float(v) for k, v in self.redis.hgetall(WINDOW.format(openid)).items()}
 
-    def send_custom(self, openid: str, body: dict[str, Any]) -> int:
-        """Spend one customer-service message on `openid` and log it; 0, or WeChat's errcode (43004, 45015, 45047)."""
-        keys = [USERS, WINDOW.format(openid), SEQ, LOG.format(openid)]
-        code, _seq = self._custom(keys=keys, args=[openid, time.time(), entry_tail("out", "custom", body), LOG_CAP])
+    def send_custom(self, openid: str, body: dict[str, Any], token: str | None = None) -> int:
+        """Spend one customer-service message on `openid` and log it; 0, or WeChat's errcode (43004, 45015, 45047).
+
+        With `token` (the call's access_token), the gate comes first in the same round trip: an injected error for
+        message/custom/send, then 41001 / 40001 / 42001 for the token, as GateMixin.gate answers them.
+        """
+        keys = [USERS, WINDOW.format(openid), SEQ, LOG.format(openid), INJECT.format(CUSTOM_PATH), TOKEN.format(token or "")]
+        args = [openid, repr(time.time()), entry_tail("out", "custom", body), LOG_CAP,
+                "0" if token is None else "1" if token else "missing"]
+        code, _seq = self._custom(keys=keys, args=args)
         return int(code)
 
     # Template refusals -------------------------------------------------------------
