@@ -87,19 +87,22 @@ def fastest(cases: list[Case], repeats: int) -> None:
 
 
 class RoundTrips:
-    """Counts the commands a Redis client sends (each is one round trip; EVALSHA runs a whole script)."""
+    """Counts the commands sent on the client's kind of connection (the pipeline's per-thread ones included)."""
 
     def __init__(self, client: Any) -> None:
         self.calls: dict[str, int] = {}
-        self.client, self.original = client, client.execute_command
-        client.execute_command = self.counted
+        self.cls = client.connection_pool.connection_class
+        self.original = self.cls.send_command
+        counts, original = self.calls, self.original
 
-    def counted(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls[str(args[0])] = self.calls.get(str(args[0]), 0) + 1
-        return self.original(*args, **kwargs)
+        def counted(conn: Any, *args: Any, **kwargs: Any) -> Any:
+            counts[str(args[0])] = counts.get(str(args[0]), 0) + 1
+            return original(conn, *args, **kwargs)
+
+        self.cls.send_command = counted
 
     def stop(self) -> None:
-        del self.client.execute_command
+        self.cls.send_command = self.original
 
 
 def pin(cpu: int, redis_pid: int | None) -> None:
@@ -160,17 +163,18 @@ def measure(args: argparse.Namespace, env: wenv.BenchEnv) -> None:
 def split_cases(pipe: Any, canned: str | None, ours: Callable[[Environ], None],
                 batch: Callable[[], list[Environ]], msgs: Callable[[], list[Message]]) -> list[Case]:
     """Ours in parts: the webhook with a canned pipeline; the pipeline alone, with and without Redis."""
-    handle, begin, finish = pipe.handle, pipe.begin, pipe.finish
+    handle, begin, finish, fast = pipe.handle, pipe.begin, pipe.finish, pipe.finish_fast
 
     def stub_pipeline() -> None:
         pipe.handle = lambda msg, started=None: canned
 
     def stub_redis() -> None:
-        pipe.begin = lambda keys, args: [1, 1, "", 0]  # first attempt, lock taken, no dialog, seen recently
-        pipe.finish = lambda keys, args: "pending"
+        pipe.begin = lambda keys, args, client=None: [1, 1, "", 0]  # first attempt, lock taken, no dialog, seen recently
+        pipe.finish = lambda keys, args, client=None: "pending"
+        pipe.finish_fast = lambda keys, args: None
 
     def restore() -> None:
-        pipe.handle, pipe.begin, pipe.finish = handle, begin, finish
+        pipe.handle, pipe.begin, pipe.finish, pipe.finish_fast = handle, begin, finish, fast
 
     return [Case("ours, webhook alone (pipeline stubbed)", batch, ours, stub_pipeline, restore),
             Case("ours, Pipeline.handle alone", msgs, handle),
