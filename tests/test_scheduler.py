@@ -68,3 +68,20 @@ def test_live_scheduler_delivers_a_push_scheduled_seconds_ahead_once(live, servi
     finally:
         sched.aps.remove_all_jobs()
         sched.stop()
+
+
+def test_started_scheduler_escalates_overdue_tickets(services):
+    from bot.ticket_models import StaffNotice
+    from test_tickets import account, new_ticket
+
+    admin = account(services, "admin", "admin")
+    new_ticket(services, now=utcnow() - timedelta(hours=3))  # nobody accepted it within the intake hours
+    sched = Scheduler(services)
+    sched.start()
+    try:
+        poll(lambda: services.redis.get(LEASE_KEY) == sched.token)
+        sched.aps.get_job("ticket-escalation").modify(next_run_time=datetime.now(timezone.utc))
+        with services.sessions() as db:
+            poll(lambda: db.scalars(select(StaffNotice.account_id)).all() == [admin])
+    finally:
+        sched.stop()
