@@ -22,7 +22,8 @@ from bot.push_schedule import ScheduleError, aware, next_due, quota_conflict, se
 
 CONTENT_KINDS = {"episode": "新声单集", "next_episode": "每位成员的下一集", "article": "专辑文章", "text": "自由文本",
                  "reminder": "提醒"}  # what a push says
-AUDIENCES = {"all": "全部粉丝", "tag": "某个标签", "organisation": "某个组织", "reminders": "订阅了提醒的成员",
+AUDIENCES = {"all": "全部粉丝", "tag": "某个标签", "organisation": "某个组织", "district": "某个片区",
+             "reminders": "订阅了提醒的成员",
              "test": "测试 openid 列表"}  # whom it goes to
 CHANNELS = {"mass": "群发（全部或按标签）", "custom": "客服消息（48 小时内互动过的粉丝）", "template": "模板消息"}
 TIMINGS = {"once": "一次", "recurring": "重复", "series": "系列（逐集推送）"}
@@ -71,6 +72,8 @@ def audience_problems(push: Push, cfg: PushConfig) -> list[str]:
         problems.append("请选择标签")
     if push.audience_kind == "organisation" and not push.audience_ref:
         problems.append("请选择组织")
+    if push.audience_kind == "district" and not push.audience_ref:
+        problems.append("请填写片区")
     if push.audience_kind == "test" and not push.test_openids:
         problems.append("测试受众需要至少一个 openid")
     if len(push.test_openids or []) > cfg.preview_limit:

@@ -95,6 +95,8 @@ def audience_openids(db: Session, push: Push) -> Any:
         return select(Follower.openid).where(has_tag(int(ref or 0)))
     if kind == "organisation":
         return select(Membership.openid).where(Membership.organisation == ref)
+    if kind == "district":  # 片区: members whose bound organisation belongs to it
+        return select(Membership.openid).where(Membership.district == ref)
     if kind == "reminders":
         return select(PushOptIn.openid).where(PushOptIn.topic == "reminders", PushOptIn.opted_in.is_(True))
     return select(Follower.openid)

@@ -203,6 +203,20 @@ def test_customer_service_push_skips_followers_outside_the_window(live, services
     assert len(got(emu, inside, "custom")) == 1 and got(emu, outside) == []
 
 
+@pytest.mark.parametrize("kind,ref", [("organisation", "sany"), ("district", "一片区")])
+def test_organisation_and_district_audiences_reach_only_their_members(live, services, emu, kind, ref):
+    from bot.quiz_models import Membership
+
+    inside, other, unbound = members(emu, services, 3)
+    with services.sessions() as db:
+        db.add_all([Membership(openid=inside, organisation="sany", district="一片区"),
+                    Membership(openid=other, organisation="jiguan", district="二片区")])
+        db.commit()
+    push_id = make(services, run_at=local(1, 12), audience_kind=kind, audience_ref=ref)
+    pushes.run_push(services, push_id, now=local(1, 12))
+    assert [len(got(emu, p, "custom")) for p in (inside, other, unbound)] == [1, 0, 0]
+
+
 def test_preview_goes_to_test_openids_at_once(live, services, emu):
     tester = members(emu, services, 1)[0]
     push_id = make(services, run_at=local(3, 12), test_openids=[tester])

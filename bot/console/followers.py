@@ -1,4 +1,4 @@
-"""The followers page: counts, a searchable paged list, and tags (editors change them, through WeChat)."""
+"""The followers page: counts, organisation bindings, a searchable paged list, and tags (changed through WeChat)."""
 from __future__ import annotations
 
 import base64
@@ -16,8 +16,10 @@ from bot.console.paging import paginate
 from bot.console.security import safe_next
 from bot.console.web import current, db, login_required, role_required
 from bot.errors import WeChatAPIError
+from bot.extensions import services
 from bot.logs import mask
 from bot.models import Follower
+from bot.quiz_models import Membership
 
 bp = Blueprint("followers", __name__, url_prefix="/followers")
 PER_PAGE = 20  # followers per page
@@ -54,7 +56,26 @@ def status_counts() -> dict[str, int]:
     return {"subscribed": found.get(True, 0), "unsubscribed": found.get(False, 0)}
 
 
-def search(q: str, status: str, tag: int | None) -> Select:
+def organisation_names() -> dict[str, str]:
+    """Organisation id → name, from content/organisations.yaml."""
+    return {o.id: o.name for o in services().content.current().organisations}
+
+
+def organisation_counts() -> dict[str, int]:
+    """Members bound to each organisation (回复「绑定组织」 in chat)."""
+    rows = db().execute(select(Membership.organisation, func.count()).group_by(Membership.organisation)).all()
+    return {org: n for org, n in rows}
+
+
+def bindings(openids: list[str]) -> dict[str, str]:
+    """The organisation id of each follower on the page who bound one."""
+    if not openids:
+        return {}
+    rows = db().execute(select(Membership.openid, Membership.organisation).where(Membership.openid.in_(openids)))
+    return {openid: org for openid, org in rows}
+
+
+def search(q: str, status: str, tag: int | None, organisation: str = "") -> Select:
     """Followers matching the filters, most recently active first."""
     query = select(Follower)
     if q:
@@ -65,13 +86,15 @@ def search(q: str, status: str, tag: int | None) -> Select:
         query = query.where(Follower.subscribed.is_(status == "subscribed"))
     if tag is not None:
         query = query.where(tags.has_tag(tag))
+    if organisation:
+        query = query.where(Follower.openid.in_(select(Membership.openid).where(Membership.organisation == organisation)))
     return query.order_by(Follower.last_interaction.desc().nulls_last(), Follower.openid)
 
 
 def filters() -> dict[str, Any]:
     tag = request.args.get("tag", "")
     return {"q": request.args.get("q", "").strip()[:64], "status": request.args.get("status", ""),
-            "tag": int(tag) if tag.isdigit() else None}
+            "tag": int(tag) if tag.isdigit() else None, "org": request.args.get("org", "").strip()[:32]}
 
 
 def members_form(tag_names: dict[int, str]) -> TagMembersForm:
@@ -86,9 +109,11 @@ def index() -> str:
     """Counts, tags, the filter form and one page of followers."""
     wanted = filters()
     tag_names = tags.names(db())
-    page = paginate(db(), search(wanted["q"], wanted["status"], wanted["tag"]), PER_PAGE)
+    page = paginate(db(), search(wanted["q"], wanted["status"], wanted["tag"], wanted["org"]), PER_PAGE)
     return render_template(
         "console/followers.html", page=page, counts=status_counts(), tag_names=tag_names,
+        org_names=organisation_names(), org_counts=organisation_counts(),
+        bound=bindings([f.openid for f in page.items]),
         tag_counts=tags.counts(db(), tag_names), wanted=wanted, statuses=STATUSES, ref=ref, shown=shown,
         members_form=members_form(tag_names), tag_form=TagForm(), action_form=ActionForm(),
         can_edit=current().has_role("editor"))

@@ -35,7 +35,7 @@ class PushForm(FlaskForm):
     content_ref = StringField("集数 / 文章编号", validators=[Optional(), Length(max=64)])
     body = TextAreaField("文字", validators=[Optional(), Length(max=600)])
     audience_kind = SelectField("受众", choices=choices(pushes.AUDIENCES))
-    audience_ref = StringField("标签编号 / 组织编号", validators=[Optional(), Length(max=64)])
+    audience_ref = StringField("标签编号 / 组织编号 / 片区", validators=[Optional(), Length(max=64)])
     test_openids = TextAreaField("测试 openid（每行一个，用于预览）", validators=[Optional(), Length(max=2000)])
     channel = SelectField("渠道", choices=choices(pushes.CHANNELS))
     timing = SelectField("时间", choices=choices(pushes.TIMINGS))

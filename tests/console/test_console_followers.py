@@ -138,3 +138,16 @@ def test_wechat_failure_changes_nothing(editor, live, services):
     with services.sessions() as db:
         assert db.execute(select(ConsoleTag)).scalars().all() == []
         assert "tag.create" not in db.execute(select(AuditEntry.action)).scalars().all()
+
+
+def test_organisation_bindings_are_counted_shown_and_filtered(admin, services, people):
+    from bot.quiz_models import Membership
+
+    with services.sessions() as db:
+        db.add_all([Membership(openid=people[0], organisation="sany"), Membership(openid=people[1], organisation="sany"),
+                    Membership(openid=people[2], organisation="jiguan")])
+        db.commit()
+    page = admin.get("/console/followers/").get_data(as_text=True)
+    assert "三一集团党组织</span> <span class=\"chip-n\">2<" in page and "机关党委</span> <span class=\"chip-n\">1<" in page
+    only = admin.get("/console/followers/?org=jiguan").get_data(as_text=True)
+    assert people[2] in only and people[0] not in only and "找到 1 位粉丝" in only
