@@ -125,21 +125,24 @@ def staff_to_tell(db: Session, cfg: TicketConfig, ticket: Ticket) -> set[int]:
 
 def escalate(services: "Services", now: datetime | None = None) -> int:
     """Tell staff once about each ticket past its intake or resolution deadline; the number of tickets."""
-    cfg, now, count = TicketConfig.of(services.settings), now or utcnow(), 0
+    from bot import staff_alerts
+
+    cfg, now = TicketConfig.of(services.settings), now or utcnow()
     with services.sessions() as db:
         late = db.scalars(select(Ticket).where(Ticket.status.in_(OPEN_STATUSES), or_(
             (Ticket.due_at < now) & Ticket.escalated_at.is_(None),
             (Ticket.status == "new") & (Ticket.accept_due_at < now) & Ticket.intake_escalated_at.is_(None),
         )).order_by(Ticket.due_at).limit(500)).all()
-        for ticket in late:
-            escalate_one(db, cfg, ticket, now)
-            count += 1
+        alerts = [escalate_one(db, cfg, ticket, now) for ticket in late]
         db.commit()
-    return count
+    for staff, text in alerts:  # after the commit: WeChat too, for staff who bound it
+        staff_alerts.send_later(services, staff, text)
+    return len(alerts)
 
 
-def escalate_one(db: Session, cfg: TicketConfig, ticket: Ticket, now: datetime) -> None:
-    """One overdue ticket: a staff notice per person and an event (intake and resolution deadlines apart)."""
+def escalate_one(db: Session, cfg: TicketConfig, ticket: Ticket, now: datetime) -> tuple[set[int], str]:
+    """One overdue ticket: a staff notice per person and an event (intake and resolution deadlines apart);
+    whom it told and what."""
     step = Step.by(db, cfg, "scheduler", now)
     intake = ticket.status == "new" and aware(ticket.accept_due_at) < now and ticket.intake_escalated_at is None
     if intake:
@@ -149,9 +152,11 @@ def escalate_one(db: Session, cfg: TicketConfig, ticket: Ticket, now: datetime) 
         ticket.escalated_at = now
         what, due = "已超过办理时限", ticket.due_at
     text = f"诉求 {ticket.number}（{ticket.category}）{what}（时限 {china(due).strftime('%m月%d日 %H:%M')}），请尽快处理。"
-    for account_id in staff_to_tell(db, cfg, ticket):
+    staff = staff_to_tell(db, cfg, ticket)
+    for account_id in staff:
         db.add(StaffNotice(account_id=account_id, ticket_id=ticket.id, text=text, created_at=now))
     step.event(ticket, "escalate", public=False, deadline="intake" if intake else "resolution")
+    return staff, text
 
 
 def unread_staff_notices(db: Session, account_id: int, limit: int = 20) -> list[StaffNotice]:

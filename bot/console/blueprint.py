@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from bot.console import accounts, audit, auth, content, followers, home, pushes, ticket_reports, tickets
+from bot.console import accounts, audit, auth, binding, content, followers, home, pushes, ticket_reports, tickets
 from bot.console.forms import ActionForm
 from bot.console.models import ROLES
 from bot.console.web import close_db, current, load_account
@@ -33,7 +33,8 @@ ERRORS = {  # status → (title, explanation) of the error page
     404: ("页面不存在", "找不到这个页面，可能已被删除或地址有误。"),
 }
 
-for child in (auth.bp, home.bp, accounts.bp, audit.bp, followers.bp, pushes.bp, content.bp, tickets.bp, ticket_reports.bp):
+for child in (auth.bp, home.bp, accounts.bp, audit.bp, followers.bp, pushes.bp, content.bp, tickets.bp, ticket_reports.bp,
+              binding.bp):
     bp.register_blueprint(child)
 
 

@@ -1,0 +1,103 @@
+"""Staff alerts in WeChat: console accounts bind their WeChat (a one-time code sent in chat), then new
+submissions and passed deadlines reach them there as well as in the console."""
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import TYPE_CHECKING, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.console.models import Account
+from bot.logs import mask
+from bot.models import utcnow
+from bot.ticket_models import Ticket
+from bot.tickets import TicketConfig, china
+
+if TYPE_CHECKING:
+    from bot.extensions import Services
+
+BIND_KEY = "staff:bind:{}"  # Redis: a one-time binding code → the console account id
+BIND_TTL = 600  # seconds a binding code stays valid
+TEMPLATE_VALUE = 20  # characters of a template keyword value (WeChat's limit since 2023-05)
+log = logging.getLogger(__name__)
+
+
+def new_code(services: "Services", account_id: int) -> str:
+    """A 6-digit code the account's owner sends in chat as 「绑定后台 123456」; valid BIND_TTL seconds."""
+    for _ in range(20):
+        code = f"{secrets.randbelow(10**6):06d}"
+        if services.redis.set(BIND_KEY.format(code), account_id, nx=True, ex=BIND_TTL):
+            return code
+    raise RuntimeError("no free binding code")
+
+
+def bind(services: "Services", db: Session, code: str, openid: str) -> Account | None:
+    """Bind `openid` to the code's account (the code is used up); None for an unknown or expired code."""
+    account_id = services.redis.getdel(BIND_KEY.format(code))
+    account = db.get(Account, int(account_id)) if account_id else None
+    if account is None or not account.active:
+        return None
+    for other in db.scalars(select(Account).where(Account.openid == openid, Account.id != account.id)):
+        other.openid = None  # one WeChat user alerts one account
+    account.openid = openid
+    return account
+
+
+def unbind(db: Session, openid: str) -> list[str]:
+    """Unbind every account bound to `openid`; their usernames."""
+    accounts = db.scalars(select(Account).where(Account.openid == openid)).all()
+    for account in accounts:
+        account.openid = None
+    return [a.username for a in accounts]
+
+
+def intake_staff(db: Session) -> list[int]:
+    """Who takes in new submissions: active handlers without a department, else the admins."""
+    accounts = db.scalars(select(Account).where(Account.active.is_(True))).all()
+    intake = [a.id for a in accounts if "handler" in (a.roles or []) and not a.department]
+    return intake or [a.id for a in accounts if a.is_admin]
+
+
+def send(services: "Services", account_ids: Iterable[int], text: str) -> int:
+    """Send `text` to each account's bound WeChat: customer-service message in the window, else the staff
+    template when configured; the number sent."""
+    from bot.ticket_notify import in_window
+
+    cfg, sent, now = TicketConfig.of(services.settings), 0, utcnow()
+    with services.sessions() as db:
+        openids = db.scalars(select(Account.openid).where(Account.id.in_(list(account_ids)),
+                                                          Account.active.is_(True), Account.openid.is_not(None))).all()
+        windows = {o: in_window(db, o, now) for o in openids}
+    for openid in openids:
+        if windows[openid] and services.outbox.send_text(openid, text).ok:
+            sent += 1
+        elif cfg.raw.get("staff_template_id"):
+            data = {"first": {"value": text.split("\n", 1)[0][:TEMPLATE_VALUE]}}
+            sent += services.outbox.send_template(openid, str(cfg.raw["staff_template_id"]), data).ok
+        else:
+            log.info("staff alert to %s stays in the console (outside the 48 h window, no template)", mask(openid))
+    return sent
+
+
+def send_later(services: "Services", account_ids: Iterable[int], text: str) -> None:
+    """Send in the background: the caller (a chat turn, the scheduler) does not wait for WeChat."""
+    services.pool.submit(_safe_send, services, list(account_ids), text)
+
+
+def _safe_send(services: "Services", account_ids: list[int], text: str) -> None:
+    try:
+        send(services, account_ids, text)
+    except Exception:  # noqa: BLE001 - a background job: log it; the console shows the notice anyway
+        log.exception("staff alert not sent")
+
+
+def new_ticket(services: "Services", ticket: Ticket) -> None:
+    """A submission came in: tell the intake staff, with the intake deadline."""
+    if not TicketConfig.of(services.settings).raw.get("alert_new", True):
+        return
+    with services.sessions() as db:
+        staff = intake_staff(db)
+    due = china(ticket.accept_due_at).strftime("%m月%d日 %H:%M")
+    send_later(services, staff, f"【新诉求】{ticket.number}（{ticket.category}）待受理，请于 {due} 前在管理后台受理。")

@@ -1,0 +1,69 @@
+"""Staff alerts in WeChat: a console account binds its WeChat with a one-time code, then gets ticket alerts there."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.console.models import Account, AuditEntry
+from bot.models import utcnow
+from bot.ticket_notify import escalate
+from console_helpers import login, submit
+from test_tickets import new_ticket
+
+CODE = re.compile(r"绑定后台 (\d{6})")  # the code shown on the 微信提醒 page
+
+
+def bind_code(client: Any) -> str:
+    page = submit(client, "/console/wechat/", {}, "/console/wechat/code").get_data(as_text=True)
+    return CODE.search(page).group(1)
+
+
+def staff_in_chat(emu: Any, services: Any) -> str:
+    """A WeChat user who follows the account (the staff member's own WeChat)."""
+    openid = emu.create_user("指导员", subscribed=True)["openid"]
+    services.followers.subscribe(openid)
+    return openid
+
+
+def account_openid(services: Any, username: str) -> str | None:
+    with services.sessions() as db:
+        return db.scalar(select(Account.openid).where(Account.username == username))
+
+
+def test_a_code_from_the_console_binds_the_wechat_that_sends_it(client, make_account, services, wx, emu):
+    make_account("zhang", "handler")
+    login(client, "zhang")
+    code = bind_code(client)
+    openid = staff_in_chat(emu, services)
+    assert "已绑定管理后台账号「zhang」" in wx.text(openid, f"绑定后台 {code}").reply["Content"]
+    assert account_openid(services, "zhang") == openid
+    assert "无效或已过期" in wx.text(openid, f"绑定后台{code}").reply["Content"]  # a code works once
+    assert 'id="bound"' in client.get("/console/wechat/").get_data(as_text=True)
+    with services.sessions() as db:
+        actions = db.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert "account.wechat_code" in actions and "account.wechat_bind" in actions
+
+
+def test_unbinding_in_chat_or_in_the_console(client, make_account, services, wx, emu):
+    make_account("li", "handler")
+    login(client, "li")
+    openid = staff_in_chat(emu, services)
+    wx.text(openid, f"绑定后台 {bind_code(client)}")
+    assert "已解除" in wx.text(openid, "解绑后台").reply["Content"] and account_openid(services, "li") is None
+    wx.text(openid, f"绑定后台 {bind_code(client)}")
+    submit(client, "/console/wechat/", {}, "/console/wechat/unbind")
+    assert account_openid(services, "li") is None
+
+
+def test_an_overdue_ticket_alerts_bound_staff_in_wechat(client, make_account, services, wx, emu, wait_for):
+    make_account("admin1", "admin")
+    login(client, "admin1")
+    openid = staff_in_chat(emu, services)
+    wx.text(openid, f"绑定后台 {bind_code(client)}")  # a message: the 48-hour window is open
+    emu.open_window(openid)  # (the simulated client posts to our webhook only; tell the fake WeChat too)
+    ticket = new_ticket(services, now=utcnow() - timedelta(hours=3))  # nobody accepted it in 2 hours
+    assert escalate(services) == 1
+    wait_for(lambda: any(ticket.number in m["body"]["text"]["content"] for m in emu.received(openid, "custom")))
