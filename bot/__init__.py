@@ -1,6 +1,7 @@
 """The app factory: config → logging → services → webhook, health, emulator, console → CLI commands."""
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 from typing import Any, Mapping
@@ -40,4 +41,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         emulator.init_app(app)
     cli.init_app(app)
+    if settings.env == "production":
+        gc.freeze()  # what start-up built lives as long as the process: full collections skip it (shorter pauses)
     return app
