@@ -103,6 +103,7 @@ NUMBERS = [
     ("tickets", "intake_hours", float, 0.1), ("tickets", "draft_days", int, 1),
     ("tickets", "description_max", int, 10), ("tickets", "media_max", int, 0),
     ("tickets", "escalation_interval", int, 5), ("tickets", "duplicate_days", int, 1),
+    ("tickets", "media_fetch_interval", int, 10),
 ]
 
 

@@ -71,6 +71,14 @@ def escalate_tickets() -> None:
     escalate(_services)
 
 
+def fetch_ticket_media() -> None:
+    """Copy ticket images and voice still missing (a WeChat hiccup, a crash) before their media ids expire."""
+    from bot.ticket_media import retry_pending
+
+    assert _services is not None
+    retry_pending(_services)
+
+
 def heartbeat() -> None:
     """A job that proves the scheduler runs."""
     assert _services is not None
@@ -121,6 +129,8 @@ class Scheduler:
                          id="sync-pushes", replace_existing=True, next_run_time=datetime.now(timezone.utc))
         self.aps.add_job(escalate_tickets, "interval", id="ticket-escalation", replace_existing=True,
                          seconds=int(self.services.settings.section("tickets")["escalation_interval"]))
+        self.aps.add_job(fetch_ticket_media, "interval", id="ticket-media", replace_existing=True,
+                         seconds=int(self.services.settings.section("tickets")["media_fetch_interval"]))
         thread = threading.Thread(target=self.lease_loop, name="scheduler-lease", daemon=True)
         thread.start()
         if block:

@@ -86,18 +86,21 @@ def send_later(services: "Services", account_ids: Iterable[int], text: str) -> N
     services.pool.submit(_safe_send, services, list(account_ids), text)
 
 
-def _safe_send(services: "Services", account_ids: list[int], text: str) -> None:
-    try:
-        send(services, account_ids, text)
-    except Exception:  # noqa: BLE001 - a background job: log it; the console shows the notice anyway
-        log.exception("staff alert not sent")
-
-
 def new_ticket(services: "Services", ticket: Ticket) -> None:
-    """A submission came in: tell the intake staff, with the intake deadline."""
+    """A submission came in: tell the intake staff (in the background), with the intake deadline."""
     if not TicketConfig.of(services.settings).raw.get("alert_new", True):
         return
-    with services.sessions() as db:
-        staff = intake_staff(db)
     due = china(ticket.accept_due_at).strftime("%m月%d日 %H:%M")
-    send_later(services, staff, f"【新诉求】{ticket.number}（{ticket.category}）待受理，请于 {due} 前在管理后台受理。")
+    text = f"【新诉求】{ticket.number}（{ticket.category}）待受理，请于 {due} 前在管理后台受理。"
+    services.pool.submit(_safe_send, services, None, text)
+
+
+def _safe_send(services: "Services", account_ids: list[int] | None, text: str) -> None:
+    """A background send; None: to the intake staff."""
+    try:
+        if account_ids is None:
+            with services.sessions() as db:
+                account_ids = intake_staff(db)
+        send(services, account_ids, text)
+    except Exception:  # noqa: BLE001 - a background job: log it; the console shows the ticket anyway
+        log.exception("staff alert not sent")

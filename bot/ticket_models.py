@@ -1,10 +1,10 @@
-"""Ticket tables: 急难愁盼 submissions, their append-only event log, daily number counters, notices."""
+"""Ticket tables: 急难愁盼 submissions, their append-only event log, daily number counters, notices, media copies."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text, event
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, LargeBinary, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models import Base, utcnow
@@ -127,6 +127,29 @@ class StaffNotice(Base):
     text: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class TicketMedia(Base):
+    """A ticket's image or voice message copied from WeChat, whose media ids expire 3 days after the message.
+
+    One row per media id of the ticket, added with the ticket; bot.ticket_media fills `data` or records `error`."""
+
+    __tablename__ = "ticket_media"
+    __table_args__ = (UniqueConstraint("ticket_id", "media_id", name="uq_ticket_media_ticket_media"),
+                      Index("ix_ticket_media_pending", "fetched_at", "created_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(Integer)
+    media_id: Mapped[str] = mapped_column(String(128))  # WeChat's (about 64 characters)
+    kind: Mapped[str] = mapped_column(String(8))  # image or voice
+    content_type: Mapped[str | None] = mapped_column(String(64), nullable=True)  # as WeChat answered it
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)  # at most 10 MB
+    size: Mapped[int] = mapped_column(Integer, default=0)  # bytes of data
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)  # the ticket's submission
+    fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    tried_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # the last attempt
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the last failure: expired, too_large, ...
 
 
 class AppendOnlyError(RuntimeError):

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.models import utcnow
+from bot.ticket_media import add_rows
 from bot.ticket_models import Ticket, TicketCounter, TicketEvent
 
 if TYPE_CHECKING:
@@ -110,7 +111,8 @@ def next_number(db: Session, cfg: TicketConfig, now: datetime) -> str:
 
 
 def submit(db: Session, cfg: TicketConfig, sub: Submission, now: datetime | None = None) -> tuple[Ticket, bool]:
-    """Write the ticket and its first event in one transaction; (ticket, created). Idempotent on `sub.key`."""
+    """Write the ticket, its first event and its media rows in one transaction; (ticket, created). Idempotent on
+    `sub.key`."""
     existing = db.scalar(select(Ticket).where(Ticket.submission_key == sub.key))
     if existing is not None:
         return existing, False
@@ -127,6 +129,7 @@ def submit(db: Session, cfg: TicketConfig, sub: Submission, now: datetime | None
     try:
         db.flush()
         db.add(TicketEvent(ticket_id=ticket.id, at=now, kind="submit", actor="submitter", details={}))
+        add_rows(db, ticket)  # its images and voice, to copy from WeChat before their media ids expire
         db.commit()
     except IntegrityError:  # the same draft confirmed at the same moment elsewhere
         db.rollback()

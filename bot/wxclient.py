@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,7 +25,17 @@ TOKEN_LOCK = "wx:token:lock"  # Redis lock held while one process refreshes the 
 REFRESH_MARGIN = 60  # seconds before expiry a token is treated as expired
 TOKEN_CACHE = 5.0  # seconds a token read from Redis is reused in-process before Redis is asked again
 
+DOWNLOAD_CHUNK = 64 * 1024  # bytes read at a time from a file answer
+
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file the API answered (media/get): its bytes and Content-Type."""
+
+    data: bytes
+    content_type: str
 
 
 class RedisTokenStore(SessionStorage):
@@ -145,6 +156,32 @@ class WxClient(WeChatClient):
         except (requests.RequestException, ValueError) as exc:
             raise WeChatAPIError(None, f"{type(exc).__name__}: {exc}", kind="network") from None
 
+    def download_media(self, media_id: str, max_bytes: int) -> Download:
+        """A temporary media file (media/get): wechatpy's client.media.download, through our URL and error rules."""
+        return self.download("media/get", max_bytes, media_id=media_id)
+
+    def download(self, endpoint: str, max_bytes: int, _retried: bool = False, **params: Any) -> Download:
+        """GET an endpoint that answers a file; WeChatAPIError for a JSON error (one token refresh first, as for other
+        calls), a transport failure (errcode None) or more than `max_bytes` (errcode None, kind "too_large")."""
+        token = self.access_token
+        try:
+            with self.session_for_thread().get(self.url(endpoint), params={**params, "access_token": token},
+                                               timeout=self.timeout, stream=True) as res:
+                res.raise_for_status()
+                content_type = res.headers.get("Content-Type", "")
+                data = read_capped(res, max_bytes)
+        except requests.RequestException as exc:
+            raise WeChatAPIError(None, f"{type(exc).__name__}: {exc}", kind="network") from None
+        error = json_error(data, content_type)
+        if error is None:
+            return Download(data, content_type)
+        code = int(error.get("errcode") or 0)
+        if code in TOKEN_ERRORS and not _retried:
+            log.info("access token refused (%s) on a download, refreshing once", code)
+            self.refresh(stale=token)
+            return self.download(endpoint, max_bytes, _retried=True, **params)
+        raise WeChatAPIError(code, str(error.get("errmsg", "")))
+
     @property
     def access_token(self) -> str:
         """The shared token; reused in-process for TOKEN_CACHE seconds (a refused one is refreshed on 40001 anyway)."""
@@ -201,3 +238,28 @@ class WxClient(WeChatClient):
         self._cached = (str(result["access_token"]), float(int(time.time()) + expires_in), time.time() + TOKEN_CACHE)
         log.info("fetched a new access token (valid %d s)", expires_in)
         return result
+
+
+def read_capped(res: requests.Response, max_bytes: int) -> bytes:
+    """The streamed body, refused (WeChatAPIError kind "too_large") past `max_bytes` before reading it all."""
+    length = res.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > max_bytes:
+        raise WeChatAPIError(None, f"file of {length} bytes, more than {max_bytes}", kind="too_large")
+    chunks, total = [], 0
+    for chunk in res.iter_content(DOWNLOAD_CHUNK):
+        total += len(chunk)
+        if total > max_bytes:
+            raise WeChatAPIError(None, f"file of more than {max_bytes} bytes", kind="too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def json_error(data: bytes, content_type: str) -> dict[str, Any] | None:
+    """WeChat's {"errcode": ...} when a file endpoint answered with an error instead of the file."""
+    if not (content_type.startswith(("application/json", "text/")) or data[:1] == b"{"):
+        return None
+    try:
+        answer = json.loads(data.decode("utf-8", "ignore"), strict=False)
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) and "errcode" in answer else None

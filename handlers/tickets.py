@@ -11,11 +11,13 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import staff_alerts
 from bot.context import Context
 from bot.logs import mask
 from bot.message import Message
 from bot.quiz_models import Membership
 from bot.router import Router, kind_is, normalize, state_is, text_is
+from bot.ticket_media import fetch_later
 from bot.tickets import Submission, TicketConfig, china, mask_phone, submit, valid_phone
 from handlers.common import on_cancel
 
@@ -324,6 +326,10 @@ def confirm(msg: Message, ctx: Context) -> str:
     ctx.services.redis.set(draft_key(ctx.openid), json.dumps(done), ex=int(ctx.settings.section("dialog")["ttl"]))
     ctx.dialog.clear()
     log.info("ticket %s submitted by %s (new: %s)", ticket.number, mask(ctx.openid), created)
+    if created:
+        staff_alerts.new_ticket(ctx.services, ticket)  # intake staff who bound their WeChat hear of it there
+    if created and ticket.media:
+        fetch_later(ctx.services, ticket.id)  # copy the images and voice before WeChat forgets them (3 days)
     return submitted_text(ctx, ticket.number)
 
 

@@ -1,6 +1,7 @@
 """Message factories: WeChat XML fields for every message type and event, and signed request builders."""
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -8,6 +9,8 @@ from urllib.parse import urlencode
 from bot.emulator.client import SimClient
 
 ACCOUNT = "gh_test00000001"  # ToUserName in test messages
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")  # 1x1
+AMR = b"#!AMR\n" + bytes([0x3C]) + bytes(31)  # an AMR file header and one (silent) frame
 _ids = iter(range(7_000_000_000_000_000_000, 8_000_000_000_000_000_000))
 
 

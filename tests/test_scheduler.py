@@ -85,3 +85,25 @@ def test_started_scheduler_escalates_overdue_tickets(services):
             poll(lambda: db.scalars(select(StaffNotice.account_id)).all() == [admin])
     finally:
         sched.stop()
+
+
+def test_started_scheduler_retries_ticket_media(services, emu, live):
+    from bot.ticket_models import TicketMedia
+    from test_tickets import new_ticket
+    from tests.factories import PNG
+
+    media_id = emu.add_media("image", PNG, "image/png")
+    new_ticket(services, now=utcnow(), media=[{"type": "image", "media_id": media_id}])  # its first fetch never ran
+    sched = Scheduler(services)
+    sched.start()
+    try:
+        poll(lambda: services.redis.get(LEASE_KEY) == sched.token)
+        sched.aps.get_job("ticket-media").modify(next_run_time=datetime.now(timezone.utc))
+
+        def copied() -> bytes | None:
+            with services.sessions() as db:
+                return db.scalar(select(TicketMedia.data))
+
+        assert poll(copied) == PNG
+    finally:
+        sched.stop()

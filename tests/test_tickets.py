@@ -1,16 +1,18 @@
-"""Ticket core: numbers, idempotent submission, every workflow step and its event, notices, escalation, privacy."""
+"""Ticket core: numbers, idempotent submission, every workflow step and its event, notices, escalation, privacy,
+and the retries that copy a ticket's media from WeChat."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot import ticket_flow as flow
 from bot.console.models import Account
 from bot.errors import UserFacingError
-from bot.ticket_models import AppendOnlyError, StaffNotice, Ticket, TicketEvent, TicketNotice
+from bot.ticket_media import retry_pending
+from bot.ticket_models import AppendOnlyError, StaffNotice, Ticket, TicketEvent, TicketMedia, TicketNotice
 from bot.ticket_notify import PENDING_KEY, deliver, escalate
 from bot.tickets import (Submission, TicketConfig, can_see_phone, can_see_submitter, mask_phone, own_ticket, submit,
                          valid_phone)
@@ -181,6 +183,44 @@ def test_outside_the_window_a_configured_template_is_used(services, emu, live):
     assert deliver(services, step(services, t.id, flow.accept, None)) == 1
     with services.sessions() as db:
         assert db.scalars(select(TicketNotice.channel)).all() == ["template"]
+
+
+def media_state(services: Any, ticket_id: int) -> list[tuple[str, int, bool]]:
+    with services.sessions() as db:
+        rows = db.scalars(select(TicketMedia).where(TicketMedia.ticket_id == ticket_id).order_by(TicketMedia.id))
+        return [(r.kind, r.attempts, r.fetched_at is not None) for r in rows]
+
+
+def test_a_submission_queues_one_row_per_image_or_voice(services):
+    media = [{"type": "image", "media_id": "m1"}, {"type": "voice", "media_id": "m2", "text": "识别"},
+             {"type": "image", "media_id": "m1"}]  # the same id twice: one row
+    t = new_ticket(services, media=media)
+    assert media_state(services, t.id) == [("image", 0, False), ("voice", 0, False)]
+    with services.sessions() as db:
+        again, created = submit(db, TicketConfig.of(services.settings), sub(media=media))
+    assert not created and len(media_state(services, again.id)) == 2
+
+
+def test_the_retry_job_skips_tickets_past_wechats_three_days(services, emu, live):
+    fresh_id, old_id = (emu.add_media("image", b"\xff\xd8\xff jpeg", "image/jpeg") for _ in range(2))
+    now = datetime.now(timezone.utc)
+    fresh = new_ticket(services, key="fresh", now=now - timedelta(days=2),
+                       media=[{"type": "image", "media_id": fresh_id}])
+    old = new_ticket(services, key="old", now=now - timedelta(days=3, minutes=1),
+                     media=[{"type": "image", "media_id": old_id}])
+    assert retry_pending(services, now) == 1
+    assert media_state(services, fresh.id) == [("image", 1, True)]
+    assert media_state(services, old.id) == [("image", 0, False)]  # WeChat has forgotten it: not even asked
+
+
+def test_the_retry_job_adds_rows_for_tickets_submitted_before_the_table(services, emu, live):
+    media_id = emu.add_media("voice", b"#!AMR\n", "audio/amr")
+    t = new_ticket(services, now=datetime.now(timezone.utc), media=[{"type": "voice", "media_id": media_id}])
+    with services.sessions() as db:
+        db.execute(delete(TicketMedia))
+        db.commit()
+    assert retry_pending(services) == 1
+    assert media_state(services, t.id) == [("voice", 1, True)]
 
 
 def test_escalation_tells_the_assignee_and_supervisor_once(services):

@@ -7,14 +7,17 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import create_engine, event, func, select
+from sqlalchemy.orm import undefer
 from sqlalchemy.exc import OperationalError
 
 from bot import ticket_flow as flow
 from bot.quiz_models import Membership
-from bot.ticket_models import Ticket, TicketCounter, TicketNotice
+from bot.ticket_media import retry_pending
+from bot.ticket_models import Ticket, TicketCounter, TicketMedia, TicketNotice
 from bot.tickets import Submission, TicketConfig, submit
 from handlers.tickets import DRAFT_KEY
 from tests.conftest import poll
+from tests.factories import AMR, PNG
 
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)  # 10:00 in China
 NUMBER = re.compile(r"[A-Z]{2}\d{10}")
@@ -91,6 +94,56 @@ def test_a_voice_message_alone_can_describe_the_problem(wx, user, services):
     fill(wx, user, ["跳过", "否", "确认"])
     [ticket] = tickets(services, user)
     assert (ticket.description, ticket.place, ticket.phone, ticket.district) == ("办证跑了三趟", "经开区政务服务中心", None, None)
+
+
+def media_rows(services: Any, ticket_id: int) -> list[TicketMedia]:
+    with services.sessions() as db:
+        rows = db.scalars(select(TicketMedia).options(undefer(TicketMedia.data))
+                          .where(TicketMedia.ticket_id == ticket_id).order_by(TicketMedia.id)).all()
+        return list(rows)
+
+
+def submit_with(wx: Any, services: Any, user: str, *media: tuple[str, str]) -> Ticket:
+    """Go through the dialog sending these (kind, media id) messages as the description; the ticket made."""
+    fill(wx, user, ["我要反映", "3"])
+    for kind, media_id in media:
+        extra = {"PicUrl": "http://example.invalid/p.jpg"} if kind == "image" else {"Format": "amr"}
+        assert "已收到" in wx.post(wx.build(user, kind, MediaId=media_id, **extra)).text
+    fill(wx, user, ["老板拖欠工资，见图", "某某电子厂", "跳过", "否"])
+    assert "提交成功" in wx.text(user, "确认").text
+    [ticket] = tickets(services, user)
+    return ticket
+
+
+def test_submitted_images_and_voice_are_copied_before_wechat_forgets_them(wx, user, services, emu):
+    image, voice = emu.add_media("image", PNG, "image/png"), emu.add_media("voice", AMR, "audio/amr")
+    ticket = submit_with(wx, services, user, ("image", image), ("voice", voice))
+    rows = poll(lambda: (r := media_rows(services, ticket.id)) and all(x.fetched_at for x in r) and r, timeout=10)
+    assert [(r.media_id, r.kind, r.content_type, r.data, r.size, r.error, r.attempts) for r in rows] == [
+        (image, "image", "image/png", PNG, len(PNG), None, 1), (voice, "voice", "audio/amr", AMR, len(AMR), None, 1)]
+    emu.expire_media(image)  # three days later WeChat has forgotten it; the copy stays
+    assert retry_pending(services) == 0 and media_rows(services, ticket.id)[0].data == PNG
+
+
+def test_an_expired_media_id_is_recorded_and_not_retried(wx, user, services, emu):
+    gone = emu.add_media("image", PNG, "image/png")
+    emu.expire_media(gone)  # e.g. sent into a draft more than 3 days before 确认
+    ticket = submit_with(wx, services, user, ("image", gone), ("voice", "never-existed"))
+    rows = poll(lambda: (r := media_rows(services, ticket.id)) and all(x.attempts for x in r) and r, timeout=10)
+    assert [(r.error, r.fetched_at, r.data, r.attempts) for r in rows] == [("expired", None, None, 1)] * 2
+    assert retry_pending(services) == 0
+    assert [r.attempts for r in media_rows(services, ticket.id)] == [1, 1]  # WeChat's answer is final
+
+
+def test_the_retry_job_fetches_what_failed_the_first_time(wx, user, services, emu):
+    image = emu.add_media("image", PNG, "image/png")
+    emu.inject("media/get", -1)  # WeChat is busy for the first try
+    ticket = submit_with(wx, services, user, ("image", image))
+    [row] = poll(lambda: (r := media_rows(services, ticket.id)) and r[0].attempts and r, timeout=10)
+    assert (row.error, row.fetched_at, row.data) == ("errcode -1", None, None)
+    assert retry_pending(services) == 1  # the scheduler's job
+    [row] = media_rows(services, ticket.id)
+    assert (row.error, row.data, row.attempts) == (None, PNG, 2) and row.fetched_at is not None
 
 
 def test_cancel_discards_the_draft(wx, user, services):

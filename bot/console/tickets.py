@@ -21,7 +21,8 @@ from bot.console.web import current, db, login_required, role_required
 from bot.errors import UserFacingError
 from bot.extensions import services
 from bot.models import utcnow
-from bot.ticket_models import OPEN_STATUSES, RATINGS, STATUSES, StaffNotice, Ticket, TicketEvent
+from bot.ticket_media import INLINE_TYPES, attachments, download_name
+from bot.ticket_models import OPEN_STATUSES, RATINGS, STATUSES, StaffNotice, Ticket, TicketEvent, TicketMedia
 from bot.ticket_notify import deliver_later, overdue, unread_staff_notices
 from bot.ticket_queue import QueueFilter, queue_page, visible_to
 from bot.ticket_similar import likely_duplicates
@@ -32,6 +33,7 @@ PER_PAGE = 20  # tickets per queue page
 NOTICES_SHOWN = 100  # unread staff notices listed
 TEXT_MAX = 1000  # characters of a reply or note
 MEDIA = {"voice": "语音", "image": "图片"}  # media type → name
+FILE_TYPES = ("image/", "audio/", "video/")  # a download keeps its own Content-Type; anything else is octet-stream
 audit.ACTIONS.update({  # how the audit page names ticket actions
     "ticket.view_personal": "查看诉求人信息", "ticket.accept": "受理诉求", "ticket.assign": "交办诉求",
     "ticket.start": "诉求办理中", "ticket.resolve": "办结诉求", "ticket.return": "退回诉求",
@@ -283,7 +285,23 @@ def detail(number: str) -> str:
         "console/tickets_detail.html", ticket=ticket, cfg=cfg, events=events, names=names, steps=STEPS, forms=forms,
         event_names=flow.EVENTS, event_text=lambda e: event_text(e, cfg, names), duplicates=duplicates,
         merged_into=merged_into, merged_here=merged_here, late=overdue(ticket, now), media_names=MEDIA,
-        ratings=RATINGS, who=personal(ticket), statuses=STATUSES)
+        attachments=attachments(db(), ticket, now), ratings=RATINGS, who=personal(ticket), statuses=STATUSES)
+
+
+@bp.get("/<number>/media/<int:media_id>")
+@role_required("handler")
+def media(number: str, media_id: int) -> Response:
+    """A copied image (inline) or voice message (a download), for whoever may see the ticket."""
+    ticket = load(number)
+    row = db().get(TicketMedia, media_id)
+    if row is None or row.ticket_id != ticket.id or row.data is None:
+        abort(404)
+    ctype = row.content_type or ""
+    how = "inline" if ctype in INLINE_TYPES else "attachment"  # only plain image types are shown in the browser
+    res = Response(row.data, mimetype=ctype if ctype.startswith(FILE_TYPES) else "application/octet-stream")
+    res.headers["Content-Disposition"] = f'{how}; filename="{download_name(ticket.number, row)}"'
+    res.headers["X-Content-Type-Options"] = "nosniff"
+    return res
 
 
 def problems(form: FlaskForm) -> str:

@@ -4,11 +4,13 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Iterator
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from bot.emulator.client import Exchange, SimClient
+from bot.emulator.keys import MEDIA_LIMITS
 from bot.emulator.state import EmulatorState
+from bot.emulator.state_media import content_type_of
 from bot.errors import RequestRefused
 
 bp = Blueprint("emulator_chat", __name__, url_prefix="/emulator", template_folder="templates",
@@ -18,6 +20,7 @@ UNAVAILABLE = "该公众号暂时无法提供服务，请稍后再试"  # what W
 OPENID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # an acceptable openid in a URL
 MAX_TEXT = 2000  # characters in one text message
 MAX_NICKNAME = 32  # characters in a nickname
+PICTURES = "/emulator/chat/media/"  # where a sent picture's PicUrl points (WeChat's is a public CDN address)
 OUT_LABELS = {"custom": "客服消息", "template": "模板消息", "mass": "群发消息", "preview": "群发预览"}
 MEDIA_LABELS = {"image": "图片", "voice": "语音", "video": "视频", "music": "音乐", "mpnews": "图文消息",
                 "mpnewsarticle": "图文消息", "wxcard": "卡券", "miniprogrampage": "小程序卡片",
@@ -139,6 +142,9 @@ def present(entry: dict[str, Any]) -> dict[str, Any]:
 def inbound(kind: str, b: dict[str, Any]) -> dict[str, Any]:
     if kind == "text":
         return {"side": "user", "format": "text", "text": str(b.get("Content", ""))}
+    src = PICTURES + str(b.get("MediaId", ""))
+    if kind == "image" and str(b.get("PicUrl", "")).endswith(src):  # a picture sent from this page: shown
+        return {"side": "user", "format": "image", "text": "[图片]", "src": src}
     if kind != "event":
         return {"side": "user", "format": "text", "text": f"[{MEDIA_LABELS.get(kind, kind)}]"}
     event, key = str(b.get("Event", "")).lower(), str(b.get("EventKey", "") or "")
@@ -254,6 +260,35 @@ def send_text(openid: str) -> Any:
         raise Refused(400, f"消息最多 {MAX_TEXT} 个字")
     following(openid)
     return deliver(openid, lambda c: c.text(openid, content))
+
+
+@bp.post("/chat/users/<openid>/image")
+def send_image(openid: str) -> Any:
+    """A picture (the raw file as the body, Content-Type image/...): stored as WeChat media, sent as an image message
+    with its MediaId and a PicUrl. A raw image body cannot come from another site's form (it needs a preflight)."""
+    if not request.mimetype.startswith("image/"):
+        raise Refused(400, "请求体须为图片文件（Content-Type: image/...）")
+    if (request.content_length or 0) > MEDIA_LIMITS["image"]:
+        raise Refused(413, "图片不能超过 10MB")
+    data = request.get_data()
+    content_type = content_type_of("image", data)  # by its leading bytes: a real picture
+    if not data or content_type is None:
+        raise Refused(400, "只能发送 JPG、PNG、GIF 或 BMP 图片")
+    following(openid)
+    media_id = state().add_media("image", data, content_type)
+    pic_url = request.host_url.rstrip("/") + PICTURES + media_id
+    return deliver(openid, lambda c: c.post(c.build(openid, "image", PicUrl=pic_url, MediaId=media_id)))
+
+
+@bp.get("/chat/media/<media_id>")
+def picture(media_id: str) -> Any:
+    """A picture's PicUrl: the stored image while WeChat would keep it (3 days)."""
+    media = state().media(media_id)
+    if media is None or media.kind != "image":
+        raise Refused(404, "图片不存在或已过期")
+    res = Response(media.data, content_type=media.content_type)
+    res.headers["X-Content-Type-Options"] = "nosniff"
+    return res
 
 
 @bp.post("/chat/users/<openid>/click")

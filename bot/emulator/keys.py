@@ -21,6 +21,7 @@ MASS_JOB = PREFIX + "mass:{}"  # hash per mass msg_id: status and counts
 CLIENT_MSG = PREFIX + "clientmsgid:{}"  # mass clientmsgid -> the msg_id it was used for
 MASS_MONTH = PREFIX + "mass-month:{}"  # hash openid -> mass messages received in month YYYYMM
 MASS_DAY = PREFIX + "mass-day:{}"  # mass sends of a subscription account on day number N
+MEDIA = PREFIX + "media:{}"  # hash per temporary media id: type, content_type, created_at, data (raw bytes)
 
 LOG_CAP = 2000  # log entries kept per user
 MSG_WINDOW = 48 * 3600  # seconds a user's message keeps the customer-service window open
@@ -38,3 +39,5 @@ CLIENT_MSG_TTL = 86400  # seconds a mass clientmsgid is remembered
 MASS_PER_MONTH = 4  # service account: mass messages one user receives a month
 MASS_PER_DAY = 1  # subscription account: mass sends a day
 DAY = 86400  # seconds in a quota day
+MEDIA_TTL = 3 * DAY  # seconds WeChat keeps temporary media: uploads and what users send (then 40007)
+MEDIA_LIMITS = {"image": 10 * 1024 * 1024, "voice": 2 * 1024 * 1024}  # bytes media/upload accepts per type

@@ -12,6 +12,7 @@ from bot.emulator.keys import (EVENT_BUDGET, EVENT_WINDOW, INJECT, LOG, LOG_CAP,
                                REFUSED, SEQ, TOKEN, USERS, WINDOW, WINDOW_EVENTS)
 from bot.emulator.state_account import AccountMixin
 from bot.emulator.state_gate import GateMixin
+from bot.emulator.state_media import MediaMixin
 
 __all__ = ["EmulatorState", "PREFIX", "USERS", "LOG", "SEQ", "LOG_CAP"]
 
@@ -68,8 +69,8 @@ def entry_tail(direction: str, kind: str, body: dict[str, Any]) -> str:
     return json.dumps(entry, ensure_ascii=False)[1:]
 
 
-class EmulatorState(GateMixin, AccountMixin):
-    """Users, logs, windows, tokens, quotas, menu, tags and mass jobs shared by the fake API, chat page and tests."""
+class EmulatorState(GateMixin, AccountMixin, MediaMixin):
+    """Users, logs, windows, tokens, quotas, menu, tags, mass jobs and media: shared by the fake API, chat page, tests."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client

@@ -67,3 +67,17 @@ def test_an_overdue_ticket_alerts_bound_staff_in_wechat(client, make_account, se
     ticket = new_ticket(services, now=utcnow() - timedelta(hours=3))  # nobody accepted it in 2 hours
     assert escalate(services) == 1
     wait_for(lambda: any(ticket.number in m["body"]["text"]["content"] for m in emu.received(openid, "custom")))
+
+
+def test_a_new_submission_alerts_the_intake_handler_in_wechat(client, make_account, services, wx, emu, wait_for):
+    make_account("intake", "handler")  # a handler without a department takes in new submissions
+    login(client, "intake")
+    staff = staff_in_chat(emu, services)
+    wx.text(staff, f"绑定后台 {bind_code(client)}")
+    emu.open_window(staff)
+    employee = emu.create_user("职工", subscribed=True)["openid"]
+    for text in ("我要反映", "3", "工资拖欠两个月", "某某电子厂", "跳过", "否"):
+        wx.text(employee, text)
+    number = re.search(r"JK\d{10}", wx.text(employee, "确认").reply["Content"]).group(0)
+    wait_for(lambda: any(number in m["body"]["text"]["content"] for m in emu.received(staff, "custom")))
+    assert "待受理" in emu.received(staff, "custom")[-1]["body"]["text"]["content"]

@@ -1,5 +1,6 @@
 """Console ticket pages: queue filters and order, visibility per role, every workflow step (event, submitter notice,
-audit entry), privacy of phone and submitter, escaping, likely duplicates, staff notices, handler departments."""
+audit entry), privacy of phone and submitter, escaping, media copies, likely duplicates, staff notices, handler
+departments."""
 from __future__ import annotations
 
 import re
@@ -12,10 +13,12 @@ from sqlalchemy import select
 
 from bot.console.models import Account, AuditEntry
 from bot.models import utcnow
-from bot.ticket_models import StaffNotice, Ticket, TicketEvent, TicketNotice
+from bot.ticket_media import fetch_ticket
+from bot.ticket_models import StaffNotice, Ticket, TicketEvent, TicketMedia, TicketNotice
 from bot.ticket_notify import escalate
 from bot.tickets import Submission, TicketConfig, submit as submit_ticket
 from console_helpers import login, submit as post_form
+from tests.factories import AMR, PNG
 
 PHONE = "13812345678"
 _keys = count(1)
@@ -260,6 +263,88 @@ def test_what_users_typed_is_escaped(handler: Any, services: Any):
         assert "<b>厂</b>" not in html and "<i>片</i>" not in html
     html = page(handler, f"/console/tickets/{t.number}")
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(2)&gt;" in html
+
+
+def copied(services: Any, ticket: Ticket, media_id: str, data: bytes | None = None, content_type: str = "",
+           error: str | None = None) -> int:
+    """Record what fetching one of the ticket's media ids gave (as bot.ticket_media would); the row id."""
+    with services.sessions() as db:
+        row = db.scalars(select(TicketMedia).where(TicketMedia.ticket_id == ticket.id,
+                                                   TicketMedia.media_id == media_id)).one()
+        row.attempts, row.error = 1, error
+        if data is not None:
+            row.data, row.size, row.content_type, row.fetched_at = data, len(data), content_type, utcnow()
+        db.commit()
+        return row.id
+
+
+def test_images_show_inline_and_voice_is_a_download(handler: Any, services: Any):
+    media = [{"type": "image", "media_id": "img"}, {"type": "voice", "media_id": "amr", "text": "老板不发工资"},
+             {"type": "image", "media_id": "later"}, {"type": "voice", "media_id": "gone"},
+             {"type": "image", "media_id": "busy"}]
+    t = new_ticket(services, media=media, anonymous=True)  # an anonymous ticket's evidence is shown all the same
+    image, voice = copied(services, t, "img", PNG, "image/png"), copied(services, t, "amr", AMR, "audio/amr")
+    copied(services, t, "gone", error="expired")
+    copied(services, t, "busy", error="errcode -1")
+    html = page(handler, f"/console/tickets/{t.number}")
+    base = f"/console/tickets/{t.number}/media"
+    assert f'<img class="ticket-image" src="{base}/{image}"' in html
+    assert f'<a href="{base}/{voice}" download>语音（AMR，下载后播放）</a>' in html and "语音识别：老板不发工资" in html
+    states = re.findall(r'<li data-kind="(\w+)" data-state="(\w+)">', html)
+    assert states == [("image", "image"), ("voice", "file"), ("image", "pending"), ("voice", "expired"),
+                      ("image", "pending")]
+    assert html.count("尚未取回") == 2 and "上次取回失败" in html and "已过期，未能取回" in html
+    res = handler.get(f"{base}/{image}")
+    assert (res.status_code, res.data, res.mimetype) == (200, PNG, "image/png")
+    assert res.headers["Content-Disposition"] == f'inline; filename="{t.number}-{image}.png"'
+    assert res.headers["X-Content-Type-Options"] == "nosniff"
+    res = handler.get(f"{base}/{voice}")
+    assert (res.status_code, res.data, res.mimetype) == (200, AMR, "audio/amr")
+    assert res.headers["Content-Disposition"] == f'attachment; filename="{t.number}-{voice}.amr"'
+
+
+def test_only_plain_image_types_are_shown_inline(handler: Any, services: Any):
+    t = new_ticket(services, media=[{"type": "image", "media_id": "svg"}, {"type": "image", "media_id": "html"}])
+    svg = copied(services, t, "svg", b"<svg onload=alert(1)>", "image/svg+xml")
+    html_row = copied(services, t, "html", b"<script>alert(1)</script>", "text/html")
+    page_html = page(handler, f"/console/tickets/{t.number}")
+    assert "<img" not in page_html.split('id="ticket-media"')[1].split("</ul>")[0]
+    assert page_html.count("图片（下载查看）") == 2
+    res = handler.get(f"/console/tickets/{t.number}/media/{svg}")
+    assert res.mimetype == "image/svg+xml" and res.headers["Content-Disposition"].startswith("attachment;")
+    res = handler.get(f"/console/tickets/{t.number}/media/{html_row}")
+    assert res.mimetype == "application/octet-stream" and res.headers["Content-Disposition"].startswith("attachment;")
+
+
+def test_media_is_served_only_to_who_may_see_the_ticket(app: Any, make_account: Any, services: Any):
+    plain = signed_in(app, make_account, "chen", "handler")
+    zhengwu_handler = signed_in(app, make_account, "zhao", "handler", department="zhengwu")
+    editor = signed_in(app, make_account, "wang", "editor")
+    t = new_ticket(services, department="zhengwu", status="assigned", media=[{"type": "image", "media_id": "m"},
+                                                                              {"type": "image", "media_id": "n"}])
+    other = new_ticket(services, media=[{"type": "image", "media_id": "m"}])
+    row, pending = copied(services, t, "m", PNG, "image/png"), copied(services, t, "n")
+    theirs = copied(services, other, "m", PNG, "image/png")
+    url = f"/console/tickets/{t.number}/media"
+    assert zhengwu_handler.get(f"{url}/{row}").data == PNG
+    assert plain.get(f"{url}/{row}").status_code == 403  # not their ticket: as its page
+    assert plain.get(f"/console/tickets/{t.number}").status_code == 403
+    assert editor.get(f"{url}/{row}").status_code == 403
+    assert app.test_client().get(f"{url}/{row}").status_code == 302  # signed out: to the login page
+    assert zhengwu_handler.get(f"{url}/{theirs}").status_code == 404  # another ticket's row under this number
+    assert zhengwu_handler.get(f"{url}/{pending}").status_code == 404  # not fetched yet
+    assert zhengwu_handler.get(f"/console/tickets/JK0000000000/media/{row}").status_code == 404
+
+
+def test_a_media_id_wechat_no_longer_knows_is_shown_as_expired(handler: Any, services: Any, emu: Any, live: str):
+    kept = emu.add_media("image", PNG, "image/png")
+    t = new_ticket(services, media=[{"type": "image", "media_id": kept}, {"type": "voice", "media_id": "unknown"}])
+    assert fetch_ticket(services, t.id) == 1
+    html = page(handler, f"/console/tickets/{t.number}")
+    assert re.findall(r'data-state="(\w+)"', html) == ["image", "expired"] and "已过期，未能取回" in html
+    old = new_ticket(services, now=utcnow() - timedelta(days=4), media=[{"type": "image", "media_id": "never-tried"}])
+    html = page(handler, f"/console/tickets/{old.number}")  # past WeChat's 3 days and never fetched
+    assert re.findall(r'data-state="(\w+)"', html) == ["expired"]
 
 
 def test_likely_duplicates_are_suggested_and_merged_in_one_click(app: Any, make_account: Any, handler: Any,

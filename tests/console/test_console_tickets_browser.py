@@ -1,14 +1,16 @@
 """In headless Chromium: a handler accepts, assigns and resolves a ticket submitted by an emulator user, whose chat
-page then shows the notices; the queue and ticket pages fit a phone's width."""
+page then shows the notices; the queue and ticket pages fit a phone's width; a copied picture shows on the page."""
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
 from bot.models import utcnow
+from bot.ticket_media import fetch_ticket
 from bot.ticket_models import Ticket
 from bot.tickets import Submission, TicketConfig, submit
 from test_console_browser import LAPTOP, PHONE, WAIT, Screen, browser, expect  # noqa: F401  (browser is a fixture)
+from tests.factories import AMR, PNG
 
 
 def new_ticket(services: Any, key: str, openid: str, days_ago: float = 0, **fields: Any) -> Ticket:
@@ -81,4 +83,24 @@ def test_ticket_pages_fit_a_phone(browser: Any, live: str, make_account: Any, se
     expect(page.locator(".flash-success")).to_contain_text("已受理", timeout=WAIT)
     expect(page.locator("#ticket-submitter")).to_contain_text("o_phone_user")
     screen.shot("/tmp/console-ticket-phone.png")
+    screen.close()
+
+
+def test_a_tickets_copied_picture_shows_on_its_page(browser: Any, live: str, make_account: Any, services: Any,
+                                                    emu: Any):
+    picture, voice = emu.add_media("image", PNG, "image/png"), emu.add_media("voice", AMR, "audio/amr")
+    media = [{"type": "image", "media_id": picture}, {"type": "voice", "media_id": voice},
+             {"type": "image", "media_id": "expired-long-ago"}]
+    ticket = new_ticket(services, "m1", "o_media_user", media=media)
+    assert fetch_ticket(services, ticket.id) == 2
+    make_account("chen", "handler")
+    screen = Screen(browser, live, viewport=LAPTOP)
+    page = screen.login("chen")
+    page.goto(f"{live}/console/tickets/{ticket.number}")
+    image = page.locator("#ticket-media img.ticket-image")
+    expect(image).to_be_visible()
+    assert page.evaluate("(img) => img.complete && img.naturalWidth", image.element_handle()) == 1  # CSP allows it
+    expect(page.locator("#ticket-media a[download]")).to_have_text("语音（AMR，下载后播放）")
+    expect(page.locator("#ticket-media li[data-state='expired']")).to_contain_text("已过期，未能取回")
+    screen.shot("/tmp/console-ticket-media.png")
     screen.close()

@@ -1,4 +1,4 @@
-"""The chat page's JSON endpoints under /emulator/chat/ (tests/emulator): users, follow, text, menu, poll."""
+"""The chat page's JSON endpoints under /emulator/chat/ (tests/emulator): users, follow, text, pictures, menu, poll."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,9 +6,14 @@ from typing import Any
 import pytest
 import requests
 
+from sqlalchemy import select
+
 from bot.emulator import chat
 from bot.emulator.client import SimClient
 from bot.emulator.state import EmulatorState
+from bot.ticket_models import TicketMedia
+from tests.conftest import poll
+from tests.factories import PNG
 
 VIEW_MENU = {"button": [{"type": "click", "name": "帮助", "key": "HELP"},
                         {"type": "view", "name": "官网", "url": "https://example.com/home"}]}
@@ -111,6 +116,36 @@ def test_follow_text_and_click_go_through_the_webhook(api: Chat):
     assert [i["seq"] for i in items] == sorted(i["seq"] for i in items)
 
 
+def test_a_picture_is_stored_as_wechat_media_and_sent_as_an_image_message(api: Chat, live: str, emu: EmulatorState,
+                                                                           services: Any):
+    openid = api.new_user("小图")
+    assert "第1步" in api.post(f"/users/{openid}/text", {"content": "我要反映"})["reply"]["Content"]
+    api.post(f"/users/{openid}/text", {"content": "3"})
+    res = requests.post(f"{api.base}/users/{openid}/image", data=PNG, headers={"Content-Type": "image/png"}, timeout=30)
+    assert res.status_code == 200 and "已收到图片" in res.json()["reply"]["Content"]
+    [sent] = emu.messages(openid, kind="image")
+    media_id, pic_url = sent["body"]["MediaId"], sent["body"]["PicUrl"]
+    assert emu.media(media_id).data == PNG and pic_url == f"{live}/emulator/chat/media/{media_id}"
+    assert requests.get(pic_url, timeout=10).content == PNG  # the PicUrl shows the picture, as WeChat's CDN would
+    item = [i for i in api.items(openid) if i["kind"] == "image"][0]
+    assert (item["side"], item["format"], item["src"]) == ("user", "image", f"/emulator/chat/media/{media_id}")
+    for answer in ("公司拖欠工资", "某某电子厂", "跳过", "否", "确认"):
+        api.post(f"/users/{openid}/text", {"content": answer})
+    with services.sessions() as db:  # the bot copied it from the fake media/get
+        poll(lambda: db.scalar(select(TicketMedia.fetched_at).where(TicketMedia.media_id == media_id)))
+
+
+def test_bad_pictures_are_refused(client, user, emu: EmulatorState):
+    url = f"/emulator/chat/users/{user}/image"
+    assert client.post(url, json={"content": "x"}).status_code == 400  # not an image body
+    assert client.post(url, data=b"plain text", content_type="image/png").status_code == 400  # not really an image
+    assert client.post(url, data=b"x" * (10 * 1024 * 1024 + 1), content_type="image/png").status_code == 413
+    assert client.post("/emulator/chat/users/nobody/image", data=PNG, content_type="image/png").status_code == 404
+    assert client.get("/emulator/chat/media/unknown").status_code == 404
+    voice = emu.add_media("voice", b"#!AMR\n", "audio/amr")
+    assert client.get(f"/emulator/chat/media/{voice}").status_code == 404  # only pictures have a PicUrl
+
+
 def test_poll_returns_only_newer_entries(api: Chat):
     openid = api.new_user()
     first = api.get(f"/users/{openid}/messages?since=0")
@@ -186,3 +221,6 @@ def test_present_formats_every_kind(app):
         assert c["articles"][0]["title"] == "T"
         img = chat.present({"seq": 5, "time": 0, "dir": "in", "kind": "image", "body": {"MsgType": "image"}})
         assert (img["side"], img["text"]) == ("user", "[图片]")
+        elsewhere = {"MsgType": "image", "MediaId": "m1", "PicUrl": "http://example.invalid/p.jpg"}
+        img = chat.present({"seq": 6, "time": 0, "dir": "in", "kind": "image", "body": elsewhere})
+        assert (img["format"], img["text"]) == ("text", "[图片]")  # only this page's own pictures are shown

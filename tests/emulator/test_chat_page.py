@@ -9,6 +9,7 @@ import pytest
 from bot.emulator import chat
 from bot.emulator.client import SimClient
 from bot.emulator.state import EmulatorState
+from tests.factories import PNG
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -127,6 +128,20 @@ def test_failed_webhook_shows_the_error_line(page: Any, services: Any, monkeypat
     expect(line).to_contain_text("该公众号暂时无法提供服务，请稍后再试", timeout=WAIT)
     expect(line.locator("small")).to_contain_text("3 次尝试")
     expect(page.locator(".msg.user .bubble").last).to_have_text("有人吗")
+
+
+def test_a_picture_is_sent_and_shown(page: Any, emu: EmulatorState):
+    openid = new_user(page, "小照")
+    if page.locator("#to-input").is_visible():
+        page.click("#to-input")
+    page.set_input_files("#picture", files=[{"name": "photo.png", "mimeType": "image/png", "buffer": PNG}])
+    img = page.locator(".msg.user img.bubble-img").last
+    expect(img).to_be_visible(timeout=WAIT)
+    assert page.evaluate("(img) => img.naturalWidth", img.element_handle()) == 1
+    [sent] = emu.messages(openid, kind="image")
+    assert emu.media(sent["body"]["MediaId"]).data == PNG
+    page.set_input_files("#picture", files=[{"name": "a.txt", "mimeType": "text/plain", "buffer": b"hello"}])
+    expect(page.locator(".sys.error").last).to_contain_text("只能发送 JPG、PNG、GIF 或 BMP 图片", timeout=WAIT)
 
 
 def test_unfollow_shows_the_follow_button(page: Any):

@@ -5,6 +5,9 @@
 const BASE = "/emulator/chat";
 const POLL_MS = 1000;
 const TIME_GAP = 300; // seconds between messages before a new time line is shown
+const PICTURES = "/emulator/chat/media/"; // pictures sent from this page (nothing else is shown as an image)
+const PICTURE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/bmp"];
+const PICTURE_MAX = 10 * 1024 * 1024; // bytes: WeChat's limit for an image
 const $ = (id) => document.getElementById(id);
 
 const S = {
@@ -32,7 +35,10 @@ function safeUrl(url) {
 
 async function api(method, path, data) {
   const opts = { method, headers: {} };
-  if (data !== undefined) {
+  if (data instanceof Blob) {
+    opts.headers["Content-Type"] = data.type; // a file is sent as it is
+    opts.body = data;
+  } else if (data !== undefined) {
     opts.headers["Content-Type"] = "application/json";
     opts.body = JSON.stringify(data);
   }
@@ -183,9 +189,18 @@ function messageRow(item) {
   if (item.label) col.append(el("div", "label", item.label));
   if (item.format === "news") item.articles.forEach((a) => col.append(newsCard(a)));
   else if (item.format === "template") col.append(templateCard(item.template));
+  else if (item.format === "image" && String(item.src).startsWith(PICTURES)) col.append(picture(item));
   else col.append(el("div", "bubble", item.text));
   row.append(col);
   return row;
+}
+
+function picture(item) {
+  const img = el("img", "bubble-img");
+  img.alt = item.text;
+  img.src = item.src;
+  img.addEventListener("error", () => img.replaceWith(el("div", "bubble", "[图片已过期]")));
+  return img;
 }
 
 function linkOrBox(url, cls) {
@@ -252,6 +267,16 @@ async function sendText(event) {
   box.value = "";
   resizeInput();
   await act("/text", { content });
+}
+
+async function sendPicture() {
+  const input = $("picture");
+  const file = input.files && input.files[0];
+  input.value = "";
+  if (!file) return;
+  if (!PICTURE_TYPES.includes(file.type)) localLine("只能发送 JPG、PNG、GIF 或 BMP 图片", true);
+  else if (file.size > PICTURE_MAX) localLine("图片不能超过 10MB", true);
+  else await act("/image", file);
 }
 
 function resizeInput() {
@@ -356,6 +381,7 @@ function wire() {
   $("input-bar").addEventListener("submit", sendText);
   $("text").addEventListener("input", resizeInput);
   $("text").addEventListener("keydown", onKey);
+  $("picture").addEventListener("change", sendPicture);
   $("to-input").addEventListener("click", () => setMode("input"));
   $("to-menu").addEventListener("click", () => setMode("menu"));
   $("follow").addEventListener("click", () => act("/follow"));
