@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.logs import mask
-from bot.models import Follower, utcnow
+from bot.models import Follower, aware, utcnow
 
 SEEN_KEY = "seen:{}"  # Redis key set when last_interaction was written recently (throttles the write)
 WINDOW = timedelta(hours=48)  # WeChat's customer-service window after a user's message
@@ -83,12 +83,11 @@ class Followers:
             return db.get(Follower, openid)
 
     def in_window(self, openid: str, now: datetime | None = None) -> bool:
-        """True while the user's last message is less than 48 hours old."""
+        """True while the follower is subscribed and their last message is less than 48 hours old."""
         row = self.get(openid)
-        if row is None or row.last_interaction is None:
+        if row is None or not row.subscribed or row.last_interaction is None:
             return False
-        last = row.last_interaction if row.last_interaction.tzinfo else row.last_interaction.replace(tzinfo=(now or utcnow()).tzinfo)
-        return (now or utcnow()) - last < WINDOW
+        return (now or utcnow()) - aware(row.last_interaction) < WINDOW
 
     def count(self) -> dict[str, int]:
         """Subscribed and unsubscribed counts."""

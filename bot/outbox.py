@@ -27,6 +27,7 @@ ERROR_KINDS = {
     40001: "token", 40014: "token", 42001: "token",  # still refused after one refresh
 }
 
+TEMPLATE_VALUE = 20  # characters of a template keyword value (WeChat's limit since 2023-05)
 log = logging.getLogger(__name__)
 
 

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 from bot.content import Library
 from bot.extensions import Services
 from bot.fanout import FanOut
-from bot.models import utcnow
+from bot.models import aware, utcnow
 from bot.outbox import SendResult
 from bot.points import TZ
 from bot.push_content import mass_text, payload
 from bot.push_models import Delivery, Push, PushRun
-from bot.push_schedule import ScheduleError, aware, next_due, quota_conflict, series_item, trigger, utc
+from bot.push_schedule import ScheduleError, next_due, quota_conflict, series_item, trigger, utc
 
 CONTENT_KINDS = {"episode": "新声单集", "next_episode": "每位成员的下一集", "article": "专辑文章", "text": "自由文本",
                  "reminder": "提醒"}  # what a push says

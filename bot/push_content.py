@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 from bot.content import Library
 from bot.followers import WINDOW
 from bot.models import Follower
+from bot.outbox import TEMPLATE_VALUE
 from bot.progress import next_episode
 from bot.push_models import Push, PushOptIn
 from bot.quiz_models import Membership
 
 TOPICS = {"reminder": "reminders", "episode": "xinsheng", "next_episode": "xinsheng"}  # content kind → opt-in topic
-TEMPLATE_VALUE = 20  # characters of a template keyword value (WeChat's limit since 2023-05)
 STREAM = 2000  # audience rows fetched per round trip
 
 

@@ -9,6 +9,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.models import aware
 from bot.points import TZ
 from bot.push_models import Push, PushRun
 from bot.reminders import in_quiet_hours, parse_clock
@@ -69,9 +70,6 @@ def after_quiet(when: datetime, quiet: list[str]) -> datetime:
     return end if end > local else end + timedelta(days=1)
 
 
-def aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes: they are UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def utc(value: datetime | None) -> datetime | None:

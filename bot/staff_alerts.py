@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.console.models import Account
 from bot.logs import mask
 from bot.models import utcnow
+from bot.outbox import TEMPLATE_VALUE
 from bot.ticket_models import Ticket
 from bot.tickets import TicketConfig, china
 
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 
 BIND_KEY = "staff:bind:{}"  # Redis: a one-time binding code → the console account id
 BIND_TTL = 600  # seconds a binding code stays valid
-TEMPLATE_VALUE = 20  # characters of a template keyword value (WeChat's limit since 2023-05)
 log = logging.getLogger(__name__)
 
 
@@ -63,19 +63,16 @@ def intake_staff(db: Session) -> list[int]:
 def send(services: "Services", account_ids: Iterable[int], text: str) -> int:
     """Send `text` to each account's bound WeChat: customer-service message in the window, else the staff
     template when configured; the number sent."""
-    from bot.ticket_notify import in_window
-
     cfg, sent, now = TicketConfig.of(services.settings), 0, utcnow()
     with services.sessions() as db:
         openids = db.scalars(select(Account.openid).where(Account.id.in_(list(account_ids)),
                                                           Account.active.is_(True), Account.openid.is_not(None))).all()
-        windows = {o: in_window(db, o, now) for o in openids}
     for openid in openids:
-        if windows[openid] and services.outbox.send_text(openid, text).ok:
+        if services.followers.in_window(openid, now) and services.outbox.send_text(openid, text).ok:
             sent += 1
-        elif cfg.raw.get("staff_template_id"):
+        elif cfg.staff_template_id:
             data = {"first": {"value": text.split("\n", 1)[0][:TEMPLATE_VALUE]}}
-            sent += services.outbox.send_template(openid, str(cfg.raw["staff_template_id"]), data).ok
+            sent += services.outbox.send_template(openid, cfg.staff_template_id, data).ok
         else:
             log.info("staff alert to %s stays in the console (outside the 48 h window, no template)", mask(openid))
     return sent
@@ -88,7 +85,7 @@ def send_later(services: "Services", account_ids: Iterable[int], text: str) -> N
 
 def new_ticket(services: "Services", ticket: Ticket) -> None:
     """A submission came in: tell the intake staff (in the background), with the intake deadline."""
-    if not TicketConfig.of(services.settings).raw.get("alert_new", True):
+    if not TicketConfig.of(services.settings).alert_new:
         return
     due = china(ticket.accept_due_at).strftime("%m月%d日 %H:%M")
     text = f"【新诉求】{ticket.number}（{ticket.category}）待受理，请于 {due} 前在管理后台受理。"

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import UserFacingError
-from bot.models import utcnow
+from bot.models import aware, utcnow
 from bot.ticket_models import OPEN_STATUSES, RATINGS, STATUSES, Ticket, TicketEvent, TicketNotice
-from bot.tickets import TicketConfig, aware, china
+from bot.tickets import TicketConfig, china
 
 # Event kind → the Chinese name on timelines.
 EVENTS = {

@@ -4,14 +4,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlalchemy import String, cast, exists, or_, select
 from sqlalchemy.orm import Session
 
 from bot.errors import WeChatAPIError
-from bot.models import utcnow
+from bot.models import aware, utcnow
 from bot.ticket_models import Ticket, TicketMedia
 
 if TYPE_CHECKING:
@@ -167,8 +167,7 @@ class Attachment:
 def attachments(db: Session, ticket: Ticket, now: datetime | None = None) -> list[Attachment]:
     """The ticket's media in the order sent, with what became of each copy (no file bytes are read)."""
     rows = {r.media_id: r for r in db.scalars(select(TicketMedia).where(TicketMedia.ticket_id == ticket.id))}
-    created = ticket.created_at if ticket.created_at.tzinfo else ticket.created_at.replace(tzinfo=timezone.utc)
-    too_old = (now or utcnow()) - created > LIFETIME
+    too_old = (now or utcnow()) - aware(ticket.created_at) > LIFETIME
     return [attachment(item, rows.get(str(item.get("media_id") or "")), too_old)
             for item in ticket.media or [] if item.get("type") in KINDS]
 

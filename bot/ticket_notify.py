@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Iterable
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.followers import WINDOW
 from bot.logs import mask
-from bot.models import Follower, utcnow
+from bot.models import utcnow
+from bot.outbox import TEMPLATE_VALUE
 from bot.ticket_flow import Step
 from bot.ticket_models import OPEN_STATUSES, StaffNotice, Ticket, TicketNotice
 from bot.tickets import TicketConfig, aware, china
@@ -20,14 +20,7 @@ if TYPE_CHECKING:
     from bot.extensions import Services
 
 PENDING_KEY = "tickets:notice-pending"  # Redis set of openids with notices waiting for their next message
-TEMPLATE_VALUE = 20  # characters of a template keyword value (WeChat's limit since 2023-05)
 log = logging.getLogger(__name__)
-
-
-def in_window(db: Session, openid: str, now: datetime) -> bool:
-    """The follower wrote within the last 48 hours (a customer-service message is allowed)."""
-    row = db.get(Follower, openid)
-    return bool(row and row.subscribed and row.last_interaction and aware(row.last_interaction) > now - WINDOW)
 
 
 def template_data(notice: TicketNotice, number: str) -> dict[str, dict[str, str]]:
@@ -37,11 +30,11 @@ def template_data(notice: TicketNotice, number: str) -> dict[str, dict[str, str]
 
 def send_one(services: "Services", db: Session, notice: TicketNotice, cfg: TicketConfig, now: datetime) -> str | None:
     """Send one notice: customer-service message in the window, else the template; the channel used, or None."""
-    if in_window(db, notice.openid, now):
+    if services.followers.in_window(notice.openid, now):
         result = services.outbox.send_text(notice.openid, notice.text)
         if result.ok:
             return "custom"
-        if result.kind not in ("window",):
+        if result.kind != "window":
             return "failed" if result.kind in ("unsubscribed", "blocked") else None
     if cfg.template_id:
         ticket = db.get(Ticket, notice.ticket_id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Sequence
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.models import utcnow
+from bot.models import aware, utcnow
 from bot.ticket_media import add_rows
 from bot.ticket_models import Ticket, TicketCounter, TicketEvent
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 TZ = ZoneInfo("Asia/Shanghai")  # ticket numbers, months and deadlines shown follow China time
 PHONE = re.compile(r"^1[3-9]\d{9}$")  # a mainland mobile number (11 digits, 13x–19x)
 NUMBER = re.compile(r"^[A-Z]{1,4}\d{10}$")  # a ticket number: prefix, yymmdd, 4-digit sequence
+_configs: dict[int, tuple[Any, "TicketConfig"]] = {}  # per settings object: (settings, its TicketConfig)
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,19 @@ class TicketConfig:
     media_max: int
     duplicate_days: int
     template_id: str
-    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    staff_template_id: str
+    alert_new: bool
 
     @classmethod
     def of(cls, settings: "Settings") -> "TicketConfig":
-        cfg = settings.section("tickets")
+        """The settings' ticket config, built on first use (the settings object is kept so its id stays its own)."""
+        found = _configs.get(id(settings))
+        if found is None or found[0] is not settings:
+            found = _configs[id(settings)] = (settings, cls.read(settings.section("tickets")))
+        return found[1]
+
+    @classmethod
+    def read(cls, cfg: dict[str, Any]) -> "TicketConfig":
         return cls(
             prefix=str(cfg.get("number_prefix") or "JK"), intake=timedelta(hours=float(cfg["intake_hours"])),
             tiers={k: (v["name"], timedelta(hours=float(v["hours"]))) for k, v in cfg["tiers"].items()},
@@ -52,7 +61,8 @@ class TicketConfig:
             departments={d["id"]: (d["name"], str(d.get("supervisor") or "")) for d in cfg.get("departments") or []},
             draft_days=int(cfg["draft_days"]), description_max=int(cfg["description_max"]),
             media_max=int(cfg["media_max"]), duplicate_days=int(cfg["duplicate_days"]),
-            template_id=str(cfg.get("template_id") or ""), raw=dict(cfg),
+            template_id=str(cfg.get("template_id") or ""), staff_template_id=str(cfg.get("staff_template_id") or ""),
+            alert_new=bool(cfg.get("alert_new", True)),
         )
 
     def tier_name(self, tier: str) -> str:
@@ -75,11 +85,6 @@ class Submission:
     anonymous: bool = False
     media: list[dict[str, Any]] = field(default_factory=list)
     district: str | None = None
-
-
-def aware(when: datetime) -> datetime:
-    """`when` with its time zone (SQLite gives back naive UTC datetimes)."""
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def china(when: datetime) -> datetime:

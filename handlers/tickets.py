@@ -37,15 +37,9 @@ CONFIRM = ("确认", "确认提交", "提交", "确定")
 DB_DOWN = "抱歉，系统繁忙，您的诉求暂未提交成功（已填写的内容为您保留）。请稍后回复「确认」再次提交。"
 FOOTER = "（「上一步」返回，「取消」放弃）"
 
-_cfg: dict[int, tuple[Any, TicketConfig]] = {}  # per settings object (held, so its id is not reused)
-
-
 def cfg(ctx: Context) -> TicketConfig:
-    """The tickets settings, read once per settings object."""
-    found = _cfg.get(id(ctx.settings))
-    if found is None or found[0] is not ctx.settings:
-        found = _cfg[id(ctx.settings)] = (ctx.settings, TicketConfig.of(ctx.settings))
-    return found[1]
+    """The tickets settings (read once per settings object)."""
+    return TicketConfig.of(ctx.settings)
 
 
 # The draft: kept in the dialog while it runs and mirrored to its own Redis key (draft_days) for resuming.

@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 from bot import staff_alerts
 from bot.console import audit
 from bot.console.forms import ActionForm
-from bot.console.web import current, db, login_required
+from bot.console.web import current, login_required
 from bot.extensions import services
 from bot.logs import mask
 
