@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test install migrate scheduler bench clean check-content
+.PHONY: run test install migrate scheduler bench clean check-content create-admin chat show-config shell
 
 $(STAMP): requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install it (python3.11) first"; exit 1; }
@@ -28,6 +28,21 @@ migrate: install
 
 scheduler: install  ## the scheduler on its own (production runs exactly one)
 	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot scheduler
+
+# Everyday commands with the development settings `make run` uses (BOT_ENV=development unless set; a plain
+# `python -m bot ...` is production and stops at the first missing secret).
+ADMIN ?= admin
+create-admin: migrate  ## a console admin: make create-admin ADMIN=wang (prompts for the password; ARGS=--reset)
+	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot create-admin --username "$(ADMIN)" $(ARGS)
+
+chat: install  ## chat with the running `make run` from the terminal (ARGS="--user OPENID" to be someone)
+	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot chat $(ARGS)
+
+show-config: install  ## print the effective settings (credentials masked)
+	@BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot show-config
+
+shell: install  ## a Python shell with the app (services() etc.) under the development settings
+	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot shell
 
 bench: install  ## benchmarks in bench/ (print their figures and the baseline)
 	$(BIN)/python bench/webhook.py

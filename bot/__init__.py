@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import cli, console, health, logs, webhook
-from bot.config import VAR, load_settings
+from bot.config import DEV_SECRETS, VAR, load_settings
 from bot.errors import ConfigError
 from bot.extensions import init_app
 
@@ -28,10 +29,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     except ConfigError as exc:
         raise SystemExit(f"config error: {exc}") from None
     logs.setup(settings.section("logging").get("level", "INFO"))
+    logs.add_secrets([settings.token, settings.aes_key, settings.secret, settings.secret_key, settings.metrics_token,
+                      *DEV_SECRETS.values()])
     if settings.defaults_used:
         log.warning("%s mode: development defaults for %s", settings.env, ", ".join(settings.defaults_used))
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, BOT=settings, VAR=var)
+    trust_proxies(app, int(settings.section("server").get("trusted_proxies", 0)), settings.env)
     init_app(app, settings, var)
     webhook.register(app, settings.section("webhook")["path"])
     health.register(app)
@@ -44,3 +48,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if settings.env == "production":
         gc.freeze()  # what start-up built lives as long as the process: full collections skip it (shorter pauses)
     return app
+
+
+def trust_proxies(app: Flask, count: int, env: str) -> None:
+    """Behind `count` reverse proxies, the client address and scheme come from their X-Forwarded-* headers.
+
+    0 (development): the headers are ignored and request.remote_addr is the socket's peer. Never set more than the
+    proxies that really append the header, or a client could choose its own address.
+    """
+    if count == 0 and env == "production":
+        log.warning("server.trusted_proxies is 0: client addresses are the socket's; behind a reverse proxy set it")
+    if count > 0:
+        proxied = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0, x_port=0, x_prefix=0)
+        app.wsgi_app = proxied  # type: ignore[method-assign]

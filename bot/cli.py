@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -11,6 +13,8 @@ from flask.cli import with_appcontext
 from bot.extensions import services
 
 log = logging.getLogger(__name__)
+CREDENTIALS = re.compile(r"([a-z][a-z0-9+.-]*://)[^/\s]*@")  # the user:password@ part of a URL
+PASSWORD_PARAM = re.compile(r"(?i)\b(password=)[^&\s]*")  # unix:///run/redis.sock?password=...
 
 
 @click.command("migrate")
@@ -53,6 +57,7 @@ def serve_cmd(host: str) -> None:
     """Development: migrate, start the scheduler in-process, serve webhook, emulator and console."""
     from werkzeug.serving import run_simple
 
+    from bot.accesslog import PathOnlyHandler
     from bot.db import upgrade
     from bot.scheduler import Scheduler
 
@@ -67,7 +72,8 @@ def serve_cmd(host: str) -> None:
     click.echo(f"\n  webhook:    http://{host}:{port}{s.settings.section('webhook')['path']}")
     if s.settings.emulator_enabled:
         click.echo(f"  chat page:  http://{host}:{port}/emulator   <- open this to talk to the bot\n")
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False,
+               request_handler=PathOnlyHandler)  # access log: paths only, never a webhook's signature
 
 
 @click.command("chat")
@@ -120,9 +126,21 @@ def rebuild_leaderboards_cmd() -> None:
 def show_config_cmd() -> None:
     """Print the effective non-secret settings (validation runs at start-up)."""
     s = services().settings
-    click.echo(json.dumps({"env": s.env, "api_base_url": s.api_base_url, "database": s.database_url.split("@")[-1],
-                           "redis": s.redis_url or "embedded", "defaults_used": s.defaults_used, **s.raw},
-                          ensure_ascii=False, indent=2))
+    shown = {"env": s.env, "api_base_url": s.api_base_url, "database_url": s.database_url,
+             "redis_url": s.redis_url or "embedded",
+             "metrics_token": "set" if s.metrics_token else "unset", "defaults_used": s.defaults_used, **s.raw}
+    click.echo(json.dumps(masked(shown), ensure_ascii=False, indent=2))
+
+
+def masked(value: Any) -> Any:
+    """`value` with the credentials of every URL in it replaced by *** (redis://:***@host:6379/0)."""
+    if isinstance(value, dict):
+        return {k: masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    return PASSWORD_PARAM.sub(r"\1***", CREDENTIALS.sub(r"\1***@", value))
 
 
 def init_app(app: Flask) -> None:

@@ -6,6 +6,7 @@ import binascii
 import copy
 import logging
 import os
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ class Settings:
     port: int
     raw: dict[str, Any] = field(default_factory=dict)
     defaults_used: list[str] = field(default_factory=list)
+    metrics_token: str | None = None  # METRICS_TOKEN: a bearer token that opens /metrics
 
     def section(self, name: str) -> dict[str, Any]:
         """One section of config.yaml (webhook, dialog, ...)."""
@@ -93,7 +95,11 @@ NUMBERS = [
     ("dialog", "ttl", int, 1), ("dialog", "lock_timeout", int, 1), ("dialog", "lock_wait", float, 0),
     ("dedupe", "ttl", int, 1), ("followers", "touch_interval", int, 0),
     ("outbox", "timeout", float, 0.1), ("outbox", "workers", int, 1), ("outbox", "backoff", float, 0),
+    ("redis", "connect_timeout", float, 0.05), ("redis", "timeout", float, 0.05),
+    ("database", "busy_timeout", float, 0.05), ("database", "statement_timeout", float, 0),
+    ("database", "connect_timeout", int, 1), ("database", "pool_timeout", float, 0.05), ("health", "timeout", float, 0.05),
     ("scheduler", "lease_ttl", int, 3), ("scheduler", "misfire_grace", int, 1),
+    ("server", "trusted_proxies", int, 0),
     ("emulator", "latency_ms", int, 0), ("emulator", "failure_rate", float, 0),
     ("quiz", "daily_size", int, 1), ("quiz", "special_size", int, 1), ("quiz", "challenge_size", int, 1),
     ("quiz", "repeat_after_days", int, 0), ("quiz", "challenge_seconds", float, 1),
@@ -104,6 +110,11 @@ NUMBERS = [
     ("tickets", "description_max", int, 10), ("tickets", "media_max", int, 0),
     ("tickets", "escalation_interval", int, 5), ("tickets", "duplicate_days", int, 1),
     ("tickets", "media_fetch_interval", int, 10),
+    ("console", "login_max_failures", int, 1), ("console", "login_address_max_failures", int, 1),
+    ("console", "login_global_max_failures", int, 1), ("console", "login_window", int, 1),
+    ("console", "password_checks", int, 1), ("console", "password_check_wait", float, 0),
+    ("console", "bind_max_attempts", int, 1), ("console", "bind_global_max_attempts", int, 1),
+    ("console", "bind_window", int, 1),
 ]
 
 
@@ -118,6 +129,13 @@ def check_numbers(raw: dict[str, Any]) -> None:
     path = raw.get("webhook", {}).get("path")
     if not isinstance(path, str) or not path.startswith("/"):
         raise ConfigError(f"config.yaml webhook.path: must start with '/', got {path!r}")
+
+
+def check_accepted_modes(webhook: dict[str, Any]) -> None:
+    """webhook.accepted_modes: a non-empty list of aes and plain (absent: aes only)."""
+    modes = webhook.get("accepted_modes", ["aes"])
+    if not isinstance(modes, list) or not modes or any(m not in ("aes", "plain") for m in modes):
+        raise ConfigError(f"config.yaml webhook.accepted_modes: expected a non-empty list of aes and plain, got {modes!r}")
 
 
 def check_menu(menu: Any) -> None:
@@ -179,16 +197,18 @@ def read_env(env: Mapping[str, str], name: str, dev: bool, used: list[str]) -> s
     """A secret from the environment; in development a default, noted in `used`."""
     value = env.get(name, "").strip()
     if value:
-        return value
+        return value if dev else not_a_dev_secret(name, value)
     if dev and name in DEV_SECRETS:
         used.append(name)
         return DEV_SECRETS[name]
     raise ConfigError(f"{name}: missing; set it in the environment (or BOT_ENV=development for development defaults)")
 
 
-def database_url(env: Mapping[str, str], used: list[str]) -> str:
-    """DATABASE_URL, or SQLite under var/; postgres:// is normalised to psycopg 3."""
+def database_url(env: Mapping[str, str], used: list[str], dev: bool = True) -> str:
+    """DATABASE_URL, or SQLite under var/ in development; postgres:// is normalised to psycopg 3."""
     value = env.get("DATABASE_URL", "").strip()
+    if not value and not dev:
+        raise ConfigError("DATABASE_URL: missing; production needs a database server (e.g. postgresql://user:password@host/bot)")
     if not value:
         used.append("DATABASE_URL")
         return f"sqlite:///{VAR / 'bot.db'}"
@@ -217,11 +237,15 @@ def load_settings(overrides: Mapping[str, Any] | None = None, env: Mapping[str, 
     raw = merge(load_yaml(Path(overrides.pop("config_file", ROOT / "config.yaml"))), overrides)
     check_numbers(raw)
     check_menu(raw.get("menu"))
+    check_accepted_modes(raw.get("webhook") or {})
     check_tickets(raw.get("tickets") or {})
+    check_server(raw.get("server") or {})
     used: list[str] = []
     aes = env.get("WECHAT_AES_KEY", "").strip() or (DEV_SECRETS["WECHAT_AES_KEY"] if dev else "")
     if dev and not env.get("WECHAT_AES_KEY", "").strip():
         used.append("WECHAT_AES_KEY")
+    if aes and not dev:
+        not_a_dev_secret("WECHAT_AES_KEY", aes)
     port_ = port(env)
     api = env.get("WECHAT_API_BASE_URL", "").strip()
     if not api:
@@ -234,9 +258,10 @@ def load_settings(overrides: Mapping[str, Any] | None = None, env: Mapping[str, 
         appid=check_appid(read_env(env, "WECHAT_APPID", dev, used)),
         secret=read_env(env, "WECHAT_SECRET", dev, used),
         api_base_url=check_url("WECHAT_API_BASE_URL", api.rstrip("/") + "/", ("http", "https")),
-        redis_url=check_url("REDIS_URL", env["REDIS_URL"], ("redis", "rediss", "unix")) if env.get("REDIS_URL") else None,
-        database_url=database_url(env, used),
-        secret_key=read_env(env, "SECRET_KEY", dev, used),
+        redis_url=redis_url(env, dev),
+        database_url=database_url(env, used, dev),
+        secret_key=check_secret_key(read_env(env, "SECRET_KEY", dev, used), dev),
+        metrics_token=metrics_token(env, dev),
         port=port_,
         raw=raw,
         defaults_used=used,
@@ -255,3 +280,52 @@ def check_appid(value: str) -> str:
     if not re.fullmatch(r"wx[0-9A-Za-z]{14,30}", value):
         raise ConfigError(f"WECHAT_APPID: expected 'wx' and 16 characters, got {value!r}")
     return value
+
+
+# Production refuses development defaults ------------------------------------------------------------------------
+MIN_SECRET_KEY = 32  # bytes of SECRET_KEY production needs (it signs console sessions)
+MIN_METRICS_TOKEN = 16  # characters of METRICS_TOKEN
+
+
+def not_a_dev_secret(name: str, value: str) -> str:
+    """In production, a secret must not be any of the published development values."""
+    if value in DEV_SECRETS.values():
+        raise ConfigError(f"{name}: a development default, published in the source; set a value of your own")
+    return value
+
+
+def check_secret_key(value: str, dev: bool) -> str:
+    """SECRET_KEY: in production at least MIN_SECRET_KEY bytes (make one: `python -c 'import secrets;
+    print(secrets.token_urlsafe(48))'`)."""
+    size = len(value.encode("utf-8"))
+    if not dev and size < MIN_SECRET_KEY:
+        raise ConfigError(f"SECRET_KEY: at least {MIN_SECRET_KEY} bytes in production, got {size}")
+    return value
+
+
+def redis_url(env: Mapping[str, str], dev: bool) -> str | None:
+    """REDIS_URL; in development None (the embedded Redis), in production required."""
+    value = env.get("REDIS_URL", "").strip()
+    if not value and not dev:
+        raise ConfigError("REDIS_URL: missing; production needs a Redis server (e.g. redis://:password@host:6379/0)")
+    return check_url("REDIS_URL", value, ("redis", "rediss", "unix")) if value else None
+
+
+def metrics_token(env: Mapping[str, str], dev: bool) -> str | None:
+    """METRICS_TOKEN (optional): the bearer token that opens /metrics."""
+    value = env.get("METRICS_TOKEN", "").strip()
+    if value and not dev and len(value) < MIN_METRICS_TOKEN:
+        raise ConfigError(f"METRICS_TOKEN: at least {MIN_METRICS_TOKEN} characters in production, got {len(value)}")
+    return value or None
+
+
+def check_server(cfg: dict[str, Any]) -> None:
+    """server.metrics_allow: a list of addresses or networks (trusted_proxies is checked with the numbers)."""
+    allow = cfg.get("metrics_allow") or []
+    if not isinstance(allow, list):
+        raise ConfigError(f"config.yaml server.metrics_allow: expected a list of addresses or networks, got {allow!r}")
+    for i, item in enumerate(allow):
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            raise ConfigError(f"config.yaml server.metrics_allow[{i}]: not an address or network: {item!r}") from None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from bot.config import ROOT
 
@@ -20,8 +20,11 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision`."""
+    """Bring the schema to `revision`; on PostgreSQL without the request path's statement timeout (a data
+    migration may take long), keeping the short lock timeout so it never queues behind a busy table for long."""
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL statement_timeout = 0"))
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

@@ -31,3 +31,15 @@ class WeChatAPIError(BotError):
         self.errcode = errcode
         self.errmsg = errmsg
         self.kind = kind  # the class in outbox.ERROR_KINDS: token, unsubscribed, window, backoff, ...
+
+
+class LoginBusy(BotError):
+    """Every password-check slot of this process stayed taken for the short wait; the console says "busy"."""
+
+
+class AccessRefused(UserFacingError):
+    """A console step the signed-in account may not take (e.g. naming themselves as a ticket's assignee)."""
+
+
+class SelfApproval(UserFacingError):
+    """A reviewer tried to approve a push they created or edited (four eyes: someone else approves)."""

@@ -18,6 +18,9 @@ class Message:
     content: str = ""
     event: str = ""  # lower-cased Event for type "event"
     event_key: str = ""
+    # (Redis key of the request's timestamp and nonce, hash of its body, seconds left in the timestamp window):
+    # set by the webhook, checked by the pipeline in the same Redis round trip that claims the message.
+    nonce_guard: tuple[str, str, int] | None = None
 
     @property
     def text(self) -> str:
@@ -26,10 +29,12 @@ class Message:
 
     @property
     def dedupe_key(self) -> str:
-        """MsgId for messages; FromUserName + CreateTime + Event + EventKey (+ a job's MsgID) for events."""
+        """FromUserName + MsgId for messages (a MsgId is only unique per sender); FromUserName + CreateTime +
+        Event + EventKey (+ a job's MsgID) for events."""
         if self.msg_id:
-            return f"m:{self.msg_id}"
-        job = self.raw.get("MsgID") or self.raw.get("MsgId") or ""  # job reports: two in one second differ here
+            return f"m:{self.openid}:{self.msg_id}"
+        job = self.raw.get("MsgID") or self.raw.get("MsgId") or ""
+        job = job if isinstance(job, str) else ""  # job reports: two in one second differ here
         return f"e:{self.openid}:{self.create_time}:{self.event}:{self.event_key}:{job}"
 
     @property

@@ -1,7 +1,16 @@
-"""Prometheus metrics of the webhook and the outbox, served at /metrics."""
+"""Prometheus metrics of the webhook and the outbox, served at /metrics (every gunicorn worker's, to whom may read)."""
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import hmac
+import ipaddress
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import multiprocess
+
+from bot.config import Settings
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # set: each worker writes its metrics there and /metrics sums them all
 
 REQUESTS = Counter("bot_webhook_requests_total", "Webhook requests by outcome", ["outcome"])
 REQUESTS_OK = REQUESTS.labels("ok")  # the common child, looked up once
@@ -25,3 +34,36 @@ def for_handler(name: str) -> tuple:
     if found is None:
         found = _children[name] = (HANDLER_LATENCY.labels(name), REPLIES.labels(name))
     return found
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text and its content type: summed over every worker in multiprocess mode."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def access(settings: Settings, remote_addr: str | None, authorization: str | None) -> int:
+    """200 when the caller may read /metrics, else the status to answer.
+
+    Open when nothing is configured outside production; in production with neither METRICS_TOKEN nor
+    server.metrics_allow, 404 (as if there were no such page). Otherwise the bearer token or an allowed address.
+    """
+    allow = settings.section("server").get("metrics_allow") or []
+    token = settings.metrics_token
+    if not token and not allow:
+        return 404 if settings.env == "production" else 200
+    if token and authorization and hmac.compare_digest(authorization.encode(), f"Bearer {token}".encode()):
+        return 200
+    return 200 if allowed(remote_addr, allow) else 403
+
+
+def allowed(remote_addr: str | None, networks: list[str]) -> bool:
+    """Whether the address is in one of the networks (addresses are /32 or /128 networks)."""
+    try:
+        address = ipaddress.ip_address(remote_addr or "")
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(str(n), strict=False) for n in networks)

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from bot import metrics
+from bot import fit, metrics
 from bot.errors import WeChatAPIError
 from bot.logs import mask
 from bot.message import Reply, TextReply
@@ -87,9 +87,14 @@ class Outbox:
         return SendResult(False, kind, exc.errcode, exc.errmsg)
 
     def send_custom(self, openid: str, body: dict[str, Any]) -> SendResult:
-        """A customer-service message (inside the 48 h window)."""
-        data = {"touser": openid, **body}
-        return self.call("custom", lambda: self.client.post("message/custom/send", data=data), openid)
+        """A customer-service message (inside the 48 h window); a text over WeChat's limit goes as several, in order."""
+        result = SendResult(False, "error")
+        for part in fit.custom_parts(body):  # stops at the first part WeChat refuses: the rest would arrive out of context
+            data = {"touser": openid, **part}
+            result = self.call("custom", lambda: self.client.post("message/custom/send", data=data), openid)  # noqa: B023
+            if not result.ok:
+                break
+        return result
 
     def send_reply(self, openid: str, reply: Reply) -> SendResult:
         """A handler's reply sent late, as a customer-service message."""

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import redis
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import metrics, ticket_notify
 from bot.context import Context, Deferred
 from bot.dialog import KEY as DIALOG_KEY, LOCK_KEY, Dialog
-from bot.errors import UserFacingError
+from bot.errors import RequestRefused, UserFacingError
 from bot.followers import SEEN_KEY
 from bot.logs import mask
 from bot.message import Message, Reply, TextReply, as_reply
@@ -27,11 +28,18 @@ log = logging.getLogger(__name__)
 
 DEDUPE_KEY = "dd:{}"  # Redis key of a handled message: "pending", "deferred" or "done:<reply xml>"
 FALLBACK = "抱歉，系统开小差了，请稍后再试。如需帮助请回复「帮助」。"  # reply when a handler fails
+BUSY = "系统繁忙，请稍后再发一次。您已填写的内容都还在。"  # reply when Redis or the database did not answer in time
+BUSY_REPLY = TextReply(BUSY)  # a handler's dependency failed: the dialog is kept as it was before the message
+DEPENDENCY_ERRORS = (redis.RedisError, SQLAlchemyError)  # bounded by their timeouts; answered with BUSY
 POLL = 0.02  # seconds between looks at a lock or a first attempt's record
 RETRY_SHARE = 0.4  # a turn faster than this share of WeChat's timeout cannot have been retried: FINISH is not awaited
 
 # One round trip: claim the message, take the user's lock, read the dialog, note a visit (ARGV[4] > 0).
+# First, with the webhook's nonce guard (KEYS[5] = its timestamp and nonce, ARGV[5] = the body's hash, ARGV[6] = TTL):
+# {-1} when that timestamp and nonce came before with another body (a forgery, refused with no effect).
 BEGIN = """
+if KEYS[5] and not redis.call('SET', KEYS[5], ARGV[5], 'NX', 'EX', ARGV[6])
+   and redis.call('GET', KEYS[5]) ~= ARGV[5] then return {-1} end
 local first = redis.call('SET', KEYS[1], 'pending', 'NX', 'EX', ARGV[1])
 if not first then return {0, redis.call('GET', KEYS[1]) or ''} end
 local locked = redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3])
@@ -114,10 +122,27 @@ class Pipeline:
         self.local.unread = True
 
     def handle(self, msg: Message, started: float | None = None) -> str | None:
+        """The reply XML for `msg`; 「系统繁忙」 when Redis or the database did not answer within their timeouts."""
+        try:
+            return self.handle_once(msg, started)
+        except DEPENDENCY_ERRORS as exc:
+            log.warning("message from %s answered busy: %s unavailable", mask(msg.openid), dependency(exc))
+            return self.busy(msg)
+
+    def busy(self, msg: Message) -> str:
+        """The 「系统繁忙，请稍后再发一次」 reply XML, for a message not handled because a dependency failed."""
+        metrics.REQUESTS.labels("busy").inc()
+        return render(BUSY_REPLY, msg)
+
+    def handle_once(self, msg: Message, started: float | None = None) -> str | None:
         """The reply XML for `msg`, handled once however often WeChat sends it."""
         turn = Turn(msg, started or time.monotonic(), os.urandom(12).hex())
         touch = self.touch_ttl if msg.opens_window else 0
-        res = self.begin(keys=turn.keys, args=[self.dedupe_ttl, turn.token, self.lock_ms, touch], client=self.conn())
+        guard = msg.nonce_guard  # set by the webhook: checked in BEGIN's round trip
+        keys, extra = (turn.keys + [guard[0]], guard[1:]) if guard else (turn.keys, ())
+        res = self.begin(keys=keys, args=[self.dedupe_ttl, turn.token, self.lock_ms, touch, *extra], client=self.conn())
+        if res[0] == -1:
+            raise RequestRefused(403, "timestamp and nonce reused with another body")
         if not res[0]:
             metrics.DEDUPE_HITS.inc()
             return self.answer_retry(turn, _text(res[1]))
@@ -167,7 +192,7 @@ class Pipeline:
             before = dialog.dumps()
             reply, late = self.dispatch(ctx, turn)
             after = ctx.dialog.dumps()
-            saved = "-" if after == before and not after else after
+            saved = "-" if (after == before and not after) or reply is BUSY_REPLY else after
             xml_reply = render(reply, turn.msg) if reply else ""
             args = [xml_reply, self.dedupe_ttl, turn.token, saved, self.dialog_ttl]
             if not out_of_band and time.monotonic() - turn.started < self.retry_floor:
@@ -206,6 +231,11 @@ class Pipeline:
             result = route.handler(ctx.msg, ctx)
         except UserFacingError as exc:
             result = str(exc)
+        except DEPENDENCY_ERRORS as exc:
+            log.warning("handler %s answered busy for %s: %s unavailable", ctx.route_name, mask(ctx.msg.openid),
+                        dependency(exc))
+            metrics.HANDLER_ERRORS.labels(ctx.route_name).inc()
+            return BUSY_REPLY
         except Exception:
             log.exception("handler %s failed for %s", ctx.route_name, mask(ctx.msg.openid))
             metrics.HANDLER_ERRORS.labels(ctx.route_name).inc()
@@ -222,6 +252,9 @@ class Pipeline:
             return as_reply(deferred.work(ctx))
         except UserFacingError as exc:
             return TextReply(str(exc))
+        except DEPENDENCY_ERRORS as exc:
+            log.warning("deferred work for %s answered busy: %s unavailable", mask(msg.openid), dependency(exc))
+            return BUSY_REPLY
         except Exception:
             log.exception("deferred work failed for %s", mask(msg.openid))
             return TextReply(FALLBACK)
@@ -235,9 +268,14 @@ class Pipeline:
         def done(fut: "object") -> None:
             reply = deferred.future.result() if deferred.future else None
             if reply:
-                self.s.outbox.send_reply(openid, reply)
+                self.s.ordered.submit(openid, self.s.outbox.send_reply, openid, reply)
 
         deferred.future.add_done_callback(done)
+
+
+def dependency(exc: BaseException) -> str:
+    """Which dependency an error came from (for the log; never the error's text, which may hold parameters)."""
+    return "redis" if isinstance(exc, redis.RedisError) else "database"
 
 
 def _text(value: object) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.content import Library
+from bot.errors import SelfApproval
 from bot.extensions import Services
 from bot.fanout import FanOut
 from bot.models import aware, utcnow
@@ -131,7 +132,10 @@ def reset_approval(push: Push) -> None:
     push.approved_by, push.approved_at, push.notice = None, None, None
 
 
-def approve(push: Push, who: str, now: datetime | None = None) -> None:
+def approve(push: Push, who: str, now: datetime | None = None, authors: Iterable[str] = ()) -> None:
+    """Approve for sending; nobody approves a push they wrote or edited (`authors`, besides created_by)."""
+    if who == push.created_by or who in set(authors):
+        raise SelfApproval("不能审核自己创建或修改过的推送，请由其他审核人员审核。")
     push.approved_by, push.approved_at, push.notice = who, now or utcnow(), None
 
 

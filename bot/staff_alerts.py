@@ -21,20 +21,43 @@ if TYPE_CHECKING:
 
 BIND_KEY = "staff:bind:{}"  # Redis: a one-time binding code → the console account id
 BIND_TTL = 600  # seconds a binding code stays valid
+CODE_DIGITS = 10  # digits of a binding code (10^10 codes; tries are limited per WeChat user and overall)
+TRY_KEY = "staff:bind-try:{}"  # Redis: codes one WeChat user tried in the window
+TRY_ALL_KEY = "staff:bind-try-all"  # Redis: codes everyone tried in the window
+STAFF_QUEUE = "staff:{}"  # ordered-pool key of one account's alerts
+INTAKE_QUEUE = "staff:intake"  # ordered-pool key of new-submission alerts (in submission order)
 log = logging.getLogger(__name__)
 
 
 def new_code(services: "Services", account_id: int) -> str:
-    """A 6-digit code the account's owner sends in chat as 「绑定后台 123456」; valid BIND_TTL seconds."""
+    """A CODE_DIGITS-digit code the account's owner sends in chat as 「绑定后台 1234567890」; valid BIND_TTL seconds."""
     for _ in range(20):
-        code = f"{secrets.randbelow(10**6):06d}"
+        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         if services.redis.set(BIND_KEY.format(code), account_id, nx=True, ex=BIND_TTL):
             return code
     raise RuntimeError("no free binding code")
 
 
+def try_allowed(services: "Services", openid: str) -> int:
+    """Count one code try by `openid`; 0 if allowed, else the seconds until this user (or everyone) may try again."""
+    cfg = services.settings.section("console")
+    window, wait = int(cfg["bind_window"]), 0
+    for key, limit in ((TRY_KEY.format(openid), int(cfg["bind_max_attempts"])),
+                       (TRY_ALL_KEY, int(cfg["bind_global_max_attempts"]))):
+        pipe = services.redis.pipeline()
+        pipe.set(key, 0, ex=window, nx=True)
+        pipe.incr(key)
+        pipe.ttl(key)
+        _, count, ttl = pipe.execute()
+        if int(count) > limit:
+            wait = max(wait, int(ttl), 1)
+    return wait
+
+
 def bind(services: "Services", db: Session, code: str, openid: str) -> Account | None:
     """Bind `openid` to the code's account (the code is used up); None for an unknown or expired code."""
+    if len(code) != CODE_DIGITS:
+        return None
     account_id = services.redis.getdel(BIND_KEY.format(code))
     account = db.get(Account, int(account_id)) if account_id else None
     if account is None or not account.active:
@@ -79,8 +102,10 @@ def send(services: "Services", account_ids: Iterable[int], text: str) -> int:
 
 
 def send_later(services: "Services", account_ids: Iterable[int], text: str) -> None:
-    """Send in the background: the caller (a chat turn, the scheduler) does not wait for WeChat."""
-    services.pool.submit(_safe_send, services, list(account_ids), text)
+    """Send in the background: the caller (a chat turn, the scheduler) does not wait for WeChat; each person's
+    alerts arrive in the order they were made, different people's at once."""
+    for account_id in account_ids:
+        services.ordered.submit(STAFF_QUEUE.format(account_id), _safe_send, services, [account_id], text)
 
 
 def new_ticket(services: "Services", ticket: Ticket) -> None:
@@ -89,7 +114,7 @@ def new_ticket(services: "Services", ticket: Ticket) -> None:
         return
     due = china(ticket.accept_due_at).strftime("%m月%d日 %H:%M")
     text = f"【新诉求】{ticket.number}（{ticket.category}）待受理，请于 {due} 前在管理后台受理。"
-    services.pool.submit(_safe_send, services, None, text)
+    services.ordered.submit(INTAKE_QUEUE, _safe_send, services, None, text)
 
 
 def _safe_send(services: "Services", account_ids: list[int] | None, text: str) -> None:

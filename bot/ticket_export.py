@@ -1,11 +1,10 @@
 """Excel export of tickets (openpyxl write-only, bounded memory): the filtered tickets and the rates tables.
 
-Privacy: phone numbers are always masked (mask_phone; mobile numbers typed into the description or place too),
-an anonymous ticket's phone is left out, and no openid is exported at all.
+Privacy: phone numbers are always masked (mask_phone; mobile numbers typed into the description or place too,
+however written: bot.phones), an anonymous ticket's phone is left out, and no openid is exported at all.
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Iterator
 
@@ -16,6 +15,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.phones import mask_phones
 from bot.ticket_models import RATINGS, STATUSES, Ticket
 from bot.ticket_queue import visible_to
 from bot.ticket_stats import Counts, Filters, Report
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from bot.console.models import Account
 
 BATCH = 2000  # rows fetched from the database at a time
-MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)")  # a mobile number in free text
 COLUMNS = [  # header → width (characters) of the tickets sheet
     ("编号", 15), ("提交时间", 17), ("月份", 9), ("类别", 10), ("时限类别", 9), ("状态", 9), ("承办部门", 18),
     ("片区", 10), ("企业或地点", 20), ("诉求内容", 50), ("联系电话", 13), ("匿名", 6), ("首次响应时间", 17),
@@ -48,7 +47,7 @@ DEFINITIONS = [
 
 def clean(text: str | None) -> str:
     """Free text fit for a cell: characters XML refuses dropped, mobile numbers masked."""
-    return MOBILE.sub(r"\1****\2", ILLEGAL_CHARACTERS_RE.sub("", text or ""))
+    return mask_phones(ILLEGAL_CHARACTERS_RE.sub("", text or ""))
 
 
 def text_cell(ws: WriteOnlyWorksheet, text: str) -> Any:

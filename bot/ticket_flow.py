@@ -11,7 +11,8 @@ from typing import Any, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.errors import UserFacingError
+from bot.console.models import Account
+from bot.errors import AccessRefused, UserFacingError
 from bot.models import aware, utcnow
 from bot.ticket_models import OPEN_STATUSES, RATINGS, STATUSES, Ticket, TicketEvent, TicketNotice
 from bot.tickets import TicketConfig, china
@@ -102,14 +103,41 @@ def change_tier(step: Step, ticket: Ticket, tier: str) -> None:
     step.event(ticket, "tier", public=False, tier=tier)
 
 
+def may_name(cfg: TicketConfig, actor: Account, assignee: Account) -> bool:
+    """Who may name a person as assignee (the person then sees the submitter's phone): an admin, or the supervisor
+    (tickets.departments[].supervisor) of the assignee's department; never the actor themself."""
+    if actor.id == assignee.id:
+        return False
+    if actor.is_admin:
+        return True
+    return bool(assignee.department) and cfg.departments.get(assignee.department, ("", ""))[1] == actor.username
+
+
+def named_assignee(step: Step, assignee_id: int, account_id: int | None) -> Account:
+    """The active handler `account_id` names as assignee, if the rule allows it (AccessRefused otherwise)."""
+    actor = step.db.get(Account, account_id) if account_id else None
+    assignee = step.db.get(Account, assignee_id)
+    if assignee is None or not assignee.active or "handler" not in (assignee.roles or []):
+        raise UserFacingError("所选指导员不存在或已停用。")
+    if actor is not None and actor.id == assignee.id:
+        raise AccessRefused("不能把诉求交办给自己。请由管理员或部门主管指定承办人。")
+    if actor is None or not may_name(step.cfg, actor, assignee):
+        raise AccessRefused("只有管理员或该指导员所在部门的主管可以指定指导员；你可以只选择交办部门。")
+    return assignee
+
+
 def assign(step: Step, ticket: Ticket, department: str | None, assignee_id: int | None,
            assignee_name: str = "", account_id: int | None = None) -> None:
-    """交办 to a department and/or an instructor; a new ticket is accepted on the way."""
+    """交办 to a department and/or an instructor; a new ticket is accepted on the way.
+
+    Naming an instructor is limited by may_name (account_id is who takes the step)."""
     require(ticket, "new", "accepted", "assigned", "processing")
     if not department and not assignee_id:
         raise UserFacingError("请选择交办的部门或指导员。")
     if department and department not in step.cfg.departments:
         raise UserFacingError(f"未知的部门：{department}")
+    if assignee_id:
+        assignee_name = named_assignee(step, assignee_id, account_id).username
     if ticket.status == "new":
         accept(step, ticket, account_id)
     ticket.status, ticket.department, ticket.assignee_id = "assigned", department, assignee_id

@@ -73,7 +73,9 @@ class Ticket(Base):
 
     @property
     def status_name(self) -> str:
-        return STATUSES.get(self.status, self.status)
+        """The status in Chinese; a ticket handled again after 不满意 says so (重办中（已交办）)."""
+        name = STATUSES.get(self.status, self.status)
+        return f"重办中（{name}）" if self.reopened and self.status in OPEN_STATUSES else name
 
 
 class TicketEvent(Base):

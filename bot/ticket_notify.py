@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Iterable
 
+import redis
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from bot.extensions import Services
 
 PENDING_KEY = "tickets:notice-pending"  # Redis set of openids with notices waiting for their next message
+LOCK_KEY = "tickets:notice-lock:{}"  # Redis lock: one process at a time sends a submitter's notices
+LOCK_TTL = 60  # seconds the lock is held at most (a crashed sender frees it then)
+LOCK_WAIT = 30  # seconds a background sender waits for another process's turn
 log = logging.getLogger(__name__)
 
 
@@ -45,56 +49,81 @@ def send_one(services: "Services", db: Session, notice: TicketNotice, cfg: Ticke
 
 
 def deliver(services: "Services", notice_ids: Iterable[int], now: datetime | None = None) -> int:
-    """Send the given notices now where WeChat allows; the rest wait for the submitter's next message."""
-    cfg, now, sent = TicketConfig.of(services.settings), now or utcnow(), 0
+    """Send the given notices now where WeChat allows, each submitter's in order; the rest wait for the
+    submitter's next message. The number sent."""
+    ids = list(notice_ids)
+    return sum(flush(services, openid, now, ids) for openid in submitters(services, ids))
+
+
+def submitters(services: "Services", notice_ids: Iterable[int]) -> list[str]:
+    """The openids the given unsent notices go to."""
     with services.sessions() as db:
-        for notice in db.scalars(select(TicketNotice).where(TicketNotice.id.in_(list(notice_ids)),
-                                                            TicketNotice.sent_at.is_(None)).order_by(TicketNotice.id)):
-            channel = send_one(services, db, notice, cfg, now)
-            if channel is None:
-                services.redis.sadd(PENDING_KEY, notice.openid)
-                continue
-            notice.sent_at, notice.channel, sent = now, channel, sent + 1
-            db.commit()
+        return list(db.scalars(select(TicketNotice.openid).where(TicketNotice.id.in_(list(notice_ids)),
+                                                                 TicketNotice.sent_at.is_(None)).distinct()))
+
+
+def flush(services: "Services", openid: str, now: datetime | None = None, ids: list[int] | None = None) -> int:
+    """Send the submitter's unsent notices (those of `ids`, or all) oldest first, one process at a time (a Redis
+    lock per submitter); the first that cannot go now holds the later ones back until their next message.
+    The number sent."""
+    cfg, now, sent = TicketConfig.of(services.settings), now or utcnow(), 0
+    query = select(TicketNotice).where(TicketNotice.openid == openid, TicketNotice.sent_at.is_(None))
+    if ids is not None:
+        query = query.where(TicketNotice.id.in_(ids))
+    with services.redis.lock(LOCK_KEY.format(openid), timeout=LOCK_TTL, blocking_timeout=LOCK_WAIT):
+        with services.sessions() as db:
+            notices = db.scalars(query.order_by(TicketNotice.id)).all()
+            for notice in notices:
+                channel = send_one(services, db, notice, cfg, now)
+                if channel is None:
+                    services.redis.sadd(PENDING_KEY, openid)
+                    break
+                notice.sent_at, notice.channel, sent = now, channel, sent + 1
+                db.commit()
     return sent
 
 
 def deliver_later(services: "Services", notice_ids: list[int]) -> None:
-    """Deliver in the background (console actions answer at once)."""
-    if notice_ids:
-        services.pool.submit(_safe_deliver, services, notice_ids)
+    """Deliver in the background (console actions answer at once), each submitter's notices in the order made."""
+    for openid in submitters(services, notice_ids) if notice_ids else []:
+        services.ordered.submit(openid, _safe_flush, services, openid, list(notice_ids))
 
 
-def _safe_deliver(services: "Services", notice_ids: list[int]) -> None:
+def _safe_flush(services: "Services", openid: str, ids: list[int]) -> None:
     try:
-        deliver(services, notice_ids)
-    except Exception:  # noqa: BLE001 - a background job: log it, the notices stay pending
-        log.exception("ticket notices %s not delivered", notice_ids)
+        flush(services, openid, ids=ids)
+    except Exception:  # noqa: BLE001 - a background job: log it, the notices stay pending for the next message
+        log.exception("ticket notices for %s not delivered", mask(openid))
+        _mark_pending(services, openid)
+
+
+def _mark_pending(services: "Services", openid: str) -> None:
+    try:
+        services.redis.sadd(PENDING_KEY, openid)
+    except redis.RedisError:
+        log.warning("waiting ticket notices for %s not marked: Redis unavailable", mask(openid))
 
 
 def deliver_pending(services: "Services", openid: str) -> int:
     """The submitter wrote (the window is open): send what waited for them, oldest first."""
     if not services.redis.srem(PENDING_KEY, openid):
         return 0
-    with services.sessions() as db:
-        ids = db.scalars(select(TicketNotice.id).where(TicketNotice.openid == openid, TicketNotice.sent_at.is_(None))
-                         .order_by(TicketNotice.id)).all()
-    sent = deliver(services, ids)
+    sent = flush(services, openid)
     log.info("%d waiting ticket notice(s) sent to %s", sent, mask(openid))
     return sent
 
 
 def on_message(services: "Services", openid: str) -> None:
-    """Called when a user's message reopens the window: waiting notices go out in the background."""
+    """Called when a user's message reopens the window: waiting notices go out in the background, in order."""
     if services.redis.sismember(PENDING_KEY, openid):
-        services.pool.submit(_safe_pending, services, openid)
+        services.ordered.submit(openid, _safe_pending, services, openid)
 
 
 def _safe_pending(services: "Services", openid: str) -> None:
     try:
         deliver_pending(services, openid)
     except Exception:  # noqa: BLE001 - a background job: log it, the notices stay pending
-        services.redis.sadd(PENDING_KEY, openid)
+        _mark_pending(services, openid)
         log.exception("waiting ticket notices for %s not delivered", mask(openid))
 
 

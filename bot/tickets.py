@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.models import aware, utcnow
+from bot.phones import mask_phone  # noqa: F401 - re-exported: the console and the export import it from here
 from bot.ticket_media import add_rows
 from bot.ticket_models import Ticket, TicketCounter, TicketEvent
 
@@ -96,13 +97,6 @@ def valid_phone(text: str) -> str | None:
     """The mobile number in `text` (spaces and dashes allowed), or None."""
     digits = re.sub(r"[\s\-]", "", text or "").removeprefix("+86")
     return digits if PHONE.match(digits) else None
-
-
-def mask_phone(phone: str | None) -> str:
-    """138****5678; "" when there is none."""
-    if not phone:
-        return ""
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
 
 
 def next_number(db: Session, cfg: TicketConfig, now: datetime) -> str:

@@ -13,12 +13,17 @@ from xml.parsers import expat
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from bot import fit
 from bot.errors import RequestRefused
 from bot.message import Article, MediaReply, Message, NewsReply, Reply, TextReply
 
 BLOCK = 32  # WeChat's PKCS#7 block size (not AES's 16)
 ROOT_TAG = "xml"  # every WeChat message is <xml>...</xml>
-MAX_DEPTH = 4  # nested elements deeper than this are refused (WeChat's deepest is 3)
+# Elements nested deeper than this below <xml> are refused. WeChat's deepest documented shapes are 4 below <xml>
+# (SendPicsInfo/PicList/item/PicMd5Sum of the photo menu events, CopyrightCheckResult/ResultList/item/ArticleIdx
+# of MASSSENDJOBFINISH); one spare level keeps a new WeChat field from losing events while absurd nesting is refused.
+MAX_DEPTH = 5
+MAX_INT_DIGITS = 20  # a numeric field (timestamp, CreateTime) longer than this is junk: int() is never asked
 CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters other than \t \n \r
 
 
@@ -98,7 +103,7 @@ def parse_xml(body: bytes) -> dict[str, Any]:
     text: list[str] = []
 
     def start(name: str, _attrs: dict[str, str]) -> None:
-        if len(stack) > MAX_DEPTH:
+        if len(stack) > MAX_DEPTH + 1:  # stack[0] is the document, stack[1] is <xml>
             raise RequestRefused(400, "XML nested too deep")
         stack.append({})
         text.clear()
@@ -127,24 +132,38 @@ def parse_xml(body: bytes) -> dict[str, Any]:
     return doc
 
 
+def as_int(value: Any) -> int | None:
+    """A non-negative integer written in ASCII digits (at most MAX_INT_DIGITS), else None: "²" and a
+    5,000-digit string are refused here, not by int()."""
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > MAX_INT_DIGITS:
+        return None
+    return int(value)
+
+
 def to_message(fields: dict[str, Any]) -> Message:
     """A Message from parsed fields; a missing sender or time is malformed."""
-    openid, created = fields.get("FromUserName"), fields.get("CreateTime", "")
-    if not isinstance(openid, str) or not openid or not str(created).isdigit():
+    openid, created = fields.get("FromUserName"), as_int(fields.get("CreateTime"))
+    if not isinstance(openid, str) or not openid or created is None:
         raise RequestRefused(400, "FromUserName and CreateTime are required")
-    kind = str(fields.get("MsgType", "")).lower()
-    event = str(fields.get("Event", "")).lower() if kind == "event" else ""
+    kind = _str(fields, "MsgType").lower()
+    event = _str(fields, "Event").lower() if kind == "event" else ""
     return Message(
         type=kind,
         openid=openid,
-        account=str(fields.get("ToUserName", "")),
-        create_time=int(created),
+        account=_str(fields, "ToUserName"),
+        create_time=created,
         raw=fields,
-        msg_id=str(fields.get("MsgId") or fields.get("MsgID") or "") or None if kind != "event" else None,
-        content=str(fields.get("Content", "")) if kind == "text" else "",
+        msg_id=(_str(fields, "MsgId") or _str(fields, "MsgID") or None) if kind != "event" else None,
+        content=_str(fields, "Content") if kind == "text" else "",
         event=event,
-        event_key=str(fields.get("EventKey", "") or "") if kind == "event" else "",
+        event_key=_str(fields, "EventKey") if kind == "event" else "",
     )
+
+
+def _str(fields: dict[str, Any], name: str) -> str:
+    """A text field; "" when absent or when it came nested (WeChat never nests these)."""
+    value = fields.get(name)
+    return value if isinstance(value, str) else ""
 
 
 def cdata_safe(value: str) -> str:
@@ -164,7 +183,8 @@ def render(reply: Reply, msg: Message) -> str:
 
 def _body(reply: Reply) -> str:
     if isinstance(reply, TextReply):
-        return f"<MsgType><![CDATA[text]]></MsgType><Content>{_c(reply.content)}</Content>"
+        content = fit.clip(reply.content, where="passive")  # the safety net: WeChat shows a failure notice instead
+        return f"<MsgType><![CDATA[text]]></MsgType><Content>{_c(content)}</Content>"
     if isinstance(reply, NewsReply):
         return "<MsgType><![CDATA[news]]></MsgType><ArticleCount>1</ArticleCount><Articles>" + _article(reply.articles[0]) + "</Articles>"
     if isinstance(reply, MediaReply):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ REFRESH_MARGIN = 60  # seconds before expiry a token is treated as expired
 TOKEN_CACHE = 5.0  # seconds a token read from Redis is reused in-process before Redis is asked again
 
 DOWNLOAD_CHUNK = 64 * 1024  # bytes read at a time from a file answer
+QUERY = re.compile(r"\?[^\s'\"<>)]*")  # a URL's query string inside an error text
 
 log = logging.getLogger(__name__)
 
@@ -148,13 +150,13 @@ class WxClient(WeChatClient):
                     raise WeChatAPIError(None, f"HTTPError: {res3.status} for url: {url.split('?')[0]}", kind="network")
                 return json.loads(res3.data.decode("utf-8", "ignore"), strict=False)
             except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-                raise WeChatAPIError(None, f"{type(exc).__name__}: {exc}", kind="network") from None
+                raise WeChatAPIError(None, transport_error(exc), kind="network") from None
         try:
             res = self.session_for_thread().request(method=method, url=url, **kwargs)
             res.raise_for_status()
             return json.loads(res.content.decode("utf-8", "ignore"), strict=False)
         except (requests.RequestException, ValueError) as exc:
-            raise WeChatAPIError(None, f"{type(exc).__name__}: {exc}", kind="network") from None
+            raise WeChatAPIError(None, transport_error(exc), kind="network") from None
 
     def download_media(self, media_id: str, max_bytes: int) -> Download:
         """A temporary media file (media/get): wechatpy's client.media.download, through our URL and error rules."""
@@ -171,7 +173,7 @@ class WxClient(WeChatClient):
                 content_type = res.headers.get("Content-Type", "")
                 data = read_capped(res, max_bytes)
         except requests.RequestException as exc:
-            raise WeChatAPIError(None, f"{type(exc).__name__}: {exc}", kind="network") from None
+            raise WeChatAPIError(None, transport_error(exc), kind="network") from None
         error = json_error(data, content_type)
         if error is None:
             return Download(data, content_type)
@@ -238,6 +240,11 @@ class WxClient(WeChatClient):
         self._cached = (str(result["access_token"]), float(int(time.time()) + expires_in), time.time() + TOKEN_CACHE)
         log.info("fetched a new access token (valid %d s)", expires_in)
         return result
+
+
+def transport_error(exc: Exception) -> str:
+    """A transport failure's text without any URL query (it carries the access token, the appid and secret)."""
+    return f"{type(exc).__name__}: {QUERY.sub('', str(exc))}"
 
 
 def read_capped(res: requests.Response, max_bytes: int) -> bytes:

@@ -1,7 +1,7 @@
 """The routers in priority order: the dispatcher tries them top to bottom, first match wins."""
 from __future__ import annotations
 
-from handlers import common, quiz, staff, study, subscriptions, ticket_followup, tickets
+from handlers import common, paging, quiz, staff, study, subscriptions, ticket_followup, tickets
 
 ROUTERS = [
     common.router,  # global commands (帮助, 取消) and follow/unfollow events: always first
@@ -13,3 +13,4 @@ ROUTERS = [
     study.router,  # 新声 episodes, albums, catalogue, and search for any other text
     common.fallback,  # unknown text, clicks and media: a helpful answer, always last
 ]
+paging.install(ROUTERS)  # 「继续」 first of all; every handler's text reply fitted to WeChat's 2,047 bytes (bot.fit)

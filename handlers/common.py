@@ -14,6 +14,7 @@ fallback = Router("fallback")
 log = logging.getLogger(__name__)
 
 CANCEL_HOOKS: list[Callable[[Context], bool]] = []  # features' clean-up on 取消: True when they closed something
+HELP_HOOKS: list[Callable[[Context], str | None]] = []  # after 帮助, a running dialog repeats what it waits for
 MEDIA_NAMES = {"image": "图片", "voice": "语音", "video": "视频", "shortvideo": "小视频", "location": "位置", "link": "链接", "file": "文件"}
 
 
@@ -55,7 +56,15 @@ def build_help(ctx: Context) -> str:
 @router.text("帮助", "help", "?", "？", "菜单")
 @router.click("HELP")
 def show_help(msg: Message, ctx: Context) -> str:
-    return help_text(ctx)
+    """The help text, then whatever a running dialog (a quiz question...) is still waiting for."""
+    pending = [text for hook in HELP_HOOKS if (text := hook(ctx))]
+    return "\n\n".join([help_text(ctx), *pending])
+
+
+def on_help(hook: Callable[[Context], str | None]) -> Callable[[Context], str | None]:
+    """Register a feature's reminder shown after 帮助 while its dialog runs (None when it has nothing open)."""
+    HELP_HOOKS.append(hook)
+    return hook
 
 
 def on_cancel(hook: Callable[[Context], bool]) -> Callable[[Context], bool]:

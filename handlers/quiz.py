@@ -12,12 +12,14 @@ from bot.points import ALL, day_of, week_of
 from bot.quiz_bank import THEMES, Question
 from bot.quiz_models import Membership, QuizRun
 from bot.quizrun import Outcome, Scorer, active_run, choose, due_mistakes, finish, parse_answer, start
-from bot.router import Router, regex, state_is
-from handlers.common import on_cancel
+from bot.router import Router, regex, state_is, text_is
+from handlers.common import on_cancel, on_help
 
 router = Router("quiz")
 STATE = "quiz:answering"  # dialog state while a run is open; the run itself lives in the database
 ANSWER_LIKE = re.compile(r"^(我选|选择|选|答案是|答案|答)?[a-e,、]{1,9}$|^(对|错|√|×|✓|✗|正确|错误|是|否|跳过|退出)$")  # worth a DB look
+POINTS_WORDS = ("我的积分", "积分")  # 我的积分 and 排行榜 are answered during a run too, then the question is repeated
+BOARD_WORDS = ("排行榜", "积分排行", "排名")
 MODES = {"daily": "每日答题", "special": "专项答题", "challenge": "挑战答题", "review": "错题复习"}
 ACTIVITY = {"daily": "每日答题", "special": "专项答题", "challenge": "挑战答题"}  # ledger activity names
 
@@ -116,6 +118,25 @@ def resumable(msg: Message, ctx: Context) -> bool:
     return True
 
 
+@router.on(state_is(STATE), text_is(*POINTS_WORDS, *BOARD_WORDS))
+def aside(msg: Message, ctx: Context) -> str:
+    """我的积分 or 排行榜 in the middle of a run: answered, and the current question asked again."""
+    return my_points(msg, ctx) if ctx.norm_text in POINTS_WORDS else leaderboard(msg, ctx)
+
+
+@on_help
+def still_open(ctx: Context) -> str | None:
+    """The run's current question, when the dialog holds an open run (shown after 帮助, 我的积分, 排行榜)."""
+    if not ctx.dialog.in_state(STATE):
+        return None
+    run = ctx.db.get(QuizRun, int(ctx.dialog.data.get("run", 0)))
+    if run is None or run.finished_at is not None or run.position >= len(run.question_ids):
+        return None
+    if run.question_ids[run.position] not in bank(ctx).questions:
+        return None
+    return f"—— 您正在{MODES[run.mode]}，请继续作答 ——\n{ask(ctx, run)}"
+
+
 @router.on(resumable)
 def answer(msg: Message, ctx: Context) -> str:
     run = ctx.db.get(QuizRun, int(ctx.dialog.data.get("run", 0)))
@@ -196,8 +217,15 @@ def my_points(msg: Message, ctx: Context) -> str:
     s = ctx.services.points.summary(ctx.db, ctx.openid)
     today = "、".join(f"{ACTIVITY.get(a, a)} {p}分" for a, p in s["today"].items()) or "暂无"
     rank = f"第 {s['rank']} 名（共 {s['members']} 人）" if s["rank"] else "暂未上榜"
-    return "\n".join([f"【我的积分】总积分：{s['total']}", f"今日：{today}", f"连续学习：{s['streak']} 天",
+    text = "\n".join([f"【我的积分】总积分：{s['total']}", f"今日：{today}", f"连续学习：{s['streak']} 天",
                       f"总排名：{rank}", "", "回复「排行榜」查看榜单。"])
+    return with_question(ctx, text)
+
+
+def with_question(ctx: Context, text: str) -> str:
+    """`text`, followed by the current question when a quiz run is open."""
+    pending = still_open(ctx)
+    return f"{text}\n\n{pending}" if pending else text
 
 
 @router.text("排行榜", "积分排行", "排名")
@@ -210,7 +238,7 @@ def leaderboard(msg: Message, ctx: Context) -> str:
         parts.append(board(pts.top(f"lb:org:{member.organisation}:all"), f"{name}榜", ctx.openid))
     else:
         parts.append("回复「绑定组织」加入所在党组织的榜单。")
-    return "\n\n".join(parts)
+    return with_question(ctx, "\n\n".join(parts))
 
 
 def board(rows: list[tuple[str, int]], title: str, me: str) -> str:

@@ -1,20 +1,17 @@
 """Study materials in chat: 新声 episodes by number, next episode, catalogue, albums, and free-text search."""
 from __future__ import annotations
 
-from typing import Any
-
 from bot.content import Album, Article, Episode, Library
 from bot.context import Context
 from bot.message import Article as NewsItem
 from bot.message import Message, NewsReply, Reply, TextReply
 from bot.progress import heard, next_episode, record_view
-from bot.router import Router, regex, state_is, text_is
+from bot.router import Router, regex, state_is
 
 router = Router("study")
 PAGE = 10  # lines per page in catalogues and lists
 RESULTS = 3  # search hits shown at a time
 MAX_HITS = 30  # search hits kept for "更多"
-TEXT_LIMIT = 1800  # bytes of a text reply before it is split into parts (WeChat cuts near 2048)
 NUMERALS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 EPISODE_RE = r"^(?:新声第?(?P<a>[0-9]+|[零〇一二两三四五六七八九十百]+)集?|第?(?P<b>[0-9]+|[零〇一二两三四五六七八九十百]+)集)$"
 NO_AUDIO = "音频即将上线"  # said for an episode whose media editors have not filled in yet
@@ -65,7 +62,7 @@ def by_number(msg: Message, ctx: Context) -> Reply | str:
     return episode_reply(ep, ctx, len(lib.episodes))
 
 
-@router.on(text_is("新声", "继续", "下一集", "继续收听"), lambda msg, ctx: not ctx.dialog.in_state("study:reading"))
+@router.text("新声", "继续", "下一集", "继续收听")
 @router.click("STUDY_XINSHENG")
 def next_one(msg: Message, ctx: Context) -> Reply | str:
     lib = library(ctx)
@@ -154,39 +151,10 @@ def open_article(msg: Message, ctx: Context) -> Reply | str:
 
 
 def article_reply(art: Article, ctx: Context) -> Reply | str:
-    """An article as a news card when it has a URL, else its text (in parts when long)."""
+    """An article as a news card when it has a URL, else its text (a long one in pages: handlers.paging)."""
     if art.url:
         return NewsReply([NewsItem(art.title, art.summary, art.url)])
-    parts = split_text(f"【{art.title}】\n{art.body}\n\n来源：{art.source}")
-    if len(parts) > 1:
-        ctx.dialog.set("study:reading", parts=parts[1:], back=dict(ctx.dialog.data))
-        return parts[0] + "\n\n（未完，回复「继续」阅读）"
-    return parts[0]
-
-
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split at line or sentence ends so each part stays under `limit` UTF-8 bytes."""
-    parts, current = [], ""
-    for piece in text.replace("。", "。\u0000").split("\u0000"):
-        if current and len((current + piece).encode()) > limit:
-            parts.append(current)
-            current = ""
-        current += piece
-    return parts + ([current] if current else [])
-
-
-@router.text("继续", "下一页", state="study:reading")
-def keep_reading(msg: Message, ctx: Context) -> str:
-    parts: list[str] = list(ctx.dialog.data.get("parts", []))
-    text = parts.pop(0) if parts else "本文已读完。"
-    if parts:
-        ctx.dialog.data["parts"] = parts
-        return text + "\n\n（未完，回复「继续」阅读）"
-    back: dict[str, Any] = ctx.dialog.data.get("back") or {}
-    ctx.dialog.clear()
-    if back.get("album"):
-        ctx.dialog.set("study:album", **back)
-    return text
+    return f"【{art.title}】\n{art.body}\n\n来源：{art.source}"
 
 
 # Search ------------------------------------------------------------------------------------------

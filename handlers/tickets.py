@@ -1,7 +1,6 @@
 """急难愁盼 in chat: 我要反映, a guided dialog kept as a resumable draft, ending in a ticket (follow-up: ticket_followup)."""
 from __future__ import annotations
 
-import json
 import logging
 import time
 import unicodedata
@@ -11,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import staff_alerts
+from bot import staff_alerts, ticket_drafts
 from bot.context import Context
 from bot.logs import mask
 from bot.message import Message
@@ -25,7 +24,7 @@ router = Router("tickets")
 log = logging.getLogger(__name__)
 
 STATE = "ticket"  # dialog states: ticket:<step>, ticket:resume (continue a draft?), ticket:edit (which item?)
-DRAFT_KEY = "tickets:draft:{}"  # Redis: the user's unfinished submission (JSON), or a submitted one's number
+DRAFT_KEY = ticket_drafts.CACHE_KEY  # Redis copy of the draft; the database keeps it (bot.ticket_drafts)
 STEPS = ("category", "description", "place", "phone", "anonymous", "confirm")
 ITEMS = {"category": "问题类别", "description": "问题描述", "place": "企业或地点", "phone": "联系电话", "anonymous": "是否匿名"}
 MEDIA = {"image": "图片", "voice": "语音"}  # what a description may carry besides text
@@ -42,18 +41,9 @@ def cfg(ctx: Context) -> TicketConfig:
     return TicketConfig.of(ctx.settings)
 
 
-# The draft: kept in the dialog while it runs and mirrored to its own Redis key (draft_days) for resuming.
-def draft_key(openid: str) -> str:
-    return DRAFT_KEY.format(openid)
-
-
+# The draft: kept in the dialog while it runs and stored for resuming (draft_days): the database, Redis as a cache.
 def load_draft(ctx: Context) -> dict[str, Any] | None:
-    raw = ctx.services.redis.get(draft_key(ctx.openid))
-    try:
-        draft = json.loads(raw) if raw else None
-    except ValueError:
-        return None
-    return draft if isinstance(draft, dict) and draft.get("id") else None
+    return ticket_drafts.load(ctx.services, ctx.openid)
 
 
 def current(ctx: Context) -> dict[str, Any]:
@@ -73,7 +63,7 @@ def new_draft() -> dict[str, Any]:
 def save(ctx: Context, draft: dict[str, Any], state: str | None = None) -> None:
     """Store the draft for `draft_days` days and keep it in the dialog."""
     draft["saved"] = int(time.time())
-    ctx.services.redis.set(draft_key(ctx.openid), json.dumps(draft, ensure_ascii=False), ex=cfg(ctx).draft_days * 86400)
+    ticket_drafts.store(ctx.services, ctx.openid, draft, cfg(ctx).draft_days * 86400)
     ctx.dialog.set(state or f"{STATE}:{draft['step']}", draft=draft)
 
 
@@ -175,7 +165,7 @@ def drop_draft(ctx: Context) -> bool:
     """「取消」 inside the dialog discards the draft too."""
     if not ctx.dialog.in_state(STATE):
         return False
-    ctx.services.redis.delete(draft_key(ctx.openid))
+    ticket_drafts.drop(ctx.services, ctx.openid)
     return True
 
 
@@ -317,7 +307,7 @@ def confirm(msg: Message, ctx: Context) -> str:
         rollback(ctx)
         return DB_DOWN
     done = {"id": draft["id"], "number": ticket.number}  # a second 确认 answers with the same number
-    ctx.services.redis.set(draft_key(ctx.openid), json.dumps(done), ex=int(ctx.settings.section("dialog")["ttl"]))
+    ticket_drafts.store(ctx.services, ctx.openid, done, int(ctx.settings.section("dialog")["ttl"]))
     ctx.dialog.clear()
     log.info("ticket %s submitted by %s (new: %s)", ticket.number, mask(ctx.openid), created)
     if created:
@@ -344,14 +334,19 @@ def rollback(ctx: Context) -> None:
 
 
 def already_submitted(msg: Message, ctx: Context) -> dict[str, Any] | None:
-    """确认 again after the ticket was written (outside any dialog): the submitted draft's number."""
+    """确认 outside any dialog: the submitted draft's number, or a draft at the summary whose dialog was lost."""
     if ctx.dialog.state is not None or ctx.norm_text not in CONFIRM:
         return None
     draft = load_draft(ctx)
-    return {"number": draft["number"]} if draft and draft.get("number") else None
+    if draft and draft.get("number"):
+        return {"number": draft["number"]}
+    return {"draft": draft} if draft and draft.get("step") == "confirm" else None
 
 
 @router.on(already_submitted)
 def confirm_again(msg: Message, ctx: Context) -> str:
+    if "draft" in ctx.match:  # the dialog was lost (Redis flushed or restarted): the saved draft is submitted
+        ctx.dialog.set(f"{STATE}:confirm", draft=ctx.match["draft"])
+        return confirm(msg, ctx)
     number = ctx.match["number"]
     return f"您的诉求已经提交，编号：{number}，无需重复提交。\n回复「诉求 {number}」查看办理进度。"

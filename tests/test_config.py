@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot import create_app
-from bot.config import DEV_SECRETS, ROOT, WECHAT_API, load_settings
+from bot.config import ROOT, WECHAT_API, load_settings
 from bot.errors import ConfigError
 
-PROD = {"BOT_ENV": "production", "WECHAT_TOKEN": "prodtoken1", "WECHAT_AES_KEY": DEV_SECRETS["WECHAT_AES_KEY"],
+PROD = {"BOT_ENV": "production", "WECHAT_TOKEN": "prodtoken1", "WECHAT_AES_KEY": "cHJvZC1hZXMta2V5LWZvci10ZXN0cy1vbmx5LTMyYnk",
         "WECHAT_APPID": "wx1234567890abcdef", "WECHAT_SECRET": "s3cret", "SECRET_KEY": "k" * 32,
         "DATABASE_URL": "postgresql://u:p@db/bot", "REDIS_URL": "redis://cache:6379/0"}
 

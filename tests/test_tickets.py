@@ -227,10 +227,11 @@ def test_escalation_tells_the_assignee_and_supervisor_once(services):
     boss = account(services, "boss", "handler")
     worker = account(services, "worker", "handler", supervisor_id=boss)
     account(services, "other", "handler")
+    root = account(services, "root", "admin")  # only an admin or a supervisor names a person
     t = new_ticket(services)
     with services.sessions() as db:
         s = flow.Step.by(db, TicketConfig.of(services.settings), "staff", NOW)
-        flow.assign(s, db.get(Ticket, t.id), None, worker, "worker")
+        flow.assign(s, db.get(Ticket, t.id), None, worker, "worker", account_id=root)
         db.commit()
     assert escalate(services, NOW + timedelta(days=6)) == 0
     assert escalate(services, NOW + timedelta(days=7, minutes=1)) == 1

@@ -290,6 +290,9 @@ def test_ratings_close_or_reopen(wx, user, services, emu):
         assert (again.status, again.rating, again.rating_comment, again.reopened) == ("assigned", "unsatisfied", "仍未解决", 1)
     notice = poll(lambda: [n for n in emu.received(user) if "已重新交办" in str(n["body"])])
     assert bad.number in str(notice[0]["body"])
+    shown = wx.text(user, bad.number).text
+    assert "状态：重办中（已交办）" in shown and "重办" in shown and "上次办理结果：已处理" in shown
+    assert "重办中" in wx.text(user, "我的诉求").text
 
     def channel() -> str | None:
         with services.sessions() as db:

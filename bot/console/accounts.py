@@ -6,10 +6,10 @@ from typing import Any, Iterable
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from werkzeug.wrappers import Response
 
-from bot.console import audit
+from bot.console import audit, sessions
 from bot.console.forms import AccountForm, ActionForm, ResetPasswordForm, RolesForm, TicketingForm
 from bot.console.models import ROLES, Account
 from bot.console.security import hash_password
@@ -47,10 +47,13 @@ def create_account(session: Session, username: str, password: str, roles: Iterab
 
 
 def set_password(account: Account, password: str, must_change: bool) -> None:
-    """A new password; every session of the account ends."""
+    """A new password; every session of the account ends (the caller may start a new one for this browser)."""
     account.password_hash = hash_password(password)
     account.must_change_password = must_change
     account.session_version += 1
+    db_ = object_session(account)
+    if db_ is not None and account.id is not None:
+        sessions.end_all(db_, account.id, "password")
 
 
 def other_active_admins(session: Session, account: Account) -> int:
@@ -182,6 +185,8 @@ def set_active(account_id: int, active: bool) -> Response:
         return redirect(url_for(".show", account_id=account.id))
     account.active = active
     account.session_version += 0 if active else 1
+    if not active:
+        sessions.end_all(db(), account.id, "disabled")
     audit.record("account.enable" if active else "account.disable", account.username)
     flash(f"已{'启用' if active else '停用'}账号「{account.username}」。", "success")
     return redirect(url_for(".show", account_id=account.id))

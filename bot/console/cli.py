@@ -1,6 +1,7 @@
 """`python -m bot create-admin`: the first console account (or a locked-out admin's new password)."""
 from __future__ import annotations
 
+import os
 import re
 
 import click
@@ -11,6 +12,8 @@ from bot.console.accounts import AccountError, by_username, create_account, set_
 from bot.console.forms import USERNAME
 from bot.console.security import password_problem
 from bot.extensions import services
+
+PASSWORD_ENV = "CONSOLE_ADMIN_PASSWORD"  # the password for scripts (no prompt when set)
 
 
 def check_credentials(username: str, password: str) -> None:
@@ -24,12 +27,15 @@ def check_credentials(username: str, password: str) -> None:
 
 @click.command("create-admin")
 @click.option("--username", required=True, help="the admin's login name")
-@click.option("--password", prompt="密码", hide_input=True, confirmation_prompt="再输一次",
-              help="for scripts; prompted (hidden) when left out")
 @click.option("--reset", is_flag=True, help="if the account exists: new password, admin role, enabled again")
 @with_appcontext
-def create_admin_cmd(username: str, password: str, reset: bool) -> None:
-    """Create a console admin account (roles: admin)."""
+def create_admin_cmd(username: str, reset: bool) -> None:
+    """Create a console admin account (roles: admin); the password is asked for twice, hidden.
+
+    Scripts give it in the environment variable CONSOLE_ADMIN_PASSWORD instead (never on the command line,
+    where the shell history and the process list would keep it)."""
+    password = os.environ.get(PASSWORD_ENV) or click.prompt("密码（至少 12 个字符）", hide_input=True,
+                                                             confirmation_prompt="再输一次")
     check_credentials(username, password)
     with services().sessions() as session:
         existing = by_username(session, username)

@@ -1,4 +1,4 @@
-"""Console tables: accounts with roles, WeChat tag names, and the append-only audit log."""
+"""Console tables: accounts with roles, their server-side sessions, WeChat tag names, and the append-only audit log."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -44,6 +44,20 @@ class Account(Base):
     @property
     def is_admin(self) -> bool:
         return "admin" in (self.roles or [])
+
+
+class ConsoleSession(Base):
+    """One signed-in browser: the cookie holds a random id, this row its hash; logout, a password change or
+    disabling the account ends it, and a cookie whose row is ended or missing opens nothing."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the id in the cookie
+    account_id: Mapped[int] = mapped_column(ForeignKey("console_accounts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)  # last request (once a minute)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)  # logout, password, disabled, idle, ...
 
 
 class ConsoleTag(Base):

@@ -14,7 +14,9 @@ from wtforms.validators import DataRequired, Length, Optional
 from bot import push as pushes
 from bot.console import audit, tags
 from bot.console.forms import REQUIRED, ActionForm, choices
+from bot.console.models import AuditEntry
 from bot.console.web import current, db, login_required, role_required
+from bot.errors import SelfApproval
 from bot.extensions import services
 from bot.fanout import report
 from bot.models import utcnow
@@ -140,9 +142,11 @@ def detail(push_id: int) -> str:
     push = load(push_id)
     runs = pushes.runs_of(db(), push.id)
     reports = {r.id: report(services(), r.id) for r in runs[:10]}
+    reviewer, author = current().has_role("reviewer"), current().username in authors(push)
     return render_template("console/pushes_detail.html", push=push, runs=runs, reports=reports, labels=labels(),
                            action_form=ActionForm(), can_edit=current().has_role("editor"),
-                           can_approve=current().has_role("reviewer"), tag_names=tags.names(db()))
+                           can_approve=reviewer and not author, own_push=reviewer and author,
+                           tag_names=tags.names(db()))
 
 
 @bp.post("/<int:push_id>/preview")
@@ -163,9 +167,20 @@ def preview(push_id: int) -> Response:
 def approve(push_id: int) -> Response:
     push = load(push_id)
     if ActionForm().validate_on_submit():
-        pushes.approve(push, current().username)
+        try:
+            pushes.approve(push, current().username, authors=authors(push))
+        except SelfApproval as exc:
+            flash(str(exc), "error")
+            return redirect(url_for(".detail", push_id=push.id))
         return action_done(push, "push.approve", "已审核通过。")
     return redirect(url_for(".detail", push_id=push.id))
+
+
+def authors(push: Push) -> set[str]:
+    """Everyone who created or edited the push (from the audit log), and its creator."""
+    rows = db().scalars(select(AuditEntry.actor).where(AuditEntry.target == f"push:{push.id}",
+                                                      AuditEntry.action.in_(("push.create", "push.edit"))))
+    return {push.created_by, *rows}
 
 
 @bp.post("/<int:push_id>/<any(pause, resume, cancel):what>")

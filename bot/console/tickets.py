@@ -18,9 +18,10 @@ from bot.console.forms import REQUIRED, ActionForm
 from bot.console.models import Account
 from bot.console.paging import page_number
 from bot.console.web import current, db, login_required, role_required
-from bot.errors import UserFacingError
+from bot.errors import AccessRefused, UserFacingError
 from bot.extensions import services
 from bot.models import utcnow
+from bot.phones import mask_phones
 from bot.ticket_media import INLINE_TYPES, attachments, download_name
 from bot.ticket_models import OPEN_STATUSES, RATINGS, STATUSES, StaffNotice, Ticket, TicketEvent, TicketMedia
 from bot.ticket_notify import deliver_later, overdue, unread_staff_notices
@@ -38,7 +39,7 @@ audit.ACTIONS.update({  # how the audit page names ticket actions
     "ticket.view_personal": "查看诉求人信息", "ticket.accept": "受理诉求", "ticket.assign": "交办诉求",
     "ticket.start": "诉求办理中", "ticket.resolve": "办结诉求", "ticket.return": "退回诉求",
     "ticket.reject": "不予受理诉求", "ticket.merge": "合并诉求", "ticket.tier": "调整诉求时限", "ticket.note": "诉求备注",
-    "ticket.notices_read": "已读超期提醒",
+    "ticket.notices_read": "已读超期提醒", "ticket.refused": "越权操作被拒绝",
 })
 
 
@@ -50,10 +51,10 @@ def tier_choices(cfg: TicketConfig) -> list[SelectChoice]:
     return [SelectChoice(key, f"{name}（{int(due.total_seconds() // 3600)} 小时）") for key, (name, due) in cfg.tiers.items()]
 
 
-def instructors() -> list[Account]:
-    """Active accounts holding the handler role: who a ticket may be assigned to."""
+def instructors(cfg: TicketConfig) -> list[Account]:
+    """Active handlers the signed-in account may name as assignee (bot.ticket_flow.may_name)."""
     rows = db().scalars(select(Account).where(Account.active.is_(True)).order_by(Account.username))
-    return [a for a in rows if "handler" in (a.roles or [])]
+    return [a for a in rows if "handler" in (a.roles or []) and flow.may_name(cfg, current(), a)]
 
 
 class StepForm(FlaskForm):
@@ -79,7 +80,11 @@ class AssignForm(StepForm):
 
     def prepare(self, cfg: TicketConfig) -> StepForm:
         self.department.choices = [SelectChoice("", "（不选）")] + [SelectChoice(k, n) for k, (n, _) in cfg.departments.items()]
-        self.assignee.choices = [SelectChoice("", "（不选）")] + [SelectChoice(str(a.id), a.username) for a in instructors()]
+        named = [SelectChoice(str(a.id), a.username) for a in instructors(cfg)]
+        if named:
+            self.assignee.choices = [SelectChoice("", "（不选）")] + named
+        else:  # only an admin or a department's supervisor names a person
+            del self.assignee
         return self
 
 
@@ -117,13 +122,13 @@ def run_accept(step: flow.Step, ticket: Ticket, form: AcceptForm) -> dict[str, A
 
 
 def run_assign(step: flow.Step, ticket: Ticket, form: AssignForm) -> dict[str, Any]:
-    picked = form.assignee.data or ""
-    name = next((c.label for c in form.assignee.choices if picked and c.value == picked), None)
-    if picked and name is None:
+    """The workflow checks who may be named (bot.ticket_flow.may_name), whatever the form offered."""
+    picked = (request.form.get("assignee") or "").strip()  # read even when the form offered no one
+    if picked and not picked.isdigit():
         raise UserFacingError("所选指导员不存在或已停用。")
-    assignee = int(picked) if picked else None
-    flow.assign(step, ticket, form.department.data or None, assignee, name or "", current().id)
-    return {"department": ticket.department, "assignee": name or None}
+    flow.assign(step, ticket, form.department.data or None, int(picked) if picked else None, "", current().id)
+    names = account_names([ticket.assignee_id]) if ticket.assignee_id else {}
+    return {"department": ticket.department, "assignee": names.get(ticket.assignee_id or 0)}
 
 
 def run_start(step: flow.Step, ticket: Ticket, _form: StepForm) -> dict[str, Any]:
@@ -264,7 +269,8 @@ def personal(ticket: Ticket) -> dict[str, Any]:
     if fields:
         audit.record("ticket.view_personal", ticket.number, fields=fields)
     return {"submitter": ticket.openid if show_submitter else None,
-            "phone": ticket.phone if show_phone else mask_phone(ticket.phone), "phone_full": show_phone}
+            "phone": ticket.phone if show_phone else mask_phone(ticket.phone), "phone_full": show_phone,
+            "text": (lambda text: text) if show_submitter else mask_phones}  # numbers typed in free text
 
 
 @bp.get("/<number>")
@@ -334,6 +340,8 @@ def act(number: str, action: str) -> Response:
         notice_ids = step.notice_ids()
     except UserFacingError as exc:
         db().rollback()
+        if isinstance(exc, AccessRefused):  # someone tried to widen their access: keep a trace
+            audit.record("ticket.refused", number, step=action, reason=str(exc))
         flash(str(exc), "error")
         return back(number)
     audit.record(f"ticket.{action}", number, **details)  # commits the step together with its audit entry

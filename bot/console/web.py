@@ -1,4 +1,5 @@
-"""Request helpers for the console views: the request's database session, the signed-in account, role guards."""
+"""Request helpers for the console views: the request's database session, the signed-in account (checked against its
+server-side session row on every request), role guards."""
 from __future__ import annotations
 
 import functools
@@ -9,6 +10,7 @@ from typing import Any, Callable, TypeVar
 from flask import abort, flash, g, redirect, request, session, url_for
 from sqlalchemy.orm import Session
 
+from bot.console import sessions
 from bot.console.models import Account
 from bot.extensions import services
 
@@ -42,22 +44,39 @@ def current() -> Account | None:
 
 
 def sign_in(account: Account) -> None:
-    """Start a fresh session for `account` (a new cookie: nothing of the old session survives)."""
+    """Start a fresh session for `account` (a new cookie and a new server-side row: nothing of the old one survives)."""
+    old = session.get("sid")
+    if old:
+        sessions.end(db(), old, "replaced")
     session.clear()
     session.permanent = True
-    session.update(uid=account.id, ver=account.session_version, since=time.time())
+    session.update(uid=account.id, ver=account.session_version, sid=sessions.start(db(), account.id), since=time.time())
+    db().commit()
     g.account = account
 
 
-def load_account() -> None:
-    """Before each console request: the account from the session, if still valid, into g.account."""
+def sign_out(reason: str) -> None:
+    """End this request's session on the server and clear the cookie."""
+    sid = session.get("sid")
+    if sid:
+        sessions.end(db(), sid, reason)
+        db().commit()
+    session.clear()
     g.account = None
-    uid, ver, since = session.get("uid"), session.get("ver"), session.get("since", 0)
+
+
+def load_account() -> None:
+    """Before each console request: the account from the session, if its server-side row is live, into g.account.
+
+    No row, an ended row or a database that cannot be read opens nothing (the cookie alone is never enough)."""
+    g.account = None
+    uid, ver, sid, since = session.get("uid"), session.get("ver"), session.get("sid"), session.get("since", 0)
     if uid is None:
         return
     account = db().get(Account, uid)
     expired = time.time() - float(since) > SESSION_MAX.total_seconds()
-    if account is None or not account.active or account.session_version != ver or expired:
+    live = sid and not expired and sessions.find(db(), str(sid), int(uid), SESSION_IDLE, SESSION_MAX)
+    if account is None or not account.active or account.session_version != ver or not live:
         session.clear()
         return
     g.account = account

@@ -8,6 +8,7 @@ from flask import jsonify, request
 
 from bot.emulator import api_mass, api_media, api_users  # noqa: F401  (their routes join bp)
 from bot.emulator.api_base import ApiError, account_type, api, body, bp, fail, ok, post_event, settings, state
+from bot.emulator.client import REPLY_LIMIT
 from bot.emulator.keys import DAY
 from bot.emulator.state_gate import Quota, api_path
 
@@ -62,6 +63,8 @@ def custom_send() -> Any:
             raise ApiError(40008)
         if msgtype == "text" and not str(data["text"].get("content") or ""):
             raise ApiError(44004)
+        if msgtype == "text" and len(str(data["text"]["content"]).encode("utf-8")) > REPLY_LIMIT:
+            raise ApiError(45002)  # content size out of limit: the same 2,047 bytes as a passive reply
     except ApiError:
         code = state().gate("message/custom/send", token)
         if code:
@@ -93,9 +96,22 @@ def template_send() -> Any:
 
 
 # Test controls (no token: for processes that do not share the Python object) -------
+# Each takes a JSON object (Content-Type: application/json): a form or a no-cors fetch on another site cannot
+# send that type without a CORS preflight, so no web page can change the emulator's state.
+NOT_JSON = "expected a JSON object (Content-Type: application/json)"  # a control call's refusal (400)
+
+
+def control_body() -> dict[str, Any] | None:
+    """The JSON object posted to a control endpoint; None for anything else."""
+    data = request.get_json(silent=True) if request.is_json else None
+    return data if isinstance(data, dict) else None
+
+
 @bp.post("/control/inject")
 def control_inject() -> Any:
-    data = request.get_json(force=True, silent=True) or {}
+    data = control_body()
+    if data is None:
+        return jsonify(ok=False, error=NOT_JSON), 400
     try:
         path, errcode, times = str(data["path"]), int(data["errcode"]), int(data.get("times", 1))
     except (KeyError, TypeError, ValueError):
@@ -106,5 +122,7 @@ def control_inject() -> Any:
 
 @bp.post("/control/reset")
 def control_reset() -> Any:
+    if control_body() is None:  # an empty JSON object
+        return jsonify(ok=False, error=NOT_JSON), 400
     state().reset()
     return jsonify(ok=True)

@@ -10,7 +10,7 @@ from typing import Any, Callable
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from bot.config import Settings
-from bot.emulator.client import SimClient
+from bot.emulator.client import Observer, SimClient
 from bot.emulator.state import EmulatorState
 from bot.emulator.state_gate import Quota
 
@@ -31,7 +31,7 @@ ERRMSG = {
     40037: "invalid template_id", 40125: "invalid appsecret", 40130: "invalid openid list size, at least two openid",
     41001: "access_token missing", 41005: "media data missing", 42001: "access_token expired",
     43004: "require subscribe", 43101: "user refuse to accept the msg", 44001: "empty media data",
-    44002: "empty post data", 44004: "empty content",
+    44002: "empty post data", 44004: "empty content", 45002: "content size out of limit",
     45009: "reach max api daily quota limit", 45011: "api minute-quota reach limit", 45015:
     "response out of time limit or subscription is canceled", 45028: "has no masssend quota",
     45047: "out of response count limit", 45056: "too many tags", 45058: "can't modify sys tag",
@@ -130,11 +130,17 @@ def api(path: str, methods: tuple[str, ...] = ("POST",), quotas: tuple[Quota, ..
     return wrap
 
 
-def webhook_client() -> SimClient:
-    """A simulated WeChat client posting to this app's own webhook (call inside a request)."""
+def own_address(s: Settings) -> str:
+    """This app's address as configured (127.0.0.1 and PORT): never taken from a request's Host header, which
+    would let any request make the emulator post signed messages elsewhere."""
+    return f"http://127.0.0.1:{s.port}"
+
+
+def webhook_client(observer: Observer | None = None) -> SimClient:
+    """A simulated WeChat client posting to this app's own webhook at its configured address."""
     s = settings()
-    url = request.host_url.rstrip("/") + s.section("webhook")["path"]
-    return SimClient(url, s.token, s.aes_key, s.appid, mode="safe" if s.aes_key else "plain")
+    url = own_address(s) + s.section("webhook")["path"]
+    return SimClient(url, s.token, s.aes_key, s.appid, mode="safe" if s.aes_key else "plain", observer=observer)
 
 
 def post_event(sender: str, event: str, **fields: Any) -> None:

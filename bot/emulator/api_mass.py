@@ -6,8 +6,8 @@ from typing import Any
 from flask import jsonify
 
 from bot.emulator.api_base import ApiError, account_type, api, body, ok, post_event, state
-from bot.emulator.client import ACCOUNT
 from bot.emulator.keys import DAY, MASS_PER_DAY, MASS_PER_MONTH
+from bot.emulator.shapes import MASS_SENDER, mass_finish
 from bot.emulator.state_gate import Quota
 
 MASS_QUOTAS = (Quota("mass-day", 100, DAY, 45009), Quota("mass-minute", 60, 60, 45011))  # sendall + send calls
@@ -80,7 +80,7 @@ def launch(data: dict[str, Any], message: dict[str, Any], targets: list[str], to
     state().record_many(sent, "out", "mass", message)
     counts = {"TotalCount": total, "FilterCount": len(sent), "SentCount": len(sent), "ErrorCount": 0}
     state().save_mass_job(msg_id, {"status": "SEND_SUCCESS", **counts})
-    post_event(ACCOUNT, "MASSSENDJOBFINISH", MsgID=msg_id, Status="send success", **counts)
+    post_event(MASS_SENDER, "MASSSENDJOBFINISH", **mass_finish(msg_id, counts, mpnews=message["msgtype"] == "mpnews"))
     extra = {"msg_data_id": msg_id} if message["msgtype"] == "mpnews" else {}
     return ok("send job submission success", msg_id=msg_id, **extra)
 

@@ -7,7 +7,8 @@ from typing import Any, Callable, Iterator
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from bot.emulator.client import Exchange, SimClient
+from bot.emulator.api_base import own_address, webhook_client
+from bot.emulator.client import REPLY_LIMIT, Exchange, SimClient
 from bot.emulator.keys import MEDIA_LIMITS
 from bot.emulator.state import EmulatorState
 from bot.emulator.state_media import content_type_of
@@ -93,11 +94,8 @@ def following(openid: str) -> dict[str, Any]:
 
 
 def sim_client() -> SimClient:
-    """A simulated WeChat client posting to this very app's webhook over HTTP, recording into the log."""
-    s = settings()
-    url = request.host_url.rstrip("/") + s.section("webhook")["path"]
-    mode = "safe" if s.aes_key else "plain"
-    return SimClient(url, s.token, s.aes_key, s.appid, mode=mode, observer=state())
+    """A simulated WeChat client posting to this very app's webhook (its configured address), recording into the log."""
+    return webhook_client(observer=state())
 
 
 def deliver(openid: str, send: Callable[[SimClient], Exchange]) -> Any:
@@ -107,15 +105,19 @@ def deliver(openid: str, send: Callable[[SimClient], Exchange]) -> Any:
         error = None if ex.ok else failure_detail(ex)
     except (ValueError, RequestRefused) as exc:  # a reply WeChat could not open
         ex, error = Exchange(200, ""), f"回复无法解析：{exc}"
+    shown = ex.notice or UNAVAILABLE  # WeChat's own words for what went wrong
     if error is not None:
-        state().record(openid, "sys", "error", {"text": UNAVAILABLE, "detail": error})
-    return jsonify(ok=error is None, status=ex.status, attempts=ex.attempts, reply=ex.reply,
-                   error=UNAVAILABLE if error else None, detail=error, user=state().user(openid))
+        state().record(openid, "sys", "error", {"text": shown, "detail": error})
+    return jsonify(ok=error is None, status=ex.status, attempts=ex.attempts, reply=None if ex.notice else ex.reply,
+                   error=shown if error else None, detail=error, user=state().user(openid))
 
 
 def failure_detail(ex: Exchange) -> str:
     if ex.status == 0:
         return f"webhook {ex.attempts} 次尝试均超时或无法连接"
+    if ex.notice:
+        size = len(str((ex.reply or {}).get("Content", "")).encode("utf-8"))
+        return f"回复文本 {size} 字节，超过微信的 {REPLY_LIMIT} 字节上限，用户看不到它"
     return f"webhook 返回 HTTP {ex.status}"
 
 
@@ -276,7 +278,7 @@ def send_image(openid: str) -> Any:
         raise Refused(400, "只能发送 JPG、PNG、GIF 或 BMP 图片")
     following(openid)
     media_id = state().add_media("image", data, content_type)
-    pic_url = request.host_url.rstrip("/") + PICTURES + media_id
+    pic_url = own_address(settings()) + PICTURES + media_id
     return deliver(openid, lambda c: c.post(c.build(openid, "image", PicUrl=pic_url, MediaId=media_id)))
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import requests
 
+from bot.emulator.shapes import shape
 from bot.wechat import Crypto, cdata_safe, parse_xml, signature, verify
 
 TIMEOUT = 5.0  # seconds WeChat waits for an answer
@@ -18,6 +19,15 @@ ATTEMPTS = 3  # WeChat tries a message three times in all
 ACCOUNT = "gh_emulator00001"  # the official account's original id in the emulator
 OPENID_CHARS = string.ascii_letters + string.digits + "-_"  # alphabet of openids
 _msg_ids = itertools.count(int(time.time() * 1000) * 1000)  # MsgIds unique in this process
+REPLY_LIMIT = 2047  # bytes of UTF-8 in a text reply's Content that WeChat shows; a longer one gets FAULT instead
+FAULT = "该公众号提供的服务出现故障，请稍后再试"  # what WeChat shows the user for an oversized reply
+
+
+def oversized(reply: dict[str, Any] | None) -> bool:
+    """A text reply WeChat would not show: its Content is over REPLY_LIMIT bytes."""
+    if not reply or str(reply.get("MsgType", "")) != "text":
+        return False
+    return len(str(reply.get("Content", "")).encode("utf-8")) > REPLY_LIMIT
 
 
 def new_openid() -> str:
@@ -31,6 +41,8 @@ def to_xml(fields: dict[str, Any]) -> str:
 
 
 def _element(name: str, value: Any) -> str:
+    if isinstance(value, list):  # repeated elements, e.g. PicList's <item>s
+        return "".join(_element(name, v) for v in value)
     if isinstance(value, dict):
         inner = "".join(_element(k, v) for k, v in value.items())
     elif isinstance(value, int):
@@ -57,16 +69,17 @@ class Exchange:
     reply: dict[str, Any] | None = None
     attempts: int = 1
     timings: list[float] = field(default_factory=list)
+    notice: str = ""  # what WeChat showed the user instead of the reply (FAULT for an oversized text)
 
     @property
     def text(self) -> str:
-        """The reply's text content ("" for none or non-text)."""
-        return str((self.reply or {}).get("Content", ""))
+        """What the user sees: the reply's text content ("" for none or non-text), or WeChat's notice instead."""
+        return self.notice or str((self.reply or {}).get("Content", ""))
 
     @property
     def ok(self) -> bool:
-        """WeChat would show the reply (or nothing) rather than "service unavailable"."""
-        return self.status == 200
+        """WeChat would show the reply (or nothing) rather than a failure notice."""
+        return self.status == 200 and not self.notice
 
 
 class SimClient:
@@ -96,7 +109,7 @@ class SimClient:
         return base
 
     def query_and_body(self, fields: dict[str, Any], timestamp: str | None = None) -> tuple[dict[str, str], str]:
-        """Query parameters and body for one attempt (a fresh nonce each time, like WeChat)."""
+        """Query parameters and body of one message (a fresh nonce for each message; its retries resend them)."""
         ts, nonce = timestamp or str(int(time.time())), str(secrets.randbelow(10**10))
         query = {"signature": signature(self.token, ts, nonce), "timestamp": ts, "nonce": nonce,
                  "openid": str(fields.get("FromUserName", ""))}
@@ -116,8 +129,8 @@ class SimClient:
         timings: list[float] = []
         if self.observer is not None:
             self.observer.inbound(fields)
+        query, body = self.query_and_body(fields)  # WeChat's retries resend the identical request
         for attempt in range(1, self.attempts + 1):
-            query, body = self.query_and_body(fields)
             t0 = time.monotonic()
             try:
                 res = self.http.post(f"{self.url}?{urlencode(query)}", data=body.encode(),
@@ -127,9 +140,10 @@ class SimClient:
                 continue
             timings.append(time.monotonic() - t0)
             reply = self.open_reply(res.text, res.status_code)
-            if reply is not None and self.observer is not None:
+            notice = FAULT if oversized(reply) else ""  # WeChat drops it and shows its notice
+            if reply is not None and self.observer is not None and not notice:
                 self.observer.passive(str(fields["FromUserName"]), reply)
-            return Exchange(res.status_code, res.text, reply, attempt, timings)
+            return Exchange(res.status_code, res.text, reply, attempt, timings, notice)
         return Exchange(0, "", None, self.attempts, timings)
 
     def open_reply(self, body: str, status: int) -> dict[str, Any] | None:
@@ -154,6 +168,11 @@ class SimClient:
         if key:
             fields["EventKey"] = key
         return self.post(fields)
+
+    def shape(self, openid: str, name: str, **override: Any) -> Exchange:
+        """Post one documented message or event (bot.emulator.shapes.SHAPES) shaped as WeChat sends it."""
+        msg_type, fields = shape(name, **override)
+        return self.post(self.build(openid, msg_type, **fields))
 
     def click(self, openid: str, key: str) -> Exchange:
         return self.event(openid, "CLICK", key)

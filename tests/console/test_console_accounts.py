@@ -62,7 +62,7 @@ def test_account_form_refuses_bad_input(admin, make_account):
     assert "已被使用" in res.get_data(as_text=True)
     res = submit(admin, "/console/accounts/new", {"username": "a b", "password": "short", "confirm": "other"})
     page = res.get_data(as_text=True)
-    assert "用户名为 3–32 个字母" in page and "密码至少需要 8 个字符" in page and "两次输入的密码不一致" in page
+    assert "用户名为 3–32 个字母" in page and "密码至少需要 12 个字符" in page and "两次输入的密码不一致" in page
 
 
 def test_admin_changes_roles_and_it_takes_effect_at_once(admin, app, services, make_account):
@@ -102,13 +102,13 @@ def test_disabling_ends_sessions_and_enabling_restores(admin, app, services, mak
 
 def test_reset_password_forces_a_change(admin, app, services, make_account):
     wang = make_account("wang", "editor")
-    res = submit(admin, f"/console/accounts/{wang}", {"password": "temporary 123", "confirm": "temporary 123"},
+    res = submit(admin, f"/console/accounts/{wang}", {"password": "temporary pass 123", "confirm": "temporary pass 123"},
                  f"/console/accounts/{wang}/password")
     assert res.status_code == 302
     assert last_entry(services).action == "account.reset_password"
     other = app.test_client()
     assert login(other, "wang", PASSWORD).status_code == 401
-    assert login(other, "wang", "temporary 123").status_code == 302
+    assert login(other, "wang", "temporary pass 123").status_code == 302
     assert other.get("/console/").headers["Location"] == "/console/password"
 
 

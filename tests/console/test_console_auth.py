@@ -5,9 +5,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.console.models import Account, AppendOnlyError, AuditEntry
-from bot.console.security import MAX_FAILURES
 from bot.console.web import SESSION_MAX
 from console_helpers import PASSWORD, csrf_token, login, submit
+
+MAX_FAILURES = 5  # config.yaml console.login_max_failures
 
 
 def entries(services, action: str | None = None) -> list[AuditEntry]:
@@ -105,7 +106,7 @@ def test_session_cookie_is_http_only_and_lax(client, make_account):
 
 
 PRODUCTION = {"BOT_ENV": "production", "WECHAT_TOKEN": "prodtoken", "WECHAT_APPID": "wx0123456789abcdef",
-              "WECHAT_SECRET": "s", "SECRET_KEY": "a-long-production-secret"}
+              "WECHAT_SECRET": "s", "SECRET_KEY": "a-long-production-secret-of-32-bytes-or-more"}
 
 
 @pytest.mark.config(env=PRODUCTION)
@@ -134,7 +135,7 @@ def test_own_password_change_checks_the_form(editor):
     res = submit(editor, "/console/password", {"current": PASSWORD, "password": "a new secret 7", "confirm": "other"})
     assert "两次输入的密码不一致" in res.get_data(as_text=True)
     res = submit(editor, "/console/password", {"current": PASSWORD, "password": "short", "confirm": "short"})
-    assert "密码至少需要 8 个字符" in res.get_data(as_text=True)
+    assert "密码至少需要 12 个字符" in res.get_data(as_text=True)
     res = submit(editor, "/console/password", {"current": PASSWORD, "password": "wang", "confirm": "wang"})
     assert "密码至少需要" in res.get_data(as_text=True)
     assert login(editor.application.test_client(), "wang").status_code == 302  # unchanged

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator.client import ACCOUNT
+from bot.emulator.shapes import MASS_SENDER
 from bot.errors import WeChatAPIError
 
 
@@ -26,7 +26,7 @@ def test_sendall_reaches_every_follower_and_reports_the_job(live, services, emu,
     assert all(masses(emu, o) == ["七一活动通知"] for o in followers)
     assert [u for u in emu.users() if not u["subscribed"] and emu.received(u["openid"])] == []
     job = wait_for(lambda: services.redis.hgetall(f"wxjob:masssendjobfinish:{msg_id}"))
-    assert job["Status"] == "send success" and job["FromUserName"] == ACCOUNT
+    assert job["Status"] == "send success" and job["FromUserName"] == MASS_SENDER  # WeChat's mass-send assistant
     assert (job["TotalCount"], job["FilterCount"], job["SentCount"], job["ErrorCount"]) == ("3", "3", "3", "0")
     assert services.wx.message.get_mass(msg_id)["msg_status"] == "SEND_SUCCESS"
 

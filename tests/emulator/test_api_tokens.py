@@ -105,7 +105,7 @@ def test_control_endpoints_inject_and_reset(live, emu, wxapi, user):
     assert wxapi.get("user/info", openid=user)["errcode"] == 48001
     assert wxapi.get("user/info", openid=user)["subscribe"] == 1
     assert requests.post(live + "/emulator/control/inject", json={"path": "x"}).status_code == 400
-    assert requests.post(live + "/emulator/control/reset").json() == {"ok": True}
+    assert requests.post(live + "/emulator/control/reset", json={}).json() == {"ok": True}
     assert emu.user(user) is None and emu.current_token() is None
 
 
