@@ -115,7 +115,8 @@ def pin(cpu: int, redis_pid: int | None) -> None:
 def messages(n: int, users: list[str], text: str) -> list[Message]:
     """Parsed messages with fresh MsgIds, for calling the pipeline directly."""
     ids = itertools.count(time.time_ns())
-    base = wechat.to_message(wenv.client().build(users[0], "text", Content=text))
+    fields = {k: str(v) for k, v in wenv.client().build(users[0], "text", Content=text).items()}  # as parsed XML
+    base = wechat.to_message(fields)
     return [replace(base, openid=users[i % len(users)], msg_id=str(next(ids))) for i in range(n)]
 
 
