@@ -18,7 +18,7 @@ run: install  ## migrate, then serve webhook + emulator chat page + scheduler on
 	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot serve
 
 test: install  ## the whole suite (embedded Redis + SQLite unless REDIS_URL / DATABASE_URL are set)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 check-content: install  ## validate content/ (CI runs this); names file, line and id of every problem
 	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot check-content

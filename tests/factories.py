@@ -11,6 +11,10 @@ from bot.emulator.client import SimClient
 ACCOUNT = "gh_test00000001"  # ToUserName in test messages
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")  # 1x1
 AMR = b"#!AMR\n" + bytes([0x3C]) + bytes(31)  # an AMR file header and one (silent) frame
+# Hostile bodies the XML parser must refuse: an entity expansion ("billion laughs") and an external entity.
+BOMB = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>
+<xml><Content>&lol2;</Content></xml>"""
+XXE = b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><Content>&e;</Content></xml>"""
 _ids = iter(range(7_000_000_000_000_000_000, 8_000_000_000_000_000_000))
 
 

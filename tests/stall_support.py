@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
 from bot.emulator.client import SimClient
-from tests.conftest import clean, free_port, make_app
+from tests.helpers import clean, free_port, make_app
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from bot import push as pushes
 from bot.fanout import FanOut, report
 from bot.push_models import Delivery, Push, PushRun
-from test_push import get, got, local, make, members
+from tests.push_helpers import get, got, local, make, members
 
 
 def fired(services: Any, emu: Any, n: int, **fields: Any) -> tuple[list[str], int]:

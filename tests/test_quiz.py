@@ -13,34 +13,11 @@ from sqlalchemy import func, select
 
 from bot.content import CONTENT, ContentInvalid, load_library
 from bot.quiz_bank import Question
-from bot.quiz_models import Mistake, PointsEntry, QuizAnswer
-from bot.quizrun import Scorer, active_run, parse_answer, start
+from bot.quiz_models import Mistake, QuizAnswer
+from bot.quizrun import Scorer, parse_answer, start
 from bot.reminders import send_review_reminders
-from tests.conftest import make_app
-
-FAST = {"quiz": {"min_answer_seconds": 0}}  # tests answer at machine speed
-
-
-def current(services, openid: str) -> Question:
-    with services.sessions() as db:
-        run = active_run(db, openid)
-        return services.content.current().questions[run.question_ids[run.position]]
-
-
-def right(q: Question) -> str:
-    return {"正确": "对", "错误": "错"}.get(q.answer, q.answer)
-
-
-def wrong(q: Question) -> str:
-    if q.type == "judge":
-        return "错" if q.answer == "正确" else "对"
-    return next(k for k, _ in q.options if k not in q.answer)
-
-
-def points(services, openid: str) -> int:
-    with services.sessions() as db:
-        return int(db.scalar(select(func.coalesce(func.sum(PointsEntry.points), 0)).where(PointsEntry.openid == openid)))
-
+from tests.helpers import make_app
+from tests.quiz_helpers import FAST, current, points, right, wrong
 
 @pytest.mark.config(**FAST)
 def test_a_whole_daily_quiz(wx, user, services):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_quiz import FAST, current, points, right
+from tests.quiz_helpers import FAST, current, points, right
 
 
 def question_line(services, openid: str) -> str:

@@ -17,7 +17,7 @@ from bot.router import Router
 from bot.ticket_models import Ticket
 from bot.tickets import Submission, TicketConfig, submit
 from tests.size_helpers import all_fit, custom_texts, nbytes, read_all
-from test_push import get, local, make, members
+from tests.push_helpers import get, local, make, members
 
 NOW = datetime.now(timezone.utc)
 # 5,000 characters: sentences with long numbers in them (a number must never be cut in two), no line breaks.

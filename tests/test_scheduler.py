@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import poll
+from tests.helpers import poll
 from bot.models import utcnow
 from bot.push_models import PushRun
 from bot.scheduler import HEARTBEAT_KEY, LEASE_KEY, Scheduler, claim_run
-from test_push import get, got, make, members
+from tests.push_helpers import get, got, make, members
 
 
 def test_two_schedulers_one_lease(services):
@@ -72,7 +72,7 @@ def test_live_scheduler_delivers_a_push_scheduled_seconds_ahead_once(live, servi
 
 def test_started_scheduler_escalates_overdue_tickets(services):
     from bot.ticket_models import StaffNotice
-    from test_tickets import account, new_ticket
+    from tests.ticket_helpers import account, new_ticket
 
     admin = account(services, "admin", "admin")
     new_ticket(services, now=utcnow() - timedelta(hours=3))  # nobody accepted it within the intake hours
@@ -89,7 +89,7 @@ def test_started_scheduler_escalates_overdue_tickets(services):
 
 def test_started_scheduler_retries_ticket_media(services, emu, live):
     from bot.ticket_models import TicketMedia
-    from test_tickets import new_ticket
+    from tests.ticket_helpers import new_ticket
     from tests.factories import PNG
 
     media_id = emu.add_media("image", PNG, "image/png")

@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.extensions import make_engine
 from bot.ticket_models import Ticket
-from tests.conftest import clean
 from tests.stall_support import paused, private_redis, served, write_locked
 
 ANSWERS = ["我要反映", "3", "公司拖欠两个月工资", "某某电子厂", "跳过", "否"]  # up to the summary

@@ -12,7 +12,7 @@ import yaml
 from bot.content import CONTENT, Episode
 from bot.router import Router
 from bot.store import ContentStore
-from tests.conftest import make_app
+from tests.helpers import make_app
 
 
 @pytest.fixture

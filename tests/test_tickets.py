@@ -14,31 +14,9 @@ from bot.errors import UserFacingError
 from bot.ticket_media import retry_pending
 from bot.ticket_models import AppendOnlyError, StaffNotice, Ticket, TicketEvent, TicketMedia, TicketNotice
 from bot.ticket_notify import PENDING_KEY, deliver, escalate
-from bot.tickets import (Submission, TicketConfig, can_see_phone, can_see_submitter, mask_phone, own_ticket, submit,
+from bot.tickets import (TicketConfig, can_see_phone, can_see_submitter, mask_phone, own_ticket, submit,
                          valid_phone)
-
-NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)  # 10:00 in China
-
-
-def sub(openid: str = "o_user", key: str = "draft-1", **fields: Any) -> Submission:
-    base = dict(category="劳动权益", description="工资拖欠两个月", place="某某电子厂", phone="13812345678")
-    base.update(fields)
-    return Submission(key=key, openid=openid, **base)
-
-
-def new_ticket(services: Any, now: datetime = NOW, **fields: Any) -> Ticket:
-    with services.sessions() as db:
-        ticket, created = submit(db, TicketConfig.of(services.settings), sub(**fields), now)
-        assert created
-        return ticket
-
-
-def account(services: Any, name: str, *roles: str, **fields: Any) -> int:
-    with services.sessions() as db:
-        row = Account(username=name, password_hash="x", roles=list(roles), **fields)
-        db.add(row)
-        db.commit()
-        return row.id
+from tests.ticket_helpers import NOW, account, new_ticket, sub
 
 
 def step(services: Any, ticket_id: int, action: Any, *args: Any, now: datetime = NOW, actor: str = "staff") -> list[int]:

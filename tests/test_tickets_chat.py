@@ -16,7 +16,7 @@ from bot.ticket_media import retry_pending
 from bot.ticket_models import Ticket, TicketCounter, TicketMedia, TicketNotice
 from bot.tickets import Submission, TicketConfig, submit
 from handlers.tickets import DRAFT_KEY
-from tests.conftest import poll
+from tests.helpers import poll
 from tests.factories import AMR, PNG
 
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)  # 10:00 in China

@@ -8,6 +8,7 @@ from bot.config import DEV_SECRETS
 from bot.errors import RequestRefused
 from bot.message import Article, Message, NewsReply, TextReply
 from bot.wechat import Crypto, cdata_safe, parse_xml, render, signature, to_message, verify
+from tests.factories import BOMB, XXE
 
 KEY, TOKEN, APPID = DEV_SECRETS["WECHAT_AES_KEY"], "devtoken", "wxdev0000000000001"
 
@@ -36,11 +37,6 @@ def test_decrypt_refuses_other_appid_and_garbage():
         Crypto(TOKEN, KEY, APPID).decrypt(other.encrypt("<xml/>"))
     with pytest.raises(RequestRefused):
         Crypto(TOKEN, KEY, APPID).decrypt("not base64!!")
-
-
-BOMB = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>
-<xml><Content>&lol2;</Content></xml>"""
-XXE = b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><Content>&e;</Content></xml>"""
 
 
 @pytest.mark.parametrize("body", [BOMB, XXE, b"<xml><a></xml>", b"", b"plain text", b"<other/>", b"<xml>x</xml>"])

@@ -1,70 +1,12 @@
 """The console in a real headless Chromium (Playwright) against the live server, at laptop and phone sizes."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from console_helpers import PASSWORD
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-LAPTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-WAIT = 10_000  # ms an expectation may take
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("chromium not installed at /usr/bin/chromium: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-    yield b
-    b.close()
-    pw.stop()
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(locator)
-
-
-class Screen:
-    """A browser context at one size, collecting page errors and console errors (CSP refusals among them)."""
-
-    def __init__(self, browser: Any, live: str, **options: Any) -> None:
-        self.context = browser.new_context(locale="zh-CN", **options)
-        self.page = self.context.new_page()
-        self.live = live
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
-
-    def login(self, username: str) -> Any:
-        page = self.page
-        page.goto(self.live + "/console/")
-        expect(page.locator("h1")).to_have_text("园区微党建")
-        page.fill("#username", username)
-        page.fill("#password", PASSWORD)
-        page.click("button:has-text('登录')")
-        expect(page.locator("h1")).to_have_text(f"你好，{username}", timeout=WAIT)
-        return page
-
-    def shot(self, path: str) -> None:
-        """A full-page screenshot, after checking nothing sticks out sideways."""
-        widths = self.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-        assert widths[0] <= widths[1], f"{self.page.url} is wider than the screen: {widths}"
-        self.page.screenshot(path=path, full_page=True)
-
-    def close(self) -> None:
-        self.context.close()
-        assert self.errors == [], self.errors
+from screen_helpers import Screen
+from tests.browser_helpers import LAPTOP, PHONE, WAIT, expect
 
 
 @pytest.fixture

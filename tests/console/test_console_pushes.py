@@ -2,42 +2,14 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from bot import push as pushes
-from bot.console.models import AuditEntry
-from bot.models import utcnow
-from bot.points import TZ
 from bot.push_models import Push
 from console_helpers import login, submit
-
-
-def when(days: int = 1, hour: int = 12) -> str:
-    day = (utcnow().astimezone(TZ) + timedelta(days=days)).date()
-    return f"{day.isoformat()}T{hour:02d}:00"
-
-
-FORM = {"title": "支部学习<script>alert(1)</script>", "content_kind": "text", "body": "今晚八点学习 <b>x</b>",
-        "audience_kind": "all", "channel": "custom", "timing": "once", "run_at": when(), "content_ref": "",
-        "audience_ref": "", "test_openids": "", "recurrence": "", "series_from": "", "series_to": "",
-        "series_every_days": ""}
-
-
-def create(client: Any, **changes: Any) -> Any:
-    return submit(client, "/console/pushes/new", {**FORM, **changes})
-
-
-def actions(services: Any) -> list[str]:
-    with services.sessions() as db:
-        return [e.action for e in db.scalars(select(AuditEntry).order_by(AuditEntry.id))]
-
-
-def only_push(services: Any) -> Push:
-    with services.sessions() as db:
-        return db.scalars(select(Push)).one()
+from console_push_helpers import actions, create, only_push
 
 
 def test_editor_creates_a_push_escaped_and_audited(editor: Any, services: Any):

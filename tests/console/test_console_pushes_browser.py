@@ -10,7 +10,8 @@ from bot import push as pushes
 from bot.models import utcnow
 from bot.points import TZ
 from bot.push_models import Push
-from test_console_browser import LAPTOP, PHONE, WAIT, Screen, browser, expect  # noqa: F401  (browser is a fixture)
+from screen_helpers import Screen
+from tests.browser_helpers import LAPTOP, PHONE, WAIT, expect
 
 
 def test_schedule_a_push_and_watch_it_arrive(browser: Any, live: str, make_account: Any, services: Any, emu: Any):
@@ -48,7 +49,7 @@ def test_schedule_a_push_and_watch_it_arrive(browser: Any, live: str, make_accou
 
 def test_push_pages_fit_a_phone(browser: Any, live: str, make_account: Any, services: Any, emu: Any):
     """List, form (with problems), detail with a report, and calendar at 390x844: nothing sticks out sideways."""
-    from test_push import got, local, make, members
+    from tests.push_helpers import got, local, make, members
 
     people = members(emu, services, 2)
     long_body = "今晚 20:00 在党群服务中心学习《党章》，请带好笔记本。" * 6 + " https://example.org/" + "x" * 120

@@ -13,8 +13,8 @@ from bot.ticket_models import Ticket
 from bot.tickets import TicketConfig
 from console_helpers import PASSWORD, login, submit
 from security_helpers import flashed
-from test_console_pushes import create, only_push
-from test_console_tickets import PHONE, audit_entries, fresh, new_ticket, page, signed_in, step
+from console_push_helpers import FORM, create, only_push
+from console_ticket_helpers import PHONE, audit_entries, fresh, new_ticket, page, signed_in, step
 
 DEPARTMENTS = [{"id": "zhengwu", "name": "政务服务中心", "supervisor": ""},
                {"id": "renshe", "name": "人力资源和社会保障局", "supervisor": "boss"}]
@@ -116,7 +116,6 @@ def test_an_editor_who_changed_a_push_cannot_approve_it(app: Any, make_account: 
     create(client, needs_approval="y")
     push = only_push(services)
     li = signed_in(app, make_account, "li", "editor", "reviewer")
-    from test_console_pushes import FORM
     submit(li, f"/console/pushes/{push.id}/edit", {**FORM, "title": "改过的标题", "needs_approval": "y"})
     assert only_push(services).title == "改过的标题"
     url = f"/console/pushes/{push.id}"

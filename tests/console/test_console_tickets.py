@@ -4,53 +4,20 @@ departments."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
-from itertools import count
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.console.models import Account, AuditEntry
+from bot.console.models import Account
 from bot.models import utcnow
 from bot.ticket_media import fetch_ticket
 from bot.ticket_models import StaffNotice, Ticket, TicketEvent, TicketMedia, TicketNotice
 from bot.ticket_notify import escalate
-from bot.tickets import Submission, TicketConfig, submit as submit_ticket
 from console_helpers import login, submit as post_form
+from console_ticket_helpers import PHONE, audit_entries, fresh, new_ticket, page, signed_in, step
 from tests.factories import AMR, PNG
-
-PHONE = "13812345678"
-_keys = count(1)
-
-
-def new_ticket(services: Any, now: datetime | None = None, **fields: Any) -> Ticket:
-    """A submitted ticket (as the chat dialog would make it), then changed directly by `changes`."""
-    changes = {k: fields.pop(k) for k in ("department", "assignee_id", "accepted_by_id", "status") if k in fields}
-    base = dict(openid="o_worker", category="劳动权益", description="工资拖欠两个月", place="某某电子厂", phone=PHONE)
-    base.update(fields)
-    with services.sessions() as db:
-        ticket, _ = submit_ticket(db, TicketConfig.of(services.settings), Submission(key=f"k{next(_keys)}", **base),
-                                  now or utcnow())
-        for name, value in changes.items():
-            setattr(ticket, name, value)
-        db.commit()
-        return ticket
-
-
-def signed_in(app: Any, make_account: Any, username: str, *roles: str, **fields: Any) -> Any:
-    """A new client signed in as a new account (with e.g. department=...)."""
-    account_id = make_account(username, *roles)
-    if fields:
-        with app.extensions["bot"].sessions() as db:
-            row = db.get(Account, account_id)
-            for name, value in fields.items():
-                setattr(row, name, value)
-            db.commit()
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    client.account_id = account_id
-    return client
 
 
 @pytest.fixture
@@ -59,25 +26,9 @@ def handler(app: Any, make_account: Any) -> Any:
     return signed_in(app, make_account, "chen", "handler")
 
 
-def page(client: Any, url: str) -> str:
-    res = client.get(url)
-    assert res.status_code == 200, (url, res.status_code)
-    return res.get_data(as_text=True)
-
-
 def numbers(html: str) -> list[str]:
     """Ticket numbers of the queue's rows, in order."""
     return re.findall(r'<tr class="[^"]*" data-number="([A-Z0-9]+)"', html)
-
-
-def step(client: Any, ticket: Ticket, action: str, **data: Any) -> Any:
-    url = f"/console/tickets/{ticket.number}"
-    return post_form(client, url, data, action=f"{url}/{action}")
-
-
-def fresh(services: Any, ticket: Ticket) -> Ticket:
-    with services.sessions() as db:
-        return db.get(Ticket, ticket.id)
 
 
 def kinds(services: Any, ticket: Ticket) -> list[str]:
@@ -88,12 +39,6 @@ def kinds(services: Any, ticket: Ticket) -> list[str]:
 def notices(services: Any, ticket: Ticket) -> list[str]:
     with services.sessions() as db:
         return list(db.scalars(select(TicketNotice.text).where(TicketNotice.ticket_id == ticket.id).order_by(TicketNotice.id)))
-
-
-def audit_entries(services: Any, action: str | None = None) -> list[AuditEntry]:
-    with services.sessions() as db:
-        query = select(AuditEntry).order_by(AuditEntry.id)
-        return list(db.scalars(query.where(AuditEntry.action == action) if action else query))
 
 
 def test_queue_is_sorted_by_deadline_and_filtered(handler: Any, services: Any):

@@ -9,7 +9,8 @@ from bot.models import utcnow
 from bot.ticket_media import fetch_ticket
 from bot.ticket_models import Ticket
 from bot.tickets import Submission, TicketConfig, submit
-from test_console_browser import LAPTOP, PHONE, WAIT, Screen, browser, expect  # noqa: F401  (browser is a fixture)
+from screen_helpers import Screen
+from tests.browser_helpers import LAPTOP, PHONE, WAIT, expect
 from tests.factories import AMR, PNG
 
 

@@ -12,7 +12,7 @@ from bot.emulator import chat
 from bot.emulator.client import SimClient
 from bot.emulator.state import EmulatorState
 from bot.ticket_models import TicketMedia
-from tests.conftest import poll
+from tests.helpers import poll
 from tests.factories import PNG
 
 VIEW_MENU = {"button": [{"type": "click", "name": "帮助", "key": "HELP"},

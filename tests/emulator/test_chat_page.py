@@ -1,7 +1,6 @@
 """The chat page at /emulator in a real headless Chromium (Playwright), against the live server."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -9,27 +8,10 @@ import pytest
 from bot.emulator import chat
 from bot.emulator.client import SimClient
 from bot.emulator.state import EmulatorState
+from tests.browser_helpers import LAPTOP, PHONE, WAIT, expect
 from tests.factories import PNG
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-LAPTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-WAIT = 10_000  # ms an expectation may take (the page polls every second)
 NASTY = "<script>window.pwned = 1</script> ]]> <b>粗</b> &amp;"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("chromium not installed at /usr/bin/chromium: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -42,12 +24,6 @@ def page(browser: Any, live: str) -> Iterator[Any]:
     yield pg
     context.close()
     assert errors == [], errors
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(locator)
 
 
 def new_user(page: Any, nickname: str) -> str:

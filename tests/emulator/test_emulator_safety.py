@@ -9,7 +9,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 FORMS = [("text/plain", '{"nickname": "x"}'), ("application/x-www-form-urlencoded", "nickname=x"),
          ("multipart/form-data; boundary=b", '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b--\r\n')]
