@@ -1,4 +1,5 @@
 """What a handler receives besides the message: dialog, database session, outbox, settings, deferral."""
+
 from __future__ import annotations
 
 from concurrent.futures import Future

@@ -1,4 +1,5 @@
 """Dialog state per user (named states like "quiz:answering" plus data), stored in Redis with a TTL."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Fitting text to WeChat's 2,047-byte message limit: split into parts, page with 「继续」, clip as a last resort."""
+
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,9 @@ MORE_WORDS = ("继续", "继续阅读", "继续查看", "下一部分")  # what 
 CLIPPED = "…（内容过长，已截断）"  # ends a text the safety net had to cut
 # Where a long text may be cut, best first: paragraphs, lines, sentence ends, clause ends, spaces.
 # ASCII "," ":" "." only before a space: inside "1,000", "12:30" or "3.5" they are part of a number.
-BREAKS = tuple(re.compile(p) for p in (r"\n\n", r"\n", r"[。！？；…]|[!?;.](?=\s)", r"[，、：）」』】]|[,:)](?=\s)", r"\s"))
+BREAKS = tuple(
+    re.compile(p) for p in (r"\n\n", r"\n", r"[。！？；…]|[!?;.](?=\s)", r"[，、：）」』】]|[,:)](?=\s)", r"\s")
+)
 WORD = re.compile(r"[0-9A-Za-z._%+\-:/]")  # characters of a number, code or address, never cut in between
 log = logging.getLogger(__name__)
 
@@ -66,7 +69,7 @@ def clip(text: str, limit: int = LIMIT, where: str = "reply") -> str:
     if fits(text, limit):
         return text
     log.warning("%s text of %d bytes cut to WeChat's limit of %d", where, size(text), limit)
-    return text[:_cut(text, limit - size(CLIPPED))].rstrip() + CLIPPED
+    return text[: _cut(text, limit - size(CLIPPED))].rstrip() + CLIPPED
 
 
 # Paging in chat: the first page now, the rest on 「继续」 (kept in the dialog with the user's other state).

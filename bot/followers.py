@@ -1,4 +1,5 @@
 """Followers table upkeep: subscribe / unsubscribe / scan events and the last-interaction time."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Database models: what must never be lost (followers now; tickets, points and pushes as features land)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -32,7 +33,9 @@ class Follower(Base):
     last_interaction: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     subscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    scene: Mapped[str | None] = mapped_column(String(64), nullable=True)  # qrscene_ key of the QR code that brought them
+    scene: Mapped[str | None] = mapped_column(
+        String(64), nullable=True
+    )  # qrscene_ key of the QR code that brought them
     tags: Mapped[list] = mapped_column(JSON, default=list)  # WeChat tag ids
 
 

@@ -1,4 +1,5 @@
 """Out-of-band work kept in order per user: one FIFO per key, drained by the shared pool, other keys in parallel."""
+
 from __future__ import annotations
 
 import functools

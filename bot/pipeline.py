@@ -1,4 +1,5 @@
 """The inbound flow after parsing: dedupe → user lock + dialog load → route → handler → save → reply XML."""
+
 from __future__ import annotations
 
 import logging
@@ -76,8 +77,12 @@ class Turn:
 
     def __post_init__(self) -> None:
         openid = self.msg.openid
-        self.keys = [DEDUPE_KEY.format(self.msg.dedupe_key), LOCK_KEY.format(openid),
-                     DIALOG_KEY.format(openid), SEEN_KEY.format(openid)]
+        self.keys = [
+            DEDUPE_KEY.format(self.msg.dedupe_key),
+            LOCK_KEY.format(openid),
+            DIALOG_KEY.format(openid),
+            SEEN_KEY.format(openid),
+        ]
 
 
 class Pipeline:
@@ -103,7 +108,9 @@ class Pipeline:
         """This thread's own connection (no pool checkout per command); an unread FINISH answer is read first."""
         shared = self.s.redis.connection_pool
         if getattr(self.local, "source", None) is not shared:
-            own = redis.ConnectionPool(connection_class=shared.connection_class, max_connections=1, **shared.connection_kwargs)
+            own = redis.ConnectionPool(
+                connection_class=shared.connection_class, max_connections=1, **shared.connection_kwargs
+            )
             self.local.client = redis.Redis(connection_pool=own, single_connection_client=True)
             self.local.source, self.local.unread = shared, False
         client: redis.Redis = self.local.client
@@ -232,8 +239,9 @@ class Pipeline:
         except UserFacingError as exc:
             result = str(exc)
         except DEPENDENCY_ERRORS as exc:
-            log.warning("handler %s answered busy for %s: %s unavailable", ctx.route_name, mask(ctx.msg.openid),
-                        dependency(exc))
+            log.warning(
+                "handler %s answered busy for %s: %s unavailable", ctx.route_name, mask(ctx.msg.openid), dependency(exc)
+            )
             metrics.HANDLER_ERRORS.labels(ctx.route_name).inc()
             return BUSY_REPLY
         except Exception:
@@ -280,4 +288,3 @@ def dependency(exc: BaseException) -> str:
 
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value or "")
-

@@ -1,4 +1,5 @@
 """Routing: routers hold handlers declared by filters; the dispatcher tries routers in order, first match wins."""
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,6 @@
 """Staff alerts in WeChat: console accounts bind their WeChat (a one-time code sent in chat), then new
 submissions and passed deadlines reach them there as well as in the console."""
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,10 @@ def try_allowed(services: "Services", openid: str) -> int:
     """Count one code try by `openid`; 0 if allowed, else the seconds until this user (or everyone) may try again."""
     cfg = services.settings.section("console")
     window, wait = int(cfg["bind_window"]), 0
-    for key, limit in ((TRY_KEY.format(openid), int(cfg["bind_max_attempts"])),
-                       (TRY_ALL_KEY, int(cfg["bind_global_max_attempts"]))):
+    for key, limit in (
+        (TRY_KEY.format(openid), int(cfg["bind_max_attempts"])),
+        (TRY_ALL_KEY, int(cfg["bind_global_max_attempts"])),
+    ):
         pipe = services.redis.pipeline()
         pipe.set(key, 0, ex=window, nx=True)
         pipe.incr(key)
@@ -88,8 +91,11 @@ def send(services: "Services", account_ids: Iterable[int], text: str) -> int:
     template when configured; the number sent."""
     cfg, sent, now = TicketConfig.of(services.settings), 0, utcnow()
     with services.sessions() as db:
-        openids = db.scalars(select(Account.openid).where(Account.id.in_(list(account_ids)),
-                                                          Account.active.is_(True), Account.openid.is_not(None))).all()
+        openids = db.scalars(
+            select(Account.openid).where(
+                Account.id.in_(list(account_ids)), Account.active.is_(True), Account.openid.is_not(None)
+            )
+        ).all()
     for openid in openids:
         if services.followers.in_window(openid, now) and services.outbox.send_text(openid, text).ok:
             sent += 1

@@ -1,4 +1,5 @@
 """我要反映 drafts: written to the database at every step (a Redis loss or restart keeps them), Redis as a cache."""
+
 from __future__ import annotations
 
 import json
@@ -59,4 +60,3 @@ def drop(services: "Services", openid: str) -> None:
         db.execute(delete(TicketDraft).where(TicketDraft.openid == openid))
         db.commit()
     services.redis.delete(CACHE_KEY.format(openid))
-

@@ -1,5 +1,6 @@
 """Telling people about tickets: submitters (customer-service message, template, or at their next message)
 and staff (a console notice once a deadline passes, found by the scheduler's escalation check)."""
+
 from __future__ import annotations
 
 import logging
@@ -42,7 +43,9 @@ def send_one(services: "Services", db: Session, notice: TicketNotice, cfg: Ticke
             return "failed" if result.kind in ("unsubscribed", "blocked") else None
     if cfg.template_id:
         ticket = db.get(Ticket, notice.ticket_id)
-        result = services.outbox.send_template(notice.openid, cfg.template_id, template_data(notice, ticket.number if ticket else ""))
+        result = services.outbox.send_template(
+            notice.openid, cfg.template_id, template_data(notice, ticket.number if ticket else "")
+        )
         if result.ok:
             return "template"
     return None
@@ -58,8 +61,13 @@ def deliver(services: "Services", notice_ids: Iterable[int], now: datetime | Non
 def submitters(services: "Services", notice_ids: Iterable[int]) -> list[str]:
     """The openids the given unsent notices go to."""
     with services.sessions() as db:
-        return list(db.scalars(select(TicketNotice.openid).where(TicketNotice.id.in_(list(notice_ids)),
-                                                                 TicketNotice.sent_at.is_(None)).distinct()))
+        return list(
+            db.scalars(
+                select(TicketNotice.openid)
+                .where(TicketNotice.id.in_(list(notice_ids)), TicketNotice.sent_at.is_(None))
+                .distinct()
+            )
+        )
 
 
 def flush(services: "Services", openid: str, now: datetime | None = None, ids: list[int] | None = None) -> int:
@@ -151,10 +159,18 @@ def escalate(services: "Services", now: datetime | None = None) -> int:
 
     cfg, now = TicketConfig.of(services.settings), now or utcnow()
     with services.sessions() as db:
-        late = db.scalars(select(Ticket).where(Ticket.status.in_(OPEN_STATUSES), or_(
-            (Ticket.due_at < now) & Ticket.escalated_at.is_(None),
-            (Ticket.status == "new") & (Ticket.accept_due_at < now) & Ticket.intake_escalated_at.is_(None),
-        )).order_by(Ticket.due_at).limit(500)).all()
+        late = db.scalars(
+            select(Ticket)
+            .where(
+                Ticket.status.in_(OPEN_STATUSES),
+                or_(
+                    (Ticket.due_at < now) & Ticket.escalated_at.is_(None),
+                    (Ticket.status == "new") & (Ticket.accept_due_at < now) & Ticket.intake_escalated_at.is_(None),
+                ),
+            )
+            .order_by(Ticket.due_at)
+            .limit(500)
+        ).all()
         alerts = [escalate_one(db, cfg, ticket, now) for ticket in late]
         db.commit()
     for staff, text in alerts:  # after the commit: WeChat too, for staff who bound it
@@ -173,7 +189,9 @@ def escalate_one(db: Session, cfg: TicketConfig, ticket: Ticket, now: datetime) 
     else:
         ticket.escalated_at = now
         what, due = "已超过办理时限", ticket.due_at
-    text = f"诉求 {ticket.number}（{ticket.category}）{what}（时限 {china(due).strftime('%m月%d日 %H:%M')}），请尽快处理。"
+    text = (
+        f"诉求 {ticket.number}（{ticket.category}）{what}（时限 {china(due).strftime('%m月%d日 %H:%M')}），请尽快处理。"
+    )
     staff = staff_to_tell(db, cfg, ticket)
     for account_id in staff:
         db.add(StaffNotice(account_id=account_id, ticket_id=ticket.id, text=text, created_at=now))
@@ -182,8 +200,14 @@ def escalate_one(db: Session, cfg: TicketConfig, ticket: Ticket, now: datetime) 
 
 
 def unread_staff_notices(db: Session, account_id: int, limit: int = 20) -> list[StaffNotice]:
-    return list(db.scalars(select(StaffNotice).where(StaffNotice.account_id == account_id, StaffNotice.read_at.is_(None))
-                           .order_by(StaffNotice.id.desc()).limit(limit)))
+    return list(
+        db.scalars(
+            select(StaffNotice)
+            .where(StaffNotice.account_id == account_id, StaffNotice.read_at.is_(None))
+            .order_by(StaffNotice.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def overdue(ticket: Ticket, now: datetime) -> bool:

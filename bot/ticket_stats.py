@@ -24,6 +24,7 @@ about 40 rows. SQLite has no grouping sets: it groups by all four dimensions (th
 gives the rows in group order, no sort, no table read; 100,000 tickets make about 8,000 groups) and the totals
 and the four tables are rolled up here with numpy.
 """
+
 from __future__ import annotations
 
 import json
@@ -64,6 +65,7 @@ class Filters:
     @classmethod
     def of(cls, args: Any) -> "Filters":
         """From query-string arguments (from, to, category, department, district); bad months are ignored."""
+
         def month(name: str) -> str:
             value = str(args.get(name) or "").strip()
             return value if MONTH.match(value) else ""
@@ -207,7 +209,7 @@ def cube_report(db: Session, filters: Filters, now: datetime) -> Report:
     if not rows:
         return result
     columns = list(zip(*rows))
-    values = np.array(columns[len(DIMENSIONS):], dtype=np.int64).T  # one row of sums per group
+    values = np.array(columns[len(DIMENSIONS) :], dtype=np.int64).T  # one row of sums per group
     result.total = counts(values.sum(axis=0))
     for dimension, column in zip(DIMENSIONS, columns):
         result.by[dimension] = rolled_up(column, values)
@@ -222,7 +224,7 @@ def sets_report(db: Session, filters: Filters, now: datetime) -> Report:
     alone = {ALL & ~(1 << (len(keys) - 1 - i)): i for i in range(len(keys))}  # GROUPING() bits: 1 = rolled up
     result = Report(filters)
     for row in db.execute(query):
-        flag, values = row[0], row[1 + len(keys):]
+        flag, values = row[0], row[1 + len(keys) :]
         if flag == ALL:
             result.total = Counts(*values)
         else:
@@ -262,8 +264,9 @@ def loads(filters: Filters, text: str) -> Report:
     return Report(filters, Counts(*data["total"]), by)
 
 
-def cached_report(cache: redis.Redis, db: Session, filters: Filters = Filters(),
-                  now: datetime | None = None) -> tuple[Report, bool]:
+def cached_report(
+    cache: redis.Redis, db: Session, filters: Filters = Filters(), now: datetime | None = None
+) -> tuple[Report, bool]:
     """report(), from Redis when nothing changed since it was computed (this minute); (report, was cached).
     Without Redis the figures are computed every time."""
     now = now or utcnow()

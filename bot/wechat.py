@@ -1,4 +1,5 @@
 """WeChat's wire format at the webhook: verify signatures, AES decrypt/encrypt, parse XML, render replies."""
+
 from __future__ import annotations
 
 import base64
@@ -186,10 +187,18 @@ def _body(reply: Reply) -> str:
         content = fit.clip(reply.content, where="passive")  # the safety net: WeChat shows a failure notice instead
         return f"<MsgType><![CDATA[text]]></MsgType><Content>{_c(content)}</Content>"
     if isinstance(reply, NewsReply):
-        return "<MsgType><![CDATA[news]]></MsgType><ArticleCount>1</ArticleCount><Articles>" + _article(reply.articles[0]) + "</Articles>"
+        return (
+            "<MsgType><![CDATA[news]]></MsgType><ArticleCount>1</ArticleCount><Articles>"
+            + _article(reply.articles[0])
+            + "</Articles>"
+        )
     if isinstance(reply, MediaReply):
         tag = reply.msgtype.capitalize()
-        extra = f"<Title>{_c(reply.title)}</Title><Description>{_c(reply.description)}</Description>" if reply.msgtype == "video" else ""
+        extra = (
+            f"<Title>{_c(reply.title)}</Title><Description>{_c(reply.description)}</Description>"
+            if reply.msgtype == "video"
+            else ""
+        )
         return f"<MsgType>{_c(reply.msgtype)}</MsgType><{tag}><MediaId>{_c(reply.media_id)}</MediaId>{extra}</{tag}>"
     raise TypeError(f"cannot render {type(reply).__name__}")
 

@@ -1,4 +1,5 @@
 """Browser test helpers (tests/): Debian's headless Chromium driven by Playwright, screen sizes, expectations."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -8,8 +9,14 @@ from typing import Any, Iterator
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 WAIT = 10_000  # ms an expectation may take (the emulator's chat page polls every second)

@@ -1,5 +1,6 @@
 """Fixtures: a real Redis (embedded, or REDIS_URL) and database (SQLite, or DATABASE_URL), the app,
 a live server with the emulator, and `wx`, a simulated WeChat client posting to it."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,16 @@ from tests.browser_helpers import chromium
 from tests.helpers import clean, free_port, make_app, poll
 
 # A developer's own WeChat settings must never leak into tests (they would point the suite at WeChat).
-for _name in ("BOT_ENV", "WECHAT_TOKEN", "WECHAT_AES_KEY", "WECHAT_APPID", "WECHAT_SECRET",
-              "WECHAT_API_BASE_URL", "SECRET_KEY", "PORT"):
+for _name in (
+    "BOT_ENV",
+    "WECHAT_TOKEN",
+    "WECHAT_AES_KEY",
+    "WECHAT_APPID",
+    "WECHAT_SECRET",
+    "WECHAT_API_BASE_URL",
+    "SECRET_KEY",
+    "PORT",
+):
     os.environ.pop(_name, None)
 
 
@@ -149,4 +158,3 @@ def user(emu: EmulatorState) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "config(**overrides): create_app overrides for this test")
-

@@ -1,4 +1,5 @@
 """Test helpers shared by the whole suite (tests/): polling, a free port, an app on the test stores, a clean slate."""
+
 from __future__ import annotations
 
 import socket

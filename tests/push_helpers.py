@@ -1,4 +1,5 @@
 """Push test helpers (tests/): followers with an open window, China-time moments, a planned push, what was delivered."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -30,8 +31,16 @@ def local(days: int, hour: int, minute: int = 0) -> datetime:
 
 def make(services: Any, now: datetime | None = None, **fields: Any) -> int:
     """Plan and save a push; its id (asserts it could be scheduled)."""
-    base = {"title": "测试推送", "content_kind": "text", "body": "今晚八点支部学习", "audience_kind": "all",
-            "channel": "custom", "timing": "once", "test_openids": [], "created_by": "test"}
+    base = {
+        "title": "测试推送",
+        "content_kind": "text",
+        "body": "今晚八点支部学习",
+        "audience_kind": "all",
+        "channel": "custom",
+        "timing": "once",
+        "test_openids": [],
+        "created_by": "test",
+    }
     with services.sessions() as db:
         push = Push(**{**base, **fields})
         problems = pushes.plan(db, services, push, now or utcnow())

@@ -1,4 +1,5 @@
 """Quiz test helpers (tests/): the fast-answer setting, the current question, right and wrong answers, points."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,4 +35,6 @@ def wrong(q: Question) -> str:
 def points(services: Any, openid: str) -> int:
     """The user's total points in the ledger."""
     with services.sessions() as db:
-        return int(db.scalar(select(func.coalesce(func.sum(PointsEntry.points), 0)).where(PointsEntry.openid == openid)))
+        return int(
+            db.scalar(select(func.coalesce(func.sum(PointsEntry.points), 0)).where(PointsEntry.openid == openid))
+        )

@@ -1,4 +1,5 @@
 """Test helpers for dependency failures: a private Redis to pause, an app served over HTTP against it."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Operator commands: sync-menu pushes config.yaml's menu; show-config hides secrets."""
+
 from __future__ import annotations
 
 

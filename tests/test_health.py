@@ -1,4 +1,5 @@
 """Observability: /healthz, /metrics, openids masked in logs."""
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,11 @@ def test_healthz_names_what_is_down(app, client):
 def samples(client: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample /metrics shows now: (name, its labels) → value."""
     body = client.get("/metrics").get_data(as_text=True)
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(body) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body)
+        for s in family.samples
+    }
 
 
 def test_metrics_count_requests_replies_dedupe_and_the_outbox(wx, user, client, services, emu):

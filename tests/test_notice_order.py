@@ -1,5 +1,6 @@
 """Out-of-band notices to one user arrive in the order they were made (受理 before 交办 before 办理中), while
 notices to many users still go out side by side."""
+
 from __future__ import annotations
 
 import time

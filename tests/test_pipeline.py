@@ -1,4 +1,5 @@
 """The inbound flow through the emulator: retries handled once, per-user ordering, deferral, late replies."""
+
 from __future__ import annotations
 
 import time
@@ -172,4 +173,3 @@ def test_help_lists_the_menu(wx, user, services):
 def test_help_from_the_menu_click(wx, user):
     text = wx.click(user, "HELP").text
     assert text.startswith("您好！这里是园区微党建公众号") and "常用指令" in text
-

@@ -1,4 +1,5 @@
 """The scheduler: one active process through a Redis lease; each run claimed once; jobs persist."""
+
 from __future__ import annotations
 
 import time

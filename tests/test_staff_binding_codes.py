@@ -1,5 +1,6 @@
 """Staff binding codes 「绑定后台 …」 through the emulator: long codes, tries limited per WeChat user and overall,
 and no reply names the console account."""
+
 from __future__ import annotations
 
 from typing import Any

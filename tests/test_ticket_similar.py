@@ -1,4 +1,5 @@
 """Likely duplicates: bigram shingles, Jaccard similarity, ranking, and the bounded candidate query."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

@@ -1,4 +1,5 @@
 """Ticket statistics: exact counts and rates of a known set of tickets, by month, category, department, 片区."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -67,7 +68,11 @@ def test_by_category_and_district(figures):
     assert (cats["住房保障"].submitted, cats["住房保障"].collected) == (1, 0)
     districts = dict(result.rows("district"))
     assert [k for k in districts] == ["一片区", "二片区", None]
-    assert (districts["一片区"].collected, districts["一片区"].solved, rates(districts["一片区"])) == (5, 3, (2 / 4, 3 / 5, 1.0))
+    assert (districts["一片区"].collected, districts["一片区"].solved, rates(districts["一片区"])) == (
+        5,
+        3,
+        (2 / 4, 3 / 5, 1.0),
+    )
     assert (districts["二片区"].collected, districts["二片区"].solve_rate) == (3, 0.0)
 
 
@@ -120,6 +125,11 @@ def test_postgresql_grouping_sets_agree_with_the_roll_up_here(services, figures)
     with services.sessions() as db:
         if db.get_bind().dialect.name != "postgresql":
             pytest.skip("GROUPING SETS are used on PostgreSQL only")
-        for f in (Filters(), Filters(month_from="2026-11"), Filters(department="renshe"), Filters(month_from="2030-01")):
+        for f in (
+            Filters(),
+            Filters(month_from="2026-11"),
+            Filters(department="renshe"),
+            Filters(month_from="2030-01"),
+        ):
             in_sql, here = sets_report(db, f, known.NOW), cube_report(db, f, known.NOW)
             assert in_sql.total == here.total and in_sql.by == here.by

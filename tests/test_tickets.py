@@ -1,5 +1,6 @@
 """Ticket core: numbers, idempotent submission, every workflow step and its event, notices, escalation, privacy,
 and the retries that copy a ticket's media from WeChat."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -14,12 +15,13 @@ from bot.errors import UserFacingError
 from bot.ticket_media import retry_pending
 from bot.ticket_models import AppendOnlyError, StaffNotice, Ticket, TicketEvent, TicketMedia, TicketNotice
 from bot.ticket_notify import PENDING_KEY, deliver, escalate
-from bot.tickets import (TicketConfig, can_see_phone, can_see_submitter, mask_phone, own_ticket, submit,
-                         valid_phone)
+from bot.tickets import TicketConfig, can_see_phone, can_see_submitter, mask_phone, own_ticket, submit, valid_phone
 from tests.ticket_helpers import NOW, account, new_ticket, sub
 
 
-def step(services: Any, ticket_id: int, action: Any, *args: Any, now: datetime = NOW, actor: str = "staff") -> list[int]:
+def step(
+    services: Any, ticket_id: int, action: Any, *args: Any, now: datetime = NOW, actor: str = "staff"
+) -> list[int]:
     """Run one workflow step on a fresh session and commit; the notice ids it queued."""
     with services.sessions() as db:
         s = flow.Step.by(db, TicketConfig.of(services.settings), actor, now)
@@ -31,7 +33,10 @@ def step(services: Any, ticket_id: int, action: Any, *args: Any, now: datetime =
 
 def events(services: Any, ticket_id: int) -> list[str]:
     with services.sessions() as db:
-        return [e.kind for e in db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id))]
+        return [
+            e.kind
+            for e in db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id))
+        ]
 
 
 def test_numbers_follow_the_china_date_and_a_daily_sequence(services):
@@ -141,14 +146,16 @@ def test_notices_go_out_in_the_window_and_otherwise_wait_for_the_next_message(se
     services.followers.subscribe(outside)
     a = new_ticket(services, openid=inside, key="a")
     b = new_ticket(services, openid=outside, key="b")
-    ids = step(services, a.id, flow.accept, None, now=datetime.now(timezone.utc)) + \
-        step(services, b.id, flow.accept, None, now=datetime.now(timezone.utc))
+    ids = step(services, a.id, flow.accept, None, now=datetime.now(timezone.utc)) + step(
+        services, b.id, flow.accept, None, now=datetime.now(timezone.utc)
+    )
     assert deliver(services, ids) == 1
     assert "已受理" in emu.received(inside)[-1]["body"]["text"]["content"]
     assert services.redis.sismember(PENDING_KEY, outside)
     services.followers.touch(outside)
     emu.open_window(outside)
     from bot.ticket_notify import deliver_pending
+
     assert deliver_pending(services, outside) == 1
     assert "已受理" in emu.received(outside)[-1]["body"]["text"]["content"]
 
@@ -170,8 +177,11 @@ def media_state(services: Any, ticket_id: int) -> list[tuple[str, int, bool]]:
 
 
 def test_a_submission_queues_one_row_per_image_or_voice(services):
-    media = [{"type": "image", "media_id": "m1"}, {"type": "voice", "media_id": "m2", "text": "识别"},
-             {"type": "image", "media_id": "m1"}]  # the same id twice: one row
+    media = [
+        {"type": "image", "media_id": "m1"},
+        {"type": "voice", "media_id": "m2", "text": "识别"},
+        {"type": "image", "media_id": "m1"},
+    ]  # the same id twice: one row
     t = new_ticket(services, media=media)
     assert media_state(services, t.id) == [("image", 0, False), ("voice", 0, False)]
     with services.sessions() as db:
@@ -182,10 +192,12 @@ def test_a_submission_queues_one_row_per_image_or_voice(services):
 def test_the_retry_job_skips_tickets_past_wechats_three_days(services, emu, live):
     fresh_id, old_id = (emu.add_media("image", b"\xff\xd8\xff jpeg", "image/jpeg") for _ in range(2))
     now = datetime.now(timezone.utc)
-    fresh = new_ticket(services, key="fresh", now=now - timedelta(days=2),
-                       media=[{"type": "image", "media_id": fresh_id}])
-    old = new_ticket(services, key="old", now=now - timedelta(days=3, minutes=1),
-                     media=[{"type": "image", "media_id": old_id}])
+    fresh = new_ticket(
+        services, key="fresh", now=now - timedelta(days=2), media=[{"type": "image", "media_id": fresh_id}]
+    )
+    old = new_ticket(
+        services, key="old", now=now - timedelta(days=3, minutes=1), media=[{"type": "image", "media_id": old_id}]
+    )
     assert retry_pending(services, now) == 1
     assert media_state(services, fresh.id) == [("image", 1, True)]
     assert media_state(services, old.id) == [("image", 0, False)]  # WeChat has forgotten it: not even asked

@@ -1,4 +1,5 @@
 """The webhook's gate: URL check, signatures, timestamp window, body cap, hostile XML, every message kind."""
+
 from __future__ import annotations
 
 import time
@@ -89,7 +90,12 @@ def test_entities_inside_the_encrypted_payload_are_refused(client, sim, services
     from bot.wechat import signature
 
     ts, nonce = str(int(time.time())), "7"
-    query = {"timestamp": ts, "nonce": nonce, "encrypt_type": "aes", "msg_signature": signature(sim.token, ts, nonce, encrypted)}
+    query = {
+        "timestamp": ts,
+        "nonce": nonce,
+        "encrypt_type": "aes",
+        "msg_signature": signature(sim.token, ts, nonce, encrypted),
+    }
     res = client.post(PATH, query_string=query, data=to_xml({"ToUserName": "gh", "Encrypt": encrypted}))
     assert res.status_code == 400
     assert nothing_stored(services)

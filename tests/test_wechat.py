@@ -1,4 +1,5 @@
 """bot.wechat: signatures, AES round trip against wechatpy, the XML parser's refusals, CDATA safety."""
+
 from __future__ import annotations
 
 import pytest
@@ -56,7 +57,16 @@ def test_cdata_safe_splits_terminator_and_drops_controls():
 
 
 def test_render_text_with_terminator_parses_back():
-    msg = to_message({"FromUserName": "ouser", "ToUserName": "gh", "CreateTime": "1", "MsgType": "text", "Content": "x", "MsgId": "1"})
+    msg = to_message(
+        {
+            "FromUserName": "ouser",
+            "ToUserName": "gh",
+            "CreateTime": "1",
+            "MsgType": "text",
+            "Content": "x",
+            "MsgId": "1",
+        }
+    )
     xml = render(TextReply("echo ]]><script>"), msg)
     assert parse_xml(xml.encode())["Content"] == "echo ]]><script>"
 

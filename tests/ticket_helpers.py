@@ -1,4 +1,5 @@
 """Ticket test helpers (tests/): a submission, a ticket submitted at a fixed time, a console account made directly."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -3,6 +3,7 @@
 Figures at NOW (intake hours 2): submitted 10, merged 1, collected 9, rejected 2, accepted 7, solved 3, open 4;
 响应率 6/9 (t10 is still inside its intake hours), 解决率 3/7, 满意率 2/3.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

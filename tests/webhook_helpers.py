@@ -1,4 +1,5 @@
 """Test helpers for the webhook's gate (tests/): its path, the plaintext-window settings, the "no effect" check."""
+
 from __future__ import annotations
 
 from typing import Any

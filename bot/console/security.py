@@ -1,5 +1,6 @@
 """Console sign-in security: Argon2 password hashes (bounded per process), password rules, the Redis login
 limiter (per username + address, per address, global), safe redirect targets."""
+
 from __future__ import annotations
 
 import threading
@@ -94,9 +95,14 @@ class LoginRules:
 
     @classmethod
     def read(cls, cfg: dict[str, Any]) -> "LoginRules":
-        return cls(int(cfg["login_max_failures"]), int(cfg["login_address_max_failures"]),
-                   int(cfg["login_global_max_failures"]), int(cfg["login_window"]), int(cfg["password_checks"]),
-                   float(cfg["password_check_wait"]))
+        return cls(
+            int(cfg["login_max_failures"]),
+            int(cfg["login_address_max_failures"]),
+            int(cfg["login_global_max_failures"]),
+            int(cfg["login_window"]),
+            int(cfg["password_checks"]),
+            float(cfg["password_check_wait"]),
+        )
 
 
 @dataclass
@@ -122,9 +128,11 @@ class LoginLimiter:
     def keys(self, username: str, ip: str) -> list[tuple[str, str, int]]:
         """(scope, Redis key, limit) of each counter a login from `ip` as `username` touches."""
         r = self.rules
-        return [("user", FAIL_KEY.format(username.strip().lower(), ip), r.max_failures),
-                ("address", ADDRESS_KEY.format(ip), r.address_max_failures),
-                ("global", GLOBAL_KEY, r.global_max_failures)]
+        return [
+            ("user", FAIL_KEY.format(username.strip().lower(), ip), r.max_failures),
+            ("address", ADDRESS_KEY.format(ip), r.address_max_failures),
+            ("global", GLOBAL_KEY, r.global_max_failures),
+        ]
 
     def _limit(self, counts: list[Any], ttls: list[Any], keys: list[tuple[str, str, int]]) -> Limit:
         user_count = int(counts[0] or 0)

@@ -1,5 +1,6 @@
 """Request helpers for the console views: the request's database session, the signed-in account (checked against its
 server-side session row on every request), role guards."""
+
 from __future__ import annotations
 
 import functools

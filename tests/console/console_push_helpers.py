@@ -1,4 +1,5 @@
 """Console push test helpers (tests/console/): the new-push form, posting it, the saved push and the audit actions."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -19,10 +20,22 @@ def when(days: int = 1, hour: int = 12) -> str:
     return f"{day.isoformat()}T{hour:02d}:00"
 
 
-FORM = {"title": "支部学习<script>alert(1)</script>", "content_kind": "text", "body": "今晚八点学习 <b>x</b>",
-        "audience_kind": "all", "channel": "custom", "timing": "once", "run_at": when(), "content_ref": "",
-        "audience_ref": "", "test_openids": "", "recurrence": "", "series_from": "", "series_to": "",
-        "series_every_days": ""}
+FORM = {
+    "title": "支部学习<script>alert(1)</script>",
+    "content_kind": "text",
+    "body": "今晚八点学习 <b>x</b>",
+    "audience_kind": "all",
+    "channel": "custom",
+    "timing": "once",
+    "run_at": when(),
+    "content_ref": "",
+    "audience_ref": "",
+    "test_openids": "",
+    "recurrence": "",
+    "series_from": "",
+    "series_to": "",
+    "series_every_days": "",
+}
 
 
 def create(client: Any, **changes: Any) -> Any:

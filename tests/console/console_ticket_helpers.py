@@ -1,4 +1,5 @@
 """Console ticket test helpers (tests/console/): tickets as the chat makes them, signed-in staff, pages, steps, audit."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,8 +24,9 @@ def new_ticket(services: Any, now: datetime | None = None, **fields: Any) -> Tic
     base = dict(openid="o_worker", category="劳动权益", description="工资拖欠两个月", place="某某电子厂", phone=PHONE)
     base.update(fields)
     with services.sessions() as db:
-        ticket, _ = submit_ticket(db, TicketConfig.of(services.settings), Submission(key=f"k{next(_keys)}", **base),
-                                  now or utcnow())
+        ticket, _ = submit_ticket(
+            db, TicketConfig.of(services.settings), Submission(key=f"k{next(_keys)}", **base), now or utcnow()
+        )
         for name, value in changes.items():
             setattr(ticket, name, value)
         db.commit()

@@ -1,4 +1,5 @@
 """Console browser test helpers (tests/console/): a browser context at one size that signs in and collects page errors."""
+
 from __future__ import annotations
 
 from typing import Any

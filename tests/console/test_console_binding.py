@@ -1,4 +1,5 @@
 """Staff alerts in WeChat: a console account binds its WeChat with a one-time code, then gets ticket alerts there."""
+
 from __future__ import annotations
 
 import re

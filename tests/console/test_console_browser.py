@@ -1,4 +1,5 @@
 """The console in a real headless Chromium (Playwright) against the live server, at laptop and phone sizes."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,8 +19,9 @@ def people(emu: Any, services: Any) -> list[str]:
     return openids
 
 
-def test_login_dashboard_followers_and_tagging(browser: Any, live: str, make_account: Any, people: list[str],
-                                               services: Any):
+def test_login_dashboard_followers_and_tagging(
+    browser: Any, live: str, make_account: Any, people: list[str], services: Any
+):
     make_account("root", "admin")
     screen = Screen(browser, live, viewport=LAPTOP)
     page = screen.login("root")
@@ -40,7 +42,9 @@ def test_login_dashboard_followers_and_tagging(browser: Any, live: str, make_acc
     page.select_option("#members select[name=tag]", label="在职党员")
     page.click("#tag-add")
     expect(page.locator(".flash-success")).to_contain_text("已为 1 位粉丝添加标签「在职党员」", timeout=WAIT)
-    expect(page.locator("table.followers tbody tr").filter(has_text=people[0]).locator("td.tags")).to_have_text("在职党员")
+    expect(page.locator("table.followers tbody tr").filter(has_text=people[0]).locator("td.tags")).to_have_text(
+        "在职党员"
+    )
     tag_id = next(t["id"] for t in services.wx.tag.get() if t["name"] == "在职党员")
     assert services.wx.tag.get_user_tag(people[0]) == [tag_id]
     screen.shot("/tmp/console-followers-laptop.png")
@@ -105,7 +109,7 @@ def test_admin_creates_an_account_in_the_browser(browser: Any, live: str, make_a
     page.click("button:has-text('创建账号')")
     expect(page.locator(".flash-success")).to_contain_text("已创建账号「zhang」", timeout=WAIT)
     expect(page.locator("input[name=roles][value=reviewer]")).to_be_checked()
-    account_path = page.url[len(live):]  # ids differ between databases (PostgreSQL keeps its sequences)
+    account_path = page.url[len(live) :]  # ids differ between databases (PostgreSQL keeps its sequences)
     screen.shot("/tmp/console-account-laptop.png")
     page.click("nav.nav a:has-text('账号')")
     expect(page.locator("table tbody tr")).to_have_count(2)

@@ -1,4 +1,5 @@
 """Console push pages: create and plan, escaping, approval by reviewers, pause/resume/cancel, progress JSON, calendar, audit."""
+
 from __future__ import annotations
 
 import re
@@ -39,7 +40,9 @@ def test_approval_needs_a_reviewer(editor: Any, client: Any, services: Any, make
     push = only_push(services)
     url = f"/console/pushes/{push.id}"
     assert "待审核" in editor.get(url).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', editor.get(url).get_data(as_text=True)).group(1)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', editor.get(url).get_data(as_text=True)).group(
+        1
+    )
     assert editor.post(url + "/approve", data={"csrf_token": token}).status_code == 403
     editor.post("/console/logout", data={"csrf_token": token})
     make_account("li", "reviewer")

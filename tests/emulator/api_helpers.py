@@ -1,4 +1,5 @@
 """Emulator test helpers (tests/emulator/): plain HTTP calls to the fake WeChat API."""
+
 from __future__ import annotations
 
 from typing import Any

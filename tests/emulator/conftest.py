@@ -1,4 +1,5 @@
 """Fixtures for the fake WeChat API tests (tests/emulator/): raw HTTP calls to the fake API."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Simulated latency and random failures of the fake API (config emulator.latency_ms / failure_rate)."""
+
 from __future__ import annotations
 
 import time

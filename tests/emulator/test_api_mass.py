@@ -1,4 +1,5 @@
 """Mass sends: sendall / send / preview / get / delete, clientmsgid, quotas, MASSSENDJOBFINISH at the webhook."""
+
 from __future__ import annotations
 
 import pytest
@@ -99,6 +100,8 @@ def test_get_and_delete(live, services, wxapi, followers):
 
 
 def test_mass_api_60_calls_a_minute(live, wxapi, followers):
-    answers = [wxapi.post("message/mass/sendall", {"filter": {"is_to_all": True}, "msgtype": "bad"})["errcode"]
-               for _ in range(61)]
+    answers = [
+        wxapi.post("message/mass/sendall", {"filter": {"is_to_all": True}, "msgtype": "bad"})["errcode"]
+        for _ in range(61)
+    ]
     assert answers == [40008] * 60 + [45011]

@@ -1,4 +1,5 @@
 """The chat page at /emulator in a real headless Chromium (Playwright), against the live server."""
+
 from __future__ import annotations
 
 from typing import Any, Iterator
@@ -96,7 +97,9 @@ def test_failed_webhook_shows_the_error_line(page: Any, services: Any, monkeypat
     s = services.settings
 
     def dead_client() -> SimClient:  # nothing listens on port 9
-        return SimClient("http://127.0.0.1:9/wechat", s.token, s.aes_key, s.appid, observer=EmulatorState(services.redis))
+        return SimClient(
+            "http://127.0.0.1:9/wechat", s.token, s.aes_key, s.appid, observer=EmulatorState(services.redis)
+        )
 
     monkeypatch.setattr(chat, "sim_client", dead_client)
     send(page, "有人吗")
@@ -133,7 +136,9 @@ def test_news_is_a_card_and_only_http_links_are_links(page: Any, services: Any):
     openid = new_user(page, "小图")
     send(page, "你好")  # opens the 48 h window for customer-service messages
     expect(page.locator(".msg.account .bubble").last).to_contain_text("你好", timeout=WAIT)
-    articles = [{"title": "百年党史一百问", "description": "每天一问。", "url": "https://example.com/a?x=1&y=<2>", "picurl": ""}]
+    articles = [
+        {"title": "百年党史一百问", "description": "每天一问。", "url": "https://example.com/a?x=1&y=<2>", "picurl": ""}
+    ]
     assert services.outbox.send_custom(openid, {"msgtype": "news", "news": {"articles": articles}}).ok
     card = page.locator("a.card-news").last
     expect(card.locator(".card-title")).to_have_text("百年党史一百问", timeout=WAIT)
