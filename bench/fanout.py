@@ -10,6 +10,7 @@ after). See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -273,10 +274,8 @@ def rss_mb(pid: int) -> float:
         proc = psutil.Process(pid)
         total = proc.memory_info().rss
         for kid in proc.children(recursive=True):
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 total += kid.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
         return total / 2**20
     except psutil.NoSuchProcess:
         return 0.0
@@ -298,7 +297,7 @@ def count(services: Any, run_id: int) -> dict[str, int]:
         for openid, _ in rows[i : i + 5000]:
             pipe.llen(LOG.format(openid))
         got += pipe.execute()
-    counts = dict(zip((o for o, _ in rows), got))
+    counts = dict(zip((o for o, _ in rows), got, strict=True))
     return {
         "recipients": len(rows),
         "received_once": sum(1 for n in got if n == 1),

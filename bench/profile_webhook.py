@@ -9,8 +9,9 @@ import itertools
 import os
 import pstats
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import webhook_env as wenv
 from werkzeug.test import EnvironBuilder

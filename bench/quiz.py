@@ -25,13 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
+from webhook_env import local_app  # noqa: E402
 
 from bot.emulator.client import SimClient, new_openid  # noqa: E402
 from bot.models import utcnow  # noqa: E402
 from bot.points import day_of  # noqa: E402
 from bot.quiz_models import PointsEntry  # noqa: E402
 from bot.quizrun import active_run  # noqa: E402
-from webhook_env import local_app  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "quiz.json"  # results file
 
@@ -154,11 +154,13 @@ def main() -> None:
 def report(r: dict) -> None:
     print(f"database: {r['database']}")
     print(
-        f"baseline 帮助 (simple handler): median {r['baseline_help']['median_ms']:.2f} ms, p99 {r['baseline_help']['p99_ms']:.2f} ms"
+        f"baseline 帮助 (simple handler): median {r['baseline_help']['median_ms']:.2f} ms, "
+        f"p99 {r['baseline_help']['p99_ms']:.2f} ms"
     )
     q = r["quiz_answer"]
     print(
-        f"quiz answer: median {q['median_ms']:.2f} ms, p99 {q['p99_ms']:.2f} ms over {q['answers']} answers ({q['correct']} right)"
+        f"quiz answer: median {q['median_ms']:.2f} ms, p99 {q['p99_ms']:.2f} ms "
+        f"over {q['answers']} answers ({q['correct']} right)"
     )
     verdict = "ok" if r["added_median_ms"] <= 3 else "MISSED"
     print(f"added by answering: {r['added_median_ms']:.2f} ms median  [target <= 3 ms: {verdict}]")
@@ -169,7 +171,8 @@ def report(r: dict) -> None:
     p = r["my_points"]
     verdict = "ok" if p["median_ms"] < 5 else "MISSED"
     print(
-        f"我的积分 with {r['members']:,} members: median {p['median_ms']:.2f} ms, p99 {p['p99_ms']:.2f} ms  [target < 5 ms: {verdict}]"
+        f"我的积分 with {r['members']:,} members: median {p['median_ms']:.2f} ms, p99 {p['p99_ms']:.2f} ms  "
+        f"[target < 5 ms: {verdict}]"
     )
 
 

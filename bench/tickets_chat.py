@@ -37,12 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
+from webhook_env import local_app  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from bot import metrics  # noqa: E402
 from bot.emulator.client import Exchange, SimClient, new_openid  # noqa: E402
 from bot.ticket_models import Ticket  # noqa: E402
-from webhook_env import local_app  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "tickets_chat.json"  # results file
 NUMBER = re.compile(r"[A-Z]{1,4}\d{10}")  # a ticket number in a reply
@@ -85,7 +85,7 @@ class Tally:
     numbers: dict[str, str] = field(default_factory=dict)
     guard: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, other: "Tally") -> None:
+    def add(self, other: Tally) -> None:
         with self.guard:
             self.turns += other.turns
             self.users += other.users
@@ -234,7 +234,7 @@ def main() -> None:
             subs.add(tally)
             subs_s, dedupe_subs = subs_s + seconds, dedupe_subs + metrics.DEDUPE_HITS._value.get() - before
             n = max(1, round(len(tally.turns) / max(1, len(part))))
-            tally, seconds = run_phase(hook, settings, part, args, lambda c, o, r: help_turns(c, o, n))
+            tally, seconds = run_phase(hook, settings, part, args, lambda c, o, r, n=n: help_turns(c, o, n))
             base.add(tally)
             base_s += seconds
         db = check_database(app, subs, users)
@@ -289,14 +289,16 @@ def report(r: dict[str, Any]) -> None:
         and s["tickets"] == s["users"] == s["unique_numbers"]
     )
     print(
-        f"  tickets in the database: {s['tickets']} for {s['users']} users; lost {s['lost']}, duplicated {s['duplicated']}, "
-        f"reply number != database {s['number_mismatch']}, unexpected replies {s['failures']}  [{'ok' if ok else 'FAILED'}]"
+        f"  tickets in the database: {s['tickets']} for {s['users']} users; lost {s['lost']}, "
+        f"duplicated {s['duplicated']}, reply number != database {s['number_mismatch']}, "
+        f"unexpected replies {s['failures']}  [{'ok' if ok else 'FAILED'}]"
     )
     for line in s["failed"]:
         print(f"    {line}")
     print(
         f"baseline 帮助: {b['turns']} turns in {b['seconds']:.1f} s ({b['turns'] / b['seconds']:.0f} turns/s), "
-        f"{b['retried_turns']} retried; per turn: median {b['turn']['median_ms']:.1f} ms, p99 {b['turn']['p99_ms']:.1f} ms; "
+        f"{b['retried_turns']} retried; per turn: median {b['turn']['median_ms']:.1f} ms, "
+        f"p99 {b['turn']['p99_ms']:.1f} ms; "
         f"failures {b['failures']}"
     )
     print(

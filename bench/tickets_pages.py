@@ -28,9 +28,10 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,12 +39,12 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 from sqlalchemy import create_engine, insert, inspect, text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
+from webhook_env import local_app  # noqa: E402
 
 from bot.console.accounts import create_account  # noqa: E402
 from bot.ticket_models import OPEN_STATUSES, Ticket  # noqa: E402
 from bot.ticket_stats import CACHE_KEY  # noqa: E402
 from bot.tickets import TicketConfig, china  # noqa: E402
-from webhook_env import local_app  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "tickets_pages.json"  # results file
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench"  # the bench database (emptied each run)
@@ -167,7 +168,7 @@ def ticket(rng: random.Random, cfg: TicketConfig, i: int, now: datetime, seq: di
 def seed(app: Any, count: int) -> float:
     """Bulk-insert `count` tickets in batches; ANALYZE; the seconds it took."""
     s = app.extensions["bot"]
-    cfg, rng, now, seq = TicketConfig.of(s.settings), random.Random(20261122), datetime.now(timezone.utc), {}
+    cfg, rng, now, seq = TicketConfig.of(s.settings), random.Random(20261122), datetime.now(UTC), {}
     started = time.perf_counter()
     rows = sorted((ticket(rng, cfg, i, now, seq) for i in range(count)), key=lambda r: r["created_at"])
     with s.engine.begin() as conn:
@@ -232,7 +233,7 @@ CASES = {  # name → (path, query); "home" is the baseline; "cold" cases empty 
 
 
 def last_months(n: int) -> dict[str, str]:
-    today = china(datetime.now(timezone.utc))
+    today = china(datetime.now(UTC))
     first = (today.year * 12 + today.month - 1) - (n - 1)
     return {"from": f"{first // 12:04d}-{first % 12 + 1:02d}", "to": today.strftime("%Y-%m")}
 

@@ -15,10 +15,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import webhook_env as wenv
 
@@ -98,7 +99,8 @@ class Pinning:
             "not pinned"
             if not self.server
             else (
-                f"pinned ({self.mode}): gunicorn on CPU {self.server}, embedded Redis on {self.redis}, wrk on {self.client}"
+                f"pinned ({self.mode}): gunicorn on CPU {self.server}, embedded Redis on {self.redis}, "
+                f"wrk on {self.client}"
             )
         )
         return where + (f", nice {self.nice}" if self.nice else "")
@@ -344,10 +346,10 @@ class Snapshot:
     scripts: int | None
 
     @classmethod
-    def take(cls, server: Server, redis_url: str) -> "Snapshot":
+    def take(cls, server: Server, redis_url: str) -> Snapshot:
         return cls(bot_counts(server.port), script_calls(redis_url))
 
-    def since(self, before: "Snapshot", sent: int) -> dict[str, Any]:
+    def since(self, before: Snapshot, sent: int) -> dict[str, Any]:
         """What ours says it did between two snapshots, checked against what wrk saw answered."""
         handled = int(self.counts["bot_replies_total"] - before.counts["bot_replies_total"])
         out: dict[str, Any] = {
@@ -408,7 +410,7 @@ def run_wrk(
         raise SystemExit(f"wrk failed ({res.returncode}): {res.stderr.strip() or res.stdout[-500:]}")
     data: dict[str, Any] = json.loads(found.group(1))
     data["rps"] = round(data["requests"] / (data["duration_us"] / 1e6), 1)
-    used = [b - a for a, b in zip(before, after)]
+    used = [b - a for a, b in zip(before, after, strict=True)]
     data["cpu_pct"] = {
         "worker": pct(used[0], wall),
         "wrk": pct(used[1], wall),
@@ -492,7 +494,7 @@ def figures(phases: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
     }
     if "floor" in thr and "ours" in thr:
         out["ratio"] = round(thr["ours"]["rps"] / thr["floor"]["rps"], 3)
-        pairs = zip(thr["ours"]["slices"], thr["floor"]["slices"])
+        pairs = zip(thr["ours"]["slices"], thr["floor"]["slices"], strict=False)  # as many as both ran
         out["ratio_median_of_slices"] = round(statistics.median(o["rps"] / f["rps"] for o, f in pairs), 3)
         out["cpu_ratio"] = round(
             thr["floor"]["server_cpu_us_per_request"] / max(1, thr["ours"]["server_cpu_us_per_request"]), 3
@@ -536,7 +538,8 @@ def report(result: dict[str, Any], out: Path) -> None:
         thr, lat = phases["throughput"][name], phases["latency"][name]
         print(
             f"  {name:5}  {f[name]['rps']:7.1f} req/s at {setup['connections']} connections | "
-            f"p50 {f[name]['p50_ms']:.2f} ms, p99 {f[name]['p99_ms']:.2f} ms (worst slice {lat['p99_ms_worst_slice']:.2f}) "
+            f"p50 {f[name]['p50_ms']:.2f} ms, p99 {f[name]['p99_ms']:.2f} ms "
+            f"(worst slice {lat['p99_ms_worst_slice']:.2f}) "
             f"at {setup['latency_connections']} | non-2xx {thr['non_2xx'] + lat['non_2xx']}, "
             f"socket errors {thr['socket_errors'] + lat['socket_errors']}"
         )
@@ -547,7 +550,8 @@ def report(result: dict[str, Any], out: Path) -> None:
         if "handled" in thr:
             print(
                 f"         ours handled {thr['handled'] + lat['handled']} messages, dedupe hits "
-                f"{thr['dedupe_hits'] + lat['dedupe_hits']}, Redis scripts per message {thr.get('redis_scripts_per_message')}"
+                f"{thr['dedupe_hits'] + lat['dedupe_hits']}, "
+                f"Redis scripts per message {thr.get('redis_scripts_per_message')}"
             )
             for warning in filter(None, (thr.get("warning"), lat.get("warning"))):
                 print(f"         WARNING: {warning}")

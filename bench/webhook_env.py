@@ -1,13 +1,14 @@
-"""Bench helpers: the environment ours runs in (Redis, database, secrets), an in-process app, pre-signed WeChat requests."""
+"""Bench helpers: the environment ours runs in (Redis, database, secrets), an in-process app, signed requests."""
 
 from __future__ import annotations
 
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent  # the project folder

@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import ipaddress
 import logging
 import os
-import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 import yaml

@@ -43,7 +43,7 @@ class Dialog:
         return json.dumps({"s": self.state, "d": self.data}, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def loads(cls, raw: str | bytes | None) -> "Dialog":
+    def loads(cls, raw: str | bytes | None) -> Dialog:
         """The dialog from its JSON; missing or unreadable data is an empty dialog."""
         if not raw:
             return cls()

@@ -1,4 +1,4 @@
-"""Fan-out of one push run: a delivery row per recipient written before the send, marked after; resumable after a crash."""
+"""Fan-out of one push run: a delivery row per recipient written before the send, marked after; resumable."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from bot.push_content import (
     audience_openids,
     custom_body,
     is_dynamic,
-    needs_library,
     mass_text,
+    needs_library,
     payload,
     recipients,
     template_data,
@@ -52,7 +52,7 @@ class Policy:
     templates: dict[str, str]
 
     @classmethod
-    def of(cls, services: Services) -> "Policy":
+    def of(cls, services: Services) -> Policy:
         cfg = services.settings.section("push")
         return cls(
             float(cfg["rate_per_second"]),
@@ -189,7 +189,7 @@ class FanOut:
 
     # Sending ------------------------------------------------------------------------------
     def send_all(self) -> None:
-        """Claim small chunks (status 'sending'), send them on the pool, write outcomes; at most `concurrency` in flight.
+        """Claim small chunks (status 'sending'), send on the pool, write outcomes; at most `concurrency` in flight.
 
         A finished chunk's outcomes and the next chunk's claim share one transaction (committed before any of the
         claimed rows is sent), so a crash leaves at most `concurrency` rows 'sending'.

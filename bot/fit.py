@@ -77,7 +77,7 @@ def footer(page: int, pages: int) -> str:
     return f"\n\n（未完，第{page}/{pages}页，回复「继续」查看下一页）"
 
 
-def page(ctx: "Context", result: Any) -> Any:
+def page(ctx: Context, result: Any) -> Any:
     """A handler's result made to fit: a long text becomes its first page, the rest waits for 「继续」."""
     text = result.content if isinstance(result, TextReply) else result if isinstance(result, str) else None
     if text is None or fits(text):
@@ -87,12 +87,12 @@ def page(ctx: "Context", result: Any) -> Any:
     return parts[0].rstrip() + footer(1, len(parts))
 
 
-def has_more(ctx: "Context") -> bool:
+def has_more(ctx: Context) -> bool:
     more = ctx.dialog.data.get(MORE_KEY)
     return isinstance(more, dict) and bool(more.get("parts"))
 
 
-def next_page(ctx: "Context") -> str:
+def next_page(ctx: Context) -> str:
     """The next stored page (with its footer while more remain); the cursor is dropped after the last."""
     more = ctx.dialog.data.get(MORE_KEY) or {}
     parts, pages = list(more.get("parts") or []), int(more.get("pages") or 1)
@@ -107,7 +107,7 @@ def next_page(ctx: "Context") -> str:
     return text.rstrip() + footer(pages - len(parts), pages)
 
 
-def wants_more(ctx: "Context") -> bool:
+def wants_more(ctx: Context) -> bool:
     """「继续」 while pages wait. Any other message from the user drops the waiting pages (they moved on)."""
     if ctx.msg.type == "event" or not has_more(ctx):
         return False

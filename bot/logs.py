@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import IO, Iterable
+from collections.abc import Iterable
+from typing import IO
 
 from bot.phones import mask_phones
 

@@ -107,7 +107,7 @@ class MediaReply(Reply):
         return {"msgtype": self.msgtype, self.msgtype: body}
 
 
-def as_reply(value: "Reply | str | None") -> Reply | None:
+def as_reply(value: Reply | str | None) -> Reply | None:
     """Handlers may return a plain string: it becomes a TextReply."""
     if isinstance(value, str):
         return TextReply(value)

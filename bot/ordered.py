@@ -6,8 +6,9 @@ import functools
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from bot import fit, metrics
 from bot.errors import WeChatAPIError
@@ -58,7 +59,7 @@ def classify(exc: WeChatAPIError) -> str:
 class Outbox:
     """Sends through the WeChat API; never raises for WeChat's answers, returns a SendResult."""
 
-    def __init__(self, client: "WxClient", followers: "Followers", backoff: float = 2.0) -> None:
+    def __init__(self, client: WxClient, followers: Followers, backoff: float = 2.0) -> None:
         self.client = client
         self.followers = followers
         self.backoff = backoff

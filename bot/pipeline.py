@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import time
 import os
 import threading
+import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -88,7 +88,7 @@ class Turn:
 class Pipeline:
     """Handles parsed messages; returns the plaintext reply XML, or None for "success"."""
 
-    def __init__(self, services: "Services") -> None:
+    def __init__(self, services: Services) -> None:
         self.s = services
         cfg = services.settings
         self.soft_limit = float(cfg.section("webhook")["soft_limit"])
@@ -228,7 +228,7 @@ class Pipeline:
         except FutureTimeout:
             return (TextReply(result.notice) if result.notice else None), result
 
-    def call(self, ctx: Context) -> "Reply | Deferred | None":
+    def call(self, ctx: Context) -> Reply | Deferred | None:
         """Run the handler with the error policy: user-facing errors verbatim, the rest logged + fallback."""
         route = self.s.dispatcher.resolve(ctx.msg, ctx)
         if route is None:
@@ -273,7 +273,7 @@ class Pipeline:
         """Send a deferred reply through the outbox when its work finishes."""
         assert deferred.future is not None
 
-        def done(fut: "object") -> None:
+        def done(fut: object) -> None:
             reply = deferred.future.result() if deferred.future else None
             if reply:
                 self.s.ordered.submit(openid, self.s.outbox.send_reply, openid, reply)

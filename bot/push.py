@@ -1,11 +1,12 @@
-"""Pushes between the console and the scheduler: validate and plan, approve, pause/resume/cancel, preview, fire a run."""
+"""Pushes between the console and the scheduler: validate and plan, approve, pause/resume/cancel, preview, fire."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -64,7 +65,7 @@ class PushConfig:
     preview_limit: int
 
     @classmethod
-    def of(cls, services: Services) -> "PushConfig":
+    def of(cls, services: Services) -> PushConfig:
         cfg = services.settings.section("push")
         return cls(
             list(cfg["quiet_hours"]),
@@ -78,9 +79,10 @@ class PushConfig:
 # Planning ---------------------------------------------------------------------------------
 def content_problems(push: Push, library: Library) -> list[str]:
     kind = push.content_kind
-    if kind == "episode" and push.timing != "series":
-        if not (push.content_ref or "").isdigit() or library.episode(int(push.content_ref)) is None:
-            return [f"没有第 {push.content_ref or '?'} 集（共 {len(library.episodes)} 集）"]
+    if (kind == "episode" and push.timing != "series") and (
+        not (push.content_ref or "").isdigit() or library.episode(int(push.content_ref)) is None
+    ):
+        return [f"没有第 {push.content_ref or '?'} 集（共 {len(library.episodes)} 集）"]
     if kind == "article" and not hasattr(library.by_id.get(push.content_ref or ""), "album"):
         return [f"没有编号为「{push.content_ref or ''}」的专辑文章"]
     if kind in ("text", "reminder") and not push.body.strip():

@@ -1,4 +1,4 @@
-"""Push tables: what editors planned (pushes), each time it fired (runs), one row per recipient (deliveries), opt-ins."""
+"""Push tables: what editors planned (pushes), each time it fired (runs), a row per recipient (deliveries), opt-ins."""
 
 from __future__ import annotations
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
@@ -31,7 +32,10 @@ class ScheduleError(ValueError):
 
 
 def parse_recurrence(text: str) -> dict[str, Any]:
-    """A Chinese phrase (每天 / 每周一 / 每月1日 / 每月第一个周一 / 每月最后一个周五 + HH:MM) or a crontab → CronTrigger fields."""
+    """A Chinese phrase or a crontab → CronTrigger fields.
+
+    The phrases: 每天 / 每周一 / 每月1日 / 每月第一个周一 / 每月最后一个周五, then HH:MM.
+    """
     phrase = "".join(text.split())
     patterns: list[tuple[str, Any]] = [
         (rf"^每天{CLOCK}$", lambda m: {}),
@@ -50,9 +54,10 @@ def parse_recurrence(text: str) -> dict[str, Any]:
     parts = text.split()
     if len(parts) == 5:
         dow = re.sub(r"\d", lambda d: CRON_DAYS[int(d.group()) % 7], parts[4])  # APScheduler 3 counts from Monday
-        return dict(zip(("minute", "hour", "day", "month", "day_of_week"), parts[:4] + [dow]))
+        return dict(zip(("minute", "hour", "day", "month", "day_of_week"), parts[:4] + [dow], strict=True))
     raise ScheduleError(
-        "无法识别的重复规则：请写成「每天 20:00」「每周一 09:00」「每月1日 09:00」「每月第一个周一 09:00」或 5 段 crontab"
+        "无法识别的重复规则：请写成「每天 20:00」「每周一 09:00」「每月1日 09:00」"
+        "「每月第一个周一 09:00」或 5 段 crontab"
     )
 
 
@@ -77,7 +82,7 @@ def after_quiet(when: datetime, quiet: list[str]) -> datetime:
 
 def utc(value: datetime | None) -> datetime | None:
     """How times are stored: UTC (SQLite keeps the wall time and drops the offset)."""
-    return aware(value).astimezone(timezone.utc) if value is not None else None
+    return aware(value).astimezone(UTC) if value is not None else None
 
 
 def series_item(push: Push, index: int) -> tuple[datetime, int] | None:

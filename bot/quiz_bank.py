@@ -49,7 +49,7 @@ class Question:
 def stem_key(stem: str) -> str:
     """A stem for duplicate detection: NFKC, no spaces or punctuation, lower case."""
     text = unicodedata.normalize("NFKC", stem).lower()
-    return "".join(ch for ch in text if not unicodedata.category(ch)[0] in "PSZ")
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PSZ")
 
 
 def load_questions(root: Path, problems: list[Problem], known_sources: set[str]) -> dict[str, Question]:

@@ -6,8 +6,8 @@ import logging
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -84,14 +84,14 @@ def fetch_ticket_media() -> None:
 def heartbeat() -> None:
     """A job that proves the scheduler runs."""
     assert _services is not None
-    _services.redis.set(HEARTBEAT_KEY, datetime.now(timezone.utc).isoformat(), ex=600)
+    _services.redis.set(HEARTBEAT_KEY, datetime.now(UTC).isoformat(), ex=600)
 
 
 class Scheduler:
     """Wraps BackgroundScheduler; jobs run only while this process holds the lease."""
 
     def __init__(self, services: Services) -> None:
-        global _services, _scheduler
+        global _services, _scheduler  # noqa: PLW0603 (jobs find the one scheduler of the process here)
         _services = services
         cfg = services.settings.section("scheduler")
         self.services = services
@@ -136,7 +136,7 @@ class Scheduler:
             seconds=int(self.services.settings.section("push")["sync_interval"]),
             id="sync-pushes",
             replace_existing=True,
-            next_run_time=datetime.now(timezone.utc),
+            next_run_time=datetime.now(UTC),
         )
         self.aps.add_job(
             escalate_tickets,

@@ -8,9 +8,9 @@ import time
 import unicodedata
 from array import array
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import count
-from typing import Iterable, Sequence
 
 import jieba_fast_dat
 import numpy as np
@@ -83,7 +83,7 @@ def normalize(text: str) -> str:
 def dictionary() -> bytes:
     """The main dictionary trie, loaded lazily once per process: 1-1.5 s, or under 0.1 s from the cache file
     jieba_fast_dat keeps in the temp folder."""
-    global _dictionary
+    global _dictionary  # noqa: PLW0603 (loaded once per process, then shared)
     if _dictionary is None:
         with _dictionary_lock:
             if _dictionary is None:
@@ -311,7 +311,7 @@ class SearchIndex:
         if not spans:
             return np.zeros(len(self._ids))
         docs = np.concatenate([self._docs[s] for s in spans])
-        held = np.concatenate([np.full(s.stop - s.start, self._idf[t]) for s, t in zip(spans, terms)])
+        held = np.concatenate([np.full(s.stop - s.start, self._idf[t]) for s, t in zip(spans, terms, strict=True)])
         return np.bincount(docs, weights=held, minlength=len(self._ids)) / total
 
     def search(self, query: str, limit: int = 3, offset: int = 0) -> list[Hit]:

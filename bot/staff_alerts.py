@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,7 +31,7 @@ INTAKE_QUEUE = "staff:intake"  # ordered-pool key of new-submission alerts (in s
 log = logging.getLogger(__name__)
 
 
-def new_code(services: "Services", account_id: int) -> str:
+def new_code(services: Services, account_id: int) -> str:
     """A CODE_DIGITS-digit code the account's owner sends in chat as 「绑定后台 1234567890」; valid BIND_TTL seconds."""
     for _ in range(20):
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -39,7 +40,7 @@ def new_code(services: "Services", account_id: int) -> str:
     raise RuntimeError("no free binding code")
 
 
-def try_allowed(services: "Services", openid: str) -> int:
+def try_allowed(services: Services, openid: str) -> int:
     """Count one code try by `openid`; 0 if allowed, else the seconds until this user (or everyone) may try again."""
     cfg = services.settings.section("console")
     window, wait = int(cfg["bind_window"]), 0
@@ -57,7 +58,7 @@ def try_allowed(services: "Services", openid: str) -> int:
     return wait
 
 
-def bind(services: "Services", db: Session, code: str, openid: str) -> Account | None:
+def bind(services: Services, db: Session, code: str, openid: str) -> Account | None:
     """Bind `openid` to the code's account (the code is used up); None for an unknown or expired code."""
     if len(code) != CODE_DIGITS:
         return None
@@ -86,7 +87,7 @@ def intake_staff(db: Session) -> list[int]:
     return intake or [a.id for a in accounts if a.is_admin]
 
 
-def send(services: "Services", account_ids: Iterable[int], text: str) -> int:
+def send(services: Services, account_ids: Iterable[int], text: str) -> int:
     """Send `text` to each account's bound WeChat: customer-service message in the window, else the staff
     template when configured; the number sent."""
     cfg, sent, now = TicketConfig.of(services.settings), 0, utcnow()
@@ -107,14 +108,14 @@ def send(services: "Services", account_ids: Iterable[int], text: str) -> int:
     return sent
 
 
-def send_later(services: "Services", account_ids: Iterable[int], text: str) -> None:
+def send_later(services: Services, account_ids: Iterable[int], text: str) -> None:
     """Send in the background: the caller (a chat turn, the scheduler) does not wait for WeChat; each person's
     alerts arrive in the order they were made, different people's at once."""
     for account_id in account_ids:
         services.ordered.submit(STAFF_QUEUE.format(account_id), _safe_send, services, [account_id], text)
 
 
-def new_ticket(services: "Services", ticket: Ticket) -> None:
+def new_ticket(services: Services, ticket: Ticket) -> None:
     """A submission came in: tell the intake staff (in the background), with the intake deadline."""
     if not TicketConfig.of(services.settings).alert_new:
         return
@@ -123,7 +124,7 @@ def new_ticket(services: "Services", ticket: Ticket) -> None:
     services.ordered.submit(INTAKE_QUEUE, _safe_send, services, None, text)
 
 
-def _safe_send(services: "Services", account_ids: list[int] | None, text: str) -> None:
+def _safe_send(services: Services, account_ids: list[int] | None, text: str) -> None:
     """A background send; None: to the intake staff."""
     try:
         if account_ids is None:

@@ -6,8 +6,9 @@ however written: bot.phones), an anonymous ticket's phone is left out, and no op
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any, Iterator
+from typing import IO, TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -127,7 +128,7 @@ def ticket_row(ws: WriteOnlyWorksheet, cfg: TicketConfig, row: Any) -> list[Any]
     ]
 
 
-def tickets(db: Session, filters: Filters, viewer: "Account") -> Iterator[Any]:
+def tickets(db: Session, filters: Filters, viewer: Account) -> Iterator[Any]:
     """The filtered tickets the viewer may see (bot.tickets.can_view), oldest first, fetched in batches."""
     seen = visible_to(viewer)  # as the queue: None for admins (every ticket)
     query = select(*FIELDS).where(*filters.where(), *([] if seen is None else [seen])).order_by(Ticket.id)
@@ -182,11 +183,11 @@ def tables(cfg: TicketConfig, report: Report) -> list[tuple[str, list[tuple[str,
     ]
 
 
-def write(out: IO[bytes], db: Session, cfg: TicketConfig, filters: Filters, viewer: "Account", report: Report) -> int:
+def write(out: IO[bytes], db: Session, cfg: TicketConfig, filters: Filters, viewer: Account, report: Report) -> int:
     """The workbook into `out` (a binary file); the number of tickets written."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("诉求明细")
-    for letter, (_, width) in zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", COLUMNS):
+    for letter, (_, width) in zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", COLUMNS, strict=False):  # a letter per column
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "B2"
     ws.append([name for name, _ in COLUMNS])

@@ -5,9 +5,10 @@ Callers commit; after the commit they hand the returned notice ids to bot.ticket
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,7 +49,7 @@ class Step:
     notices: list[TicketNotice]
 
     @classmethod
-    def by(cls, db: Session, cfg: TicketConfig, actor: str, now: datetime | None = None) -> "Step":
+    def by(cls, db: Session, cfg: TicketConfig, actor: str, now: datetime | None = None) -> Step:
         return cls(db, cfg, actor, now or utcnow(), [])
 
     def event(self, ticket: Ticket, kind: str, note: str | None = None, public: bool = True, **details: Any) -> None:

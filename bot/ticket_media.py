@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, cast, exists, or_, select
 from sqlalchemy.orm import Session
@@ -87,7 +88,7 @@ def content_type(answered: str) -> str:
     return (answered.split(";")[0].strip().lower() or "application/octet-stream")[:64]
 
 
-def fetch_one(services: "Services", row: TicketMedia, now: datetime) -> None:
+def fetch_one(services: Services, row: TicketMedia, now: datetime) -> None:
     """Download one attachment into `row`, or record why not (the caller commits)."""
     row.attempts, row.tried_at = (row.attempts or 0) + 1, now
     try:
@@ -100,7 +101,7 @@ def fetch_one(services: "Services", row: TicketMedia, now: datetime) -> None:
     row.fetched_at, row.error = now, None
 
 
-def fetch(services: "Services", row_ids: Iterable[int], now: datetime | None = None) -> int:
+def fetch(services: Services, row_ids: Iterable[int], now: datetime | None = None) -> int:
     """Fetch the given rows still missing, one at a time (each committed, then its bytes let go); the number fetched."""
     fetched = 0
     with services.sessions() as db:
@@ -121,7 +122,7 @@ def fetch(services: "Services", row_ids: Iterable[int], now: datetime | None = N
     return fetched
 
 
-def fetch_ticket(services: "Services", ticket_id: int) -> int:
+def fetch_ticket(services: Services, ticket_id: int) -> int:
     """Fetch the ticket's attachments not copied yet; the number fetched."""
     with services.sessions() as db:
         ids = db.scalars(
@@ -132,19 +133,19 @@ def fetch_ticket(services: "Services", ticket_id: int) -> int:
     return fetch(services, ids)
 
 
-def fetch_later(services: "Services", ticket_id: int) -> None:
+def fetch_later(services: Services, ticket_id: int) -> None:
     """Fetch in the background (the submitter's reply does not wait)."""
     services.pool.submit(_safe_fetch, services, ticket_id)
 
 
-def _safe_fetch(services: "Services", ticket_id: int) -> None:
+def _safe_fetch(services: Services, ticket_id: int) -> None:
     try:
         fetch_ticket(services, ticket_id)
     except Exception:  # noqa: BLE001 - a background job: log it, the scheduler retries
         log.exception("media of ticket %s not fetched", ticket_id)
 
 
-def retry_pending(services: "Services", now: datetime | None = None) -> int:
+def retry_pending(services: Services, now: datetime | None = None) -> int:
     """The scheduler's job: fetch what a failure or a crash left missing, for tickets of the last 3 days."""
     now = now or utcnow()
     with services.sessions() as db:

@@ -55,7 +55,7 @@ class QueuePage:
         return self.number > 1
 
 
-def visible_to(account: "Account") -> ColumnElement[bool] | None:
+def visible_to(account: Account) -> ColumnElement[bool] | None:
     """bot.tickets.can_view as a WHERE clause; None when the account sees every ticket."""
     if account.is_admin:
         return None
@@ -83,7 +83,7 @@ def text_match(q: str) -> ColumnElement[bool]:
     )
 
 
-def conditions(f: QueueFilter, account: "Account", now: datetime) -> list[ColumnElement[bool]]:
+def conditions(f: QueueFilter, account: Account, now: datetime) -> list[ColumnElement[bool]]:
     """Every filter but the status, as WHERE clauses."""
     found: list[ColumnElement[bool]] = []
     seen = visible_to(account)
@@ -106,7 +106,7 @@ def conditions(f: QueueFilter, account: "Account", now: datetime) -> list[Column
     return found
 
 
-def ordered_ids(f: QueueFilter, account: "Account", now: datetime, limit: int, offset: int) -> Select[Any]:
+def ordered_ids(f: QueueFilter, account: Account, now: datetime, limit: int, offset: int) -> Select[Any]:
     """Ids by deadline: per status the first `offset + limit` of its index range, merged and cut."""
     where = conditions(f, account, now)
     parts = [
@@ -121,7 +121,7 @@ def ordered_ids(f: QueueFilter, account: "Account", now: datetime, limit: int, o
     return select(merged.c.id).order_by(merged.c.due_at, merged.c.id).limit(limit).offset(offset)
 
 
-def queue_page(db: Session, f: QueueFilter, account: "Account", now: datetime, number: int, size: int) -> QueuePage:
+def queue_page(db: Session, f: QueueFilter, account: Account, now: datetime, number: int, size: int) -> QueuePage:
     """Page `number` (from 1) of the tickets `account` may see, soonest deadline first."""
     number = max(1, number)
     if not f.statuses():  # e.g. overdue among closed tickets

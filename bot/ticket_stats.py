@@ -30,9 +30,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import astuple, dataclass, field, fields
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import redis
@@ -63,7 +64,7 @@ class Filters:
     district: str = ""
 
     @classmethod
-    def of(cls, args: Any) -> "Filters":
+    def of(cls, args: Any) -> Filters:
         """From query-string arguments (from, to, category, department, district); bad months are ignored."""
 
         def month(name: str) -> str:
@@ -208,10 +209,10 @@ def cube_report(db: Session, filters: Filters, now: datetime) -> Report:
     result = Report(filters)
     if not rows:
         return result
-    columns = list(zip(*rows))
+    columns = list(zip(*rows, strict=True))
     values = np.array(columns[len(DIMENSIONS) :], dtype=np.int64).T  # one row of sums per group
     result.total = counts(values.sum(axis=0))
-    for dimension, column in zip(DIMENSIONS, columns):
+    for dimension, column in zip(DIMENSIONS, columns, strict=False):  # the sums follow
         result.by[dimension] = rolled_up(column, values)
     return result
 

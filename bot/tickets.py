@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 TZ = ZoneInfo("Asia/Shanghai")  # ticket numbers, months and deadlines shown follow China time
 PHONE = re.compile(r"^1[3-9]\d{9}$")  # a mainland mobile number (11 digits, 13x–19x)
 NUMBER = re.compile(r"^[A-Z]{1,4}\d{10}$")  # a ticket number: prefix, yymmdd, 4-digit sequence
-_configs: dict[int, tuple[Any, "TicketConfig"]] = {}  # per settings object: (settings, its TicketConfig)
+_configs: dict[int, tuple[Any, TicketConfig]] = {}  # per settings object: (settings, its TicketConfig)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class TicketConfig:
     alert_new: bool
 
     @classmethod
-    def of(cls, settings: "Settings") -> "TicketConfig":
+    def of(cls, settings: Settings) -> TicketConfig:
         """The settings' ticket config, built on first use (the settings object is kept so its id stays its own)."""
         found = _configs.get(id(settings))
         if found is None or found[0] is not settings:
@@ -55,7 +56,7 @@ class TicketConfig:
         return found[1]
 
     @classmethod
-    def read(cls, cfg: dict[str, Any]) -> "TicketConfig":
+    def read(cls, cfg: dict[str, Any]) -> TicketConfig:
         return cls(
             prefix=str(cfg.get("number_prefix") or "JK"),
             intake=timedelta(hours=float(cfg["intake_hours"])),
@@ -191,24 +192,24 @@ def awaiting_rating(db: Session, openid: str) -> Ticket | None:
     )
 
 
-def is_handler_of(account: "Account", ticket: Ticket) -> bool:
+def is_handler_of(account: Account, ticket: Ticket) -> bool:
     """The account accepted the ticket or has it assigned."""
     return account.id in (ticket.accepted_by_id, ticket.assignee_id)
 
 
-def can_see_submitter(account: "Account", ticket: Ticket) -> bool:
+def can_see_submitter(account: Account, ticket: Ticket) -> bool:
     """Who submitted it: the handler of record; for an anonymous ticket never the assignee alone."""
     if ticket.anonymous:
         return account.id == ticket.accepted_by_id
     return is_handler_of(account, ticket)
 
 
-def can_see_phone(account: "Account", ticket: Ticket) -> bool:
+def can_see_phone(account: Account, ticket: Ticket) -> bool:
     """The phone number in full: only the ticket's handler (and not the assignee of an anonymous ticket)."""
     return bool(ticket.phone) and can_see_submitter(account, ticket)
 
 
-def can_view(account: "Account", ticket: Ticket) -> bool:
+def can_view(account: Account, ticket: Ticket) -> bool:
     """Admins see every ticket; a handler sees the queue (unassigned), their department's and their own."""
     if account.is_admin:
         return True

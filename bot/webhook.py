@@ -1,4 +1,4 @@
-"""The webhook: GET echostr; POST → checks (mode, time, signature, nonce reuse) → decrypt → parse → pipeline → XML reply.
+"""The webhook: GET echostr; POST → checks (mode, time, signature, nonce reuse) → decrypt → parse → pipeline → reply.
 
 It is a thin WSGI layer in front of Flask (the hot path skips Flask's request context, session and
 routing); every other path goes on to the Flask app.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Flask

@@ -178,7 +178,10 @@ def _c(value: str) -> str:
 
 def render(reply: Reply, msg: Message) -> str:
     """The passive reply XML for `msg` (sender and recipient swapped)."""
-    head = f"<xml><ToUserName>{_c(msg.openid)}</ToUserName><FromUserName>{_c(msg.account)}</FromUserName><CreateTime>{int(time.time())}</CreateTime>"
+    head = (
+        f"<xml><ToUserName>{_c(msg.openid)}</ToUserName><FromUserName>{_c(msg.account)}</FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime>"
+    )
     return head + _body(reply) + "</xml>"
 
 
@@ -204,4 +207,7 @@ def _body(reply: Reply) -> str:
 
 
 def _article(a: Article) -> str:
-    return f"<item><Title>{_c(a.title)}</Title><Description>{_c(a.description)}</Description><PicUrl>{_c(a.picurl)}</PicUrl><Url>{_c(a.url)}</Url></item>"
+    return (
+        f"<item><Title>{_c(a.title)}</Title><Description>{_c(a.description)}</Description>"
+        f"<PicUrl>{_c(a.picurl)}</PicUrl><Url>{_c(a.url)}</Url></item>"
+    )

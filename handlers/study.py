@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from bot.content import Album, Article, Episode, Library
 from bot.context import Context
-from bot.message import Article as NewsItem
-from bot.message import Message, NewsReply, Reply, TextReply
+from bot.message import Article as NewsItem, Message, NewsReply, Reply, TextReply
 from bot.progress import heard, next_episode, record_view
 from bot.router import Router, regex, state_is
 

@@ -1,4 +1,4 @@
-"""急难愁盼 in chat: 我要反映, a guided dialog kept as a resumable draft, ending in a ticket (follow-up: ticket_followup)."""
+"""急难愁盼 in chat: 我要反映, a guided dialog kept as a resumable draft, ending in a ticket (then: ticket_followup)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 import time
 import unicodedata
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -108,7 +108,10 @@ def prompt(ctx: Context, draft: dict[str, Any], step: str) -> str:
     if step == "description":
         text = f"第{n}步/共{total}步：请描述您遇到的问题（时间、经过、您的诉求），可以发文字，也可以发图片或语音。"
         if draft["description"] or draft["media"]:
-            text += f"\n当前描述：{draft['description'] or '（无文字）'}{media_note(draft)}\n发送新的文字将替换原描述，回复「下一步」保留。"
+            text += (
+                f"\n当前描述：{draft['description'] or '（无文字）'}{media_note(draft)}"
+                "\n发送新的文字将替换原描述，回复「下一步」保留。"
+            )
         return text + "\n" + FOOTER
     if step == "place":
         return f"第{n}步/共{total}步：请填写涉及的企业名称或地点（如：某某电子厂、某某路某某号）。\n" + FOOTER
@@ -171,7 +174,7 @@ def start(msg: Message, ctx: Context) -> str:
 def china_time(stamp: Any) -> str:
     if not isinstance(stamp, (int, float)):
         return "此前"
-    return china(datetime.fromtimestamp(stamp, timezone.utc)).strftime("%m月%d日 %H:%M")
+    return china(datetime.fromtimestamp(stamp, UTC)).strftime("%m月%d日 %H:%M")
 
 
 def begin(ctx: Context) -> str:

@@ -6,8 +6,8 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import bot.console.models  # noqa: F401
-import bot.quiz_models  # noqa: F401
 import bot.push_models  # noqa: F401
+import bot.quiz_models  # noqa: F401
 import bot.ticket_models  # noqa: F401
 from bot.models import Base
 

@@ -7,8 +7,9 @@ import logging
 import re
 import socket
 import zipfile
+from collections.abc import Iterator
 from itertools import count
-from typing import Any, Iterator
+from typing import Any
 
 from flask import Flask
 
@@ -94,7 +95,7 @@ class Captured:
         self.stream = io.StringIO()
         self.handler = logs.handler(self.stream)
 
-    def __enter__(self) -> "Captured":
+    def __enter__(self) -> Captured:
         root = logging.getLogger()
         self.level = root.level
         root.addHandler(self.handler)

@@ -6,9 +6,10 @@ import os
 import signal
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server

@@ -100,7 +100,13 @@ def test_command_line_start_prints_one_line_and_fails():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "BOT_", "SECRET"))}
     env.update(BOT_ENV="production", WECHAT_AES_KEY="tooshort")
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "show-config"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot", "show-config"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines()[-1].startswith("config error: ")

@@ -28,6 +28,7 @@ def make(*args: str, env: dict[str, str], stdin: str | None = None) -> subproces
         text=True,
         timeout=120,
         start_new_session=True,
+        check=False,
     )  # no terminal: the password prompt reads stdin
 
 
@@ -50,7 +51,13 @@ def test_make_show_config_runs_in_development_and_masks_credentials():
 def test_plain_show_config_is_production_and_says_what_is_missing():
     base = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "BOT_", "SECRET"))}
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "show-config"], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot", "show-config"],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode != 0 and "config error: WECHAT_TOKEN: missing" in proc.stderr
 
@@ -74,5 +81,7 @@ def test_make_shell_opens_the_app_in_development(redis_url: str, tmp_path: Path)
 
 @pytest.mark.parametrize("target", ["chat", "shell", "create-admin", "show-config"])
 def test_every_everyday_target_is_listed_for_development(target: str):
-    proc = subprocess.run(["make", "-n", "-o", "install", target], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        ["make", "-n", "-o", "install", target], cwd=ROOT, capture_output=True, text=True, timeout=30, check=False
+    )
     assert proc.returncode == 0 and "BOT_ENV=${BOT_ENV:-development}" in proc.stdout

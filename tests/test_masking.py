@@ -1,4 +1,4 @@
-"""Mobile numbers are masked however they are written (dots, spaces, full-width digits), in the export and on the page."""
+"""Mobile numbers are masked however they are written (dots, spaces, full-width digits), in the export and the page."""
 
 from __future__ import annotations
 

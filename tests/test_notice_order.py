@@ -60,7 +60,7 @@ def test_one_users_notices_arrive_in_the_order_they_were_made(services, emu, liv
             act(services, tickets[u], action, *args)
     expected = [mark for _, _, mark in STEPS]
     for u in users:
-        assert order_of(poll(lambda: len(received(emu, u)) >= 3 and received(emu, u), timeout=15)) == expected
+        assert order_of(poll(lambda u=u: len(received(emu, u)) >= 3 and received(emu, u), timeout=15)) == expected
 
 
 @pytest.mark.config(emulator={"latency_ms": 400})
@@ -72,5 +72,5 @@ def test_notices_to_many_users_go_out_side_by_side(services, emu, live):
     for u in users:
         act(services, tickets[u], flow.accept, None)
     for u in users:
-        poll(lambda: any("已受理" in t for t in received(emu, u)), timeout=10)
+        poll(lambda u=u: any("已受理" in t for t in received(emu, u)), timeout=10)
     assert time.monotonic() - t0 < 8 * 0.4 * 0.6  # one after another would take 3.2 s

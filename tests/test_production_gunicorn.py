@@ -7,9 +7,9 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -46,7 +46,8 @@ def gunicorn(redis_url: str, database_url: str, tmp_path: Path) -> Iterator[tupl
         "warning",
         f'bot:create_app({{"var_dir": "{tmp_path / "var"}"}})',
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "err.log", "wb"))
+    with open(tmp_path / "err.log", "wb") as err:  # the child keeps its own copy of the file
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(proc, base, tmp_path)

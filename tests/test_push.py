@@ -1,4 +1,4 @@
-"""Pushes: once / recurring / series with a controlled clock, quiet hours, quotas, approval, opt-outs, two schedulers."""
+"""Pushes: once / recurring / series on a controlled clock, quiet hours, quotas, approval, opt-outs, two schedulers."""
 
 from __future__ import annotations
 

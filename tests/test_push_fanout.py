@@ -1,4 +1,5 @@
-"""Fan-out: crash and resume without duplicates (uncertain sends reported or resent by policy), cancel and pause mid-send."""
+"""Fan-out: crash and resume without duplicates (uncertain sends reported or resent by policy), cancel and pause
+mid-send."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -125,12 +125,12 @@ def test_leitner_schedule_with_a_controlled_clock(services):
     bank = services.content.current().questions
     q = next(iter(bank.values()))
     scorer = Scorer(services.points, services.settings.section("quiz"))
-    t0 = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
     def box_and_due():
         with services.sessions() as db:
             m = db.scalar(select(Mistake).where(Mistake.openid == "oLeitner"))
-            return m.box, m.due_at.replace(tzinfo=timezone.utc) if m.due_at.tzinfo is None else m.due_at, m.learned_at
+            return m.box, m.due_at.replace(tzinfo=UTC) if m.due_at.tzinfo is None else m.due_at, m.learned_at
 
     def answer(mode: str, correct: bool, now: datetime) -> None:
         with services.sessions() as db:
@@ -163,7 +163,7 @@ def test_review_serves_due_mistakes(wx, user, services):
     wx.text(user, "退出")
     assert "暂时没有到期" in wx.text(user, "复习").text
     with services.sessions() as db:
-        db.query(Mistake).update({Mistake.due_at: datetime.now(timezone.utc) - timedelta(minutes=1)})
+        db.query(Mistake).update({Mistake.due_at: datetime.now(UTC) - timedelta(minutes=1)})
         db.commit()
     assert "【错题复习】今天有1道题到期" in wx.text(user, "复习").text
     assert "✅" in wx.text(user, right(q)).text
@@ -199,12 +199,10 @@ def test_review_reminders_once_a_day_inside_the_window(wx, user, services, emu):
     wx.text(user, "你好")  # opens the 48 h window (and the emulator's)
     emu.inbound(wx.build(user, "text", Content="你好"))
     with services.sessions() as db:
-        db.add(
-            Mistake(openid=user, question_id="bn-001", box=1, due_at=datetime.now(timezone.utc) - timedelta(hours=1))
-        )
-        db.add(Mistake(openid="oOutsideWindow", question_id="bn-001", box=1, due_at=datetime.now(timezone.utc)))
+        db.add(Mistake(openid=user, question_id="bn-001", box=1, due_at=datetime.now(UTC) - timedelta(hours=1)))
+        db.add(Mistake(openid="oOutsideWindow", question_id="bn-001", box=1, due_at=datetime.now(UTC)))
         db.commit()
-    noon = (datetime.now(timezone.utc) + timedelta(days=1)).replace(hour=4, minute=0)  # 12:00 China time
+    noon = (datetime.now(UTC) + timedelta(days=1)).replace(hour=4, minute=0)  # 12:00 China time
     assert send_review_reminders(services, noon) == 1
     assert send_review_reminders(services, noon + timedelta(minutes=5)) == 0
     assert "1 道题到期" in emu.received(user, "custom")[0]["body"]["text"]["content"]

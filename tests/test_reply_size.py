@@ -1,26 +1,25 @@
 """Every reply the bot gives fits WeChat's 2,047 bytes at its largest, driven through the emulator: long content
-comes in pages (「继续」) or as several customer-service messages, and the user sees all of it, never WeChat's notice."""
+comes in pages (「继续」) or as several customer-service messages, and the user sees all of it, never WeChat's
+notice."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import select
 
-from bot import fit
-from bot import push as pushes
-from bot import ticket_flow as flow
-from bot import ticket_notify
+from bot import fit, push as pushes, ticket_flow as flow, ticket_notify
 from bot.emulator.client import FAULT
 from bot.router import Router
 from bot.ticket_models import Ticket
 from bot.tickets import Submission, TicketConfig, submit
-from tests.size_helpers import all_fit, custom_texts, nbytes, read_all
 from tests.push_helpers import get, local, make, members
+from tests.size_helpers import all_fit, custom_texts, nbytes, read_all
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 # 5,000 characters: sentences with long numbers in them (a number must never be cut in two), no line breaks.
 SENTENCE = "公司从去年开始拖欠工资，工号20231234567890的同事也一样，电话13800138000无人接听。"
 LONG_DESCRIPTION = (SENTENCE * 200)[:5000]
@@ -43,7 +42,7 @@ def pages_of(wx: Any, user: str, first: Any) -> tuple[str, list[str]]:
 
 def no_number_cut(pages: list[str]) -> None:
     bodies = [p.split("\n\n（未完，第")[0] for p in pages]
-    for a, b in zip(bodies, bodies[1:]):
+    for a, b in pairwise(bodies):
         assert not (a[-1:].isdigit() and b[:1].isdigit()), (a[-20:], b[:20])
 
 
@@ -74,7 +73,7 @@ def test_a_description_of_four_byte_characters_fits_too(wx, user):
 
 
 def long_ticket(services: Any, openid: str, rounds: int = 6) -> Ticket:
-    """A ticket with a long timeline: assigned, then resolved with a 1,000-character answer and reopened, over and over."""
+    """A ticket with a long timeline: assigned, resolved with a 1,000-character answer and reopened, over and over."""
     cfg = TicketConfig.of(services.settings)
     with services.sessions() as db:
         ticket, _ = submit(

@@ -14,12 +14,14 @@ from bot.ticket_models import Ticket
 from bot.ticket_stats import Counts, Filters, cached_report, cube_report, month_span, percent, report, sets_report
 from tests import ticket_known as known
 
+EVERYTHING = Filters()  # no filter: every ticket
+
 
 @pytest.fixture
 def figures(services):
     known.build(services)
 
-    def take(filters: Filters = Filters(), now=known.NOW):
+    def take(filters: Filters = EVERYTHING, now=known.NOW):
         with services.sessions() as db:
             return report(db, filters, now)
 
@@ -98,7 +100,7 @@ def test_month_gaps_are_filled_and_rates_print_as_percent():
 
 
 def test_the_cache_serves_the_same_figures_until_a_ticket_changes(services, figures):
-    def cached(filters: Filters = Filters()):
+    def cached(filters: Filters = EVERYTHING):
         with services.sessions() as db:
             return cached_report(services.redis, db, filters, known.NOW)
 

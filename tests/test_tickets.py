@@ -3,7 +3,7 @@ and the retries that copy a ticket's media from WeChat."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -42,7 +42,7 @@ def events(services: Any, ticket_id: int) -> list[str]:
 def test_numbers_follow_the_china_date_and_a_daily_sequence(services):
     first = new_ticket(services, key="a")
     second = new_ticket(services, key="b")
-    late = new_ticket(services, key="c", now=datetime(2026, 11, 21, 16, 30, tzinfo=timezone.utc))  # 00:30 on the 22nd
+    late = new_ticket(services, key="c", now=datetime(2026, 11, 21, 16, 30, tzinfo=UTC))  # 00:30 on the 22nd
     assert (first.number, second.number, late.number) == ("JK2611210001", "JK2611210002", "JK2611220001")
     assert first.month == "2026-11" and first.tier == "general"
     assert first.due_at == NOW + timedelta(days=7) and first.accept_due_at == NOW + timedelta(hours=2)
@@ -97,7 +97,7 @@ def test_unsatisfied_reopens_with_a_new_deadline(services):
     with services.sessions() as db:
         again = db.get(Ticket, t.id)
         assert (again.status, again.reopened, again.solved) == ("assigned", 1, False)
-        assert again.due_at.replace(tzinfo=timezone.utc) == later + timedelta(days=7)
+        assert again.due_at.replace(tzinfo=UTC) == later + timedelta(days=7)
     assert events(services, t.id)[-2:] == ["rate", "reopen"]
 
 
@@ -146,8 +146,8 @@ def test_notices_go_out_in_the_window_and_otherwise_wait_for_the_next_message(se
     services.followers.subscribe(outside)
     a = new_ticket(services, openid=inside, key="a")
     b = new_ticket(services, openid=outside, key="b")
-    ids = step(services, a.id, flow.accept, None, now=datetime.now(timezone.utc)) + step(
-        services, b.id, flow.accept, None, now=datetime.now(timezone.utc)
+    ids = step(services, a.id, flow.accept, None, now=datetime.now(UTC)) + step(
+        services, b.id, flow.accept, None, now=datetime.now(UTC)
     )
     assert deliver(services, ids) == 1
     assert "已受理" in emu.received(inside)[-1]["body"]["text"]["content"]
@@ -191,7 +191,7 @@ def test_a_submission_queues_one_row_per_image_or_voice(services):
 
 def test_the_retry_job_skips_tickets_past_wechats_three_days(services, emu, live):
     fresh_id, old_id = (emu.add_media("image", b"\xff\xd8\xff jpeg", "image/jpeg") for _ in range(2))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     fresh = new_ticket(
         services, key="fresh", now=now - timedelta(days=2), media=[{"type": "image", "media_id": fresh_id}]
     )
@@ -205,7 +205,7 @@ def test_the_retry_job_skips_tickets_past_wechats_three_days(services, emu, live
 
 def test_the_retry_job_adds_rows_for_tickets_submitted_before_the_table(services, emu, live):
     media_id = emu.add_media("voice", b"#!AMR\n", "audio/amr")
-    t = new_ticket(services, now=datetime.now(timezone.utc), media=[{"type": "voice", "media_id": media_id}])
+    t = new_ticket(services, now=datetime.now(UTC), media=[{"type": "voice", "media_id": media_id}])
     with services.sessions() as db:
         db.execute(delete(TicketMedia))
         db.commit()

@@ -4,12 +4,12 @@ from its draft, the bad phone message, retries making one ticket, the database d
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import create_engine, event, func, select
-from sqlalchemy.orm import undefer
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import undefer
 
 from bot import ticket_flow as flow
 from bot.quiz_models import Membership
@@ -17,10 +17,10 @@ from bot.ticket_media import retry_pending
 from bot.ticket_models import Ticket, TicketCounter, TicketMedia, TicketNotice
 from bot.tickets import Submission, TicketConfig, submit
 from handlers.tickets import DRAFT_KEY
-from tests.helpers import poll
 from tests.factories import AMR, PNG
+from tests.helpers import poll
 
-NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)  # 10:00 in China
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # 10:00 in China
 NUMBER = re.compile(r"[A-Z]{2}\d{10}")
 ANSWERS = ["我要反映", "3", "公司拖欠两个月工资", "某某电子厂", "跳过", "否"]  # up to the summary
 
@@ -296,9 +296,9 @@ def test_a_timeline_shows_public_events_in_china_time_and_the_result(wx, user, s
 
 
 def resolved(services: Any, openid: str, key: str) -> Ticket:
-    ticket = other_ticket(services, openid=openid, key=key, now=datetime.now(timezone.utc))
-    step(services, ticket.id, flow.assign, "jianshe", None, now=datetime.now(timezone.utc))
-    step(services, ticket.id, flow.resolve, "已处理", now=datetime.now(timezone.utc))
+    ticket = other_ticket(services, openid=openid, key=key, now=datetime.now(UTC))
+    step(services, ticket.id, flow.assign, "jianshe", None, now=datetime.now(UTC))
+    step(services, ticket.id, flow.resolve, "已处理", now=datetime.now(UTC))
     return ticket
 
 

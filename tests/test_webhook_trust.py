@@ -19,8 +19,8 @@ from bot.emulator.client import SimClient, new_openid, to_xml
 from bot.models import Follower
 from bot.webhook import NONCE_KEY, accepted_modes
 from tests import factories as f
-from tests.webhook_helpers import PATH, PLAIN_OK, nothing_stored
 from tests.helpers import free_port, poll
+from tests.webhook_helpers import PATH, PLAIN_OK, nothing_stored
 
 ROOT = Path(__file__).resolve().parent.parent
 

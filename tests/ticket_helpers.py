@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.console.models import Account
 from bot.ticket_models import Ticket
 from bot.tickets import Submission, TicketConfig, submit
 
-NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)  # 10:00 in China
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # 10:00 in China
 
 
 def sub(openid: str = "o_user", key: str = "draft-1", **fields: Any) -> Submission:

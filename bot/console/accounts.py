@@ -3,7 +3,8 @@ all audited."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import select

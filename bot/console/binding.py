@@ -1,4 +1,4 @@
-"""The console's 微信提醒 page: an account binds its WeChat (a one-time code sent in chat) to get ticket alerts there."""
+"""The console's 微信提醒 page: an account binds its WeChat (a one-time code sent in chat) for ticket alerts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The console's push pages: list, create/edit, preview, approve, pause/resume/cancel, report with live progress, calendar."""
+"""The console's push pages: list, create/edit, preview, approve, pause/resume/cancel, live report, calendar."""
 
 from __future__ import annotations
 

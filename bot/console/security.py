@@ -4,9 +4,10 @@ limiter (per username + address, per address, global), safe redirect targets."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import redis
 from argon2 import PasswordHasher
@@ -94,7 +95,7 @@ class LoginRules:
     password_check_wait: float  # seconds a login waits for a free check
 
     @classmethod
-    def read(cls, cfg: dict[str, Any]) -> "LoginRules":
+    def read(cls, cfg: dict[str, Any]) -> LoginRules:
         return cls(
             int(cfg["login_max_failures"]),
             int(cfg["login_address_max_failures"]),
@@ -136,7 +137,7 @@ class LoginLimiter:
 
     def _limit(self, counts: list[Any], ttls: list[Any], keys: list[tuple[str, str, int]]) -> Limit:
         user_count = int(counts[0] or 0)
-        for (scope, _, limit), count, ttl in zip(keys, counts, ttls):
+        for (scope, _, limit), count, ttl in zip(keys, counts, ttls, strict=True):
             if int(count or 0) >= limit:
                 return Limit(user_count, max(int(ttl or 0), 0), scope)
         return Limit(user_count, 0)

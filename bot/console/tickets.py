@@ -3,8 +3,9 @@ and the signed-in account's staff notices. Every step and every view of personal
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -76,7 +77,7 @@ class StepForm(FlaskForm):
 
     Choices are checked by the step itself (bot.ticket_flow, run_assign), with its Chinese message."""
 
-    def prepare(self, cfg: TicketConfig) -> "StepForm":
+    def prepare(self, cfg: TicketConfig) -> StepForm:
         return self
 
 

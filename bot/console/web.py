@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from flask import abort, flash, g, redirect, request, session, url_for
 from sqlalchemy.orm import Session

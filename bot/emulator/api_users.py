@@ -265,4 +265,6 @@ def user_info_batchget() -> Any:
     users = state().users_by_ids([str(w.get("openid") or "") for w in items])
     if any(u is None for u in users):
         raise ApiError(40003)
-    return jsonify(user_info_list=[info(u, str(w.get("lang") or "zh_CN")) for u, w in zip(users, items) if u])
+    return jsonify(
+        user_info_list=[info(u, str(w.get("lang") or "zh_CN")) for u, w in zip(users, items, strict=True) if u]
+    )

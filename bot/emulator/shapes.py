@@ -4,7 +4,8 @@ client posts them; fields a test does not give get WeChat-like example values)."
 from __future__ import annotations
 
 import secrets
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MASS_SENDER = "mphelper"  # WeChat's mass-send assistant: the FromUserName of MASSSENDJOBFINISH
 

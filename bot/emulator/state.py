@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import redis
 
@@ -85,7 +86,7 @@ def entry_tail(direction: str, kind: str, body: dict[str, Any]) -> str:
 
 
 class EmulatorState(GateMixin, AccountMixin, MediaMixin):
-    """Users, logs, windows, tokens, quotas, menu, tags, mass jobs and media: shared by the fake API, chat page, tests."""
+    """Users, logs, windows, tokens, quotas, menu, tags, mass jobs, media: shared by the fake API, chat page, tests."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client

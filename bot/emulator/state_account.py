@@ -119,7 +119,7 @@ class AccountMixin:
             return []
         key = MASS_MONTH.format(time.strftime("%Y%m"))
         counts = self.redis.hmget(key, openids)
-        allowed = [o for o, c in zip(openids, counts) if int(c or 0) < limit]
+        allowed = [o for o, c in zip(openids, counts, strict=True) if int(c or 0) < limit]
         pipe = self.redis.pipeline(transaction=False)
         for openid in allowed:
             pipe.hincrby(key, openid, 1)

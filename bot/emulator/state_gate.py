@@ -128,7 +128,7 @@ def token_code(token: str, expiry: str | None, now: float) -> int:
 
 def quota_code(quotas: tuple[Quota, ...], counts: list[int]) -> int:
     """The errcode of the first quota exceeded by this call, else 0."""
-    for q, count in zip(quotas, counts):
+    for q, count in zip(quotas, counts, strict=True):
         if int(count) > q.limit:
             return q.errcode
     return 0

@@ -1,4 +1,4 @@
-"""Console ticket test helpers (tests/console/): tickets as the chat makes them, signed-in staff, pages, steps, audit."""
+"""Console ticket test helpers (tests/console/): tickets as the chat makes them, signed-in staff, steps, audit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Console browser test helpers (tests/console/): a browser context at one size that signs in and collects page errors."""
+"""Console browser test helpers (tests/console/): a browser context of one size that signs in, collecting errors."""
 
 from __future__ import annotations
 

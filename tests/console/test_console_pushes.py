@@ -1,4 +1,5 @@
-"""Console push pages: create and plan, escaping, approval by reviewers, pause/resume/cancel, progress JSON, calendar, audit."""
+"""Console push pages: create and plan, escaping, approval by reviewers, pause/resume/cancel, progress JSON,
+calendar, audit."""
 
 from __future__ import annotations
 

@@ -13,9 +13,9 @@ from bot.errors import AccessRefused
 from bot.ticket_models import Ticket
 from bot.tickets import TicketConfig
 from console_helpers import PASSWORD, login, submit
-from security_helpers import flashed
 from console_push_helpers import FORM, create, only_push
 from console_ticket_helpers import PHONE, audit_entries, fresh, new_ticket, page, signed_in, step
+from security_helpers import flashed
 
 DEPARTMENTS = [
     {"id": "zhengwu", "name": "政务服务中心", "supervisor": ""},

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -117,7 +118,7 @@ def test_the_export_masks_phones_and_leaves_out_openids(services, client, make_a
     response = client.get(EXPORT)
     wb = workbook(response)
     rows = list(wb["诉求明细"].iter_rows(values_only=True))
-    header, body = rows[0], {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    header, body = rows[0], {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert len(body) == 10 and "openid" not in " ".join(header)
     first, anonymous = body["JK2610100001"], body["JK2610100002"]
     assert (

@@ -1,4 +1,4 @@
-"""message/custom/send runs the gate and the send in one Redis script: it must answer exactly as the common gate does."""
+"""message/custom/send runs the gate and the send in one Redis script: it must answer exactly as the common gate."""
 
 from __future__ import annotations
 

@@ -6,15 +6,14 @@ from typing import Any
 
 import pytest
 import requests
-
 from sqlalchemy import select
 
 from bot.emulator import chat
 from bot.emulator.client import SimClient
 from bot.emulator.state import EmulatorState
 from bot.ticket_models import TicketMedia
-from tests.helpers import poll
 from tests.factories import PNG
+from tests.helpers import poll
 
 VIEW_MENU = {
     "button": [

@@ -4,7 +4,8 @@ header says, and no web page can change its state (every state-changing endpoint
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
