@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test install migrate scheduler bench clean check-content create-admin chat show-config shell
+.PHONY: run test lint install migrate scheduler bench clean check-content create-admin chat show-config shell
 
 $(STAMP): requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install it (python3.11) first"; exit 1; }
@@ -18,7 +18,11 @@ run: install  ## migrate, then serve webhook + emulator chat page + scheduler on
 	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot serve
 
 test: install  ## the whole suite (embedded Redis + SQLite unless REDIS_URL / DATABASE_URL are set)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
+
+lint: install  ## ruff: the lint rules in pyproject.toml, and files `ruff format` would change (CI runs this)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 check-content: install  ## validate content/ (CI runs this); names file, line and id of every problem
 	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot check-content

@@ -1,7 +1,10 @@
 """gunicorn settings, read from the project folder (`gunicorn -c gunicorn.conf.py ...`): an access log of paths
 only. %(U)s is the path without the query string; %(r)s, %(q)s and the referer would log a webhook's signature."""
+
 accesslog = "-"  # stdout; the process manager keeps it
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'  # no %(r)s, %(q)s, %(f)s: they carry query strings
+access_log_format = (
+    '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'  # no %(r)s, %(q)s, %(f)s: they carry query strings
+)
 
 
 # Metrics of every worker (prometheus_client's multiprocess mode) and scrubbed gunicorn logs --------------------------
@@ -38,7 +41,9 @@ def on_starting(server: Any) -> None:
         for stale in folder.glob("*.db"):
             stale.unlink()
         if server.cfg.preload_app:
-            server.log.warning("preload_app: set %s before gunicorn starts, or /metrics shows one worker", MULTIPROC_ENV)
+            server.log.warning(
+                "preload_app: set %s before gunicorn starts, or /metrics shows one worker", MULTIPROC_ENV
+            )
     _guard_logs()
 
 

@@ -6,9 +6,11 @@ same run against the same emulator, is the least a fan-out does: as many threads
 urllib3 connection, posting the same message to other users with no delivery records (one slice before ours, one
 after). See bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -27,12 +29,18 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 USERS = int(os.environ.get("FANOUT_BENCH_USERS", "100000"))  # recipients (env override for quick runs)
-BASELINE = int(os.environ.get("FANOUT_BENCH_BASELINE", str(max(1000, min(20_000, USERS // 5)))))  # baseline sends, 2 slices
+BASELINE = int(
+    os.environ.get("FANOUT_BENCH_BASELINE", str(max(1000, min(20_000, USERS // 5))))
+)  # baseline sends, 2 slices
 LATENCY_MS = 20  # simulated WeChat API latency (config emulator.latency_ms)
 RATE = 100_000.0  # push.rate_per_second: set high, the bench measures throughput
-CONCURRENCY = int(os.environ.get("FANOUT_BENCH_CONCURRENCY", "128"))  # push.concurrency: sends in flight, and the most a crash can leave uncertain
+CONCURRENCY = int(
+    os.environ.get("FANOUT_BENCH_CONCURRENCY", "128")
+)  # push.concurrency: sends in flight, and the most a crash can leave uncertain
 WORKERS = int(os.environ.get("FANOUT_BENCH_WORKERS", "2"))  # gunicorn gthread workers serving the emulator
-THREADS = int(os.environ.get("FANOUT_BENCH_THREADS", "96"))  # and threads each (>= CONCURRENCY / WORKERS: a send never queues)
+THREADS = int(
+    os.environ.get("FANOUT_BENCH_THREADS", "96")
+)  # and threads each (>= CONCURRENCY / WORKERS: a send never queues)
 KILL_AT = 0.5  # share of sends after which the fan-out is killed
 TEXT = "基准测试推送"  # the push's text (and the baseline's)
 OUT = ROOT / "bench" / "out" / "fanout.json"
@@ -103,8 +111,19 @@ def baseline_child(path: str) -> None:
     [t.start() for t in threads]
     [t.join() for t in threads]
     seconds, cpu = time.monotonic() - began, time.process_time() - cpu
-    print(json.dumps({"sends": len(openids), "errors": len(errors), "seconds": seconds, "sends_per_s": len(openids) / seconds,
-                      "client_cpu_ms_per_send": 1000 * cpu / len(openids), "vmhwm_mb": peak_rss_mb()}), flush=True)
+    print(
+        json.dumps(
+            {
+                "sends": len(openids),
+                "errors": len(errors),
+                "seconds": seconds,
+                "sends_per_s": len(openids) / seconds,
+                "client_cpu_ms_per_send": 1000 * cpu / len(openids),
+                "vmhwm_mb": peak_rss_mb(),
+            }
+        ),
+        flush=True,
+    )
 
 
 def seed(services: Any) -> tuple[int, list[str]]:
@@ -128,11 +147,22 @@ def seed(services: Any) -> tuple[int, list[str]]:
     pipe.execute()
     stamp = utcnow()
     with services.sessions() as db:
-        rows = [{"openid": o, "subscribed": True, "first_seen": stamp, "last_interaction": stamp, "tags": []} for o in openids]
+        rows = [
+            {"openid": o, "subscribed": True, "first_seen": stamp, "last_interaction": stamp, "tags": []}
+            for o in openids
+        ]
         for i in range(0, len(rows), 5000):
-            db.execute(insert(Follower), rows[i:i + 5000])
-        push = Push(title="bench", content_kind="text", body=TEXT, audience_kind="all", channel="custom",
-                    timing="once", run_at=stamp + timedelta(seconds=1), test_openids=[])
+            db.execute(insert(Follower), rows[i : i + 5000])
+        push = Push(
+            title="bench",
+            content_kind="text",
+            body=TEXT,
+            audience_kind="all",
+            channel="custom",
+            timing="once",
+            run_at=stamp + timedelta(seconds=1),
+            test_openids=[],
+        )
         assert pushes.plan(db, services, push, stamp) == []
         db.add(push)
         db.commit()
@@ -164,7 +194,9 @@ def last_json(proc: subprocess.Popen) -> dict[str, Any]:
     return json.loads(lines[-1])
 
 
-def baseline(openids: list[str], env: dict[str, str], tmp: str, slice_no: int, server: subprocess.Popen) -> dict[str, Any]:
+def baseline(
+    openids: list[str], env: dict[str, str], tmp: str, slice_no: int, server: subprocess.Popen
+) -> dict[str, Any]:
     path = Path(tmp) / f"baseline-{slice_no}.json"
     path.write_text(json.dumps(openids))
     cpu = cpu_seconds(server.pid)
@@ -175,7 +207,9 @@ def baseline(openids: list[str], env: dict[str, str], tmp: str, slice_no: int, s
     return result
 
 
-def watch(services: Any, run_id: int, proc: subprocess.Popen, stop_at: int | None, server: subprocess.Popen) -> dict[str, Any]:
+def watch(
+    services: Any, run_id: int, proc: subprocess.Popen, stop_at: int | None, server: subprocess.Popen
+) -> dict[str, Any]:
     """Poll the run's sent count (every 0.2 s), the child's memory and CPU and the emulator's CPU until the child ends
     or `stop_at` rows are sent.
 
@@ -200,11 +234,18 @@ def watch(services: Any, run_id: int, proc: subprocess.Popen, stop_at: int | Non
     n = sent_count(services, run_id)
     window = last[0] - first[0] if first and last else 0.0
     sends = last[1] - first[1] if first and last else 0
-    return {"sent_before": start_n, "sent_after": n, "seconds": time.monotonic() - began, "sending_seconds": window,
-            "sends_in_window": sends, "sends_per_s": sends / window if window else 0.0,
-            "client_cpu_ms_per_send": 1000 * (last[2] - first[2]) / sends if sends else 0.0,
-            "emulator_cpu_ms_per_send": 1000 * (last[3] - first[3]) / sends if sends else 0.0,
-            "peak_rss_mb_sampled": peak, "peak_rss_mb_vmhwm": hwm}
+    return {
+        "sent_before": start_n,
+        "sent_after": n,
+        "seconds": time.monotonic() - began,
+        "sending_seconds": window,
+        "sends_in_window": sends,
+        "sends_per_s": sends / window if window else 0.0,
+        "client_cpu_ms_per_send": 1000 * (last[2] - first[2]) / sends if sends else 0.0,
+        "emulator_cpu_ms_per_send": 1000 * (last[3] - first[3]) / sends if sends else 0.0,
+        "peak_rss_mb_sampled": peak,
+        "peak_rss_mb_vmhwm": hwm,
+    }
 
 
 def cpu_seconds(pid: int) -> float:
@@ -233,10 +274,8 @@ def rss_mb(pid: int) -> float:
         proc = psutil.Process(pid)
         total = proc.memory_info().rss
         for kid in proc.children(recursive=True):
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 total += kid.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
         return total / 2**20
     except psutil.NoSuchProcess:
         return 0.0
@@ -255,15 +294,19 @@ def count(services: Any, run_id: int) -> dict[str, int]:
     got: list[int] = []
     for i in range(0, len(rows), 5000):
         pipe = services.redis.pipeline(transaction=False)
-        for openid, _ in rows[i:i + 5000]:
+        for openid, _ in rows[i : i + 5000]:
             pipe.llen(LOG.format(openid))
         got += pipe.execute()
-    counts = dict(zip((o for o, _ in rows), got))
-    return {"recipients": len(rows), "received_once": sum(1 for n in got if n == 1),
-            "duplicates": sum(1 for o, n in counts.items() if n > 1 and o not in uncertain),
-            "misses": sum(1 for o, n in counts.items() if n == 0 and o not in uncertain),
-            "uncertain": len(uncertain), "uncertain_received": sum(1 for o in uncertain if counts[o] == 1),
-            "statuses_sent": sum(1 for _, s in rows if s == "sent")}
+    counts = dict(zip((o for o, _ in rows), got, strict=True))
+    return {
+        "recipients": len(rows),
+        "received_once": sum(1 for n in got if n == 1),
+        "duplicates": sum(1 for o, n in counts.items() if n > 1 and o not in uncertain),
+        "misses": sum(1 for o, n in counts.items() if n == 0 and o not in uncertain),
+        "uncertain": len(uncertain),
+        "uncertain_received": sum(1 for o in uncertain if counts[o] == 1),
+        "statuses_sent": sum(1 for _, s in rows if s == "sent"),
+    }
 
 
 def server_kind() -> str:
@@ -280,9 +323,28 @@ def server_kind() -> str:
 
 def serve(port: int, env: dict[str, str], kind: str) -> subprocess.Popen:
     """The app with the emulator under gunicorn (`kind` worker), keep-alive, WORKERS x THREADS."""
-    how = ["-k", "gevent", "--worker-connections", str(THREADS)] if kind == "gevent" else ["-k", "gthread", "--threads", str(THREADS)]
-    cmd = [sys.executable, "-m", "gunicorn", *how, "-w", str(WORKERS), "--keep-alive", "30", "-b", f"127.0.0.1:{port}",
-           "--pythonpath", f"{ROOT},{ROOT / 'bench'}", "--log-level", "warning", "fanout:app()"]
+    how = (
+        ["-k", "gevent", "--worker-connections", str(THREADS)]
+        if kind == "gevent"
+        else ["-k", "gthread", "--threads", str(THREADS)]
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        *how,
+        "-w",
+        str(WORKERS),
+        "--keep-alive",
+        "30",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--pythonpath",
+        f"{ROOT},{ROOT / 'bench'}",
+        "--log-level",
+        "warning",
+        "fanout:app()",
+    ]
     proc = subprocess.Popen(cmd, env=env, cwd=str(ROOT))
     for _ in range(150):
         try:
@@ -310,33 +372,50 @@ def main() -> None:
 
     port, kind = 5077, server_kind()
     benv = bench_env()
-    env = {**os.environ, **benv.app_env(), "PORT": str(port), "WECHAT_API_BASE_URL": f"http://127.0.0.1:{port}/emulator/cgi-bin/",
-           "BOT_ENV": "development"}
+    env = {
+        **os.environ,
+        **benv.app_env(),
+        "PORT": str(port),
+        "WECHAT_API_BASE_URL": f"http://127.0.0.1:{port}/emulator/cgi-bin/",
+        "BOT_ENV": "development",
+    }
     os.environ.update(env)
     server, services = serve(port, env, kind), None
     try:
         services = build_services(load_settings({"logging": {"level": "WARNING"}}))
         began = time.monotonic()
         run_id, others = seed(services)
-        print(f"fan-out bench: {USERS} recipients, emulator latency {LATENCY_MS} ms, push.concurrency {CONCURRENCY}, "
-              f"rate limit {RATE:.0f}/s; emulator on gunicorn {kind} {WORKERS}x{THREADS}; {os.cpu_count()} CPUs\n"
-              f"redis: {benv.redis_where}; database: {benv.database_where}", flush=True)
-        print(f"seeded {USERS} followers and {BASELINE} baseline users in {time.monotonic() - began:.1f} s; "
-              f"fan-out run {run_id}", flush=True)
+        print(
+            f"fan-out bench: {USERS} recipients, emulator latency {LATENCY_MS} ms, push.concurrency {CONCURRENCY}, "
+            f"rate limit {RATE:.0f}/s; emulator on gunicorn {kind} {WORKERS}x{THREADS}; {os.cpu_count()} CPUs\n"
+            f"redis: {benv.redis_where}; database: {benv.database_where}",
+            flush=True,
+        )
+        print(
+            f"seeded {USERS} followers and {BASELINE} baseline users in {time.monotonic() - began:.1f} s; "
+            f"fan-out run {run_id}",
+            flush=True,
+        )
         busy0, wall0 = machine_busy(), time.monotonic()
         half = len(others) // 2
         base1 = baseline(others[:half], env, benv.tmp.name, 1, server)
         print(f"baseline slice 1: {base1['sends']} sends, {base1['sends_per_s']:.0f} sends/s", flush=True)
         one = watch(services, run_id, start_child(["--child", str(run_id)], env), int(USERS * KILL_AT), server)
-        print(f"ours, phase 1: killed (-9) after {one['sent_after']} sent; {one['sends_per_s']:.0f} sends/s; "
-              f"peak RSS {one['peak_rss_mb_vmhwm']:.0f} MB", flush=True)
+        print(
+            f"ours, phase 1: killed (-9) after {one['sent_after']} sent; {one['sends_per_s']:.0f} sends/s; "
+            f"peak RSS {one['peak_rss_mb_vmhwm']:.0f} MB",
+            flush=True,
+        )
         proc = start_child(["--child", str(run_id)], env)
         two = watch(services, run_id, proc, None, server)
         two.update(last_json(proc))
         two["peak_rss_mb_vmhwm"] = max(two["peak_rss_mb_vmhwm"], two.pop("vmhwm_mb"))
-        print(f"ours, phase 2 (restarted): {two['status']}; {two['sent_after'] - two['sent_before']} sent; "
-              f"{two['sends_per_s']:.0f} sends/s; {two['seconds']:.1f} s in all (incl. the wait for the killed run's "
-              f"lock); peak RSS {two['peak_rss_mb_vmhwm']:.0f} MB", flush=True)
+        print(
+            f"ours, phase 2 (restarted): {two['status']}; {two['sent_after'] - two['sent_before']} sent; "
+            f"{two['sends_per_s']:.0f} sends/s; {two['seconds']:.1f} s in all (incl. the wait for the killed run's "
+            f"lock); peak RSS {two['peak_rss_mb_vmhwm']:.0f} MB",
+            flush=True,
+        )
         base2 = baseline(others[half:], env, benv.tmp.name, 2, server)
         print(f"baseline slice 2: {base2['sends']} sends, {base2['sends_per_s']:.0f} sends/s", flush=True)
         busy1, wall = machine_busy(), time.monotonic() - wall0
@@ -350,30 +429,58 @@ def main() -> None:
         def per_send(key: str, a: dict[str, Any], b: dict[str, Any], n_a: int, n_b: int) -> float:
             return (a[key] * n_a + b[key] * n_b) / (n_a + n_b)
 
-        cpu = {"ours_client": per_send("client_cpu_ms_per_send", one, two, one["sends_in_window"], two["sends_in_window"]),
-               "ours_emulator": per_send("emulator_cpu_ms_per_send", one, two, one["sends_in_window"], two["sends_in_window"]),
-               "baseline_client": per_send("client_cpu_ms_per_send", base1, base2, base1["sends"], base2["sends"]),
-               "baseline_emulator": per_send("emulator_cpu_ms_per_send", base1, base2, base1["sends"], base2["sends"])}
+        cpu = {
+            "ours_client": per_send("client_cpu_ms_per_send", one, two, one["sends_in_window"], two["sends_in_window"]),
+            "ours_emulator": per_send(
+                "emulator_cpu_ms_per_send", one, two, one["sends_in_window"], two["sends_in_window"]
+            ),
+            "baseline_client": per_send("client_cpu_ms_per_send", base1, base2, base1["sends"], base2["sends"]),
+            "baseline_emulator": per_send("emulator_cpu_ms_per_send", base1, base2, base1["sends"], base2["sends"]),
+        }
         peak = max(one["peak_rss_mb_vmhwm"], two["peak_rss_mb_vmhwm"])
-        ok = {"rate": ours >= 1000, "memory": peak < 200, "duplicates": counted["duplicates"] == 0,
-              "misses": counted["misses"] == 0, "uncertain": counted["uncertain"] <= CONCURRENCY,
-              "done": two["status"] == "done"}
-        figures = {"users": USERS, "latency_ms": LATENCY_MS, "concurrency": CONCURRENCY, "rate_per_second": RATE,
-                   "server": f"gunicorn {kind} {WORKERS}x{THREADS}", "cpus": os.cpu_count(), "redis": benv.redis_where,
-                   "database": benv.database_where, "baseline": [base1, base2], "phase_one": one, "phase_two": two,
-                   "ours_sends_per_s": ours, "baseline_sends_per_s": base, "ratio": ours / base, "cpu_ms_per_send": cpu,
-                   "peak_rss_mb": peak, "count": counted, "other_processes_cpu_share": others_share, "checks": ok}
-        print(f"""
+        ok = {
+            "rate": ours >= 1000,
+            "memory": peak < 200,
+            "duplicates": counted["duplicates"] == 0,
+            "misses": counted["misses"] == 0,
+            "uncertain": counted["uncertain"] <= CONCURRENCY,
+            "done": two["status"] == "done",
+        }
+        figures = {
+            "users": USERS,
+            "latency_ms": LATENCY_MS,
+            "concurrency": CONCURRENCY,
+            "rate_per_second": RATE,
+            "server": f"gunicorn {kind} {WORKERS}x{THREADS}",
+            "cpus": os.cpu_count(),
+            "redis": benv.redis_where,
+            "database": benv.database_where,
+            "baseline": [base1, base2],
+            "phase_one": one,
+            "phase_two": two,
+            "ours_sends_per_s": ours,
+            "baseline_sends_per_s": base,
+            "ratio": ours / base,
+            "cpu_ms_per_send": cpu,
+            "peak_rss_mb": peak,
+            "count": counted,
+            "other_processes_cpu_share": others_share,
+            "checks": ok,
+        }
+        print(
+            f"""
                          sends/s   CPU ms per send: sender  emulator
-baseline (no records)    {base:7.0f}                    {cpu['baseline_client']:6.2f}  {cpu['baseline_emulator']:8.2f}
-ours (both phases)       {ours:7.0f}                    {cpu['ours_client']:6.2f}  {cpu['ours_emulator']:8.2f}
+baseline (no records)    {base:7.0f}                    {cpu["baseline_client"]:6.2f}  {cpu["baseline_emulator"]:8.2f}
+ours (both phases)       {ours:7.0f}                    {cpu["ours_client"]:6.2f}  {cpu["ours_emulator"]:8.2f}
 ratio ours/baseline      {ours / base:7.2f}                                    target: ours >= 1000 sends/s
 peak RSS of the fan-out process: {peak:.0f} MB (target < 200)
-from the emulator's record: {counted['recipients']} recipients, {counted['received_once']} received exactly once;
-  duplicates {counted['duplicates']}, misses {counted['misses']} (outside the uncertain; target 0 and 0);
-  uncertain {counted['uncertain']} (at most {CONCURRENCY}), of which {counted['uncertain_received']} had arrived
+from the emulator's record: {counted["recipients"]} recipients, {counted["received_once"]} received exactly once;
+  duplicates {counted["duplicates"]}, misses {counted["misses"]} (outside the uncertain; target 0 and 0);
+  uncertain {counted["uncertain"]} (at most {CONCURRENCY}), of which {counted["uncertain_received"]} had arrived
 other processes used {100 * others_share:.0f}% of the machine's CPU meanwhile; load average {os.getloadavg()[0]:.1f}
-{'PASS' if all(ok.values()) else 'FAIL: ' + ', '.join(k for k, v in ok.items() if not v)}""", flush=True)
+{"PASS" if all(ok.values()) else "FAIL: " + ", ".join(k for k, v in ok.items() if not v)}""",
+            flush=True,
+        )
         OUT.parent.mkdir(parents=True, exist_ok=True)
         OUT.write_text(json.dumps(figures, indent=1, ensure_ascii=False))
         print(f"written to {OUT.relative_to(ROOT)}")

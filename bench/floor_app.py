@@ -1,4 +1,5 @@
 """The floor: a minimal Flask + wechatpy safe-mode echo webhook (gunicorn bench/floor_app:app)."""
+
 from __future__ import annotations
 
 import os
@@ -28,5 +29,6 @@ def wechat() -> Response:
         return Response("bad signature", status=403, mimetype="text/plain")
     msg = parse_message(xml)
     reply = TextReply(content=getattr(msg, "content", "") or "success", message=msg)
-    return Response(crypto.encrypt_message(reply.render(), args["nonce"], args["timestamp"]),
-                    mimetype="application/xml")
+    return Response(
+        crypto.encrypt_message(reply.render(), args["nonce"], args["timestamp"]), mimetype="application/xml"
+    )

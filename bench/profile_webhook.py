@@ -1,4 +1,5 @@
 """Where ours spends a request, in one process: floor vs ours, webhook vs pipeline vs Redis, then cProfile."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,8 +9,9 @@ import itertools
 import os
 import pstats
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import webhook_env as wenv
 from werkzeug.test import EnvironBuilder
@@ -39,8 +41,11 @@ def environs(n: int, users: list[str], text: str) -> list[Environ]:
     out = []
     for target, body in wenv.requests(wenv.client(), n, users, text):
         path, qs = target.split("?", 1)
-        out.append(EnvironBuilder(path=path, query_string=qs, method="POST", data=body.encode(),
-                                  content_type="text/xml").get_environ())
+        out.append(
+            EnvironBuilder(
+                path=path, query_string=qs, method="POST", data=body.encode(), content_type="text/xml"
+            ).get_environ()
+        )
     return out
 
 
@@ -133,8 +138,9 @@ def main() -> None:
 def measure(args: argparse.Namespace, env: wenv.BenchEnv) -> None:
     import floor_app
 
-    app = create_app({"env": env.app_env(), "var_dir": env.tmp.name,
-                      "emulator": {"enabled_in_development": args.emulator}})
+    app = create_app(
+        {"env": env.app_env(), "var_dir": env.tmp.name, "emulator": {"enabled_in_development": args.emulator}}
+    )
     s = app.extensions["bot"]
     users = wenv.openids(args.openids)
     ours, floor = caller(app.wsgi_app), caller(floor_app.app.wsgi_app)
@@ -147,12 +153,17 @@ def measure(args: argparse.Namespace, env: wenv.BenchEnv) -> None:
         canned = s.pipeline.handle(msg)
     trips.stop()
     batch = lambda: environs(args.requests, users, args.text)  # noqa: E731
-    cases = [Case("floor (Flask + wechatpy echo)", batch, floor), Case("ours, whole request", batch, ours),
-             *split_cases(s.pipeline, canned, ours, batch, lambda: messages(args.requests, users, args.text))]
+    cases = [
+        Case("floor (Flask + wechatpy echo)", batch, floor),
+        Case("ours, whole request", batch, ours),
+        *split_cases(s.pipeline, canned, ours, batch, lambda: messages(args.requests, users, args.text)),
+    ]
     fastest(cases, args.repeats)
     ctx.pop()
-    print(f"in-process µs per request, fastest of {args.repeats} interleaved repeats x {args.requests} "
-          f"(Redis: {env.redis_where}; DB: {env.database_where}; CPU {args.cpu if args.cpu >= 0 else 'any'})")
+    print(
+        f"in-process µs per request, fastest of {args.repeats} interleaved repeats x {args.requests} "
+        f"(Redis: {env.redis_where}; DB: {env.database_where}; CPU {args.cpu if args.cpu >= 0 else 'any'})"
+    )
     for case in cases:
         print(f"  {case.label:46} {case.best:7.0f}")
     per = {k: round(v / args.requests, 2) for k, v in sorted(trips.calls.items())}
@@ -161,8 +172,13 @@ def measure(args: argparse.Namespace, env: wenv.BenchEnv) -> None:
         profile(batch(), ours, args)
 
 
-def split_cases(pipe: Any, canned: str | None, ours: Callable[[Environ], None],
-                batch: Callable[[], list[Environ]], msgs: Callable[[], list[Message]]) -> list[Case]:
+def split_cases(
+    pipe: Any,
+    canned: str | None,
+    ours: Callable[[Environ], None],
+    batch: Callable[[], list[Environ]],
+    msgs: Callable[[], list[Message]],
+) -> list[Case]:
     """Ours in parts: the webhook with a canned pipeline; the pipeline alone, with and without Redis."""
     handle, begin, finish, fast = pipe.handle, pipe.begin, pipe.finish, pipe.finish_fast
 
@@ -170,16 +186,23 @@ def split_cases(pipe: Any, canned: str | None, ours: Callable[[Environ], None],
         pipe.handle = lambda msg, started=None: canned
 
     def stub_redis() -> None:
-        pipe.begin = lambda keys, args, client=None: [1, 1, "", 0]  # first attempt, lock taken, no dialog, seen recently
+        pipe.begin = lambda keys, args, client=None: [
+            1,
+            1,
+            "",
+            0,
+        ]  # first attempt, lock taken, no dialog, seen recently
         pipe.finish = lambda keys, args, client=None: "pending"
         pipe.finish_fast = lambda keys, args: None
 
     def restore() -> None:
         pipe.handle, pipe.begin, pipe.finish, pipe.finish_fast = handle, begin, finish, fast
 
-    return [Case("ours, webhook alone (pipeline stubbed)", batch, ours, stub_pipeline, restore),
-            Case("ours, Pipeline.handle alone", msgs, handle),
-            Case("ours, Pipeline.handle, Redis scripts stubbed", msgs, handle, stub_redis, restore)]
+    return [
+        Case("ours, webhook alone (pipeline stubbed)", batch, ours, stub_pipeline, restore),
+        Case("ours, Pipeline.handle alone", msgs, handle),
+        Case("ours, Pipeline.handle, Redis scripts stubbed", msgs, handle, stub_redis, restore),
+    ]
 
 
 def profile(items: list[Environ], call: Callable[[Environ], None], args: argparse.Namespace) -> None:

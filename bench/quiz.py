@@ -7,6 +7,7 @@ In-process through the real webhook (Flask test client, safe mode, real Redis an
 3. 我的积分 with N members in the ledger and on the leaderboard; then a full rebuild from the ledger.
 Prints the figures and writes bench/out/quiz.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,13 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
+from webhook_env import local_app  # noqa: E402
 
 from bot.emulator.client import SimClient, new_openid  # noqa: E402
 from bot.models import utcnow  # noqa: E402
 from bot.points import day_of  # noqa: E402
 from bot.quiz_models import PointsEntry  # noqa: E402
 from bot.quizrun import active_run  # noqa: E402
-from webhook_env import local_app  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "quiz.json"  # results file
 
@@ -92,11 +93,21 @@ def fill_ledger(app, members: int) -> list[str]:
     day, now = day_of(utcnow()), utcnow()
     ids = [f"oBench{i:021d}" for i in range(members)]
     rng = random.Random(7)
-    rows = [{"openid": o, "activity": "daily", "points": rng.randint(1, 500), "reason": "bench",
-             "award_key": f"bench:{o}", "day": day - timedelta(days=rng.randint(0, 30)), "created_at": now} for o in ids]
+    rows = [
+        {
+            "openid": o,
+            "activity": "daily",
+            "points": rng.randint(1, 500),
+            "reason": "bench",
+            "award_key": f"bench:{o}",
+            "day": day - timedelta(days=rng.randint(0, 30)),
+            "created_at": now,
+        }
+        for o in ids
+    ]
     with s.engine.begin() as conn:
         for i in range(0, members, 50_000):
-            conn.execute(insert(PointsEntry), rows[i:i + 50_000])
+            conn.execute(insert(PointsEntry), rows[i : i + 50_000])
     return ids
 
 
@@ -125,10 +136,16 @@ def main() -> None:
         fill_s = time.perf_counter() - t0
         rebuild = app.extensions["bot"].points.rebuild()
         points = my_points(poster, ids, 500)
-        result = {"baseline_help": base, "quiz_answer": answered,
-                  "added_median_ms": answered["median_ms"] - base["median_ms"],
-                  "members": args.members, "ledger_fill_s": fill_s, "rebuild": rebuild, "my_points": points,
-                  "database": app.extensions["bot"].engine.dialect.name}
+        result = {
+            "baseline_help": base,
+            "quiz_answer": answered,
+            "added_median_ms": answered["median_ms"] - base["median_ms"],
+            "members": args.members,
+            "ledger_fill_s": fill_s,
+            "rebuild": rebuild,
+            "my_points": points,
+            "database": app.extensions["bot"].engine.dialect.name,
+        }
     report(result)
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2))
@@ -136,16 +153,27 @@ def main() -> None:
 
 def report(r: dict) -> None:
     print(f"database: {r['database']}")
-    print(f"baseline 帮助 (simple handler): median {r['baseline_help']['median_ms']:.2f} ms, p99 {r['baseline_help']['p99_ms']:.2f} ms")
+    print(
+        f"baseline 帮助 (simple handler): median {r['baseline_help']['median_ms']:.2f} ms, "
+        f"p99 {r['baseline_help']['p99_ms']:.2f} ms"
+    )
     q = r["quiz_answer"]
-    print(f"quiz answer: median {q['median_ms']:.2f} ms, p99 {q['p99_ms']:.2f} ms over {q['answers']} answers ({q['correct']} right)")
+    print(
+        f"quiz answer: median {q['median_ms']:.2f} ms, p99 {q['p99_ms']:.2f} ms "
+        f"over {q['answers']} answers ({q['correct']} right)"
+    )
     verdict = "ok" if r["added_median_ms"] <= 3 else "MISSED"
     print(f"added by answering: {r['added_median_ms']:.2f} ms median  [target <= 3 ms: {verdict}]")
-    print(f"ledger filled with {r['members']:,} members in {r['ledger_fill_s']:.1f} s; "
-          f"leaderboard rebuild from the ledger: {r['rebuild']['seconds']:.1f} s")
+    print(
+        f"ledger filled with {r['members']:,} members in {r['ledger_fill_s']:.1f} s; "
+        f"leaderboard rebuild from the ledger: {r['rebuild']['seconds']:.1f} s"
+    )
     p = r["my_points"]
     verdict = "ok" if p["median_ms"] < 5 else "MISSED"
-    print(f"我的积分 with {r['members']:,} members: median {p['median_ms']:.2f} ms, p99 {p['p99_ms']:.2f} ms  [target < 5 ms: {verdict}]")
+    print(
+        f"我的积分 with {r['members']:,} members: median {p['median_ms']:.2f} ms, p99 {p['p99_ms']:.2f} ms  "
+        f"[target < 5 ms: {verdict}]"
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Study search: build time, query p99 and memory over 10,000 documents against a naive substring scan,
 and ranking quality (MRR@3, recall@3) of bench/queries.yaml over the real content."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,8 +14,9 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import yaml
 
@@ -30,31 +32,139 @@ QUERIES = ROOT / "bench" / "queries.yaml"  # member queries with the expected do
 OUT = ROOT / "bench" / "out" / "search.json"  # git-ignored results
 TARGETS = {"p99_ms": 5.0, "build_s": 3.0, "rss_mb": 200.0, "mrr": 0.9}  # from the issue
 # Latency only (no expected answer): words in most filler documents, and a pasted paragraph.
-BROAD = ["党员", "学习", "支部", "党史学习教育", "中国共产党", "志愿服务活动", "主题党日",
-         "结合自身工作谈谈如何在本职岗位上发挥党员先锋模范作用，把学习成果转化为推动园区发展的实际行动"]
-COLD_LOAD = ("import time, jieba_fast_dat as j; t = time.perf_counter(); "
-             "j.Tokenizer().initialize(force_rebuild=True); print(time.perf_counter() - t)")  # no jieba cache
+BROAD = [
+    "党员",
+    "学习",
+    "支部",
+    "党史学习教育",
+    "中国共产党",
+    "志愿服务活动",
+    "主题党日",
+    "结合自身工作谈谈如何在本职岗位上发挥党员先锋模范作用，把学习成果转化为推动园区发展的实际行动",
+]
+COLD_LOAD = (
+    "import time, jieba_fast_dat as j; t = time.perf_counter(); "
+    "j.Tokenizer().initialize(force_rebuild=True); print(time.perf_counter() - t)"
+)  # no jieba cache
 
 # ----- documents -------------------------------------------------------------------------------------
 
-WHEN = ["近日", "日前", "本周", "3月以来", "今年上半年", "七一前夕", "国庆节期间", "清明节前后", "年初", "上个月", "第二季度", "春节前"]
-WHO = ["园区第一党支部", "机关党委", "科技园党群服务中心", "社区党委", "企业联合党支部", "青年理论学习小组",
-       "退休党员支部", "新入职党员", "党员志愿服务队", "非公企业党组织", "研发中心党支部", "物业公司党小组",
-       "财务部党支部", "人才公寓党建站", "孵化器联合党委", "楼宇党支部", "团委", "妇委会", "工会小组", "驻园区单位"]
+WHEN = [
+    "近日",
+    "日前",
+    "本周",
+    "3月以来",
+    "今年上半年",
+    "七一前夕",
+    "国庆节期间",
+    "清明节前后",
+    "年初",
+    "上个月",
+    "第二季度",
+    "春节前",
+]
+WHO = [
+    "园区第一党支部",
+    "机关党委",
+    "科技园党群服务中心",
+    "社区党委",
+    "企业联合党支部",
+    "青年理论学习小组",
+    "退休党员支部",
+    "新入职党员",
+    "党员志愿服务队",
+    "非公企业党组织",
+    "研发中心党支部",
+    "物业公司党小组",
+    "财务部党支部",
+    "人才公寓党建站",
+    "孵化器联合党委",
+    "楼宇党支部",
+    "团委",
+    "妇委会",
+    "工会小组",
+    "驻园区单位",
+]
 DID = ["组织开展", "召开", "集中学习", "举办", "深入开展", "扎实推进", "认真组织", "精心策划", "线上开展", "联合举办"]
-WHAT = ["主题党日活动", "专题组织生活会", "三会一课", "理论学习中心组学习", "专题党课", "民主评议党员", "读书分享会",
-        "红色观影", "党史知识竞赛", "志愿服务活动", "廉政警示教育", "入党积极分子培训", "重温入党誓词仪式",
-        "结对共建活动", "为民办实事调研", "安全生产检查", "文明城市创建宣传", "垃圾分类宣传", "反诈宣传进企业",
-        "义务植树", "困难党员走访慰问", "党建工作述职评议", "发展党员工作培训", "党费收缴自查"]
-WHERE = ["党群服务中心", "三楼会议室", "红色教育基地", "社区广场", "园区企业", "线上平台", "革命纪念馆",
-         "党员活动室", "职工书屋", "烈士陵园", "新时代文明实践站", "园区展厅"]
-THEME = ["党的创新理论", "党史学习教育", "主题教育成果", "全面从严治党要求", "作风建设", "基层治理",
-         "优化营商环境", "科技创新", "乡村振兴", "安全生产", "志愿服务", "廉洁自律", "群众路线"]
-WORK = ["本职工作", "项目攻坚", "服务企业", "园区发展", "疫情防控常态化", "人才引进", "招商引资",
-        "社区服务", "技术研发", "质量提升", "节能降碳", "数字化转型"]
-RESULT = ["取得了明显成效", "受到群众普遍好评", "进一步增强了支部凝聚力", "推动各项工作落地见效",
-          "营造了比学赶超的浓厚氛围", "解决了一批急难愁盼问题", "让党员在学习中受教育、在实践中长才干",
-          "形成了可复制可推广的经验"]
+WHAT = [
+    "主题党日活动",
+    "专题组织生活会",
+    "三会一课",
+    "理论学习中心组学习",
+    "专题党课",
+    "民主评议党员",
+    "读书分享会",
+    "红色观影",
+    "党史知识竞赛",
+    "志愿服务活动",
+    "廉政警示教育",
+    "入党积极分子培训",
+    "重温入党誓词仪式",
+    "结对共建活动",
+    "为民办实事调研",
+    "安全生产检查",
+    "文明城市创建宣传",
+    "垃圾分类宣传",
+    "反诈宣传进企业",
+    "义务植树",
+    "困难党员走访慰问",
+    "党建工作述职评议",
+    "发展党员工作培训",
+    "党费收缴自查",
+]
+WHERE = [
+    "党群服务中心",
+    "三楼会议室",
+    "红色教育基地",
+    "社区广场",
+    "园区企业",
+    "线上平台",
+    "革命纪念馆",
+    "党员活动室",
+    "职工书屋",
+    "烈士陵园",
+    "新时代文明实践站",
+    "园区展厅",
+]
+THEME = [
+    "党的创新理论",
+    "党史学习教育",
+    "主题教育成果",
+    "全面从严治党要求",
+    "作风建设",
+    "基层治理",
+    "优化营商环境",
+    "科技创新",
+    "乡村振兴",
+    "安全生产",
+    "志愿服务",
+    "廉洁自律",
+    "群众路线",
+]
+WORK = [
+    "本职工作",
+    "项目攻坚",
+    "服务企业",
+    "园区发展",
+    "疫情防控常态化",
+    "人才引进",
+    "招商引资",
+    "社区服务",
+    "技术研发",
+    "质量提升",
+    "节能降碳",
+    "数字化转型",
+]
+RESULT = [
+    "取得了明显成效",
+    "受到群众普遍好评",
+    "进一步增强了支部凝聚力",
+    "推动各项工作落地见效",
+    "营造了比学赶超的浓厚氛围",
+    "解决了一批急难愁盼问题",
+    "让党员在学习中受教育、在实践中长才干",
+    "形成了可复制可推广的经验",
+]
 SAID = [
     "参会党员纷纷表示，要把学习成果转化为推动工作的实际行动。",
     "大家一致认为，这次活动形式新颖、内容丰富，很受启发。",
@@ -187,8 +297,14 @@ def latencies(runs: dict[str, Callable[[str], object]], queries: list[str], roun
 
 
 def summary(wall: list[float], cpu: list[float]) -> dict[str, float]:
-    return {"calls": len(wall), "p50_ms": statistics.median(wall), "p99_ms": percentile(wall, 99),
-            "max_ms": max(wall), "cpu_p50_ms": statistics.median(cpu), "cpu_p99_ms": percentile(cpu, 99)}
+    return {
+        "calls": len(wall),
+        "p50_ms": statistics.median(wall),
+        "p99_ms": percentile(wall, 99),
+        "max_ms": max(wall),
+        "cpu_p50_ms": statistics.median(cpu),
+        "cpu_p99_ms": percentile(cpu, 99),
+    }
 
 
 class SubstringScan:
@@ -242,9 +358,15 @@ def build(docs: list[Document], extra: list[str]) -> tuple[SearchIndex, dict[str
     SearchIndex.build(docs, extra)
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return index, {"build_s": seconds, "build_cpu_s": cpu, "rss_before_mb": before, "rss_after_mb": after,
-                   "rss_index_mb": after - before, "tracemalloc_peak_mb": peak,
-                   "postings_mb": index.nbytes / 2**20}
+    return index, {
+        "build_s": seconds,
+        "build_cpu_s": cpu,
+        "rss_before_mb": before,
+        "rss_after_mb": after,
+        "rss_index_mb": after - before,
+        "tracemalloc_peak_mb": peak,
+        "postings_mb": index.nbytes / 2**20,
+    }
 
 
 def parse_args() -> argparse.Namespace:
@@ -267,15 +389,23 @@ def main() -> None:
     extra = sorted({kw for d in real for kw in d.keywords})
     started = time.perf_counter()
     search.dictionary()
-    load = {"seconds": time.perf_counter() - started, "from_jieba_cache": search.DICTIONARY_LOAD["cached"],
-            "cold_seconds": cold_dictionary_seconds() if args.cold == "on" else None}
+    load = {
+        "seconds": time.perf_counter() - started,
+        "from_jieba_cache": search.DICTIONARY_LOAD["cached"],
+        "cold_seconds": cold_dictionary_seconds() if args.cold == "on" else None,
+    }
     index, memory = build(docs, extra)
     scan = SubstringScan(docs)
     small = SearchIndex.build(real, extra)
     result = {
         "load_average": load_average,
-        "documents": {"total": len(docs), "real": len(real), "filler": len(docs) - len(real),
-                      "characters": sum(len(d.title) + len(d.body) for d in docs), "terms": index.term_count},
+        "documents": {
+            "total": len(docs),
+            "real": len(real),
+            "filler": len(docs) - len(real),
+            "characters": sum(len(d.title) + len(d.body) for d in docs),
+            "terms": index.term_count,
+        },
         "dictionary_load": load,
         "build": memory,
         **latencies({"query": index.search, "count": index.count, "baseline_scan": scan.search}, queries, args.rounds),
@@ -292,22 +422,34 @@ def report(r: dict[str, Any], out: Path) -> None:
     d, b, load, q, scan = r["documents"], r["build"], r["dictionary_load"], r["query"], r["baseline_scan"]
     ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
     cold = f"{load['cold_seconds']:.2f} s without jieba's cache" if load["cold_seconds"] else "not measured"
-    print(f"documents: {d['total']} ({d['real']} real, {d['filler']} filler), {d['characters']:,} characters,"
-          f" {d['terms']:,} terms")
-    print(f"dictionary load (once per process): {load['seconds']:.2f} s this run"
-          f" ({'from' if load['from_jieba_cache'] else 'building'} jieba's cache); cold: {cold}")
-    print(f"build: {b['build_s']:.2f} s (CPU {b['build_cpu_s']:.2f} s; load average {r['load_average']})"
-          f"  [target < {TARGETS['build_s']} s: {ok(b['build_s'] < TARGETS['build_s'])}]")
-    print(f"memory: RSS {b['rss_before_mb']:.0f} -> {b['rss_after_mb']:.0f} MB (+{b['rss_index_mb']:.0f} MB)"
-          f"  [target < {TARGETS['rss_mb']:.0f} MB: {ok(b['rss_index_mb'] < TARGETS['rss_mb'])}];"
-          f" tracemalloc peak {b['tracemalloc_peak_mb']:.0f} MB; postings {b['postings_mb']:.1f} MB")
-    print(f"search (limit 3): p50 {q['p50_ms']:.3f} ms, p99 {q['p99_ms']:.3f} ms, max {q['max_ms']:.2f} ms"
-          f" (CPU p99 {q['cpu_p99_ms']:.3f} ms) over {q['calls']} calls"
-          f"  [target p99 < {TARGETS['p99_ms']} ms: {ok(q['p99_ms'] < TARGETS['p99_ms'])}]")
+    print(
+        f"documents: {d['total']} ({d['real']} real, {d['filler']} filler), {d['characters']:,} characters,"
+        f" {d['terms']:,} terms"
+    )
+    print(
+        f"dictionary load (once per process): {load['seconds']:.2f} s this run"
+        f" ({'from' if load['from_jieba_cache'] else 'building'} jieba's cache); cold: {cold}"
+    )
+    print(
+        f"build: {b['build_s']:.2f} s (CPU {b['build_cpu_s']:.2f} s; load average {r['load_average']})"
+        f"  [target < {TARGETS['build_s']} s: {ok(b['build_s'] < TARGETS['build_s'])}]"
+    )
+    print(
+        f"memory: RSS {b['rss_before_mb']:.0f} -> {b['rss_after_mb']:.0f} MB (+{b['rss_index_mb']:.0f} MB)"
+        f"  [target < {TARGETS['rss_mb']:.0f} MB: {ok(b['rss_index_mb'] < TARGETS['rss_mb'])}];"
+        f" tracemalloc peak {b['tracemalloc_peak_mb']:.0f} MB; postings {b['postings_mb']:.1f} MB"
+    )
+    print(
+        f"search (limit 3): p50 {q['p50_ms']:.3f} ms, p99 {q['p99_ms']:.3f} ms, max {q['max_ms']:.2f} ms"
+        f" (CPU p99 {q['cpu_p99_ms']:.3f} ms) over {q['calls']} calls"
+        f"  [target p99 < {TARGETS['p99_ms']} ms: {ok(q['p99_ms'] < TARGETS['p99_ms'])}]"
+    )
     print(f"count: p99 {r['count']['p99_ms']:.3f} ms (CPU {r['count']['cpu_p99_ms']:.3f} ms)")
-    print(f"baseline substring scan: p50 {scan['p50_ms']:.2f} ms, p99 {scan['p99_ms']:.2f} ms"
-          f" (CPU p99 {scan['cpu_p99_ms']:.2f} ms) -> index is {scan['p50_ms'] / q['p50_ms']:.0f}x faster at p50,"
-          f" {scan['p99_ms'] / q['p99_ms']:.0f}x at p99")
+    print(
+        f"baseline substring scan: p50 {scan['p50_ms']:.2f} ms, p99 {scan['p99_ms']:.2f} ms"
+        f" (CPU p99 {scan['cpu_p99_ms']:.2f} ms) -> index is {scan['p50_ms'] / q['p50_ms']:.0f}x faster at p50,"
+        f" {scan['p99_ms'] / q['p99_ms']:.0f}x at p99"
+    )
     for name in ("quality_real", "quality_with_filler", "baseline_quality_real"):
         m = r[name]
         print(f"{name}: MRR@3 {m['mrr@3']:.3f}, recall@3 {m['recall@3']:.3f} over {m['queries']} queries")

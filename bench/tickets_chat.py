@@ -12,6 +12,7 @@ Baseline, in the same run with the same threads and retry share, alternating wit
 slice (same users, same load): as many turns of the simple handler (帮助).
 Prints the figures and writes bench/out/tickets_chat.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,12 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
+from webhook_env import local_app  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from bot import metrics  # noqa: E402
 from bot.emulator.client import Exchange, SimClient, new_openid  # noqa: E402
 from bot.ticket_models import Ticket  # noqa: E402
-from webhook_env import local_app  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "tickets_chat.json"  # results file
 NUMBER = re.compile(r"[A-Z]{1,4}\d{10}")  # a ticket number in a reply
@@ -84,7 +85,7 @@ class Tally:
     numbers: dict[str, str] = field(default_factory=dict)
     guard: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, other: "Tally") -> None:
+    def add(self, other: Tally) -> None:
         with self.guard:
             self.turns += other.turns
             self.users += other.users
@@ -123,12 +124,20 @@ def turn(client: Client, fields: dict[str, Any], tally: Tally) -> Exchange:
 def submit_one(client: Client, openid: str, rng: random.Random, args: argparse.Namespace) -> Tally:
     """One user's whole submission; what went wrong is noted in the tally."""
     tally, t0 = Tally(), time.perf_counter()
-    answers = ["我要反映", str(rng.randint(1, 10)), f"第{rng.randint(1, 999)}号问题：工资拖欠，已两个月未发放",
-               f"某某电子厂{rng.randint(1, 50)}号车间", rng.choice(["跳过", f"139{rng.randint(0, 99999999):08d}"]),
-               rng.choice(["是", "否"]), "确认"]
+    answers = [
+        "我要反映",
+        str(rng.randint(1, 10)),
+        f"第{rng.randint(1, 999)}号问题：工资拖欠，已两个月未发放",
+        f"某某电子厂{rng.randint(1, 50)}号车间",
+        rng.choice(["跳过", f"139{rng.randint(0, 99999999):08d}"]),
+        rng.choice(["是", "否"]),
+        "确认",
+    ]
     for i, text in enumerate(answers):
         if i == 2 and rng.random() < args.image_share:
-            photo = client.build(openid, "image", MediaId=f"m{rng.randint(0, 10**9)}", PicUrl="http://example.invalid/p.jpg")
+            photo = client.build(
+                openid, "image", MediaId=f"m{rng.randint(0, 10**9)}", PicUrl="http://example.invalid/p.jpg"
+            )
             if "已收到图片" not in turn(client, photo, tally).text:
                 tally.failed.append(f"{openid}: image not taken")
         fields = client.build(openid, "text", Content=text)
@@ -164,7 +173,7 @@ def help_turns(client: Client, openid: str, n: int) -> Tally:
 def run_phase(url: str, settings: Any, users: list[str], args: argparse.Namespace, work: Any) -> tuple[Tally, float]:
     """`work(client, openid, rng)` for every user, `args.threads` users at a time; the tally and wall time."""
     total, t0 = Tally(), time.perf_counter()
-    shares = [users[i::args.threads] for i in range(args.threads)]
+    shares = [users[i :: args.threads] for i in range(args.threads)]
 
     def worker(index: int) -> None:
         client = Client(url, settings, args.retry_share, seed=index)
@@ -184,7 +193,8 @@ def check_database(app: Any, tally: Tally, users: list[str]) -> dict[str, Any]:
         per_user = dict(db.execute(select(Ticket.openid, func.count()).group_by(Ticket.openid)).all())
     by_user = {o: n for o, n in rows}
     return {
-        "tickets": len(rows), "users": len(users),
+        "tickets": len(rows),
+        "users": len(users),
         "lost": sum(1 for u in users if per_user.get(u, 0) == 0),
         "duplicated": sum(c - 1 for c in per_user.values() if c > 1),
         "number_mismatch": sum(1 for u in users if tally.numbers.get(u) != by_user.get(u)),
@@ -218,24 +228,40 @@ def main() -> None:
         for openid in users:  # a first message writes the follower row: kept out of both phases
             warm.post(warm.build(openid, "text", Content="帮助"))
         subs, base, subs_s, base_s, dedupe_subs = Tally(), Tally(), 0.0, 0.0, 0.0
-        for part in (users[i::args.slices] for i in range(args.slices)):  # alternate, so both see the same load
+        for part in (users[i :: args.slices] for i in range(args.slices)):  # alternate, so both see the same load
             before = metrics.DEDUPE_HITS._value.get()
             tally, seconds = run_phase(hook, settings, part, args, lambda c, o, r: submit_one(c, o, r, args))
             subs.add(tally)
             subs_s, dedupe_subs = subs_s + seconds, dedupe_subs + metrics.DEDUPE_HITS._value.get() - before
             n = max(1, round(len(tally.turns) / max(1, len(part))))
-            tally, seconds = run_phase(hook, settings, part, args, lambda c, o, r: help_turns(c, o, n))
+            tally, seconds = run_phase(hook, settings, part, args, lambda c, o, r, n=n: help_turns(c, o, n))
             base.add(tally)
             base_s += seconds
         db = check_database(app, subs, users)
         server.shutdown()
         result = {
-            "database": app.extensions["bot"].engine.dialect.name, "threads": args.threads,
-            "submissions": {"turns": len(subs.turns), "seconds": subs_s, "turn": ms(subs.turns),
-                            "submission": ms(subs.users), "retried_turns": subs.retried, "resent_confirms": subs.resent,
-                            "dedupe_hits": int(dedupe_subs), "failed": subs.failed[:20], "failures": len(subs.failed), **db},
-            "baseline": {"turns": len(base.turns), "seconds": base_s, "turn": ms(base.turns),
-                         "per_user": ms(base.users), "retried_turns": base.retried, "failures": len(base.failed)},
+            "database": app.extensions["bot"].engine.dialect.name,
+            "threads": args.threads,
+            "submissions": {
+                "turns": len(subs.turns),
+                "seconds": subs_s,
+                "turn": ms(subs.turns),
+                "submission": ms(subs.users),
+                "retried_turns": subs.retried,
+                "resent_confirms": subs.resent,
+                "dedupe_hits": int(dedupe_subs),
+                "failed": subs.failed[:20],
+                "failures": len(subs.failed),
+                **db,
+            },
+            "baseline": {
+                "turns": len(base.turns),
+                "seconds": base_s,
+                "turn": ms(base.turns),
+                "per_user": ms(base.users),
+                "retried_turns": base.retried,
+                "failures": len(base.failed),
+            },
         }
     report(result)
     OUT.parent.mkdir(exist_ok=True)
@@ -245,23 +271,40 @@ def main() -> None:
 def report(r: dict[str, Any]) -> None:
     s, b = r["submissions"], r["baseline"]
     print(f"database: {r['database']}, {r['threads']} simulated users at a time")
-    print(f"submissions: {s['users']} users, {s['turns']} turns in {s['seconds']:.1f} s "
-          f"({s['turns'] / s['seconds']:.0f} turns/s); {s['retried_turns']} turns retried after a lost first answer, "
-          f"{s['resent_confirms']} 确认 delivered twice; {s['dedupe_hits']} retries answered from the first attempt")
-    print(f"  per turn: median {s['turn']['median_ms']:.1f} ms, p99 {s['turn']['p99_ms']:.1f} ms; "
-          f"per submission ({s['turns'] / max(1, s['users']):.1f} turns): median {s['submission']['median_ms']:.0f} ms, "
-          f"p99 {s['submission']['p99_ms']:.0f} ms")
-    ok = s["lost"] == 0 and s["duplicated"] == 0 and s["number_mismatch"] == 0 and s["failures"] == 0 \
+    print(
+        f"submissions: {s['users']} users, {s['turns']} turns in {s['seconds']:.1f} s "
+        f"({s['turns'] / s['seconds']:.0f} turns/s); {s['retried_turns']} turns retried after a lost first answer, "
+        f"{s['resent_confirms']} 确认 delivered twice; {s['dedupe_hits']} retries answered from the first attempt"
+    )
+    print(
+        f"  per turn: median {s['turn']['median_ms']:.1f} ms, p99 {s['turn']['p99_ms']:.1f} ms; "
+        f"per submission ({s['turns'] / max(1, s['users']):.1f} turns): median {s['submission']['median_ms']:.0f} ms, "
+        f"p99 {s['submission']['p99_ms']:.0f} ms"
+    )
+    ok = (
+        s["lost"] == 0
+        and s["duplicated"] == 0
+        and s["number_mismatch"] == 0
+        and s["failures"] == 0
         and s["tickets"] == s["users"] == s["unique_numbers"]
-    print(f"  tickets in the database: {s['tickets']} for {s['users']} users; lost {s['lost']}, duplicated {s['duplicated']}, "
-          f"reply number != database {s['number_mismatch']}, unexpected replies {s['failures']}  [{'ok' if ok else 'FAILED'}]")
+    )
+    print(
+        f"  tickets in the database: {s['tickets']} for {s['users']} users; lost {s['lost']}, "
+        f"duplicated {s['duplicated']}, reply number != database {s['number_mismatch']}, "
+        f"unexpected replies {s['failures']}  [{'ok' if ok else 'FAILED'}]"
+    )
     for line in s["failed"]:
         print(f"    {line}")
-    print(f"baseline 帮助: {b['turns']} turns in {b['seconds']:.1f} s ({b['turns'] / b['seconds']:.0f} turns/s), "
-          f"{b['retried_turns']} retried; per turn: median {b['turn']['median_ms']:.1f} ms, p99 {b['turn']['p99_ms']:.1f} ms; "
-          f"failures {b['failures']}")
-    print(f"submission turn / 帮助 turn (median): {s['turn']['median_ms'] / b['turn']['median_ms']:.2f}x; "
-          f"total time {s['seconds'] / b['seconds']:.2f}x")
+    print(
+        f"baseline 帮助: {b['turns']} turns in {b['seconds']:.1f} s ({b['turns'] / b['seconds']:.0f} turns/s), "
+        f"{b['retried_turns']} retried; per turn: median {b['turn']['median_ms']:.1f} ms, "
+        f"p99 {b['turn']['p99_ms']:.1f} ms; "
+        f"failures {b['failures']}"
+    )
+    print(
+        f"submission turn / 帮助 turn (median): {s['turn']['median_ms'] / b['turn']['median_ms']:.2f}x; "
+        f"total time {s['seconds'] / b['seconds']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

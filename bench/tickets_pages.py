@@ -11,6 +11,7 @@ Each case gets 2 warm-up requests, then --requests timed ones; the cases take tu
 see the same background load. Prints median and p95 per case (target: each < 200 ms) and writes
 bench/out/tickets_pages.json. --export also times one full Excel export as the admin (seconds, size, RSS growth).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,10 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,12 +39,12 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 from sqlalchemy import create_engine, insert, inspect, text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
+from webhook_env import local_app  # noqa: E402
 
 from bot.console.accounts import create_account  # noqa: E402
 from bot.ticket_models import OPEN_STATUSES, Ticket  # noqa: E402
 from bot.ticket_stats import CACHE_KEY  # noqa: E402
 from bot.tickets import TicketConfig, china  # noqa: E402
-from webhook_env import local_app  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "tickets_pages.json"  # results file
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench"  # the bench database (emptied each run)
@@ -50,8 +52,22 @@ TARGET_MS = 200.0  # median and p95 of every ticket page
 PASSWORD = "bench password 42"
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 DISTRICTS = [f"第{n}片区" for n in "一二三四五六七八九十"]  # the park's 10 党建工作片区
-PLACES = ["三一重工", "山河智能", "广汽三菱", "上汽大众长沙工厂", "蓝思科技", "铁建重工", "长沙经开区某电子厂",
-          "星沙产业基地", "人才公寓", "园区食堂", "物流园", "创业大厦", "园区党群服务中心", "汽车零部件厂"]
+PLACES = [
+    "三一重工",
+    "山河智能",
+    "广汽三菱",
+    "上汽大众长沙工厂",
+    "蓝思科技",
+    "铁建重工",
+    "长沙经开区某电子厂",
+    "星沙产业基地",
+    "人才公寓",
+    "园区食堂",
+    "物流园",
+    "创业大厦",
+    "园区党群服务中心",
+    "汽车零部件厂",
+]
 PROBLEMS = {  # category → what people write (a few words the queue's text search finds)
     "劳动权益": ["工资拖欠两个月没有发放", "加班费计算不对", "未签劳动合同", "社保没有按时缴纳", "工伤认定办理慢"],
     "用工招聘": ["招聘信息不实", "企业招工难需要对接", "实习生待遇问题"],
@@ -64,8 +80,18 @@ PROBLEMS = {  # category → what people write (a few words the queue's text sea
     "环境卫生": ["垃圾清运不及时", "道路扬尘严重", "排水沟堵塞有异味"],
     "其他": ["希望增加篮球场", "建议开设夜校", "食堂价格偏高"],
 }
-CATEGORY_WEIGHTS = {"劳动权益": 24, "政务审批": 12, "用工招聘": 8, "住房保障": 9, "交通出行": 9, "子女入学": 6,
-                    "水电气网": 12, "安全隐患": 5, "环境卫生": 9, "其他": 6}
+CATEGORY_WEIGHTS = {
+    "劳动权益": 24,
+    "政务审批": 12,
+    "用工招聘": 8,
+    "住房保障": 9,
+    "交通出行": 9,
+    "子女入学": 6,
+    "水电气网": 12,
+    "安全隐患": 5,
+    "环境卫生": 9,
+    "其他": 6,
+}
 
 
 # ----- seeding ---------------------------------------------------------------------------------------------
@@ -89,39 +115,65 @@ def ticket(rng: random.Random, cfg: TicketConfig, i: int, now: datetime, seq: di
     day = china(created).strftime("%y%m%d")
     seq[day] = seq.get(day, 0) + 1
     late_answer = rng.random() < 0.12
-    responded = None if status == "new" else created + timedelta(hours=rng.uniform(2.1, 30) if late_answer else rng.uniform(0.1, 1.9))
+    responded = (
+        None
+        if status == "new"
+        else created + timedelta(hours=rng.uniform(2.1, 30) if late_answer else rng.uniform(0.1, 1.9))
+    )
     assigned = status in ("assigned", "processing", "resolved", "closed")
     reopened = status == "assigned" and rng.random() < 0.1
     resolved = created + rng.uniform(0.2, 1.5) * cfg.tiers[tier][1] if status in ("resolved", "closed") else None
     due = created + cfg.tiers[tier][1] if not reopened else now + timedelta(days=rng.uniform(-3, 7))
     return {
-        "number": f"{cfg.prefix}{day}{seq[day]:04d}", "submission_key": f"bench-{i}", "openid": f"oBench{rng.randrange(30000):022d}",
-        "category": category, "tier": tier, "media": [],
+        "number": f"{cfg.prefix}{day}{seq[day]:04d}",
+        "submission_key": f"bench-{i}",
+        "openid": f"oBench{rng.randrange(30000):022d}",
+        "category": category,
+        "tier": tier,
+        "media": [],
         "description": f"{rng.choice(PROBLEMS[category])}，{rng.choice(PROBLEMS[category])}。希望尽快处理，谢谢！",
-        "place": rng.choice(PLACES), "phone": f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}",
-        "anonymous": rng.random() < 0.1, "district": rng.choice(DISTRICTS) if rng.random() < 0.9 else None,
-        "status": status, "department": rng.choice(list(cfg.departments)) if assigned else None,
+        "place": rng.choice(PLACES),
+        "phone": f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}",
+        "anonymous": rng.random() < 0.1,
+        "district": rng.choice(DISTRICTS) if rng.random() < 0.9 else None,
+        "status": status,
+        "department": rng.choice(list(cfg.departments)) if assigned else None,
         "assignee_id": rng.choice([None, 3, 4, 5]) if assigned else None,
-        "accepted_by_id": rng.choice([1, 2]) if responded else None, "merged_into_id": None,
-        "reply": "已办理" if resolved else None, "reason": "不属于园区事务" if status == "rejected" else None,
-        "rating": "unsatisfied" if reopened else rng.choices(["satisfied", "fair"], weights=[80, 20])[0] if status == "closed" else None,
-        "rating_comment": None, "reopened": 1 if reopened else 0, "month": china(created).strftime("%Y-%m"),
-        "responded_on_time": None if responded is None else not late_answer, "solved": status in ("resolved", "closed"),
-        "created_at": created, "accept_due_at": created + cfg.intake, "due_at": due, "responded_at": responded,
-        "resolved_at": resolved, "closed_at": resolved + timedelta(days=1) if status == "closed" else None,
-        "intake_escalated_at": None, "escalated_at": None, "updated_at": resolved or responded or created,
+        "accepted_by_id": rng.choice([1, 2]) if responded else None,
+        "merged_into_id": None,
+        "reply": "已办理" if resolved else None,
+        "reason": "不属于园区事务" if status == "rejected" else None,
+        "rating": "unsatisfied"
+        if reopened
+        else rng.choices(["satisfied", "fair"], weights=[80, 20])[0]
+        if status == "closed"
+        else None,
+        "rating_comment": None,
+        "reopened": 1 if reopened else 0,
+        "month": china(created).strftime("%Y-%m"),
+        "responded_on_time": None if responded is None else not late_answer,
+        "solved": status in ("resolved", "closed"),
+        "created_at": created,
+        "accept_due_at": created + cfg.intake,
+        "due_at": due,
+        "responded_at": responded,
+        "resolved_at": resolved,
+        "closed_at": resolved + timedelta(days=1) if status == "closed" else None,
+        "intake_escalated_at": None,
+        "escalated_at": None,
+        "updated_at": resolved or responded or created,
     }
 
 
 def seed(app: Any, count: int) -> float:
     """Bulk-insert `count` tickets in batches; ANALYZE; the seconds it took."""
     s = app.extensions["bot"]
-    cfg, rng, now, seq = TicketConfig.of(s.settings), random.Random(20261122), datetime.now(timezone.utc), {}
+    cfg, rng, now, seq = TicketConfig.of(s.settings), random.Random(20261122), datetime.now(UTC), {}
     started = time.perf_counter()
     rows = sorted((ticket(rng, cfg, i, now, seq) for i in range(count)), key=lambda r: r["created_at"])
     with s.engine.begin() as conn:
         for i in range(0, count, 10_000):
-            conn.execute(insert(Ticket), rows[i:i + 10_000])
+            conn.execute(insert(Ticket), rows[i : i + 10_000])
     with s.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE tickets" if s.engine.dialect.name == "postgresql" else "ANALYZE"))
     return time.perf_counter() - started
@@ -181,7 +233,7 @@ CASES = {  # name → (path, query); "home" is the baseline; "cold" cases empty 
 
 
 def last_months(n: int) -> dict[str, str]:
-    today = china(datetime.now(timezone.utc))
+    today = china(datetime.now(UTC))
     first = (today.year * 12 + today.month - 1) - (n - 1)
     return {"from": f"{first // 12:04d}-{first % 12 + 1:02d}", "to": today.strftime("%Y-%m")}
 
@@ -236,8 +288,10 @@ def measure(app: Any, clients: dict[str, Any], requests: int) -> dict[str, dict[
             ms = run()
             if round_ >= 2:  # two warm-up rounds
                 samples[name].append(ms)
-    result = {name: {"median_ms": statistics.median(v), "p95_ms": percentile(v, 95), "requests": len(v)}
-              for name, v in samples.items()}
+    result = {
+        name: {"median_ms": statistics.median(v), "p95_ms": percentile(v, 95), "requests": len(v)}
+        for name, v in samples.items()
+    }
     for name in skipped:
         result[name] = {"skipped": "page not built yet (stub)"}
     return result
@@ -272,10 +326,18 @@ def run(database: str, url: str, args: argparse.Namespace, tmp: Path) -> dict[st
     app = make_app(tmp, url)
     s = app.extensions["bot"]
     seed_s = seed(app, args.tickets)
-    clients = {"admin": signed_in(app, "root", ["admin"]),
-               "handler": signed_in(app, "li", ["handler"], department="renshe")}
-    result = {"database": database, "tickets": args.tickets, "seed_s": seed_s, "load_before": os.getloadavg(),
-              "pages": measure(app, clients, args.requests), "load_after": os.getloadavg()}
+    clients = {
+        "admin": signed_in(app, "root", ["admin"]),
+        "handler": signed_in(app, "li", ["handler"], department="renshe"),
+    }
+    result = {
+        "database": database,
+        "tickets": args.tickets,
+        "seed_s": seed_s,
+        "load_before": os.getloadavg(),
+        "pages": measure(app, clients, args.requests),
+        "load_after": os.getloadavg(),
+    }
     if args.export:
         result["export"] = export_once(clients["admin"])
     s.engine.dispose()
@@ -284,9 +346,13 @@ def run(database: str, url: str, args: argparse.Namespace, tmp: Path) -> dict[st
 
 def report(r: dict[str, Any]) -> None:
     load = " → ".join(f"{x[0]:.1f}" for x in (r["load_before"], r["load_after"]))
-    print(f"\n== {r['database']}: {r['tickets']:,} tickets (seeded in {r['seed_s']:.1f} s); load average {load} "
-          f"on {os.cpu_count()} CPUs")
-    base = {who: v["median_ms"] for name, v in r["pages"].items() if "baseline" in name for who in [name.split(" · ")[0]]}
+    print(
+        f"\n== {r['database']}: {r['tickets']:,} tickets (seeded in {r['seed_s']:.1f} s); load average {load} "
+        f"on {os.cpu_count()} CPUs"
+    )
+    base = {
+        who: v["median_ms"] for name, v in r["pages"].items() if "baseline" in name for who in [name.split(" · ")[0]]
+    }
     for name, v in r["pages"].items():
         if "skipped" in v:
             print(f"  {name:<42} skipped: {v['skipped']}")
@@ -297,8 +363,10 @@ def report(r: dict[str, Any]) -> None:
         print(f"  {name:<42} median {v['median_ms']:7.1f} ms  p95 {v['p95_ms']:7.1f} ms{extra}{verdict}")
     if "export" in r:
         e = r["export"]
-        print(f"  Excel export of all tickets (admin): {e['seconds']:.1f} s ({e['cpu_s']:.1f} s CPU), {e['mb']:.1f} MB, "
-              f"peak RSS +{e['peak_rss_growth_mb']:.0f} MB")
+        print(
+            f"  Excel export of all tickets (admin): {e['seconds']:.1f} s ({e['cpu_s']:.1f} s CPU), {e['mb']:.1f} MB, "
+            f"peak RSS +{e['peak_rss_growth_mb']:.0f} MB"
+        )
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
 """Webhook throughput and latency: a minimal Flask + wechatpy echo (the floor) against ours, both under gunicorn."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,10 +15,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import webhook_env as wenv
 
@@ -28,9 +30,13 @@ TARGET_RATIO, AIM_RATIO, TARGET_P99_MS = 1.0, 1.2, 10.0  # ours/floor req/s; our
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--requests", type=int, default=20000,
-                   help="pre-signed requests per server and phase, split over the slices; grown to 1.5x "
-                        "what the warm-up rate needs so no MsgId repeats (default 20000)")
+    p.add_argument(
+        "--requests",
+        type=int,
+        default=20000,
+        help="pre-signed requests per server and phase, split over the slices; grown to 1.5x "
+        "what the warm-up rate needs so no MsgId repeats (default 20000)",
+    )
     p.add_argument("--openids", type=int, default=100, help="fixed pool of senders (default 100)")
     p.add_argument("--text", default="帮助", help="message text; 帮助 is handled by handlers/common.show_help")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
@@ -39,16 +45,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per server (default 3)")
     p.add_argument("--duration", type=float, default=15, help="seconds of throughput per server (default 15)")
     p.add_argument("--latency-duration", type=float, default=10, help="seconds of the p99 run per server (default 10)")
-    p.add_argument("--slices", type=int, default=5,
-                   help="each run is cut into this many slices, alternating floor and ours, so both see the same "
-                        "background load (default 5)")
-    p.add_argument("--pin", choices=("server", "split", "off"), default="server",
-                   help="server: gunicorn and the embedded Redis on the first CPU, wrk on the others (default); "
-                        "split: gunicorn alone on the first CPU, wrk and Redis on the others; off: no pinning")
-    p.add_argument("--nice", type=int, default=0,
-                   help="niceness for everything the bench starts (e.g. -10 on a busy shared machine; needs root)")
-    p.add_argument("--emulator", choices=("off", "on"), default="off",
-                   help="mount ours' emulator routes (off, as in production: the default)")
+    p.add_argument(
+        "--slices",
+        type=int,
+        default=5,
+        help="each run is cut into this many slices, alternating floor and ours, so both see the same "
+        "background load (default 5)",
+    )
+    p.add_argument(
+        "--pin",
+        choices=("server", "split", "off"),
+        default="server",
+        help="server: gunicorn and the embedded Redis on the first CPU, wrk on the others (default); "
+        "split: gunicorn alone on the first CPU, wrk and Redis on the others; off: no pinning",
+    )
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="niceness for everything the bench starts (e.g. -10 on a busy shared machine; needs root)",
+    )
+    p.add_argument(
+        "--emulator",
+        choices=("off", "on"),
+        default="off",
+        help="mount ours' emulator routes (off, as in production: the default)",
+    )
     p.add_argument("--only", choices=("both", "floor", "ours"), default="both", help="run one server only")
     p.add_argument("--out", type=Path, default=wenv.OUT / "webhook.json", help="JSON results file")
     return p.parse_args(argv)
@@ -73,8 +95,14 @@ class Pinning:
         return out + (["nice", "-n", str(self.nice)] if self.nice else [])
 
     def describe(self) -> str:
-        where = "not pinned" if not self.server else (
-            f"pinned ({self.mode}): gunicorn on CPU {self.server}, embedded Redis on {self.redis}, wrk on {self.client}")
+        where = (
+            "not pinned"
+            if not self.server
+            else (
+                f"pinned ({self.mode}): gunicorn on CPU {self.server}, embedded Redis on {self.redis}, "
+                f"wrk on {self.client}"
+            )
+        )
         return where + (f", nice {self.nice}" if self.nice else "")
 
 
@@ -187,10 +215,26 @@ def start_server(target: Target, pin: Pinning) -> Server:
     """gunicorn -w 1 -k sync for the target; returns once its worker answers HTTP."""
     port = free_port()
     log = wenv.OUT / f"webhook-gunicorn-{target.name}.log"
-    cmd = [*pin.prefix(pin.server), sys.executable, "-m", "gunicorn", "-w", "1", "-k", "sync",
-           "-b", f"127.0.0.1:{port}", "--log-level", "warning", *target.extra, target.app]
+    cmd = [
+        *pin.prefix(pin.server),
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        "1",
+        "-k",
+        "sync",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        *target.extra,
+        target.app,
+    ]
     with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, cwd=wenv.ROOT, env={**os.environ, **target.env}, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=wenv.ROOT, env={**os.environ, **target.env}, stdout=fh, stderr=subprocess.STDOUT
+        )
     server = Server(target, port, proc, log)
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
@@ -210,10 +254,21 @@ def ours_app(emulator: bool) -> str:
 
 def targets(args: argparse.Namespace, env: wenv.BenchEnv) -> list[Target]:
     """The floor and ours, as --only selects."""
-    floor = Target("floor", "floor_app:app", ["--pythonpath", str(wenv.BENCH)], {**wenv.SECRETS, "BENCH_PATH": wenv.PATH},
-                   lambda content: content == args.text)
-    ours = Target("ours", ours_app(args.emulator == "on"), [], env.app_env(),
-                  lambda content: bool(content) and content != args.text, ours=True)
+    floor = Target(
+        "floor",
+        "floor_app:app",
+        ["--pythonpath", str(wenv.BENCH)],
+        {**wenv.SECRETS, "BENCH_PATH": wenv.PATH},
+        lambda content: content == args.text,
+    )
+    ours = Target(
+        "ours",
+        ours_app(args.emulator == "on"),
+        [],
+        env.app_env(),
+        lambda content: bool(content) and content != args.text,
+        ours=True,
+    )
     return [t for t in (floor, ours) if args.only in ("both", t.name)]
 
 
@@ -291,14 +346,16 @@ class Snapshot:
     scripts: int | None
 
     @classmethod
-    def take(cls, server: Server, redis_url: str) -> "Snapshot":
+    def take(cls, server: Server, redis_url: str) -> Snapshot:
         return cls(bot_counts(server.port), script_calls(redis_url))
 
-    def since(self, before: "Snapshot", sent: int) -> dict[str, Any]:
+    def since(self, before: Snapshot, sent: int) -> dict[str, Any]:
         """What ours says it did between two snapshots, checked against what wrk saw answered."""
         handled = int(self.counts["bot_replies_total"] - before.counts["bot_replies_total"])
-        out: dict[str, Any] = {"handled": handled,
-                               "dedupe_hits": int(self.counts["bot_dedupe_hits_total"] - before.counts["bot_dedupe_hits_total"])}
+        out: dict[str, Any] = {
+            "handled": handled,
+            "dedupe_hits": int(self.counts["bot_dedupe_hits_total"] - before.counts["bot_dedupe_hits_total"]),
+        }
         if self.scripts is not None and before.scripts is not None and handled:
             out["redis_scripts_per_message"] = round((self.scripts - before.scripts) / handled, 2)
         if handled < sent:
@@ -318,13 +375,27 @@ class Load:
     seconds: float
 
 
-def run_wrk(server: Server, load: Load, batch: Path, args: argparse.Namespace, pin: Pinning,
-            redis_pid: int | None) -> dict[str, Any]:
+def run_wrk(
+    server: Server, load: Load, batch: Path, args: argparse.Namespace, pin: Pinning, redis_pid: int | None
+) -> dict[str, Any]:
     """One wrk run cycling through `batch`: its BENCH_JSON figures plus the CPU each side used."""
     threads = min(args.threads, load.connections)
-    cmd = [*pin.prefix(pin.client), "wrk", f"-t{threads}", f"-c{load.connections}", f"-d{max(1, round(load.seconds))}s",
-           "--timeout", "5s", "--latency", "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{server.port}", "--",
-           str(batch), str(threads)]
+    cmd = [
+        *pin.prefix(pin.client),
+        "wrk",
+        f"-t{threads}",
+        f"-c{load.connections}",
+        f"-d{max(1, round(load.seconds))}s",
+        "--timeout",
+        "5s",
+        "--latency",
+        "-s",
+        str(WRK_SCRIPT),
+        f"http://127.0.0.1:{server.port}",
+        "--",
+        str(batch),
+        str(threads),
+    ]
     worker = server.worker
     redis_pid = redis_pid if server.target.ours else None
     before = cpu_seconds(worker), children_cpu(), cpu_seconds(redis_pid), busy_seconds()
@@ -339,9 +410,13 @@ def run_wrk(server: Server, load: Load, batch: Path, args: argparse.Namespace, p
         raise SystemExit(f"wrk failed ({res.returncode}): {res.stderr.strip() or res.stdout[-500:]}")
     data: dict[str, Any] = json.loads(found.group(1))
     data["rps"] = round(data["requests"] / (data["duration_us"] / 1e6), 1)
-    used = [b - a for a, b in zip(before, after)]
-    data["cpu_pct"] = {"worker": pct(used[0], wall), "wrk": pct(used[1], wall), "redis": pct(used[2], wall),
-                       "everything_else": pct(max(0.0, used[3] - sum(used[:3])), wall)}  # background noise
+    used = [b - a for a, b in zip(before, after, strict=True)]
+    data["cpu_pct"] = {
+        "worker": pct(used[0], wall),
+        "wrk": pct(used[1], wall),
+        "redis": pct(used[2], wall),
+        "everything_else": pct(max(0.0, used[3] - sum(used[:3])), wall),
+    }  # background noise
     if not redis_pid:
         del data["cpu_pct"]["redis"]
     data["server_cpu_s"] = round(used[0] + used[2], 4)  # the worker's and Redis' CPU time: the server side's cost
@@ -358,15 +433,16 @@ def warm_up(server: Server, args: argparse.Namespace, pin: Pinning, redis_pid: i
         server.rate = run_wrk(server, load, batch, args, pin, redis_pid)["rps"]
 
 
-def run_phase(servers: list[Server], load: Load, args: argparse.Namespace, pin: Pinning,
-              env: wenv.BenchEnv) -> dict[str, dict[str, Any]]:
+def run_phase(
+    servers: list[Server], load: Load, args: argparse.Namespace, pin: Pinning, env: wenv.BenchEnv
+) -> dict[str, dict[str, Any]]:
     """`load` cut into slices that alternate between the servers (ABBA order); per-server aggregates."""
     redis_pid = getattr(env.redis_server, "pid", None)
     slice_s = load.seconds / args.slices
     snapshots = {s.name: Snapshot.take(s, env.redis_url) for s in servers if s.target.ours}
     slices: dict[str, list[dict[str, Any]]] = {s.name: [] for s in servers}
     for i in range(args.slices):
-        for server in (servers if i % 2 == 0 else servers[::-1]):
+        for server in servers if i % 2 == 0 else servers[::-1]:
             count = max(args.requests // args.slices, int(server.rate * slice_s * 1.5))
             with request_file(server, load.phase, count, args) as batch:
                 part = Load(load.phase, load.connections, slice_s)
@@ -374,7 +450,9 @@ def run_phase(servers: list[Server], load: Load, args: argparse.Namespace, pin: 
     out = {name: aggregate(parts) for name, parts in slices.items()}
     for server in servers:
         if server.name in snapshots:
-            out[server.name].update(Snapshot.take(server, env.redis_url).since(snapshots[server.name], out[server.name]["requests"]))
+            out[server.name].update(
+                Snapshot.take(server, env.redis_url).since(snapshots[server.name], out[server.name]["requests"])
+            )
     return out
 
 
@@ -384,11 +462,14 @@ def aggregate(parts: list[dict[str, Any]]) -> dict[str, Any]:
     seconds = sum(p["duration_us"] for p in parts) / 1e6
     errors = {k: sum(p["errors"][k] for p in parts) for k in parts[0]["errors"]}
     return {
-        "requests": requests, "seconds": round(seconds, 2), "rps": round(requests / seconds, 1),
+        "requests": requests,
+        "seconds": round(seconds, 2),
+        "rps": round(requests / seconds, 1),
         "p50_ms": round(statistics.median(p["latency_us"]["p50"] for p in parts) / 1000, 2),
         "p99_ms": round(statistics.median(p["latency_us"]["p99"] for p in parts) / 1000, 2),
         "p99_ms_worst_slice": round(max(p["latency_us"]["p99"] for p in parts) / 1000, 2),
-        "non_2xx": errors["status"], "socket_errors": sum(v for k, v in errors.items() if k != "status"),
+        "non_2xx": errors["status"],
+        "socket_errors": sum(v for k, v in errors.items() if k != "status"),
         "wraps": sum(p["wraps"] for p in parts),
         "server_cpu_us_per_request": round(sum(p["server_cpu_s"] for p in parts) / max(1, requests) * 1e6),
         "cpu_pct": {k: round(statistics.mean(p["cpu_pct"][k] for p in parts), 1) for k in parts[0]["cpu_pct"]},
@@ -402,23 +483,42 @@ def aggregate(parts: list[dict[str, Any]]) -> dict[str, Any]:
 def figures(phases: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
     """The headline: req/s at full load, p99 at light load, the ratio (overall and median of paired slices)."""
     thr, lat = phases["throughput"], phases["latency"]
-    out: dict[str, Any] = {name: {"rps": thr[name]["rps"], "p50_ms": lat[name]["p50_ms"], "p99_ms": lat[name]["p99_ms"],
-                                  "server_cpu_us_per_request": thr[name]["server_cpu_us_per_request"]}
-                           for name in thr}
+    out: dict[str, Any] = {
+        name: {
+            "rps": thr[name]["rps"],
+            "p50_ms": lat[name]["p50_ms"],
+            "p99_ms": lat[name]["p99_ms"],
+            "server_cpu_us_per_request": thr[name]["server_cpu_us_per_request"],
+        }
+        for name in thr
+    }
     if "floor" in thr and "ours" in thr:
         out["ratio"] = round(thr["ours"]["rps"] / thr["floor"]["rps"], 3)
-        pairs = zip(thr["ours"]["slices"], thr["floor"]["slices"])
+        pairs = zip(thr["ours"]["slices"], thr["floor"]["slices"], strict=False)  # as many as both ran
         out["ratio_median_of_slices"] = round(statistics.median(o["rps"] / f["rps"] for o, f in pairs), 3)
-        out["cpu_ratio"] = round(thr["floor"]["server_cpu_us_per_request"] / max(1, thr["ours"]["server_cpu_us_per_request"]), 3)
+        out["cpu_ratio"] = round(
+            thr["floor"]["server_cpu_us_per_request"] / max(1, thr["ours"]["server_cpu_us_per_request"]), 3
+        )
     return out
 
 
 def setup_info(args: argparse.Namespace, env: wenv.BenchEnv, pin: Pinning) -> dict[str, Any]:
-    return {"redis": env.redis_where, "database": env.database_where, "pinning": pin.describe(),
-            "cpus": len(os.sched_getaffinity(0)), "gunicorn": "1 sync worker each", "text": args.text,
-            "emulator_routes": args.emulator, "openids": args.openids, "wrk_threads": args.threads,
-            "connections": args.connections, "latency_connections": args.latency_connections,
-            "duration_s": args.duration, "latency_duration_s": args.latency_duration, "slices": args.slices}
+    return {
+        "redis": env.redis_where,
+        "database": env.database_where,
+        "pinning": pin.describe(),
+        "cpus": len(os.sched_getaffinity(0)),
+        "gunicorn": "1 sync worker each",
+        "text": args.text,
+        "emulator_routes": args.emulator,
+        "openids": args.openids,
+        "wrk_threads": args.threads,
+        "connections": args.connections,
+        "latency_connections": args.latency_connections,
+        "duration_s": args.duration,
+        "latency_duration_s": args.latency_duration,
+        "slices": args.slices,
+    }
 
 
 def verdict(ok: bool) -> str:
@@ -428,30 +528,44 @@ def verdict(ok: bool) -> str:
 def report(result: dict[str, Any], out: Path) -> None:
     """The summary on stdout."""
     f, setup, phases = result["figures"], result["setup"], result["phases"]
-    print(f"\nWebhook bench: gunicorn, {setup['gunicorn']}, safe (AES) mode, text {setup['text']!r}; {setup['pinning']}")
+    print(
+        f"\nWebhook bench: gunicorn, {setup['gunicorn']}, safe (AES) mode, text {setup['text']!r}; {setup['pinning']}"
+    )
     print(f"  ours' Redis: {setup['redis']}; database: {setup['database']}")
     for name in ("floor", "ours"):
         if name not in f:
             continue
         thr, lat = phases["throughput"][name], phases["latency"][name]
-        print(f"  {name:5}  {f[name]['rps']:7.1f} req/s at {setup['connections']} connections | "
-              f"p50 {f[name]['p50_ms']:.2f} ms, p99 {f[name]['p99_ms']:.2f} ms (worst slice {lat['p99_ms_worst_slice']:.2f}) "
-              f"at {setup['latency_connections']} | non-2xx {thr['non_2xx'] + lat['non_2xx']}, "
-              f"socket errors {thr['socket_errors'] + lat['socket_errors']}")
-        print(f"         CPU % during throughput: {thr['cpu_pct']}; server-side CPU "
-              f"{thr['server_cpu_us_per_request']} µs per request")
+        print(
+            f"  {name:5}  {f[name]['rps']:7.1f} req/s at {setup['connections']} connections | "
+            f"p50 {f[name]['p50_ms']:.2f} ms, p99 {f[name]['p99_ms']:.2f} ms "
+            f"(worst slice {lat['p99_ms_worst_slice']:.2f}) "
+            f"at {setup['latency_connections']} | non-2xx {thr['non_2xx'] + lat['non_2xx']}, "
+            f"socket errors {thr['socket_errors'] + lat['socket_errors']}"
+        )
+        print(
+            f"         CPU % during throughput: {thr['cpu_pct']}; server-side CPU "
+            f"{thr['server_cpu_us_per_request']} µs per request"
+        )
         if "handled" in thr:
-            print(f"         ours handled {thr['handled'] + lat['handled']} messages, dedupe hits "
-                  f"{thr['dedupe_hits'] + lat['dedupe_hits']}, Redis scripts per message {thr.get('redis_scripts_per_message')}")
+            print(
+                f"         ours handled {thr['handled'] + lat['handled']} messages, dedupe hits "
+                f"{thr['dedupe_hits'] + lat['dedupe_hits']}, "
+                f"Redis scripts per message {thr.get('redis_scripts_per_message')}"
+            )
             for warning in filter(None, (thr.get("warning"), lat.get("warning"))):
                 print(f"         WARNING: {warning}")
     if "ratio" in f:
-        print(f"  ratio ours/floor {f['ratio']:.3f} (median of paired slices {f['ratio_median_of_slices']:.3f}; "
-              f"by server CPU per request {f['cpu_ratio']:.3f}); target >= {TARGET_RATIO}, aim {AIM_RATIO}: "
-              f"{verdict(f['ratio'] >= TARGET_RATIO)}")
+        print(
+            f"  ratio ours/floor {f['ratio']:.3f} (median of paired slices {f['ratio_median_of_slices']:.3f}; "
+            f"by server CPU per request {f['cpu_ratio']:.3f}); target >= {TARGET_RATIO}, aim {AIM_RATIO}: "
+            f"{verdict(f['ratio'] >= TARGET_RATIO)}"
+        )
     if "ours" in f:
-        print(f"  ours p99 at {setup['latency_connections']} connections {f['ours']['p99_ms']:.2f} ms; "
-              f"target < {TARGET_P99_MS} ms: {verdict(f['ours']['p99_ms'] < TARGET_P99_MS)}")
+        print(
+            f"  ours p99 at {setup['latency_connections']} connections {f['ours']['p99_ms']:.2f} ms; "
+            f"target < {TARGET_P99_MS} ms: {verdict(f['ours']['p99_ms'] < TARGET_P99_MS)}"
+        )
     noise = max(p[n]["cpu_pct"]["everything_else"] for p in phases.values() for n in p)
     if noise > 10:
         print(f"  note: other processes used up to {noise:.0f}% of a CPU during the runs; figures are noisy")
@@ -472,13 +586,21 @@ def run(args: argparse.Namespace, env: wenv.BenchEnv, pin: Pinning) -> dict[str,
             servers.append(start_server(target, pin))
         redis_pid = getattr(env.redis_server, "pid", None)
         for server in servers:
-            print(f"[{time.strftime('%H:%M:%S')}] {server.name}: sample reply {sanity(server, args)[:40]!r}...", flush=True)
+            print(
+                f"[{time.strftime('%H:%M:%S')}] {server.name}: sample reply {sanity(server, args)[:40]!r}...",
+                flush=True,
+            )
             warm_up(server, args, pin, redis_pid)
         phases = {}
-        for load in (Load("throughput", args.connections, args.duration),
-                     Load("latency", args.latency_connections, args.latency_duration)):
-            print(f"[{time.strftime('%H:%M:%S')}] {load.phase}: {load.connections} connections, "
-                  f"{args.slices} slices per server", flush=True)
+        for load in (
+            Load("throughput", args.connections, args.duration),
+            Load("latency", args.latency_connections, args.latency_duration),
+        ):
+            print(
+                f"[{time.strftime('%H:%M:%S')}] {load.phase}: {load.connections} connections, "
+                f"{args.slices} slices per server",
+                flush=True,
+            )
             phases[load.phase] = run_phase(servers, load, args, pin, env)
         return phases
     finally:
@@ -501,9 +623,13 @@ def main() -> None:
             if pin.nice:
                 os.setpriority(os.PRIO_PROCESS, env.redis_server.pid, pin.nice)
         phases = run(args, env, pin)
-        result = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "figures": figures(phases),
-                  "targets": {"ratio_min": TARGET_RATIO, "ratio_aim": AIM_RATIO, "ours_p99_ms_max": TARGET_P99_MS},
-                  "setup": setup_info(args, env, pin), "phases": phases}
+        result = {
+            "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "figures": figures(phases),
+            "targets": {"ratio_min": TARGET_RATIO, "ratio_aim": AIM_RATIO, "ours_p99_ms_max": TARGET_P99_MS},
+            "setup": setup_info(args, env, pin),
+            "phases": phases,
+        }
     finally:
         env.close()
     args.out.parent.mkdir(parents=True, exist_ok=True)

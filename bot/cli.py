@@ -1,4 +1,5 @@
 """Operations as click commands on app.cli (also `python -m bot <command>`)."""
+
 from __future__ import annotations
 
 import json
@@ -64,7 +65,9 @@ def serve_cmd(host: str) -> None:
     s = services()
     upgrade(s.engine)
     library = s.content.current()
-    click.echo(f"content: {len(library.episodes)} episodes, {len(library.albums)} albums, {len(library.questions)} questions")
+    click.echo(
+        f"content: {len(library.episodes)} episodes, {len(library.albums)} albums, {len(library.questions)} questions"
+    )
     s.points.rebuild()
     if s.settings.section("scheduler").get("enabled"):
         Scheduler(s).start()
@@ -72,13 +75,23 @@ def serve_cmd(host: str) -> None:
     click.echo(f"\n  webhook:    http://{host}:{port}{s.settings.section('webhook')['path']}")
     if s.settings.emulator_enabled:
         click.echo(f"  chat page:  http://{host}:{port}/emulator   <- open this to talk to the bot\n")
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False,
-               request_handler=PathOnlyHandler)  # access log: paths only, never a webhook's signature
+    run_simple(
+        host,
+        port,
+        current_app._get_current_object(),
+        threaded=True,
+        use_reloader=False,
+        request_handler=PathOnlyHandler,
+    )  # access log: paths only, never a webhook's signature
 
 
 @click.command("chat")
 @with_appcontext
-@click.option("--url", default=None, help="address of a running instance, e.g. http://127.0.0.1:5000 (default: this config's PORT)")
+@click.option(
+    "--url",
+    default=None,
+    help="address of a running instance, e.g. http://127.0.0.1:5000 (default: this config's PORT)",
+)
 @click.option("--user", default=None, help="openid to chat as (default: a new simulated user)")
 def chat_cmd(url: str | None, user: str | None) -> None:
     """Chat with a running bot from the terminal, as a simulated WeChat user."""
@@ -126,9 +139,15 @@ def rebuild_leaderboards_cmd() -> None:
 def show_config_cmd() -> None:
     """Print the effective non-secret settings (validation runs at start-up)."""
     s = services().settings
-    shown = {"env": s.env, "api_base_url": s.api_base_url, "database_url": s.database_url,
-             "redis_url": s.redis_url or "embedded",
-             "metrics_token": "set" if s.metrics_token else "unset", "defaults_used": s.defaults_used, **s.raw}
+    shown = {
+        "env": s.env,
+        "api_base_url": s.api_base_url,
+        "database_url": s.database_url,
+        "redis_url": s.redis_url or "embedded",
+        "metrics_token": "set" if s.metrics_token else "unset",
+        "defaults_used": s.defaults_used,
+        **s.raw,
+    }
     click.echo(json.dumps(masked(shown), ensure_ascii=False, indent=2))
 
 
@@ -144,6 +163,15 @@ def masked(value: Any) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    for cmd in (migrate_cmd, sync_menu_cmd, scheduler_cmd, serve_cmd, chat_cmd, check_content_cmd,
-                reload_content_cmd, rebuild_leaderboards_cmd, show_config_cmd):
+    for cmd in (
+        migrate_cmd,
+        sync_menu_cmd,
+        scheduler_cmd,
+        serve_cmd,
+        chat_cmd,
+        check_content_cmd,
+        reload_content_cmd,
+        rebuild_leaderboards_cmd,
+        show_config_cmd,
+    ):
         app.cli.add_command(cmd)

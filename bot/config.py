@@ -1,16 +1,18 @@
 """Start-up: load config.yaml and the environment into one validated Settings object."""
+
 from __future__ import annotations
 
 import base64
 import binascii
 import copy
+import ipaddress
 import logging
 import os
-import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 import yaml
@@ -89,31 +91,57 @@ def merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 # (section, key, type, minimum) of every numeric setting that must be checked.
 NUMBERS = [
-    ("webhook", "timestamp_window", int, 1), ("webhook", "max_body", int, 1024),
-    ("webhook", "soft_limit", float, 0.1), ("webhook", "retry_wait", float, 0),
+    ("webhook", "timestamp_window", int, 1),
+    ("webhook", "max_body", int, 1024),
+    ("webhook", "soft_limit", float, 0.1),
+    ("webhook", "retry_wait", float, 0),
     ("webhook", "wechat_timeout", float, 0.1),
-    ("dialog", "ttl", int, 1), ("dialog", "lock_timeout", int, 1), ("dialog", "lock_wait", float, 0),
-    ("dedupe", "ttl", int, 1), ("followers", "touch_interval", int, 0),
-    ("outbox", "timeout", float, 0.1), ("outbox", "workers", int, 1), ("outbox", "backoff", float, 0),
-    ("redis", "connect_timeout", float, 0.05), ("redis", "timeout", float, 0.05),
-    ("database", "busy_timeout", float, 0.05), ("database", "statement_timeout", float, 0),
-    ("database", "connect_timeout", int, 1), ("database", "pool_timeout", float, 0.05), ("health", "timeout", float, 0.05),
-    ("scheduler", "lease_ttl", int, 3), ("scheduler", "misfire_grace", int, 1),
+    ("dialog", "ttl", int, 1),
+    ("dialog", "lock_timeout", int, 1),
+    ("dialog", "lock_wait", float, 0),
+    ("dedupe", "ttl", int, 1),
+    ("followers", "touch_interval", int, 0),
+    ("outbox", "timeout", float, 0.1),
+    ("outbox", "workers", int, 1),
+    ("outbox", "backoff", float, 0),
+    ("redis", "connect_timeout", float, 0.05),
+    ("redis", "timeout", float, 0.05),
+    ("database", "busy_timeout", float, 0.05),
+    ("database", "statement_timeout", float, 0),
+    ("database", "connect_timeout", int, 1),
+    ("database", "pool_timeout", float, 0.05),
+    ("health", "timeout", float, 0.05),
+    ("scheduler", "lease_ttl", int, 3),
+    ("scheduler", "misfire_grace", int, 1),
     ("server", "trusted_proxies", int, 0),
-    ("emulator", "latency_ms", int, 0), ("emulator", "failure_rate", float, 0),
-    ("quiz", "daily_size", int, 1), ("quiz", "special_size", int, 1), ("quiz", "challenge_size", int, 1),
-    ("quiz", "repeat_after_days", int, 0), ("quiz", "challenge_seconds", float, 1),
-    ("quiz", "min_answer_seconds", float, 0), ("quiz", "review_size", int, 1),
-    ("push", "rate_per_second", float, 0.1), ("push", "concurrency", int, 1), ("push", "sync_interval", int, 1),
+    ("emulator", "latency_ms", int, 0),
+    ("emulator", "failure_rate", float, 0),
+    ("quiz", "daily_size", int, 1),
+    ("quiz", "special_size", int, 1),
+    ("quiz", "challenge_size", int, 1),
+    ("quiz", "repeat_after_days", int, 0),
+    ("quiz", "challenge_seconds", float, 1),
+    ("quiz", "min_answer_seconds", float, 0),
+    ("quiz", "review_size", int, 1),
+    ("push", "rate_per_second", float, 0.1),
+    ("push", "concurrency", int, 1),
+    ("push", "sync_interval", int, 1),
     ("push", "preview_limit", int, 1),
-    ("tickets", "intake_hours", float, 0.1), ("tickets", "draft_days", int, 1),
-    ("tickets", "description_max", int, 10), ("tickets", "media_max", int, 0),
-    ("tickets", "escalation_interval", int, 5), ("tickets", "duplicate_days", int, 1),
+    ("tickets", "intake_hours", float, 0.1),
+    ("tickets", "draft_days", int, 1),
+    ("tickets", "description_max", int, 10),
+    ("tickets", "media_max", int, 0),
+    ("tickets", "escalation_interval", int, 5),
+    ("tickets", "duplicate_days", int, 1),
     ("tickets", "media_fetch_interval", int, 10),
-    ("console", "login_max_failures", int, 1), ("console", "login_address_max_failures", int, 1),
-    ("console", "login_global_max_failures", int, 1), ("console", "login_window", int, 1),
-    ("console", "password_checks", int, 1), ("console", "password_check_wait", float, 0),
-    ("console", "bind_max_attempts", int, 1), ("console", "bind_global_max_attempts", int, 1),
+    ("console", "login_max_failures", int, 1),
+    ("console", "login_address_max_failures", int, 1),
+    ("console", "login_global_max_failures", int, 1),
+    ("console", "login_window", int, 1),
+    ("console", "password_checks", int, 1),
+    ("console", "password_check_wait", float, 0),
+    ("console", "bind_max_attempts", int, 1),
+    ("console", "bind_global_max_attempts", int, 1),
     ("console", "bind_window", int, 1),
 ]
 
@@ -122,8 +150,14 @@ def check_numbers(raw: dict[str, Any]) -> None:
     """Each numeric setting exists and is a number at or above its minimum."""
     for section, key, kind, minimum in NUMBERS:
         value = raw.get(section, {}).get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
-            raise ConfigError(f"config.yaml {section}.{key}: expected {'an integer' if kind is int else 'a number'}, got {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (kind is int and not isinstance(value, int))
+        ):
+            raise ConfigError(
+                f"config.yaml {section}.{key}: expected {'an integer' if kind is int else 'a number'}, got {value!r}"
+            )
         if value < minimum:
             raise ConfigError(f"config.yaml {section}.{key}: must be at least {minimum}, got {value!r}")
     path = raw.get("webhook", {}).get("path")
@@ -135,7 +169,9 @@ def check_accepted_modes(webhook: dict[str, Any]) -> None:
     """webhook.accepted_modes: a non-empty list of aes and plain (absent: aes only)."""
     modes = webhook.get("accepted_modes", ["aes"])
     if not isinstance(modes, list) or not modes or any(m not in ("aes", "plain") for m in modes):
-        raise ConfigError(f"config.yaml webhook.accepted_modes: expected a non-empty list of aes and plain, got {modes!r}")
+        raise ConfigError(
+            f"config.yaml webhook.accepted_modes: expected a non-empty list of aes and plain, got {modes!r}"
+        )
 
 
 def check_menu(menu: Any) -> None:
@@ -149,23 +185,33 @@ def check_menu(menu: Any) -> None:
             raise ConfigError(f"config.yaml menu.button[{i}]: at most 5 sub_button entries, got {len(subs)}")
         for j, sub in enumerate(subs or [button]):
             if not sub.get("name") or (sub.get("type") == "click" and not sub.get("key")):
-                raise ConfigError(f"config.yaml menu.button[{i}].sub_button[{j}]: needs a name, and a key for type click")
+                raise ConfigError(
+                    f"config.yaml menu.button[{i}].sub_button[{j}]: needs a name, and a key for type click"
+                )
 
 
 def check_tickets(cfg: dict[str, Any]) -> None:
     """Ticket tiers, categories and departments: each category names a known tier, ids are unique."""
     tiers = cfg.get("tiers") or {}
     for key, tier in tiers.items():
-        if not isinstance(tier, dict) or not tier.get("name") or not isinstance(tier.get("hours"), (int, float)) \
-                or tier["hours"] <= 0:
+        if (
+            not isinstance(tier, dict)
+            or not tier.get("name")
+            or not isinstance(tier.get("hours"), (int, float))
+            or tier["hours"] <= 0
+        ):
             raise ConfigError(f"config.yaml tickets.tiers.{key}: expected {{name: ..., hours: a positive number}}")
     for i, cat in enumerate(cfg.get("categories") or []):
         if not isinstance(cat, dict) or not cat.get("name") or cat.get("tier") not in tiers:
-            raise ConfigError(f"config.yaml tickets.categories[{i}]: expected {{name: ..., tier: one of {', '.join(tiers)}}}")
+            raise ConfigError(
+                f"config.yaml tickets.categories[{i}]: expected {{name: ..., tier: one of {', '.join(tiers)}}}"
+            )
     seen: set[str] = set()
     for i, dep in enumerate(cfg.get("departments") or []):
         if not isinstance(dep, dict) or not dep.get("id") or not dep.get("name") or dep["id"] in seen:
-            raise ConfigError(f"config.yaml tickets.departments[{i}]: expected {{id: unique, name: ..., supervisor: username}}")
+            raise ConfigError(
+                f"config.yaml tickets.departments[{i}]: expected {{id: unique, name: ..., supervisor: username}}"
+            )
         seen.add(dep["id"])
 
 
@@ -186,7 +232,9 @@ def check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     """A URL with one of the accepted schemes."""
     parsed = urlparse(value)
     if parsed.scheme not in schemes:
-        raise ConfigError(f"{name}: expected a URL starting with {' or '.join(s + '://' for s in schemes)}, got {value!r}")
+        raise ConfigError(
+            f"{name}: expected a URL starting with {' or '.join(s + '://' for s in schemes)}, got {value!r}"
+        )
     return value
 
 
@@ -208,7 +256,9 @@ def database_url(env: Mapping[str, str], used: list[str], dev: bool = True) -> s
     """DATABASE_URL, or SQLite under var/ in development; postgres:// is normalised to psycopg 3."""
     value = env.get("DATABASE_URL", "").strip()
     if not value and not dev:
-        raise ConfigError("DATABASE_URL: missing; production needs a database server (e.g. postgresql://user:password@host/bot)")
+        raise ConfigError(
+            "DATABASE_URL: missing; production needs a database server (e.g. postgresql://user:password@host/bot)"
+        )
     if not value:
         used.append("DATABASE_URL")
         return f"sqlite:///{VAR / 'bot.db'}"

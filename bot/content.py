@@ -1,9 +1,11 @@
 """Study content: load and validate content/ (新声 episodes, albums) into an immutable Library."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -122,7 +124,9 @@ def read_yaml(path: Path, root: Path, problems: list[Problem]) -> Any:
         problems.append(Problem(name, 0, "", "file not found"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problems.append(Problem(name, mark.line + 1 if mark else 0, "", f"invalid YAML: {getattr(exc, 'problem', exc)}"))
+        problems.append(
+            Problem(name, mark.line + 1 if mark else 0, "", f"invalid YAML: {getattr(exc, 'problem', exc)}")
+        )
     return None
 
 
@@ -224,7 +228,11 @@ def article(item: Any, album_id: str, check: Checker, ids: dict[str, int]) -> Ar
     if not body and not url:
         check.fail(item, "needs a body or a url")
     check.unique(item, ids, art_id, "id")
-    source, keywords, episodes = check.text(item, "source"), check.words(item, "keywords"), check.words(item, "episodes")
+    source, keywords, episodes = (
+        check.text(item, "source"),
+        check.words(item, "keywords"),
+        check.words(item, "episodes"),
+    )
     if len(check.problems) > before:
         return None
     return Article(art_id, album_id, title, summary, body, url, keywords, source, episodes)
@@ -236,7 +244,9 @@ def dangling(library: Library, problems: list[Problem]) -> None:
         for art in album.articles:
             for ref in art.episodes:
                 if not isinstance(library.by_id.get(ref), Episode):
-                    problems.append(Problem(f"content/albums/{album.id}.yaml", 0, art.id, f"refers to unknown episode '{ref}'"))
+                    problems.append(
+                        Problem(f"content/albums/{album.id}.yaml", 0, art.id, f"refers to unknown episode '{ref}'")
+                    )
 
 
 def load_library(root: Path = CONTENT, with_index: bool = True) -> Library:

@@ -1,9 +1,11 @@
 """What a handler receives besides the message: dialog, database session, outbox, settings, deferral."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from bot.dialog import Dialog
 from bot.message import Message, Reply
@@ -39,10 +41,10 @@ class Context:
 
     msg: Message
     dialog: Dialog
-    services: "Services"
+    services: Services
     match: dict[str, Any] = field(default_factory=dict)
     route_name: str = ""
-    _db: "Session | None" = None
+    _db: Session | None = None
     norm_text: str = ""
 
     def __post_init__(self) -> None:
@@ -53,14 +55,14 @@ class Context:
         return self.msg.openid
 
     @property
-    def db(self) -> "Session":
+    def db(self) -> Session:
         """A database session, opened on first use and closed after the message."""
         if self._db is None:
             self._db = self.services.sessions()
         return self._db
 
     @property
-    def outbox(self) -> "Outbox":
+    def outbox(self) -> Outbox:
         return self.services.outbox
 
     @property

@@ -1,4 +1,5 @@
 """Schema migrations with Alembic (migrations/): upgrade to head on start-up commands and in tests."""
+
 from __future__ import annotations
 
 from alembic import command

@@ -1,4 +1,5 @@
 """Dialog state per user (named states like "quiz:answering" plus data), stored in Redis with a TTL."""
+
 from __future__ import annotations
 
 import json
@@ -42,7 +43,7 @@ class Dialog:
         return json.dumps({"s": self.state, "d": self.data}, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def loads(cls, raw: str | bytes | None) -> "Dialog":
+    def loads(cls, raw: str | bytes | None) -> Dialog:
         """The dialog from its JSON; missing or unreadable data is an empty dialog."""
         if not raw:
             return cls()

@@ -1,4 +1,5 @@
 """Exceptions shared across the flow: user-facing errors are replied verbatim, the rest are logged."""
+
 from __future__ import annotations
 
 

@@ -1,16 +1,18 @@
 """Shared services (Redis, database, WeChat client, outbox, router, pool), created once per process."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import redis
+from flask import Flask, current_app
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,8 +35,13 @@ EMBEDDED_CONFIG = {"appendonly": "yes", "appendfsync": "everysec"}  # a restart 
 def redis_options(settings: Settings) -> dict[str, Any]:
     """Bounded calls: short connect and read timeouts, no retries (a stalled Redis fails fast, never stalls)."""
     cfg = settings.section("redis")
-    return {"decode_responses": True, "socket_connect_timeout": float(cfg["connect_timeout"]),
-            "socket_timeout": float(cfg["timeout"]), "retry_on_timeout": False, "retry": Retry(NoBackoff(), 0)}
+    return {
+        "decode_responses": True,
+        "socket_connect_timeout": float(cfg["connect_timeout"]),
+        "socket_timeout": float(cfg["timeout"]),
+        "retry_on_timeout": False,
+        "retry": Retry(NoBackoff(), 0),
+    }
 
 
 def embedded_redis(var: Path, options: dict[str, Any] | None = None) -> redis.Redis:
@@ -65,9 +72,15 @@ def make_engine(url: str, settings: Settings | None = None) -> Engine:
         return _sqlite_engine(url, cfg)
     statement_ms = int(float(cfg.get("statement_timeout", 2.0)) * 1000)  # 0: no limit
     options = f"-c statement_timeout={statement_ms} -c lock_timeout={int(float(cfg.get('busy_timeout', 1.5)) * 1000)}"
-    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True,
-                           pool_timeout=float(cfg.get("pool_timeout", 1.0)),
-                           connect_args={"options": options, "connect_timeout": int(cfg.get("connect_timeout", 2))})
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        hide_parameters=True,
+        pool_timeout=float(cfg.get("pool_timeout", 1.0)),
+        connect_args={"options": options, "connect_timeout": int(cfg.get("connect_timeout", 2))},
+    )
     event.listen(engine, "handle_error", _terse_errors)
     return engine
 
@@ -134,14 +147,27 @@ def build_services(settings: Settings, var: Path = VAR) -> Services:
     sessions = sessionmaker(engine, expire_on_commit=False)
     followers = Followers(sessions)
     ob = settings.section("outbox")
-    wx = WxClient(settings.appid, settings.secret, settings.api_base_url, client,
-                  timeout=float(ob["timeout"]), stable_token=bool(ob.get("use_stable_token")))
+    wx = WxClient(
+        settings.appid,
+        settings.secret,
+        settings.api_base_url,
+        client,
+        timeout=float(ob["timeout"]),
+        stable_token=bool(ob.get("use_stable_token")),
+    )
     pool = ThreadPoolExecutor(int(ob["workers"]), thread_name_prefix="outbox")
     services = Services(
-        settings=settings, redis=client, engine=engine, sessions=sessions,
+        settings=settings,
+        redis=client,
+        engine=engine,
+        sessions=sessions,
         dialogs=RedisDialogStorage(client, int(settings.section("dialog")["ttl"])),
-        followers=followers, wx=wx, outbox=Outbox(wx, followers, float(ob["backoff"])),
-        dispatcher=Dispatcher(ROUTERS), pool=pool, ordered=OrderedPool(pool),
+        followers=followers,
+        wx=wx,
+        outbox=Outbox(wx, followers, float(ob["backoff"])),
+        dispatcher=Dispatcher(ROUTERS),
+        pool=pool,
+        ordered=OrderedPool(pool),
         content=ContentStore(client),
         points=Points(client, sessions, dict(settings.section("quiz")["caps"])),
     )

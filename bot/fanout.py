@@ -1,4 +1,5 @@
-"""Fan-out of one push run: a delivery row per recipient written before the send, marked after; resumable after a crash."""
+"""Fan-out of one push run: a delivery row per recipient written before the send, marked after; resumable."""
+
 from __future__ import annotations
 
 import logging
@@ -15,7 +16,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.extensions import Services
 from bot.models import Follower, utcnow
 from bot.outbox import SendResult
-from bot.push_content import Payload, audience_openids, custom_body, is_dynamic, needs_library, mass_text, payload, recipients, template_data
+from bot.push_content import (
+    Payload,
+    audience_openids,
+    custom_body,
+    is_dynamic,
+    mass_text,
+    needs_library,
+    payload,
+    recipients,
+    template_data,
+)
 from bot.push_models import Delivery, Push, PushRun
 
 LOCK = "push:run:{}:lock"  # Redis lock held by the one process fanning out a run
@@ -41,10 +52,14 @@ class Policy:
     templates: dict[str, str]
 
     @classmethod
-    def of(cls, services: Services) -> "Policy":
+    def of(cls, services: Services) -> Policy:
         cfg = services.settings.section("push")
-        return cls(float(cfg["rate_per_second"]), int(cfg["concurrency"]), bool(cfg.get("resend_uncertain")),
-                   {k: str(v) for k, v in (cfg.get("templates") or {}).items() if v})
+        return cls(
+            float(cfg["rate_per_second"]),
+            int(cfg["concurrency"]),
+            bool(cfg.get("resend_uncertain")),
+            {k: str(v) for k, v in (cfg.get("templates") or {}).items() if v},
+        )
 
 
 class Limiter:
@@ -74,20 +89,34 @@ class FanOut:
         self.renewed = 0.0  # monotonic time the lock was last taken or renewed
         table = Delivery.__table__
         # Claim: the next pending rows become 'sending' in one statement (UPDATE ... RETURNING, SQLite >= 3.35).
-        self.claim_sql = (table.update().where(table.c.id.in_(
-            select(table.c.id).where(table.c.run_id == run_id, table.c.status == "pending")
-            .order_by(table.c.id).limit(bindparam("n")))).values(status="sending", updated_at=bindparam("now"))
-            .returning(table.c.id, table.c.openid))
+        self.claim_sql = (
+            table.update()
+            .where(
+                table.c.id.in_(
+                    select(table.c.id)
+                    .where(table.c.run_id == run_id, table.c.status == "pending")
+                    .order_by(table.c.id)
+                    .limit(bindparam("n"))
+                )
+            )
+            .values(status="sending", updated_at=bindparam("now"))
+            .returning(table.c.id, table.c.openid)
+        )
         # Outcomes: one statement per distinct (status, reason, errcode) in a chunk; nearly always one ("sent").
-        self.outcome_sql = (table.update().where(table.c.id.in_(bindparam("ids", expanding=True)))
-                            .values(status=bindparam("st"), reason=bindparam("why"), errcode=bindparam("code"),
-                                    updated_at=bindparam("now")))
+        self.outcome_sql = (
+            table.update()
+            .where(table.c.id.in_(bindparam("ids", expanding=True)))
+            .values(
+                status=bindparam("st"), reason=bindparam("why"), errcode=bindparam("code"), updated_at=bindparam("now")
+            )
+        )
 
     # Entry ---------------------------------------------------------------------------
     def execute(self, wait: float = 0.0) -> str:
         """Fan the run out; returns its status afterwards ("busy" when another process holds it)."""
-        lock = self.services.redis.lock(LOCK.format(self.run_id), timeout=LOCK_TTL, blocking_timeout=wait or None,
-                                        blocking=wait > 0)
+        lock = self.services.redis.lock(
+            LOCK.format(self.run_id), timeout=LOCK_TTL, blocking_timeout=wait or None, blocking=wait > 0
+        )
         if not lock.acquire():
             return "busy"
         self.lock, self.renewed = lock, time.monotonic()
@@ -122,28 +151,45 @@ class FanOut:
         now = utcnow()
         with self.services.sessions() as db:
             db.execute(Delivery.__table__.delete().where(Delivery.run_id == self.run_id))  # a crash mid-way: start over
-            rows = [{"run_id": self.run_id, "openid": o, "status": "skipped" if why else "pending", "reason": why,
-                     "updated_at": now} for o, why in recipients(db, self.push, now)]
+            rows = [
+                {
+                    "run_id": self.run_id,
+                    "openid": o,
+                    "status": "skipped" if why else "pending",
+                    "reason": why,
+                    "updated_at": now,
+                }
+                for o, why in recipients(db, self.push, now)
+            ]
             for i in range(0, len(rows), INSERT_CHUNK):
-                db.execute(insert(Delivery), rows[i:i + INSERT_CHUNK])
+                db.execute(insert(Delivery), rows[i : i + INSERT_CHUNK])
             db.execute(update(PushRun).where(PushRun.id == self.run_id).values(materialized=True, targeted=len(rows)))
             db.commit()
         log.info("run %s: %d recipients written", self.run_id, len(rows))
 
     def recover_in_flight(self) -> None:
         """Rows left 'sending' by a crash: uncertain (reported) or, by policy, pending again (resent)."""
-        values = {"status": "pending"} if self.policy.resend_uncertain else {"status": "uncertain", "reason": "in_flight"}
+        values = (
+            {"status": "pending"} if self.policy.resend_uncertain else {"status": "uncertain", "reason": "in_flight"}
+        )
         with self.services.sessions() as db:
-            done = db.execute(update(Delivery).where(Delivery.run_id == self.run_id, Delivery.status == "sending")
-                              .values(updated_at=utcnow(), **values))
+            done = db.execute(
+                update(Delivery)
+                .where(Delivery.run_id == self.run_id, Delivery.status == "sending")
+                .values(updated_at=utcnow(), **values)
+            )
             db.commit()
         if done.rowcount:
-            log.warning("run %s: %d sends were in flight at a crash: %s", self.run_id, done.rowcount,
-                        "sending again" if self.policy.resend_uncertain else "reported as uncertain, not resent")
+            log.warning(
+                "run %s: %d sends were in flight at a crash: %s",
+                self.run_id,
+                done.rowcount,
+                "sending again" if self.policy.resend_uncertain else "reported as uncertain, not resent",
+            )
 
     # Sending ------------------------------------------------------------------------------
     def send_all(self) -> None:
-        """Claim small chunks (status 'sending'), send them on the pool, write outcomes; at most `concurrency` in flight.
+        """Claim small chunks (status 'sending'), send on the pool, write outcomes; at most `concurrency` in flight.
 
         A finished chunk's outcomes and the next chunk's claim share one transaction (committed before any of the
         claimed rows is sent), so a crash leaves at most `concurrency` rows 'sending'.
@@ -214,8 +260,12 @@ class FanOut:
             return "skipped", "nothing_left", None
         try:
             if self.push.channel == "template":
-                result = self.services.outbox.send_template(openid, self.policy.templates.get(self.push.content_kind, ""),
-                                                            template_data(message), url=message.url)
+                result = self.services.outbox.send_template(
+                    openid,
+                    self.policy.templates.get(self.push.content_kind, ""),
+                    template_data(message),
+                    url=message.url,
+                )
             else:
                 result = self.services.outbox.send_custom(openid, custom_body(message))
         except Exception:  # noqa: BLE001  (one recipient's failure must not stop the run)
@@ -260,8 +310,11 @@ class FanOut:
 
     def close_pending(self, reason: str) -> None:
         with self.services.sessions() as db:
-            db.execute(update(Delivery).where(Delivery.run_id == self.run_id, Delivery.status == "pending")
-                       .values(status="skipped", reason=reason, updated_at=utcnow()))
+            db.execute(
+                update(Delivery)
+                .where(Delivery.run_id == self.run_id, Delivery.status == "pending")
+                .values(status="skipped", reason=reason, updated_at=utcnow())
+            )
             db.commit()
 
     # Mass -----------------------------------------------------------------------------------
@@ -272,17 +325,29 @@ class FanOut:
         message = payload(self.push, self.library(), self.run.episode_no)
         tag = int(self.push.audience_ref) if self.push.audience_kind == "tag" else None
         self.set_run(note=MASS_SENDING)
-        result = self.services.outbox.send_mass_text(mass_text(message), tag, client_msg_id=f"push{self.push.id}run{self.run_id}")
+        result = self.services.outbox.send_mass_text(
+            mass_text(message), tag, client_msg_id=f"push{self.push.id}run{self.run_id}"
+        )
         msg_id = str((result.response or {}).get("msg_id", "")) or None
-        note = "已群发" if result.ok and result.kind == "sent" else (
-            "重复的 clientmsgid：此前已发出" if result.ok else f"群发失败：{result.kind} {result.errcode or ''}")
+        note = (
+            "已群发"
+            if result.ok and result.kind == "sent"
+            else ("重复的 clientmsgid：此前已发出" if result.ok else f"群发失败：{result.kind} {result.errcode or ''}")
+        )
         self.set_run(mass_msg_id=msg_id, note=note, targeted=self.mass_targeted(tag))
 
     def mass_targeted(self, tag: int | None) -> int:
         with self.services.sessions() as db:
             ids = audience_openids(db, self.push).subquery()
-            return int(db.scalar(select(func.count()).select_from(Follower).join(ids, ids.c.openid == Follower.openid)
-                                 .where(Follower.subscribed.is_(True))) or 0)
+            return int(
+                db.scalar(
+                    select(func.count())
+                    .select_from(Follower)
+                    .join(ids, ids.c.openid == Follower.openid)
+                    .where(Follower.subscribed.is_(True))
+                )
+                or 0
+            )
 
     # End -------------------------------------------------------------------------------------
     def set_run(self, **values: Any) -> None:
@@ -294,8 +359,9 @@ class FanOut:
         """Done when nothing is pending or sending (a paused run stays paused)."""
         with self.services.sessions() as db:
             run = db.get(PushRun, self.run_id)
-            left = db.scalar(select(func.count()).where(Delivery.run_id == self.run_id,
-                                                        Delivery.status.in_(("pending", "sending"))))
+            left = db.scalar(
+                select(func.count()).where(Delivery.run_id == self.run_id, Delivery.status.in_(("pending", "sending")))
+            )
             if run.status == "running" and not left:
                 run.status, run.finished_at = "done", utcnow()
             elif run.status == "cancelled" and run.finished_at is None:
@@ -317,18 +383,32 @@ def report(services: Services, run_id: int) -> dict[str, Any]:
     """Targeted, and each status with its reasons; for a mass send WeChat's MASSSENDJOBFINISH counts."""
     with services.sessions() as db:
         run = db.get(PushRun, run_id)
-        rows = db.execute(select(Delivery.status, Delivery.reason, func.count()).where(Delivery.run_id == run_id)
-                          .group_by(Delivery.status, Delivery.reason)).all()
+        rows = db.execute(
+            select(Delivery.status, Delivery.reason, func.count())
+            .where(Delivery.run_id == run_id)
+            .group_by(Delivery.status, Delivery.reason)
+        ).all()
     counts: dict[str, dict[str, int]] = {}
     for status, reason, n in rows:
         counts.setdefault(status, {})[reason or ""] = int(n)
-    totals = {s: sum(counts.get(s, {}).values()) for s in ("pending", "sending", "sent", "skipped", "failed", "uncertain")}
+    totals = {
+        s: sum(counts.get(s, {}).values()) for s in ("pending", "sending", "sent", "skipped", "failed", "uncertain")
+    }
     job = services.redis.hgetall(f"wxjob:masssendjobfinish:{run.mass_msg_id}") if run and run.mass_msg_id else {}
     done = sum(totals[s] for s in FINISHED)
-    return {"run_id": run_id, "status": run.status if run else "missing", "targeted": run.targeted if run else 0,
-            "totals": totals, "reasons": counts, "done": done, "note": run.note if run else None,
-            "mass": {k: job.get(k) for k in ("Status", "TotalCount", "FilterCount", "SentCount", "ErrorCount")} if job else None,
-            "mass_msg_id": run.mass_msg_id if run else None}
+    return {
+        "run_id": run_id,
+        "status": run.status if run else "missing",
+        "targeted": run.targeted if run else 0,
+        "totals": totals,
+        "reasons": counts,
+        "done": done,
+        "note": run.note if run else None,
+        "mass": {k: job.get(k) for k in ("Status", "TotalCount", "FilterCount", "SentCount", "ErrorCount")}
+        if job
+        else None,
+        "mass_msg_id": run.mass_msg_id if run else None,
+    }
 
 
 def started_runs(services: Services) -> list[int]:
@@ -340,5 +420,3 @@ def started_runs(services: Services) -> list[int]:
 def resume(services: Services, run_id: int, wait: float = 0.0) -> str:
     """Continue a run after a crash or a pause (its lock must be free)."""
     return FanOut(services, run_id).execute(wait=wait)
-
-

@@ -1,4 +1,5 @@
 """Fitting text to WeChat's 2,047-byte message limit: split into parts, page with 「继续」, clip as a last resort."""
+
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,9 @@ MORE_WORDS = ("继续", "继续阅读", "继续查看", "下一部分")  # what 
 CLIPPED = "…（内容过长，已截断）"  # ends a text the safety net had to cut
 # Where a long text may be cut, best first: paragraphs, lines, sentence ends, clause ends, spaces.
 # ASCII "," ":" "." only before a space: inside "1,000", "12:30" or "3.5" they are part of a number.
-BREAKS = tuple(re.compile(p) for p in (r"\n\n", r"\n", r"[。！？；…]|[!?;.](?=\s)", r"[，、：）」』】]|[,:)](?=\s)", r"\s"))
+BREAKS = tuple(
+    re.compile(p) for p in (r"\n\n", r"\n", r"[。！？；…]|[!?;.](?=\s)", r"[，、：）」』】]|[,:)](?=\s)", r"\s")
+)
 WORD = re.compile(r"[0-9A-Za-z._%+\-:/]")  # characters of a number, code or address, never cut in between
 log = logging.getLogger(__name__)
 
@@ -66,7 +69,7 @@ def clip(text: str, limit: int = LIMIT, where: str = "reply") -> str:
     if fits(text, limit):
         return text
     log.warning("%s text of %d bytes cut to WeChat's limit of %d", where, size(text), limit)
-    return text[:_cut(text, limit - size(CLIPPED))].rstrip() + CLIPPED
+    return text[: _cut(text, limit - size(CLIPPED))].rstrip() + CLIPPED
 
 
 # Paging in chat: the first page now, the rest on 「继续」 (kept in the dialog with the user's other state).
@@ -74,7 +77,7 @@ def footer(page: int, pages: int) -> str:
     return f"\n\n（未完，第{page}/{pages}页，回复「继续」查看下一页）"
 
 
-def page(ctx: "Context", result: Any) -> Any:
+def page(ctx: Context, result: Any) -> Any:
     """A handler's result made to fit: a long text becomes its first page, the rest waits for 「继续」."""
     text = result.content if isinstance(result, TextReply) else result if isinstance(result, str) else None
     if text is None or fits(text):
@@ -84,12 +87,12 @@ def page(ctx: "Context", result: Any) -> Any:
     return parts[0].rstrip() + footer(1, len(parts))
 
 
-def has_more(ctx: "Context") -> bool:
+def has_more(ctx: Context) -> bool:
     more = ctx.dialog.data.get(MORE_KEY)
     return isinstance(more, dict) and bool(more.get("parts"))
 
 
-def next_page(ctx: "Context") -> str:
+def next_page(ctx: Context) -> str:
     """The next stored page (with its footer while more remain); the cursor is dropped after the last."""
     more = ctx.dialog.data.get(MORE_KEY) or {}
     parts, pages = list(more.get("parts") or []), int(more.get("pages") or 1)
@@ -104,7 +107,7 @@ def next_page(ctx: "Context") -> str:
     return text.rstrip() + footer(pages - len(parts), pages)
 
 
-def wants_more(ctx: "Context") -> bool:
+def wants_more(ctx: Context) -> bool:
     """「继续」 while pages wait. Any other message from the user drops the waiting pages (they moved on)."""
     if ctx.msg.type == "event" or not has_more(ctx):
         return False

@@ -1,9 +1,10 @@
 """Followers table upkeep: subscribe / unsubscribe / scan events and the last-interaction time."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError

@@ -1,11 +1,10 @@
 """/healthz (Redis and database answer) and /metrics (Prometheus)."""
+
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures import wait
-from typing import Callable
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout, wait
 
 import redis
 from flask import Blueprint, Flask, Response, jsonify, request
@@ -25,8 +24,11 @@ def check_redis(s: Services, timeout: float) -> None:
     """PING on a fresh connection bounded by `timeout` (the shared pool may be busy or stuck)."""
     kwargs = dict(s.redis.connection_pool.connection_kwargs)
     kwargs.update(socket_timeout=timeout, socket_connect_timeout=timeout)
-    client = redis.Redis(connection_pool=redis.ConnectionPool(
-        connection_class=s.redis.connection_pool.connection_class, max_connections=1, **kwargs))
+    client = redis.Redis(
+        connection_pool=redis.ConnectionPool(
+            connection_class=s.redis.connection_pool.connection_class, max_connections=1, **kwargs
+        )
+    )
     try:
         client.ping()
     finally:

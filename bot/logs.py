@@ -1,10 +1,12 @@
 """Logging set-up: one format for every process; secrets, query strings, phones and openids scrubbed from each line."""
+
 from __future__ import annotations
 
 import logging
 import re
 import sys
-from typing import IO, Iterable
+from collections.abc import Iterable
+from typing import IO
 
 from bot.phones import mask_phones
 
@@ -15,7 +17,8 @@ QUERY = re.compile(r"(?<=[\w/.])\?(?=[^\s'\"<>]*=)[^\s'\"<>)\]]*")
 # name=value / "name": "value" of anything secret, wherever it is written (form bodies, JSON, reprs).
 SECRET_FIELD = re.compile(
     r"(?i)(\b(?:access_token|secret|appsecret|app_secret|secret_key|token|signature|msg_signature|nonce|password"
-    r"|encodingaeskey|aes_key|authorization)\b[\"']?\s*[:=]\s*[\"']?)(?:Bearer\s+)?[^\s\"'&,;}\]]+")
+    r"|encodingaeskey|aes_key|authorization)\b[\"']?\s*[:=]\s*[\"']?)(?:Bearer\s+)?[^\s\"'&,;}\]]+"
+)
 HIDDEN = "***"
 MIN_SECRET = 4  # a configured secret shorter than this is not searched for (it would hide ordinary words)
 _secrets: set[str] = set()  # the configured secret values of this process (token, AES key, app secret, ...)

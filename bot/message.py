@@ -1,4 +1,5 @@
 """The parsed inbound message and the reply types handlers return (rendered by bot.wechat)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -83,7 +84,10 @@ class NewsReply(Reply):
     msgtype = "news"
 
     def custom_body(self) -> dict[str, Any]:
-        items = [{"title": a.title, "description": a.description, "url": a.url, "picurl": a.picurl} for a in self.articles[:1]]
+        items = [
+            {"title": a.title, "description": a.description, "url": a.url, "picurl": a.picurl}
+            for a in self.articles[:1]
+        ]
         return {"msgtype": "news", "news": {"articles": items}}
 
 
@@ -103,7 +107,7 @@ class MediaReply(Reply):
         return {"msgtype": self.msgtype, self.msgtype: body}
 
 
-def as_reply(value: "Reply | str | None") -> Reply | None:
+def as_reply(value: Reply | str | None) -> Reply | None:
     """Handlers may return a plain string: it becomes a TextReply."""
     if isinstance(value, str):
         return TextReply(value)

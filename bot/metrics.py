@@ -1,12 +1,20 @@
 """Prometheus metrics of the webhook and the outbox, served at /metrics (every gunicorn worker's, to whom may read)."""
+
 from __future__ import annotations
 
 import hmac
 import ipaddress
 import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 from bot.config import Settings
 
@@ -18,7 +26,9 @@ REPLIES = Counter("bot_replies_total", "Messages handled, by handler", ["handler
 HANDLER_ERRORS = Counter("bot_handler_errors_total", "Handlers that raised, by handler", ["handler"])
 DEDUPE_HITS = Counter("bot_dedupe_hits_total", "WeChat retries answered from the first attempt")
 HANDLER_LATENCY = Histogram(
-    "bot_handler_seconds", "Handler latency", ["handler"],
+    "bot_handler_seconds",
+    "Handler latency",
+    ["handler"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 OUTBOX_SENT = Counter("bot_outbox_sent_total", "Outbox API calls that succeeded, by API", ["api"])

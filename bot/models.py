@@ -1,7 +1,8 @@
 """Database models: what must never be lost (followers now; tickets, points and pushes as features land)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -9,12 +10,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 def utcnow() -> datetime:
     """Timezone-aware now, as every timestamp column stores it."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def aware(value: datetime) -> datetime:
     """`value` with its time zone: SQLite gives back naive datetimes, which are UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -32,7 +33,9 @@ class Follower(Base):
     last_interaction: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     subscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    scene: Mapped[str | None] = mapped_column(String(64), nullable=True)  # qrscene_ key of the QR code that brought them
+    scene: Mapped[str | None] = mapped_column(
+        String(64), nullable=True
+    )  # qrscene_ key of the QR code that brought them
     tags: Mapped[list] = mapped_column(JSON, default=list)  # WeChat tag ids
 
 

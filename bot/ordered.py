@@ -1,12 +1,14 @@
 """Out-of-band work kept in order per user: one FIFO per key, drained by the shared pool, other keys in parallel."""
+
 from __future__ import annotations
 
 import functools
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,12 @@
 """Out-of-band sends (customer-service, template, mass, menu) with WeChat's error policy applied."""
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from bot import fit, metrics
 from bot.errors import WeChatAPIError
@@ -20,11 +22,16 @@ ERROR_KINDS = {
     43004: "unsubscribed",  # mark the follower unsubscribed, skip
     43019: "blocked",  # the user blocked the account: skip
     43101: "refused",  # the user refused this template: skip, record
-    45009: "backoff", 45011: "backoff",  # frequency limits: back off, retry later
-    45015: "window", 45047: "window",  # outside the 48 h window / too many customer-service messages
-    45065: "duplicate", 45066: "duplicate",  # clientmsgid already used: treat as sent
+    45009: "backoff",
+    45011: "backoff",  # frequency limits: back off, retry later
+    45015: "window",
+    45047: "window",  # outside the 48 h window / too many customer-service messages
+    45065: "duplicate",
+    45066: "duplicate",  # clientmsgid already used: treat as sent
     48001: "unauthorised",  # API not authorised for this account: tell the operator
-    40001: "token", 40014: "token", 42001: "token",  # still refused after one refresh
+    40001: "token",
+    40014: "token",
+    42001: "token",  # still refused after one refresh
 }
 
 TEMPLATE_VALUE = 20  # characters of a template keyword value (WeChat's limit since 2023-05)
@@ -52,7 +59,7 @@ def classify(exc: WeChatAPIError) -> str:
 class Outbox:
     """Sends through the WeChat API; never raises for WeChat's answers, returns a SendResult."""
 
-    def __init__(self, client: "WxClient", followers: "Followers", backoff: float = 2.0) -> None:
+    def __init__(self, client: WxClient, followers: Followers, backoff: float = 2.0) -> None:
         self.client = client
         self.followers = followers
         self.backoff = backoff
@@ -89,7 +96,9 @@ class Outbox:
     def send_custom(self, openid: str, body: dict[str, Any]) -> SendResult:
         """A customer-service message (inside the 48 h window); a text over WeChat's limit goes as several, in order."""
         result = SendResult(False, "error")
-        for part in fit.custom_parts(body):  # stops at the first part WeChat refuses: the rest would arrive out of context
+        for part in fit.custom_parts(
+            body
+        ):  # stops at the first part WeChat refuses: the rest would arrive out of context
             data = {"touser": openid, **part}
             result = self.call("custom", lambda: self.client.post("message/custom/send", data=data), openid)  # noqa: B023
             if not result.ok:
@@ -111,7 +120,8 @@ class Outbox:
     def send_mass_text(self, text: str, tag_id: int | None = None, client_msg_id: str | None = None) -> SendResult:
         """A mass text to all followers (tag_id None) or one tag; clientmsgid makes it idempotent."""
         fn = lambda: self.client.message.send_mass_text(  # noqa: E731
-            text, tag_or_users=tag_id, is_to_all=tag_id is None, client_msg_id=client_msg_id)
+            text, tag_or_users=tag_id, is_to_all=tag_id is None, client_msg_id=client_msg_id
+        )
         return self.call("mass", fn)
 
     def sync_menu(self, menu: dict[str, Any]) -> SendResult:

@@ -1,4 +1,5 @@
 """Privacy: mainland mobile numbers found and masked however they are written (exports, console pages, logs)."""
+
 from __future__ import annotations
 
 import re
@@ -46,6 +47,6 @@ def mask_phones(text: str | None) -> str:
     for match in CANDIDATE.finditer(plain):
         found = MOBILE_DIGITS.match(re.sub(r"\D", "", match.group()))
         if found:
-            out += [text[last:match.start()], masked(found.group(1))]
+            out += [text[last : match.start()], masked(found.group(1))]
             last = match.end()
     return "".join(out) + text[last:] if out else text

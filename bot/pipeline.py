@@ -1,10 +1,11 @@
 """The inbound flow after parsing: dedupe → user lock + dialog load → route → handler → save → reply XML."""
+
 from __future__ import annotations
 
 import logging
-import time
 import os
 import threading
+import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -76,14 +77,18 @@ class Turn:
 
     def __post_init__(self) -> None:
         openid = self.msg.openid
-        self.keys = [DEDUPE_KEY.format(self.msg.dedupe_key), LOCK_KEY.format(openid),
-                     DIALOG_KEY.format(openid), SEEN_KEY.format(openid)]
+        self.keys = [
+            DEDUPE_KEY.format(self.msg.dedupe_key),
+            LOCK_KEY.format(openid),
+            DIALOG_KEY.format(openid),
+            SEEN_KEY.format(openid),
+        ]
 
 
 class Pipeline:
     """Handles parsed messages; returns the plaintext reply XML, or None for "success"."""
 
-    def __init__(self, services: "Services") -> None:
+    def __init__(self, services: Services) -> None:
         self.s = services
         cfg = services.settings
         self.soft_limit = float(cfg.section("webhook")["soft_limit"])
@@ -103,7 +108,9 @@ class Pipeline:
         """This thread's own connection (no pool checkout per command); an unread FINISH answer is read first."""
         shared = self.s.redis.connection_pool
         if getattr(self.local, "source", None) is not shared:
-            own = redis.ConnectionPool(connection_class=shared.connection_class, max_connections=1, **shared.connection_kwargs)
+            own = redis.ConnectionPool(
+                connection_class=shared.connection_class, max_connections=1, **shared.connection_kwargs
+            )
             self.local.client = redis.Redis(connection_pool=own, single_connection_client=True)
             self.local.source, self.local.unread = shared, False
         client: redis.Redis = self.local.client
@@ -221,7 +228,7 @@ class Pipeline:
         except FutureTimeout:
             return (TextReply(result.notice) if result.notice else None), result
 
-    def call(self, ctx: Context) -> "Reply | Deferred | None":
+    def call(self, ctx: Context) -> Reply | Deferred | None:
         """Run the handler with the error policy: user-facing errors verbatim, the rest logged + fallback."""
         route = self.s.dispatcher.resolve(ctx.msg, ctx)
         if route is None:
@@ -232,8 +239,9 @@ class Pipeline:
         except UserFacingError as exc:
             result = str(exc)
         except DEPENDENCY_ERRORS as exc:
-            log.warning("handler %s answered busy for %s: %s unavailable", ctx.route_name, mask(ctx.msg.openid),
-                        dependency(exc))
+            log.warning(
+                "handler %s answered busy for %s: %s unavailable", ctx.route_name, mask(ctx.msg.openid), dependency(exc)
+            )
             metrics.HANDLER_ERRORS.labels(ctx.route_name).inc()
             return BUSY_REPLY
         except Exception:
@@ -265,7 +273,7 @@ class Pipeline:
         """Send a deferred reply through the outbox when its work finishes."""
         assert deferred.future is not None
 
-        def done(fut: "object") -> None:
+        def done(fut: object) -> None:
             reply = deferred.future.result() if deferred.future else None
             if reply:
                 self.s.ordered.submit(openid, self.s.outbox.send_reply, openid, reply)
@@ -280,4 +288,3 @@ def dependency(exc: BaseException) -> str:
 
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value or "")
-

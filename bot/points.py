@@ -1,11 +1,13 @@
 """Points: the ledger in the database (capped, idempotent awards) and leaderboards in Redis sorted sets."""
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
@@ -50,23 +52,40 @@ class Points:
 
     def earned_today(self, db: Session, openid: str, activity: str, day: date) -> int:
         stmt = select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
-            PointsEntry.openid == openid, PointsEntry.activity == activity, PointsEntry.day == day)
+            PointsEntry.openid == openid, PointsEntry.activity == activity, PointsEntry.day == day
+        )
         return int(db.scalar(stmt) or 0)
 
-    def stage(self, db: Session, openid: str, activity: str, points: int, reason: str, key: str,
-              now: datetime | None = None) -> int:
+    def stage(
+        self, db: Session, openid: str, activity: str, points: int, reason: str, key: str, now: datetime | None = None
+    ) -> int:
         """Add an award to the session (committed with the caller's other writes); returns the points after the cap."""
         now = now or utcnow()
         day = day_of(now)
         room = self.caps.get(activity, 0) - self.earned_today(db, openid, activity, day)
         granted = max(0, min(points, room))
         if granted > 0:
-            db.add(PointsEntry(openid=openid, activity=activity, points=granted, reason=reason[:200],
-                               award_key=key[:120], day=day, created_at=now))
+            db.add(
+                PointsEntry(
+                    openid=openid,
+                    activity=activity,
+                    points=granted,
+                    reason=reason[:200],
+                    award_key=key[:120],
+                    day=day,
+                    created_at=now,
+                )
+            )
         return granted
 
-    def publish(self, db: Session, openid: str, granted: int, now: datetime | None = None,
-                membership: tuple[str | None, str | None] | None = None) -> None:
+    def publish(
+        self,
+        db: Session,
+        openid: str,
+        granted: int,
+        now: datetime | None = None,
+        membership: tuple[str | None, str | None] | None = None,
+    ) -> None:
         """After the commit: add the points to every leaderboard of the member (membership: if already known)."""
         if granted <= 0:
             return
@@ -87,10 +106,18 @@ class Points:
             self.ensure_built()
             built, total, rank, members = self.standing(openid)
         day = day_of(now or utcnow())
-        rows = db.execute(select(PointsEntry.activity, func.sum(PointsEntry.points)).where(
-            PointsEntry.openid == openid, PointsEntry.day == day).group_by(PointsEntry.activity)).all()
-        return {"today": {a: int(p) for a, p in rows}, "total": int(total or 0), "streak": self.streak(db, openid, day),
-                "rank": None if rank is None else rank + 1, "members": members}
+        rows = db.execute(
+            select(PointsEntry.activity, func.sum(PointsEntry.points))
+            .where(PointsEntry.openid == openid, PointsEntry.day == day)
+            .group_by(PointsEntry.activity)
+        ).all()
+        return {
+            "today": {a: int(p) for a, p in rows},
+            "total": int(total or 0),
+            "streak": self.streak(db, openid, day),
+            "rank": None if rank is None else rank + 1,
+            "members": members,
+        }
 
     def standing(self, openid: str) -> list[Any]:
         """One round trip: boards built?, total, rank (0-based), members on the overall board."""
@@ -100,8 +127,13 @@ class Points:
 
     def streak(self, db: Session, openid: str, day: date) -> int:
         """Consecutive days up to today (or yesterday, if nothing yet today) with points."""
-        days = set(db.scalars(select(PointsEntry.day).where(
-            PointsEntry.openid == openid, PointsEntry.day >= day - timedelta(days=400)).distinct()))
+        days = set(
+            db.scalars(
+                select(PointsEntry.day)
+                .where(PointsEntry.openid == openid, PointsEntry.day >= day - timedelta(days=400))
+                .distinct()
+            )
+        )
         current = day if day in days else day - timedelta(days=1)
         n = 0
         while current in days:
@@ -125,9 +157,14 @@ class Points:
         today = day_of(now or utcnow())
         monday = today - timedelta(days=today.weekday())
         with self.sessions() as db:
-            totals = db.execute(select(PointsEntry.openid, func.sum(PointsEntry.points)).group_by(PointsEntry.openid)).all()
-            weekly = db.execute(select(PointsEntry.openid, func.sum(PointsEntry.points))
-                                .where(PointsEntry.day >= monday).group_by(PointsEntry.openid)).all()
+            totals = db.execute(
+                select(PointsEntry.openid, func.sum(PointsEntry.points)).group_by(PointsEntry.openid)
+            ).all()
+            weekly = db.execute(
+                select(PointsEntry.openid, func.sum(PointsEntry.points))
+                .where(PointsEntry.day >= monday)
+                .group_by(PointsEntry.openid)
+            ).all()
             members = {m.openid: (m.organisation, m.district) for m in db.scalars(select(Membership))}
         self.clear()
         self.write(totals, "all", members, week_of(today))
@@ -157,11 +194,15 @@ class Points:
         keys = board_keys(date.fromisocalendar(int(week[:4]), int(week[5:]), 1), org, district)
         return [k for k in keys if ("week" in k) == (span == "week")]
 
-    def move(self, db: Session, openid: str, old: tuple[str | None, str | None], new: tuple[str | None, str | None]) -> None:
+    def move(
+        self, db: Session, openid: str, old: tuple[str | None, str | None], new: tuple[str | None, str | None]
+    ) -> None:
         """A member bound another organisation: move their scores between organisation boards."""
         self.ensure_built()
         week = week_of(day_of(utcnow()))
-        scores = {span: self.redis.zscore(ALL if span == "all" else f"lb:week:{week}", openid) for span in ("all", "week")}
+        scores = {
+            span: self.redis.zscore(ALL if span == "all" else f"lb:week:{week}", openid) for span in ("all", "week")
+        }
         pipe = self.redis.pipeline(transaction=False)
         for span, score in scores.items():
             for key in self.span_keys(span, week, *old)[1:]:

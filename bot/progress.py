@@ -1,4 +1,5 @@
 """Members' progress through the 新声 serial, in the database (survives a Redis flush)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -28,8 +29,12 @@ def heard(db: Session, openid: str) -> set[int]:
 
 def last_heard(db: Session, openid: str) -> int | None:
     """The episode opened most recently."""
-    stmt = (select(EpisodeView.episode_no).where(EpisodeView.openid == openid)
-            .order_by(EpisodeView.viewed_at.desc(), EpisodeView.id.desc()).limit(1))
+    stmt = (
+        select(EpisodeView.episode_no)
+        .where(EpisodeView.openid == openid)
+        .order_by(EpisodeView.viewed_at.desc(), EpisodeView.id.desc())
+        .limit(1)
+    )
     return db.scalar(stmt)
 
 

@@ -1,10 +1,12 @@
-"""Pushes between the console and the scheduler: validate and plan, approve, pause/resume/cancel, preview, fire a run."""
+"""Pushes between the console and the scheduler: validate and plan, approve, pause/resume/cancel, preview, fire."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,16 +23,32 @@ from bot.push_content import mass_text, payload
 from bot.push_models import Delivery, Push, PushRun
 from bot.push_schedule import ScheduleError, next_due, quota_conflict, series_item, trigger, utc
 
-CONTENT_KINDS = {"episode": "新声单集", "next_episode": "每位成员的下一集", "article": "专辑文章", "text": "自由文本",
-                 "reminder": "提醒"}  # what a push says
-AUDIENCES = {"all": "全部粉丝", "tag": "某个标签", "organisation": "某个组织", "district": "某个片区",
-             "reminders": "订阅了提醒的成员",
-             "test": "测试 openid 列表"}  # whom it goes to
+CONTENT_KINDS = {
+    "episode": "新声单集",
+    "next_episode": "每位成员的下一集",
+    "article": "专辑文章",
+    "text": "自由文本",
+    "reminder": "提醒",
+}  # what a push says
+AUDIENCES = {
+    "all": "全部粉丝",
+    "tag": "某个标签",
+    "organisation": "某个组织",
+    "district": "某个片区",
+    "reminders": "订阅了提醒的成员",
+    "test": "测试 openid 列表",
+}  # whom it goes to
 CHANNELS = {"mass": "群发（全部或按标签）", "custom": "客服消息（48 小时内互动过的粉丝）", "template": "模板消息"}
 TIMINGS = {"once": "一次", "recurring": "重复", "series": "系列（逐集推送）"}
 STATUSES = {"active": "已排期", "paused": "已暂停", "cancelled": "已取消", "done": "已完成"}  # Push.status
-RUN_STATUSES = {"running": "发送中", "paused": "已暂停", "cancelled": "已取消", "done": "已完成", "blocked": "未审核未发送",
-                "missed": "已错过"}  # PushRun.status
+RUN_STATUSES = {
+    "running": "发送中",
+    "paused": "已暂停",
+    "cancelled": "已取消",
+    "done": "已完成",
+    "blocked": "未审核未发送",
+    "missed": "已错过",
+}  # PushRun.status
 RUN_KEY = "sched:run:{}:{}"  # the scheduler's fire-once key (bot.scheduler.RUN_KEY), claimed per push and due time
 CLAIM_TTL = 86400 * 2  # seconds a fired run's claim is remembered
 log = logging.getLogger(__name__)
@@ -47,19 +65,24 @@ class PushConfig:
     preview_limit: int
 
     @classmethod
-    def of(cls, services: Services) -> "PushConfig":
+    def of(cls, services: Services) -> PushConfig:
         cfg = services.settings.section("push")
-        return cls(list(cfg["quiet_hours"]), str(cfg.get("account_type", "service")),
-                   {k: str(v) for k, v in (cfg.get("templates") or {}).items() if v},
-                   int(services.settings.section("scheduler")["misfire_grace"]), int(cfg["preview_limit"]))
+        return cls(
+            list(cfg["quiet_hours"]),
+            str(cfg.get("account_type", "service")),
+            {k: str(v) for k, v in (cfg.get("templates") or {}).items() if v},
+            int(services.settings.section("scheduler")["misfire_grace"]),
+            int(cfg["preview_limit"]),
+        )
 
 
 # Planning ---------------------------------------------------------------------------------
 def content_problems(push: Push, library: Library) -> list[str]:
     kind = push.content_kind
-    if kind == "episode" and push.timing != "series":
-        if not (push.content_ref or "").isdigit() or library.episode(int(push.content_ref)) is None:
-            return [f"没有第 {push.content_ref or '?'} 集（共 {len(library.episodes)} 集）"]
+    if (kind == "episode" and push.timing != "series") and (
+        not (push.content_ref or "").isdigit() or library.episode(int(push.content_ref)) is None
+    ):
+        return [f"没有第 {push.content_ref or '?'} 集（共 {len(library.episodes)} 集）"]
     if kind == "article" and not hasattr(library.by_id.get(push.content_ref or ""), "album"):
         return [f"没有编号为「{push.content_ref or ''}」的专辑文章"]
     if kind in ("text", "reminder") and not push.body.strip():
@@ -114,7 +137,9 @@ def plan(db: Session, services: Services, push: Push, now: datetime | None = Non
     push.test_openids = list(push.test_openids or [])
     push.body = push.body or ""
     push.run_at = utc(push.run_at)
-    problems = content_problems(push, services.content.current()) + audience_problems(push, cfg) + timing_problems(push, now)
+    problems = (
+        content_problems(push, services.content.current()) + audience_problems(push, cfg) + timing_problems(push, now)
+    )
     if problems:
         return problems
     due = next_due(push, now, cfg.quiet)
@@ -167,10 +192,15 @@ def resume(db: Session, services: Services, push: Push, now: datetime | None = N
 def cancel(db: Session, push: Push) -> int:
     """No more runs; a run in mid-send stops and its unsent recipients are marked cancelled."""
     push.status, push.next_run_at = "cancelled", None
-    runs = list(db.scalars(select(PushRun.id).where(PushRun.push_id == push.id, PushRun.status.in_(("running", "paused")))))
+    runs = list(
+        db.scalars(select(PushRun.id).where(PushRun.push_id == push.id, PushRun.status.in_(("running", "paused"))))
+    )
     set_runs(db, push.id, ("running", "paused"), "cancelled")
-    db.execute(update(Delivery).where(Delivery.run_id.in_(runs), Delivery.status == "pending")
-               .values(status="skipped", reason="cancelled", updated_at=utcnow()))
+    db.execute(
+        update(Delivery)
+        .where(Delivery.run_id.in_(runs), Delivery.status == "pending")
+        .values(status="skipped", reason="cancelled", updated_at=utcnow())
+    )
     return len(runs)
 
 
@@ -186,7 +216,14 @@ def preview(services: Services, push: Push) -> list[tuple[str, SendResult]]:
             out.append((openid, SendResult(False, "nothing_left")))
             continue
         data = {"touser": openid, "msgtype": "text", "text": {"content": "【预览】" + mass_text(message)}}
-        out.append((openid, services.outbox.call("preview", lambda d=data: services.wx.post("message/mass/preview", data=d), openid)))
+        out.append(
+            (
+                openid,
+                services.outbox.call(
+                    "preview", lambda d=data: services.wx.post("message/mass/preview", data=d), openid
+                ),
+            )
+        )
     return out
 
 
@@ -227,8 +264,15 @@ def start_run(services: Services, push_id: int, now: datetime) -> tuple[int, str
             return None
         item = series_item(push, push.series_done) if push.timing == "series" else None
         status, note = gate(push, due, now, cfg.grace)
-        run = PushRun(push_id=push_id, due_at=due, episode_no=item[1] if item else None, status=status, note=note,
-                      started_at=now, finished_at=None if status == "running" else now)
+        run = PushRun(
+            push_id=push_id,
+            due_at=due,
+            episode_no=item[1] if item else None,
+            status=status,
+            note=note,
+            started_at=now,
+            finished_at=None if status == "running" else now,
+        )
         db.add(run)
         if status == "blocked":
             push.notice = f"{due.astimezone(TZ):%m-%d %H:%M} 的发送因未经审核而没有发出，请审核后等待下一次。"
@@ -256,7 +300,9 @@ def run_push(services: Services, push_id: int, now: datetime | None = None, exec
 def jobs(services: Services) -> list[tuple[int, datetime]]:
     """(push id, next run) of every active push: what the scheduler's job store must hold."""
     with services.sessions() as db:
-        rows = db.execute(select(Push.id, Push.next_run_at).where(Push.status == "active", Push.next_run_at.is_not(None)))
+        rows = db.execute(
+            select(Push.id, Push.next_run_at).where(Push.status == "active", Push.next_run_at.is_not(None))
+        )
         return [(pid, aware(when)) for pid, when in rows]
 
 
@@ -275,8 +321,20 @@ def describe_timing(push: Push) -> str:
 
 def as_dict(push: Push) -> dict[str, Any]:
     """The fields the audit log keeps of a push."""
-    keys = ("title", "content_kind", "content_ref", "audience_kind", "audience_ref", "channel", "timing",
-            "recurrence", "series_from", "series_to", "series_every_days", "needs_approval")
+    keys = (
+        "title",
+        "content_kind",
+        "content_ref",
+        "audience_kind",
+        "audience_ref",
+        "channel",
+        "timing",
+        "recurrence",
+        "series_from",
+        "series_to",
+        "series_every_days",
+        "needs_approval",
+    )
     out = {k: getattr(push, k) for k in keys}
     out["run_at"] = aware(push.run_at).isoformat() if push.run_at else None
     return out

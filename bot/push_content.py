@@ -1,9 +1,11 @@
 """What a push says and to whom: the message per recipient and the audience with each member's skip reason."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,8 +39,13 @@ def episode_payload(library: Library, number: int) -> Payload | None:
     return Payload(f"新声第{ep.number}集：{ep.title}", text, ep.media_url)
 
 
-def payload(push: Push, library: Library | None, episode_no: int | None = None, db: Session | None = None,
-            openid: str | None = None) -> Payload | None:
+def payload(
+    push: Push,
+    library: Library | None,
+    episode_no: int | None = None,
+    db: Session | None = None,
+    openid: str | None = None,
+) -> Payload | None:
     """The message of this push (for `openid` when it depends on the member); None when nothing is left to send."""
     kind = push.content_kind
     if kind == "episode":
@@ -76,6 +83,7 @@ def custom_body(p: Payload) -> dict[str, Any]:
 
 def template_data(p: Payload) -> dict[str, Any]:
     """Template keywords: at most 20 characters, no line breaks."""
+
     def value(text: str) -> dict[str, str]:
         return {"value": " ".join(text.split())[:TEMPLATE_VALUE]}
 

@@ -1,4 +1,5 @@
-"""Push tables: what editors planned (pushes), each time it fired (runs), one row per recipient (deliveries), opt-ins."""
+"""Push tables: what editors planned (pushes), each time it fired (runs), a row per recipient (deliveries), opt-ins."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -64,13 +65,17 @@ class Delivery(Base):
     """One recipient of one run: written (pending) before the send, 'sending' during it, its outcome after."""
 
     __tablename__ = "push_deliveries"
-    __table_args__ = (UniqueConstraint("run_id", "openid", name="uq_push_deliveries_run_openid"),
-                      Index("ix_push_deliveries_run_status", "run_id", "status"))
+    __table_args__ = (
+        UniqueConstraint("run_id", "openid", name="uq_push_deliveries_run_openid"),
+        Index("ix_push_deliveries_run_status", "run_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(Integer)
     openid: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sending, sent, skipped, failed, uncertain
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending"
+    )  # pending, sending, sent, skipped, failed, uncertain
     reason: Mapped[str | None] = mapped_column(String(32), nullable=True)  # why skipped / failed
     errcode: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

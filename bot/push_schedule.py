@@ -1,9 +1,11 @@
 """Push timing: recurrence phrases, quiet hours, next due time, the 30-day calendar, and WeChat's mass quotas."""
+
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
@@ -30,14 +32,19 @@ class ScheduleError(ValueError):
 
 
 def parse_recurrence(text: str) -> dict[str, Any]:
-    """A Chinese phrase (每天 / 每周一 / 每月1日 / 每月第一个周一 / 每月最后一个周五 + HH:MM) or a crontab → CronTrigger fields."""
+    """A Chinese phrase or a crontab → CronTrigger fields.
+
+    The phrases: 每天 / 每周一 / 每月1日 / 每月第一个周一 / 每月最后一个周五, then HH:MM.
+    """
     phrase = "".join(text.split())
     patterns: list[tuple[str, Any]] = [
         (rf"^每天{CLOCK}$", lambda m: {}),
         (rf"^每(?:周|星期)(?P<w>[一二三四五六日天]){CLOCK}$", lambda m: {"day_of_week": WEEKDAYS[m["w"]]}),
         (rf"^每月(?P<d>[1-9]|[12]\d|3[01])[日号]{CLOCK}$", lambda m: {"day": m["d"]}),
-        (rf"^每月第(?P<o>[一二三四1-4])个?(?:周|星期)(?P<w>[一二三四五六日天]){CLOCK}$",
-         lambda m: {"day": f"{ORDINALS[m['o']]} {WEEKDAYS[m['w']]}"}),
+        (
+            rf"^每月第(?P<o>[一二三四1-4])个?(?:周|星期)(?P<w>[一二三四五六日天]){CLOCK}$",
+            lambda m: {"day": f"{ORDINALS[m['o']]} {WEEKDAYS[m['w']]}"},
+        ),
         (rf"^每月最后一个?(?:周|星期)(?P<w>[一二三四五六日天]){CLOCK}$", lambda m: {"day": f"last {WEEKDAYS[m['w']]}"}),
     ]
     for pattern, fields in patterns:
@@ -47,8 +54,11 @@ def parse_recurrence(text: str) -> dict[str, Any]:
     parts = text.split()
     if len(parts) == 5:
         dow = re.sub(r"\d", lambda d: CRON_DAYS[int(d.group()) % 7], parts[4])  # APScheduler 3 counts from Monday
-        return dict(zip(("minute", "hour", "day", "month", "day_of_week"), parts[:4] + [dow]))
-    raise ScheduleError("无法识别的重复规则：请写成「每天 20:00」「每周一 09:00」「每月1日 09:00」「每月第一个周一 09:00」或 5 段 crontab")
+        return dict(zip(("minute", "hour", "day", "month", "day_of_week"), parts[:4] + [dow], strict=True))
+    raise ScheduleError(
+        "无法识别的重复规则：请写成「每天 20:00」「每周一 09:00」「每月1日 09:00」"
+        "「每月第一个周一 09:00」或 5 段 crontab"
+    )
 
 
 def trigger(text: str) -> CronTrigger:
@@ -70,11 +80,9 @@ def after_quiet(when: datetime, quiet: list[str]) -> datetime:
     return end if end > local else end + timedelta(days=1)
 
 
-
-
 def utc(value: datetime | None) -> datetime | None:
     """How times are stored: UTC (SQLite keeps the wall time and drops the offset)."""
-    return aware(value).astimezone(timezone.utc) if value is not None else None
+    return aware(value).astimezone(UTC) if value is not None else None
 
 
 def series_item(push: Push, index: int) -> tuple[datetime, int] | None:
@@ -122,7 +130,9 @@ def next_due(push: Push, after: datetime, quiet: list[str]) -> tuple[datetime, i
     return items[0] if items else None
 
 
-def calendar(db: Session, now: datetime, quiet: list[str], days: int = CALENDAR_DAYS) -> list[tuple[date, list[tuple[datetime, Push, int | None]]]]:
+def calendar(
+    db: Session, now: datetime, quiet: list[str], days: int = CALENDAR_DAYS
+) -> list[tuple[date, list[tuple[datetime, Push, int | None]]]]:
     """The next `days` days (China time), each with the pushes due that day."""
     end = now + timedelta(days=days)
     by_day: dict[date, list[tuple[datetime, Push, int | None]]] = {}
@@ -143,8 +153,11 @@ def mass_times(db: Session, now: datetime, quiet: list[str], exclude: int | None
     pushes = db.scalars(select(Push).where(Push.channel == "mass", Push.status.in_(("active", "paused", "done")))).all()
     titles = {p.id: p.title for p in pushes}
     times: list[tuple[datetime, str]] = []
-    runs = db.scalars(select(PushRun).where(PushRun.push_id.in_(titles), PushRun.due_at >= start,
-                                            PushRun.status.in_(("running", "done", "paused"))))
+    runs = db.scalars(
+        select(PushRun).where(
+            PushRun.push_id.in_(titles), PushRun.due_at >= start, PushRun.status.in_(("running", "done", "paused"))
+        )
+    )
     times += [(aware(r.due_at), titles[r.push_id]) for r in runs]
     for push in pushes:
         if push.id != exclude and push.status != "done":
@@ -159,14 +172,25 @@ def quota_conflict(db: Session, push: Push, now: datetime, quiet: list[str], acc
     mine = [t for t, _ in occurrences(push, now, now + timedelta(days=QUOTA_HORIZON), quiet)]
     others = mass_times(db, now, quiet, push.id)
     if account_type == "subscription":
-        return per_period(mine, others, lambda t: t.astimezone(TZ).strftime("%Y-%m-%d"), MASS_PER_DAY,
-                          "订阅号每天只能群发 {limit} 次：{period} 已有「{title}」")
-    return per_period(mine, others, lambda t: t.astimezone(TZ).strftime("%Y-%m"), MASS_PER_MONTH,
-                      "服务号每位粉丝每月最多收到 {limit} 次群发：{period} 已安排 {count} 次（含「{title}」）")
+        return per_period(
+            mine,
+            others,
+            lambda t: t.astimezone(TZ).strftime("%Y-%m-%d"),
+            MASS_PER_DAY,
+            "订阅号每天只能群发 {limit} 次：{period} 已有「{title}」",
+        )
+    return per_period(
+        mine,
+        others,
+        lambda t: t.astimezone(TZ).strftime("%Y-%m"),
+        MASS_PER_MONTH,
+        "服务号每位粉丝每月最多收到 {limit} 次群发：{period} 已安排 {count} 次（含「{title}」）",
+    )
 
 
-def per_period(mine: Iterable[datetime], others: list[tuple[datetime, str]], period: Any, limit: int,
-               message: str) -> str | None:
+def per_period(
+    mine: Iterable[datetime], others: list[tuple[datetime, str]], period: Any, limit: int, message: str
+) -> str | None:
     """The first period where this push's sends plus the others' pass `limit` (counted conservatively, any audience)."""
     counts: dict[str, list[str]] = {}
     for when, title in others:

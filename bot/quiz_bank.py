@@ -1,4 +1,5 @@
 """The question bank: load and check content/quiz/*.yaml (part of the Library check-content validates)."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -30,7 +31,11 @@ class Question:
         """The question as the member reads it."""
         kind = {"single": "单选题", "multiple": "多选题（可选多个）", "judge": "判断题"}[self.type]
         lines = [f"【{kind}】{self.stem}", *(f"{k}. {v}" for k, v in self.options)]
-        lines.append("回复「对」或「错」" if self.type == "judge" else "回复选项字母作答，如「A」" + ("或「AC」" if self.type == "multiple" else ""))
+        lines.append(
+            "回复「对」或「错」"
+            if self.type == "judge"
+            else "回复选项字母作答，如「A」" + ("或「AC」" if self.type == "multiple" else "")
+        )
         return "\n".join(lines)
 
     def answer_text(self) -> str:
@@ -44,7 +49,7 @@ class Question:
 def stem_key(stem: str) -> str:
     """A stem for duplicate detection: NFKC, no spaces or punctuation, lower case."""
     text = unicodedata.normalize("NFKC", stem).lower()
-    return "".join(ch for ch in text if not unicodedata.category(ch)[0] in "PSZ")
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PSZ")
 
 
 def load_questions(root: Path, problems: list[Problem], known_sources: set[str]) -> dict[str, Question]:
@@ -70,8 +75,9 @@ def load_questions(root: Path, problems: list[Problem], known_sources: set[str])
     return found
 
 
-def question(item: Any, theme: str, check: Checker, ids: dict[str, int], stems: dict[str, str],
-             sources: set[str]) -> Question | None:
+def question(
+    item: Any, theme: str, check: Checker, ids: dict[str, int], stems: dict[str, str], sources: set[str]
+) -> Question | None:
     """One question, or None after recording every problem it has."""
     if not isinstance(item, dict):
         check.fail(None, "question: expected a mapping")

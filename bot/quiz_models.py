@@ -1,4 +1,5 @@
 """Quiz tables: runs in progress, answers, the points ledger, the 错题本 (Leitner boxes), organisation bindings."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -21,7 +22,9 @@ class QuizRun(Base):
     question_ids: Mapped[list] = mapped_column(JSON, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)  # index of the question being asked
     correct: Mapped[int] = mapped_column(Integer, default=0)
-    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)  # when the current question went out
+    asked_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )  # when the current question went out
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
 
@@ -30,8 +33,10 @@ class QuizAnswer(Base):
     """One answered (or skipped / timed-out) question."""
 
     __tablename__ = "quiz_answers"
-    __table_args__ = (UniqueConstraint("run_id", "position", name="uq_quiz_answers_run_position"),
-                      Index("ix_quiz_answers_openid_time", "openid", "answered_at"))  # questions seen lately
+    __table_args__ = (
+        UniqueConstraint("run_id", "position", name="uq_quiz_answers_run_position"),
+        Index("ix_quiz_answers_openid_time", "openid", "answered_at"),
+    )  # questions seen lately
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(Integer)

@@ -1,12 +1,14 @@
 """Quiz runs: choose questions, read answers tolerantly, score with caps, keep the 错题本 on a Leitner schedule."""
+
 from __future__ import annotations
 
 import random
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -38,7 +40,7 @@ class Outcome:
 
 
 def parse_answer(text: str, q: Question) -> str | None:
-    """"A", "a", "Ａ", "A C", "ac", "选A", "对"/"错"/"√"/"×" → the normalised answer; None if unreadable."""
+    """ "A", "a", "Ａ", "A C", "ac", "选A", "对"/"错"/"√"/"×" → the normalised answer; None if unreadable."""
     t = unicodedata.normalize("NFKC", text).strip().upper()
     t = FILLERS.sub("", t).strip()
     if q.type == "judge":
@@ -54,11 +56,20 @@ def parse_answer(text: str, q: Question) -> str | None:
 
 def recent_ids(db: Session, openid: str, days: int, now: datetime) -> set[str]:
     since = now - timedelta(days=days)
-    return set(db.scalars(select(QuizAnswer.question_id).where(QuizAnswer.openid == openid, QuizAnswer.answered_at >= since)))
+    return set(
+        db.scalars(select(QuizAnswer.question_id).where(QuizAnswer.openid == openid, QuizAnswer.answered_at >= since))
+    )
 
 
-def choose(db: Session, bank: Sequence[Question], openid: str, n: int, repeat_days: int,
-           now: datetime | None = None, rng: random.Random | None = None) -> list[str]:
+def choose(
+    db: Session,
+    bank: Sequence[Question],
+    openid: str,
+    n: int,
+    repeat_days: int,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+) -> list[str]:
     """n questions, none seen in the last `repeat_days` while unseen ones remain."""
     rng = rng or random.Random()
     seen = recent_ids(db, openid, repeat_days, now or utcnow())
@@ -79,7 +90,9 @@ def start(db: Session, openid: str, mode: str, ids: list[str], theme: str | None
     """A new run (any unfinished one is closed first); committed."""
     now = utcnow()
     db.execute(update(QuizRun).where(QuizRun.openid == openid, QuizRun.finished_at.is_(None)).values(finished_at=now))
-    run = QuizRun(openid=openid, mode=mode, theme=theme, question_ids=ids, position=0, correct=0, asked_at=now, started_at=now)
+    run = QuizRun(
+        openid=openid, mode=mode, theme=theme, question_ids=ids, position=0, correct=0, asked_at=now, started_at=now
+    )
     db.add(run)
     db.commit()
     return run
@@ -96,17 +109,36 @@ class Scorer:
     def __init__(self, points: Points, settings: dict[str, Any]) -> None:
         self.points, self.cfg = points, settings
 
-    def answer(self, db: Session, run: QuizRun, q: Question, given: str, now: datetime | None = None,
-               membership: tuple[str | None, str | None] | None = None) -> Outcome:
+    def answer(
+        self,
+        db: Session,
+        run: QuizRun,
+        q: Question,
+        given: str,
+        now: datetime | None = None,
+        membership: tuple[str | None, str | None] | None = None,
+    ) -> Outcome:
         """Record the answer to the run's current question and move on; committed in one transaction."""
         now = now or utcnow()
         elapsed = (now - _aware(run.asked_at, now)).total_seconds()
         timed_out = run.mode == "challenge" and elapsed > float(self.cfg["challenge_seconds"])
         correct = not timed_out and given == q.answer
         suspicious = given not in ("", "timeout") and elapsed < float(self.cfg["min_answer_seconds"])
-        out = Outcome(q, correct, "timeout" if timed_out else given, suspicious=suspicious, timed_out=timed_out, run=run)
-        db.add(QuizAnswer(run_id=run.id, position=run.position, openid=run.openid, question_id=q.id,
-                          given=out.given, correct=correct, suspicious=suspicious, answered_at=now))
+        out = Outcome(
+            q, correct, "timeout" if timed_out else given, suspicious=suspicious, timed_out=timed_out, run=run
+        )
+        db.add(
+            QuizAnswer(
+                run_id=run.id,
+                position=run.position,
+                openid=run.openid,
+                question_id=q.id,
+                given=out.given,
+                correct=correct,
+                suspicious=suspicious,
+                answered_at=now,
+            )
+        )
         self.review(db, run, q, correct, given, now)
         run.correct += int(correct)
         run.position += 1
@@ -129,7 +161,11 @@ class Scorer:
         if run.mode == "challenge" and out.finished:
             length = run.correct
             earned = next((p for need, p in self.cfg["challenge_points"] if length >= need), 0)
-            return self.points.stage(db, run.openid, "challenge", earned, f"挑战答题连对{length}题", key, now) if earned else 0
+            return (
+                self.points.stage(db, run.openid, "challenge", earned, f"挑战答题连对{length}题", key, now)
+                if earned
+                else 0
+            )
         return 0
 
     def review(self, db: Session, run: QuizRun, q: Question, correct: bool, given: str, now: datetime) -> None:
@@ -141,7 +177,15 @@ class Scorer:
         if run.mode != "review":
             if not correct and given != "":
                 if item is None:
-                    db.add(Mistake(openid=run.openid, question_id=q.id, box=1, due_at=now + timedelta(days=days[0]), added_at=now))
+                    db.add(
+                        Mistake(
+                            openid=run.openid,
+                            question_id=q.id,
+                            box=1,
+                            due_at=now + timedelta(days=days[0]),
+                            added_at=now,
+                        )
+                    )
                 else:
                     item.box, item.due_at, item.learned_at = 1, now + timedelta(days=days[0]), None
             return
@@ -158,8 +202,12 @@ class Scorer:
 
 def due_mistakes(db: Session, openid: str, now: datetime | None = None, limit: int = 10) -> list[str]:
     """Question ids due for review, most overdue first."""
-    stmt = (select(Mistake.question_id).where(Mistake.openid == openid, Mistake.learned_at.is_(None),
-                                              Mistake.due_at <= (now or utcnow())).order_by(Mistake.due_at).limit(limit))
+    stmt = (
+        select(Mistake.question_id)
+        .where(Mistake.openid == openid, Mistake.learned_at.is_(None), Mistake.due_at <= (now or utcnow()))
+        .order_by(Mistake.due_at)
+        .limit(limit)
+    )
     return list(db.scalars(stmt))
 
 

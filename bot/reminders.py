@@ -1,4 +1,5 @@
 """Daily review reminders: members with due 错题本 items who wrote in the last 48 h get at most one a day."""
+
 from __future__ import annotations
 
 import logging
@@ -31,10 +32,18 @@ def in_quiet_hours(now: datetime, quiet: list[str]) -> bool:
 def candidates(services: Services, now: datetime) -> list[tuple[str, int]]:
     """(openid, due items) for subscribed members inside the 48 h window not yet reminded today."""
     reminded = select(ReviewReminder.openid).where(ReviewReminder.day == day_of(now))
-    stmt = (select(Mistake.openid, func.count()).join(Follower, Follower.openid == Mistake.openid)
-            .where(Mistake.learned_at.is_(None), Mistake.due_at <= now, Follower.subscribed.is_(True),
-                   Follower.last_interaction >= now - WINDOW, Mistake.openid.not_in(reminded))
-            .group_by(Mistake.openid))
+    stmt = (
+        select(Mistake.openid, func.count())
+        .join(Follower, Follower.openid == Mistake.openid)
+        .where(
+            Mistake.learned_at.is_(None),
+            Mistake.due_at <= now,
+            Follower.subscribed.is_(True),
+            Follower.last_interaction >= now - WINDOW,
+            Mistake.openid.not_in(reminded),
+        )
+        .group_by(Mistake.openid)
+    )
     with services.sessions() as db:
         return [(openid, int(n)) for openid, n in db.execute(stmt)]
 

@@ -1,10 +1,12 @@
 """Routing: routers hold handlers declared by filters; the dispatcher tries routers in order, first match wins."""
+
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from bot.message import Message, Reply
 
@@ -43,7 +45,7 @@ def regex(pattern: str, flags: int = 0) -> Filter:
     """The normalised text matches `pattern`; named groups go to ctx.match."""
     compiled = re.compile(pattern, flags)
 
-    def check(msg: Message, ctx: "Context") -> Any:
+    def check(msg: Message, ctx: Context) -> Any:
         if msg.type != "text":
             return None
         m = compiled.search(ctx.norm_text)
@@ -76,7 +78,7 @@ class Route:
     handler: Handler
     filters: tuple[Filter, ...]
 
-    def match(self, msg: Message, ctx: "Context") -> dict[str, Any] | None:
+    def match(self, msg: Message, ctx: Context) -> dict[str, Any] | None:
         found: dict[str, Any] = {}
         for check in self.filters:
             result = check(msg, ctx)
@@ -132,7 +134,7 @@ class Dispatcher:
     def __init__(self, routers: Iterable[Router]) -> None:
         self.routers = list(routers)
 
-    def resolve(self, msg: Message, ctx: "Context") -> Route | None:
+    def resolve(self, msg: Message, ctx: Context) -> Route | None:
         """The route that handles `msg`, with its match stored on ctx."""
         for router in self.routers:
             for route in router.routes:

@@ -1,12 +1,13 @@
 """The scheduler: APScheduler with a persistent job store, one active process (a Redis lease), runs fire once."""
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -57,8 +58,9 @@ def sync_pushes() -> None:
         if job.id.startswith("push-") and job.id not in wanted:
             job.remove()
     for job_id, (pid, when) in wanted.items():
-        _scheduler.add_job(run_push, "date", run_date=when, args=[pid], id=job_id, replace_existing=True,
-                           misfire_grace_time=None)
+        _scheduler.add_job(
+            run_push, "date", run_date=when, args=[pid], id=job_id, replace_existing=True, misfire_grace_time=None
+        )
     for run_id in started_runs(_services):
         resume(_services, run_id)  # "busy" when the process fanning it out is alive
 
@@ -82,14 +84,14 @@ def fetch_ticket_media() -> None:
 def heartbeat() -> None:
     """A job that proves the scheduler runs."""
     assert _services is not None
-    _services.redis.set(HEARTBEAT_KEY, datetime.now(timezone.utc).isoformat(), ex=600)
+    _services.redis.set(HEARTBEAT_KEY, datetime.now(UTC).isoformat(), ex=600)
 
 
 class Scheduler:
     """Wraps BackgroundScheduler; jobs run only while this process holds the lease."""
 
     def __init__(self, services: Services) -> None:
-        global _services, _scheduler
+        global _services, _scheduler  # noqa: PLW0603 (jobs find the one scheduler of the process here)
         _services = services
         cfg = services.settings.section("scheduler")
         self.services = services
@@ -106,7 +108,9 @@ class Scheduler:
 
     def missed(self, event: JobExecutionEvent) -> None:
         """A run later than the grace: reported, never fired late."""
-        log.warning("scheduled run of %s at %s was missed (past the grace time)", event.job_id, event.scheduled_run_time)
+        log.warning(
+            "scheduled run of %s at %s was missed (past the grace time)", event.job_id, event.scheduled_run_time
+        )
 
     def hold_lease(self) -> bool:
         """Take or renew the lease; False while another process holds it."""
@@ -123,14 +127,31 @@ class Scheduler:
         self.aps.start(paused=True)
         self.aps.add_job(heartbeat, "interval", seconds=60, id="heartbeat", replace_existing=True)
         hour, minute = self.services.settings.section("quiz")["reminder_time"].split(":")
-        self.aps.add_job(review_reminders, "cron", hour=int(hour), minute=int(minute), id="review-reminders",
-                         replace_existing=True)
-        self.aps.add_job(sync_pushes, "interval", seconds=int(self.services.settings.section("push")["sync_interval"]),
-                         id="sync-pushes", replace_existing=True, next_run_time=datetime.now(timezone.utc))
-        self.aps.add_job(escalate_tickets, "interval", id="ticket-escalation", replace_existing=True,
-                         seconds=int(self.services.settings.section("tickets")["escalation_interval"]))
-        self.aps.add_job(fetch_ticket_media, "interval", id="ticket-media", replace_existing=True,
-                         seconds=int(self.services.settings.section("tickets")["media_fetch_interval"]))
+        self.aps.add_job(
+            review_reminders, "cron", hour=int(hour), minute=int(minute), id="review-reminders", replace_existing=True
+        )
+        self.aps.add_job(
+            sync_pushes,
+            "interval",
+            seconds=int(self.services.settings.section("push")["sync_interval"]),
+            id="sync-pushes",
+            replace_existing=True,
+            next_run_time=datetime.now(UTC),
+        )
+        self.aps.add_job(
+            escalate_tickets,
+            "interval",
+            id="ticket-escalation",
+            replace_existing=True,
+            seconds=int(self.services.settings.section("tickets")["escalation_interval"]),
+        )
+        self.aps.add_job(
+            fetch_ticket_media,
+            "interval",
+            id="ticket-media",
+            replace_existing=True,
+            seconds=int(self.services.settings.section("tickets")["media_fetch_interval"]),
+        )
         thread = threading.Thread(target=self.lease_loop, name="scheduler-lease", daemon=True)
         thread.start()
         if block:

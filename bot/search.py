@@ -1,4 +1,5 @@
 """Search over study content: normalise, segment, BM25 index; used by handlers/study.py."""
+
 from __future__ import annotations
 
 import re
@@ -7,9 +8,9 @@ import time
 import unicodedata
 from array import array
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import count
-from typing import Iterable, Sequence
 
 import jieba_fast_dat
 import numpy as np
@@ -20,7 +21,9 @@ FIELD_WEIGHTS = (5.0, 3.0, 1.0)  # title, keywords, body: BM25F weight of one oc
 FIELD_B = (0.3, 0.3, 0.75)  # title, keywords, body: BM25F length normalisation
 HMM = False  # jieba's HMM for unknown words: off (faster); unknown names stay single characters, see fragments()
 MIN_SHARE = 0.2  # a hit scores at least this share of the best one: drops matches on a common part only
-MIN_COVERAGE = 0.5  # a hit holds query words carrying at least this share of the query's idf ("今天天气" ≠ any text with 今天)
+MIN_COVERAGE = (
+    0.5  # a hit holds query words carrying at least this share of the query's idf ("今天天气" ≠ any text with 今天)
+)
 BATCH = 256  # documents normalised and segmented per call: per-call overhead is half the cost otherwise
 MIN_FRAGMENT = 2  # shortest query fragment matched inside keywords ("秋白" finds 瞿秋白)
 STOPWORDS = frozenset(
@@ -80,7 +83,7 @@ def normalize(text: str) -> str:
 def dictionary() -> bytes:
     """The main dictionary trie, loaded lazily once per process: 1-1.5 s, or under 0.1 s from the cache file
     jieba_fast_dat keeps in the temp folder."""
-    global _dictionary
+    global _dictionary  # noqa: PLW0603 (loaded once per process, then shared)
     if _dictionary is None:
         with _dictionary_lock:
             if _dictionary is None:
@@ -119,8 +122,8 @@ def expand(tok: jieba_fast_dat.Tokenizer, word: str) -> list[str]:
     """The word and its known 2- and 3-character parts, as jieba's cut_for_search; stopwords dropped."""
     if word in STOPWORDS:
         return []
-    parts = [word[i:i + 2] for i in range(len(word) - 1)] if len(word) > 2 else []
-    parts += [word[i:i + 3] for i in range(len(word) - 2)] if len(word) > 3 else []
+    parts = [word[i : i + 2] for i in range(len(word) - 1)] if len(word) > 2 else []
+    parts += [word[i : i + 3] for i in range(len(word) - 2)] if len(word) > 3 else []
     return [p for p in [*parts, word] if is_term(p) and (p == word or tok.get_freq(p))]
 
 
@@ -141,7 +144,7 @@ class _Fields:
     def add(self, docs: Sequence[Document]) -> None:
         """Normalise and segment BATCH documents per call: title, keywords, body, each ending in a newline."""
         for start in range(0, len(docs), BATCH):
-            fields = [f for d in docs[start:start + BATCH] for f in (d.title, " ".join(d.keywords), d.body)]
+            fields = [f for d in docs[start : start + BATCH] for f in (d.title, " ".join(d.keywords), d.body)]
             text = "".join(f.replace("\n", " ") + "\n" for f in fields)
             self.ids.extend(map(self.words.__getitem__, self.tok.lcut(normalize(text), HMM=HMM)))
 
@@ -182,8 +185,14 @@ def ragged_take(ptr: np.ndarray, flat: np.ndarray, rows: np.ndarray) -> tuple[np
 class SearchIndex:
     """An immutable BM25F index: per term, the documents holding it and their precomputed scores."""
 
-    def __init__(self, docs: Sequence[Document], tok: jieba_fast_dat.Tokenizer, terms: dict[str, int],
-                 postings: tuple[np.ndarray, np.ndarray, np.ndarray], keywords: Sequence[str]) -> None:
+    def __init__(
+        self,
+        docs: Sequence[Document],
+        tok: jieba_fast_dat.Tokenizer,
+        terms: dict[str, int],
+        postings: tuple[np.ndarray, np.ndarray, np.ndarray],
+        keywords: Sequence[str],
+    ) -> None:
         self._ids, self._kinds = tuple(d.id for d in docs), tuple(d.kind for d in docs)
         self._tok, self._terms, self._keywords = tok, terms, tuple(keywords)
         self._ptr, self._docs, self._weights = postings  # term t: _docs/_weights[_ptr[t]:_ptr[t+1]]
@@ -264,8 +273,11 @@ class SearchIndex:
         if any(not is_single_han(t) for t in base):
             base = [t for t in base if not is_single_han(t)]
         matches = self._keyword_matches(text, words)
-        unexplained = sum(1 for w in dict.fromkeys(words) if len(w) >= MIN_FRAGMENT and is_term(w)
-                          and w not in self._terms and not any(w in m for m in matches))
+        unexplained = sum(
+            1
+            for w in dict.fromkeys(words)
+            if len(w) >= MIN_FRAGMENT and is_term(w) and w not in self._terms and not any(w in m for m in matches)
+        )
         return list(dict.fromkeys(base)), matches, unexplained
 
     def _keyword_matches(self, text: str, words: list[str]) -> list[str]:
@@ -286,7 +298,7 @@ class SearchIndex:
         scores = np.bincount(docs, weights=np.concatenate([self._weights[s] for s in spans]), minlength=len(self._ids))
         coverage = self._coverage([self._terms[t] for t in base if t in self._terms], unexplained)
         for t in (self._terms[m] for m in matches if m in self._terms):  # a keyword match explains its fragment
-            coverage[self._docs[self._ptr[t]:self._ptr[t + 1]]] = 1.0
+            coverage[self._docs[self._ptr[t] : self._ptr[t + 1]]] = 1.0
         scores[coverage < MIN_COVERAGE] = 0.0
         return scores
 
@@ -299,7 +311,7 @@ class SearchIndex:
         if not spans:
             return np.zeros(len(self._ids))
         docs = np.concatenate([self._docs[s] for s in spans])
-        held = np.concatenate([np.full(s.stop - s.start, self._idf[t]) for s, t in zip(spans, terms)])
+        held = np.concatenate([np.full(s.stop - s.start, self._idf[t]) for s, t in zip(spans, terms, strict=True)])
         return np.bincount(docs, weights=held, minlength=len(self._ids)) / total
 
     def search(self, query: str, limit: int = 3, offset: int = 0) -> list[Hit]:
@@ -343,7 +355,7 @@ def top(scores: np.ndarray, matched: np.ndarray, k: int) -> list[int]:
     if k < matched.size:  # the k best: all above the k-th score, then ties with it in index order
         kth = np.partition(values, values.size - k)[values.size - k]  # partition: 2x argpartition's speed
         above = np.flatnonzero(values > kth)
-        keep = np.concatenate((above, np.flatnonzero(values == kth)[:k - above.size]))
+        keep = np.concatenate((above, np.flatnonzero(values == kth)[: k - above.size]))
         matched, values = matched[keep], values[keep]
     order = np.lexsort((matched, -values))
     return matched[order[:k]].tolist()

@@ -1,10 +1,12 @@
 """Staff alerts in WeChat: console accounts bind their WeChat (a one-time code sent in chat), then new
 submissions and passed deadlines reach them there as well as in the console."""
+
 from __future__ import annotations
 
 import logging
 import secrets
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +31,7 @@ INTAKE_QUEUE = "staff:intake"  # ordered-pool key of new-submission alerts (in s
 log = logging.getLogger(__name__)
 
 
-def new_code(services: "Services", account_id: int) -> str:
+def new_code(services: Services, account_id: int) -> str:
     """A CODE_DIGITS-digit code the account's owner sends in chat as 「绑定后台 1234567890」; valid BIND_TTL seconds."""
     for _ in range(20):
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -38,12 +40,14 @@ def new_code(services: "Services", account_id: int) -> str:
     raise RuntimeError("no free binding code")
 
 
-def try_allowed(services: "Services", openid: str) -> int:
+def try_allowed(services: Services, openid: str) -> int:
     """Count one code try by `openid`; 0 if allowed, else the seconds until this user (or everyone) may try again."""
     cfg = services.settings.section("console")
     window, wait = int(cfg["bind_window"]), 0
-    for key, limit in ((TRY_KEY.format(openid), int(cfg["bind_max_attempts"])),
-                       (TRY_ALL_KEY, int(cfg["bind_global_max_attempts"]))):
+    for key, limit in (
+        (TRY_KEY.format(openid), int(cfg["bind_max_attempts"])),
+        (TRY_ALL_KEY, int(cfg["bind_global_max_attempts"])),
+    ):
         pipe = services.redis.pipeline()
         pipe.set(key, 0, ex=window, nx=True)
         pipe.incr(key)
@@ -54,7 +58,7 @@ def try_allowed(services: "Services", openid: str) -> int:
     return wait
 
 
-def bind(services: "Services", db: Session, code: str, openid: str) -> Account | None:
+def bind(services: Services, db: Session, code: str, openid: str) -> Account | None:
     """Bind `openid` to the code's account (the code is used up); None for an unknown or expired code."""
     if len(code) != CODE_DIGITS:
         return None
@@ -83,13 +87,16 @@ def intake_staff(db: Session) -> list[int]:
     return intake or [a.id for a in accounts if a.is_admin]
 
 
-def send(services: "Services", account_ids: Iterable[int], text: str) -> int:
+def send(services: Services, account_ids: Iterable[int], text: str) -> int:
     """Send `text` to each account's bound WeChat: customer-service message in the window, else the staff
     template when configured; the number sent."""
     cfg, sent, now = TicketConfig.of(services.settings), 0, utcnow()
     with services.sessions() as db:
-        openids = db.scalars(select(Account.openid).where(Account.id.in_(list(account_ids)),
-                                                          Account.active.is_(True), Account.openid.is_not(None))).all()
+        openids = db.scalars(
+            select(Account.openid).where(
+                Account.id.in_(list(account_ids)), Account.active.is_(True), Account.openid.is_not(None)
+            )
+        ).all()
     for openid in openids:
         if services.followers.in_window(openid, now) and services.outbox.send_text(openid, text).ok:
             sent += 1
@@ -101,14 +108,14 @@ def send(services: "Services", account_ids: Iterable[int], text: str) -> int:
     return sent
 
 
-def send_later(services: "Services", account_ids: Iterable[int], text: str) -> None:
+def send_later(services: Services, account_ids: Iterable[int], text: str) -> None:
     """Send in the background: the caller (a chat turn, the scheduler) does not wait for WeChat; each person's
     alerts arrive in the order they were made, different people's at once."""
     for account_id in account_ids:
         services.ordered.submit(STAFF_QUEUE.format(account_id), _safe_send, services, [account_id], text)
 
 
-def new_ticket(services: "Services", ticket: Ticket) -> None:
+def new_ticket(services: Services, ticket: Ticket) -> None:
     """A submission came in: tell the intake staff (in the background), with the intake deadline."""
     if not TicketConfig.of(services.settings).alert_new:
         return
@@ -117,7 +124,7 @@ def new_ticket(services: "Services", ticket: Ticket) -> None:
     services.ordered.submit(INTAKE_QUEUE, _safe_send, services, None, text)
 
 
-def _safe_send(services: "Services", account_ids: list[int] | None, text: str) -> None:
+def _safe_send(services: Services, account_ids: list[int] | None, text: str) -> None:
     """A background send; None: to the intake staff."""
     try:
         if account_ids is None:

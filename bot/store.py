@@ -1,4 +1,5 @@
 """The content this process serves: a Library swapped atomically on reload, reloads signalled via Redis."""
+
 from __future__ import annotations
 
 import logging
@@ -44,11 +45,17 @@ class ContentStore:
         try:
             fresh = load_library(self.root)
         except ContentInvalid as exc:
-            log.error("content not (re)loaded, %d problem(s); still serving the previous content:\n%s",
-                      len(exc.problems), exc)
+            log.error(
+                "content not (re)loaded, %d problem(s); still serving the previous content:\n%s", len(exc.problems), exc
+            )
             return exc.problems
         self.library = fresh  # one reference assignment: readers see the old or the new, never a mix
-        log.info("content loaded: %d episodes, %d albums in %.2f s", len(fresh.episodes), len(fresh.albums), time.monotonic() - t0)
+        log.info(
+            "content loaded: %d episodes, %d albums in %.2f s",
+            len(fresh.episodes),
+            len(fresh.albums),
+            time.monotonic() - t0,
+        )
         return []
 
     def reload(self) -> list[Problem]:

@@ -1,4 +1,5 @@
 """我要反映 drafts: written to the database at every step (a Redis loss or restart keeps them), Redis as a cache."""
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,7 @@ def parse(raw: str | bytes | None) -> dict[str, Any] | None:
     return draft if isinstance(draft, dict) and draft.get("id") else None
 
 
-def load(services: "Services", openid: str) -> dict[str, Any] | None:
+def load(services: Services, openid: str) -> dict[str, Any] | None:
     """The user's draft: the Redis copy, else the database's (after a Redis flush or restart)."""
     cached = parse(services.redis.get(CACHE_KEY.format(openid)))
     if cached is not None:
@@ -40,7 +41,7 @@ def load(services: "Services", openid: str) -> dict[str, Any] | None:
         return parse(json.dumps(row.data))
 
 
-def store(services: "Services", openid: str, draft: dict[str, Any], ttl: int) -> None:
+def store(services: Services, openid: str, draft: dict[str, Any], ttl: int) -> None:
     """Keep `draft` for `ttl` seconds: the database first (it must survive), then the Redis copy."""
     now = utcnow()
     values = {"openid": openid, "data": draft, "expires_at": now + timedelta(seconds=ttl), "updated_at": now}
@@ -53,10 +54,9 @@ def store(services: "Services", openid: str, draft: dict[str, Any], ttl: int) ->
     services.redis.set(CACHE_KEY.format(openid), json.dumps(draft, ensure_ascii=False), ex=ttl)
 
 
-def drop(services: "Services", openid: str) -> None:
+def drop(services: Services, openid: str) -> None:
     """Forget the user's draft (「取消」)."""
     with services.sessions() as db:
         db.execute(delete(TicketDraft).where(TicketDraft.openid == openid))
         db.commit()
     services.redis.delete(CACHE_KEY.format(openid))
-

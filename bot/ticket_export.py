@@ -3,10 +3,12 @@
 Privacy: phone numbers are always masked (mask_phone; mobile numbers typed into the description or place too,
 however written: bot.phones), an anonymous ticket's phone is left out, and no openid is exported at all.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any, Iterator
+from typing import IO, TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -26,14 +28,47 @@ if TYPE_CHECKING:
 
 BATCH = 2000  # rows fetched from the database at a time
 COLUMNS = [  # header → width (characters) of the tickets sheet
-    ("编号", 15), ("提交时间", 17), ("月份", 9), ("类别", 10), ("时限类别", 9), ("状态", 9), ("承办部门", 18),
-    ("片区", 10), ("企业或地点", 20), ("诉求内容", 50), ("联系电话", 13), ("匿名", 6), ("首次响应时间", 17),
-    ("按时响应", 9), ("办理期限", 17), ("办结时间", 17), ("已解决", 7), ("评价", 9), ("重办次数", 9),
+    ("编号", 15),
+    ("提交时间", 17),
+    ("月份", 9),
+    ("类别", 10),
+    ("时限类别", 9),
+    ("状态", 9),
+    ("承办部门", 18),
+    ("片区", 10),
+    ("企业或地点", 20),
+    ("诉求内容", 50),
+    ("联系电话", 13),
+    ("匿名", 6),
+    ("首次响应时间", 17),
+    ("按时响应", 9),
+    ("办理期限", 17),
+    ("办结时间", 17),
+    ("已解决", 7),
+    ("评价", 9),
+    ("重办次数", 9),
 ]
-FIELDS = (Ticket.number, Ticket.created_at, Ticket.month, Ticket.category, Ticket.tier, Ticket.status,
-          Ticket.department, Ticket.district, Ticket.place, Ticket.description, Ticket.phone, Ticket.anonymous,
-          Ticket.responded_at, Ticket.responded_on_time, Ticket.due_at, Ticket.resolved_at, Ticket.solved,
-          Ticket.rating, Ticket.reopened)
+FIELDS = (
+    Ticket.number,
+    Ticket.created_at,
+    Ticket.month,
+    Ticket.category,
+    Ticket.tier,
+    Ticket.status,
+    Ticket.department,
+    Ticket.district,
+    Ticket.place,
+    Ticket.description,
+    Ticket.phone,
+    Ticket.anonymous,
+    Ticket.responded_at,
+    Ticket.responded_on_time,
+    Ticket.due_at,
+    Ticket.resolved_at,
+    Ticket.solved,
+    Ticket.rating,
+    Ticket.reopened,
+)
 RATE_HEADER = ["", "提交", "已收集", "不予受理", "办理中", "已解决", "响应率", "解决率", "满意率"]
 DEFINITIONS = [
     "口径说明",
@@ -70,15 +105,30 @@ def yes_no(value: bool | None) -> str:
 
 def ticket_row(ws: WriteOnlyWorksheet, cfg: TicketConfig, row: Any) -> list[Any]:
     phone = "" if row.anonymous else mask_phone(row.phone)
-    return [row.number, local(row.created_at), row.month, text_cell(ws, clean(row.category)), cfg.tier_name(row.tier),
-            STATUSES.get(row.status, row.status), cfg.department_name(row.department) if row.department else "",
-            text_cell(ws, clean(row.district)), text_cell(ws, clean(row.place)),
-            text_cell(ws, clean(row.description)), phone, "是" if row.anonymous else "否", local(row.responded_at),
-            yes_no(row.responded_on_time), local(row.due_at), local(row.resolved_at), yes_no(row.solved),
-            RATINGS.get(row.rating or "", ""), row.reopened]
+    return [
+        row.number,
+        local(row.created_at),
+        row.month,
+        text_cell(ws, clean(row.category)),
+        cfg.tier_name(row.tier),
+        STATUSES.get(row.status, row.status),
+        cfg.department_name(row.department) if row.department else "",
+        text_cell(ws, clean(row.district)),
+        text_cell(ws, clean(row.place)),
+        text_cell(ws, clean(row.description)),
+        phone,
+        "是" if row.anonymous else "否",
+        local(row.responded_at),
+        yes_no(row.responded_on_time),
+        local(row.due_at),
+        local(row.resolved_at),
+        yes_no(row.solved),
+        RATINGS.get(row.rating or "", ""),
+        row.reopened,
+    ]
 
 
-def tickets(db: Session, filters: Filters, viewer: "Account") -> Iterator[Any]:
+def tickets(db: Session, filters: Filters, viewer: Account) -> Iterator[Any]:
     """The filtered tickets the viewer may see (bot.tickets.can_view), oldest first, fetched in batches."""
     seen = visible_to(viewer)  # as the queue: None for admins (every ticket)
     query = select(*FIELDS).where(*filters.where(), *([] if seen is None else [seen])).order_by(Ticket.id)
@@ -95,8 +145,15 @@ def rate_cell(ws: WriteOnlyWorksheet, rate: float | None) -> Any:
 
 
 def rate_row(ws: WriteOnlyWorksheet, label: Any, c: Counts) -> list[Any]:
-    return [label, c.submitted, c.collected, c.rejected, c.open, c.solved,
-            *(rate_cell(ws, r) for r in (c.response_rate, c.solve_rate, c.satisfaction_rate))]
+    return [
+        label,
+        c.submitted,
+        c.collected,
+        c.rejected,
+        c.open,
+        c.solved,
+        *(rate_cell(ws, r) for r in (c.response_rate, c.solve_rate, c.satisfaction_rate)),
+    ]
 
 
 def rates_sheet(wb: Workbook, cfg: TicketConfig, report: Report) -> None:
@@ -126,11 +183,11 @@ def tables(cfg: TicketConfig, report: Report) -> list[tuple[str, list[tuple[str,
     ]
 
 
-def write(out: IO[bytes], db: Session, cfg: TicketConfig, filters: Filters, viewer: "Account", report: Report) -> int:
+def write(out: IO[bytes], db: Session, cfg: TicketConfig, filters: Filters, viewer: Account, report: Report) -> int:
     """The workbook into `out` (a binary file); the number of tickets written."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("诉求明细")
-    for letter, (_, width) in zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", COLUMNS):
+    for letter, (_, width) in zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", COLUMNS, strict=False):  # a letter per column
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "B2"
     ws.append([name for name, _ in COLUMNS])

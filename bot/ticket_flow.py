@@ -2,11 +2,13 @@
 
 Callers commit; after the commit they hand the returned notice ids to bot.ticket_notify.deliver.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,9 +21,19 @@ from bot.tickets import TicketConfig, china
 
 # Event kind → the Chinese name on timelines.
 EVENTS = {
-    "submit": "提交", "accept": "受理", "assign": "交办", "process": "办理中", "resolve": "办结",
-    "rate": "回访", "return": "退回", "reject": "不予受理", "merge": "合并", "reopen": "重办",
-    "tier": "调整时限", "escalate": "超期提醒", "note": "备注",
+    "submit": "提交",
+    "accept": "受理",
+    "assign": "交办",
+    "process": "办理中",
+    "resolve": "办结",
+    "rate": "回访",
+    "return": "退回",
+    "reject": "不予受理",
+    "merge": "合并",
+    "reopen": "重办",
+    "tier": "调整时限",
+    "escalate": "超期提醒",
+    "note": "备注",
 }
 REASON_MAX = 200  # characters of a reason (退回, 不予受理)
 
@@ -37,19 +49,24 @@ class Step:
     notices: list[TicketNotice]
 
     @classmethod
-    def by(cls, db: Session, cfg: TicketConfig, actor: str, now: datetime | None = None) -> "Step":
+    def by(cls, db: Session, cfg: TicketConfig, actor: str, now: datetime | None = None) -> Step:
         return cls(db, cfg, actor, now or utcnow(), [])
 
     def event(self, ticket: Ticket, kind: str, note: str | None = None, public: bool = True, **details: Any) -> None:
-        self.db.add(TicketEvent(ticket_id=ticket.id, at=self.now, kind=kind, actor=self.actor, note=note,
-                                details=details, public=public))
+        self.db.add(
+            TicketEvent(
+                ticket_id=ticket.id, at=self.now, kind=kind, actor=self.actor, note=note, details=details, public=public
+            )
+        )
         ticket.updated_at = self.now
 
     def notify(self, ticket: Ticket, text: str) -> None:
         """Queue `text` for the submitter and for submitters of tickets merged into this one."""
         merged = self.db.scalars(select(Ticket).where(Ticket.merged_into_id == ticket.id)).all()
         for t in [ticket, *merged]:
-            row = TicketNotice(openid=t.openid, ticket_id=t.id, text=text.replace("{number}", t.number), created_at=self.now)
+            row = TicketNotice(
+                openid=t.openid, ticket_id=t.id, text=text.replace("{number}", t.number), created_at=self.now
+            )
             self.db.add(row)
             self.notices.append(row)
 
@@ -126,8 +143,14 @@ def named_assignee(step: Step, assignee_id: int, account_id: int | None) -> Acco
     return assignee
 
 
-def assign(step: Step, ticket: Ticket, department: str | None, assignee_id: int | None,
-           assignee_name: str = "", account_id: int | None = None) -> None:
+def assign(
+    step: Step,
+    ticket: Ticket,
+    department: str | None,
+    assignee_id: int | None,
+    assignee_name: str = "",
+    account_id: int | None = None,
+) -> None:
     """交办 to a department and/or an instructor; a new ticket is accepted on the way.
 
     Naming an instructor is limited by may_name (account_id is who takes the step)."""
@@ -160,8 +183,11 @@ def resolve(step: Step, ticket: Ticket, reply: str) -> None:
     ticket.reply = text_needed(reply, "办理结果")
     ticket.status, ticket.solved, ticket.resolved_at = "resolved", True, step.now
     step.event(ticket, "resolve", note=ticket.reply)
-    step.notify(ticket, f"您的诉求 {{number}} 已办结。\n办理结果：{ticket.reply}\n\n"
-                        "请回复「满意」「基本满意」或「不满意」评价（可附意见，如：不满意 仍未解决）。")
+    step.notify(
+        ticket,
+        f"您的诉求 {{number}} 已办结。\n办理结果：{ticket.reply}\n\n"
+        "请回复「满意」「基本满意」或「不满意」评价（可附意见，如：不满意 仍未解决）。",
+    )
 
 
 def rate(step: Step, ticket: Ticket, rating: str, comment: str = "") -> None:
@@ -192,7 +218,9 @@ def return_(step: Step, ticket: Ticket, reason: str) -> None:
     require(ticket, "assigned", "processing")
     reason = text_needed(reason, "退回原因")
     ticket.status, ticket.reason = "accepted", reason
-    step.event(ticket, "return", note=reason, public=False, department=ticket.department, assignee_id=ticket.assignee_id)
+    step.event(
+        ticket, "return", note=reason, public=False, department=ticket.department, assignee_id=ticket.assignee_id
+    )
     ticket.department, ticket.assignee_id = None, None
 
 
@@ -216,7 +244,9 @@ def merge(step: Step, ticket: Ticket, into: Ticket) -> None:
     ticket.status, ticket.merged_into_id = "merged", into.id
     step.event(ticket, "merge", into=into.number)
     step.event(into, "merge", public=False, merged=ticket.number)
-    step.notify(ticket, f"您的诉求 {{number}} 与诉求 {into.number} 反映的是同一问题，已合并办理，后续进展会一并告知您。")
+    step.notify(
+        ticket, f"您的诉求 {{number}} 与诉求 {into.number} 反映的是同一问题，已合并办理，后续进展会一并告知您。"
+    )
 
 
 def note(step: Step, ticket: Ticket, text: str) -> None:

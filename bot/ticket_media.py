@@ -1,11 +1,13 @@
 """Ticket media: after submission, images and voice are copied from WeChat (ids expire in 3 days), retried, shown."""
+
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, cast, exists, or_, select
 from sqlalchemy.orm import Session
@@ -27,8 +29,17 @@ CLAIM_TTL = 300  # seconds a claim lasts at most
 RETRY_BATCH = 200  # rows one retry run takes at most
 BACKFILL_BATCH = 500  # tickets without rows (submitted before rows existed) one retry run looks at
 INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp"})  # shown in the page
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp", "image/bmp": "bmp",
-              "audio/amr": "amr", "audio/speex": "speex", "audio/mpeg": "mp3", "audio/x-speex": "speex"}
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "image/bmp": "bmp",
+    "audio/amr": "amr",
+    "audio/speex": "speex",
+    "audio/mpeg": "mp3",
+    "audio/x-speex": "speex",
+}
 VOICE_FORMATS = {"audio/amr": "AMR", "audio/speex": "Speex", "audio/x-speex": "Speex", "audio/mpeg": "MP3"}
 log = logging.getLogger(__name__)
 
@@ -47,9 +58,16 @@ def add_rows(db: Session, ticket: Ticket) -> int:
 
 def backfill(db: Session, now: datetime) -> int:
     """Rows for tickets of the last 3 days that have media but no rows (submitted before this table existed)."""
-    bare = db.scalars(select(Ticket).where(Ticket.created_at > now - LIFETIME, cast(Ticket.media, String) != "[]",
-                                           ~exists().where(TicketMedia.ticket_id == Ticket.id))
-                      .order_by(Ticket.id).limit(BACKFILL_BATCH)).all()
+    bare = db.scalars(
+        select(Ticket)
+        .where(
+            Ticket.created_at > now - LIFETIME,
+            cast(Ticket.media, String) != "[]",
+            ~exists().where(TicketMedia.ticket_id == Ticket.id),
+        )
+        .order_by(Ticket.id)
+        .limit(BACKFILL_BATCH)
+    ).all()
     added = sum(add_rows(db, t) for t in bare if t.media)
     db.commit()
     return added
@@ -70,7 +88,7 @@ def content_type(answered: str) -> str:
     return (answered.split(";")[0].strip().lower() or "application/octet-stream")[:64]
 
 
-def fetch_one(services: "Services", row: TicketMedia, now: datetime) -> None:
+def fetch_one(services: Services, row: TicketMedia, now: datetime) -> None:
     """Download one attachment into `row`, or record why not (the caller commits)."""
     row.attempts, row.tried_at = (row.attempts or 0) + 1, now
     try:
@@ -83,7 +101,7 @@ def fetch_one(services: "Services", row: TicketMedia, now: datetime) -> None:
     row.fetched_at, row.error = now, None
 
 
-def fetch(services: "Services", row_ids: Iterable[int], now: datetime | None = None) -> int:
+def fetch(services: Services, row_ids: Iterable[int], now: datetime | None = None) -> int:
     """Fetch the given rows still missing, one at a time (each committed, then its bytes let go); the number fetched."""
     fetched = 0
     with services.sessions() as db:
@@ -104,35 +122,44 @@ def fetch(services: "Services", row_ids: Iterable[int], now: datetime | None = N
     return fetched
 
 
-def fetch_ticket(services: "Services", ticket_id: int) -> int:
+def fetch_ticket(services: Services, ticket_id: int) -> int:
     """Fetch the ticket's attachments not copied yet; the number fetched."""
     with services.sessions() as db:
-        ids = db.scalars(select(TicketMedia.id).where(TicketMedia.ticket_id == ticket_id,
-                                                      TicketMedia.fetched_at.is_(None)).order_by(TicketMedia.id)).all()
+        ids = db.scalars(
+            select(TicketMedia.id)
+            .where(TicketMedia.ticket_id == ticket_id, TicketMedia.fetched_at.is_(None))
+            .order_by(TicketMedia.id)
+        ).all()
     return fetch(services, ids)
 
 
-def fetch_later(services: "Services", ticket_id: int) -> None:
+def fetch_later(services: Services, ticket_id: int) -> None:
     """Fetch in the background (the submitter's reply does not wait)."""
     services.pool.submit(_safe_fetch, services, ticket_id)
 
 
-def _safe_fetch(services: "Services", ticket_id: int) -> None:
+def _safe_fetch(services: Services, ticket_id: int) -> None:
     try:
         fetch_ticket(services, ticket_id)
     except Exception:  # noqa: BLE001 - a background job: log it, the scheduler retries
         log.exception("media of ticket %s not fetched", ticket_id)
 
 
-def retry_pending(services: "Services", now: datetime | None = None) -> int:
+def retry_pending(services: Services, now: datetime | None = None) -> int:
     """The scheduler's job: fetch what a failure or a crash left missing, for tickets of the last 3 days."""
     now = now or utcnow()
     with services.sessions() as db:
         backfill(db, now)
-        ids = db.scalars(select(TicketMedia.id).where(
-            TicketMedia.fetched_at.is_(None), TicketMedia.created_at > now - LIFETIME,
-            or_(TicketMedia.error.is_(None), TicketMedia.error.not_in(FINAL_ERRORS)),
-        ).order_by(TicketMedia.id).limit(RETRY_BATCH)).all()
+        ids = db.scalars(
+            select(TicketMedia.id)
+            .where(
+                TicketMedia.fetched_at.is_(None),
+                TicketMedia.created_at > now - LIFETIME,
+                or_(TicketMedia.error.is_(None), TicketMedia.error.not_in(FINAL_ERRORS)),
+            )
+            .order_by(TicketMedia.id)
+            .limit(RETRY_BATCH)
+        ).all()
     fetched = fetch(services, ids, now)
     if ids:
         log.info("ticket media retry: %d of %d fetched", fetched, len(ids))
@@ -168,8 +195,11 @@ def attachments(db: Session, ticket: Ticket, now: datetime | None = None) -> lis
     """The ticket's media in the order sent, with what became of each copy (no file bytes are read)."""
     rows = {r.media_id: r for r in db.scalars(select(TicketMedia).where(TicketMedia.ticket_id == ticket.id))}
     too_old = (now or utcnow()) - aware(ticket.created_at) > LIFETIME
-    return [attachment(item, rows.get(str(item.get("media_id") or "")), too_old)
-            for item in ticket.media or [] if item.get("type") in KINDS]
+    return [
+        attachment(item, rows.get(str(item.get("media_id") or "")), too_old)
+        for item in ticket.media or []
+        if item.get("type") in KINDS
+    ]
 
 
 def attachment(item: dict[str, Any], row: TicketMedia | None, too_old: bool) -> Attachment:

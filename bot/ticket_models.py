@@ -1,4 +1,5 @@
 """Ticket tables: 急难愁盼 submissions, their append-only event log, daily number counters, notices, media copies."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -32,8 +33,18 @@ class Ticket(Base):
         Index("ix_tickets_status_due", "status", "due_at"),
         Index("ix_tickets_openid_created", "openid", "created_at"),
         # Covers the dashboard's grouped scan (bot/ticket_stats.py): read in group order, no table rows, no sort.
-        Index("ix_tickets_stats", "month", "category", "department", "district", "status", "responded_on_time",
-              "solved", "rating", "accept_due_at"),
+        Index(
+            "ix_tickets_stats",
+            "month",
+            "category",
+            "department",
+            "district",
+            "status",
+            "responded_on_time",
+            "solved",
+            "rating",
+            "accept_due_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -137,8 +148,10 @@ class TicketMedia(Base):
     One row per media id of the ticket, added with the ticket; bot.ticket_media fills `data` or records `error`."""
 
     __tablename__ = "ticket_media"
-    __table_args__ = (UniqueConstraint("ticket_id", "media_id", name="uq_ticket_media_ticket_media"),
-                      Index("ix_ticket_media_pending", "fetched_at", "created_at"))
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "media_id", name="uq_ticket_media_ticket_media"),
+        Index("ix_ticket_media_pending", "fetched_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(Integer)

@@ -1,4 +1,5 @@
 """The handlers' ticket queue as SQL (read by bot/console/tickets.py): who sees what, filters, deadline order."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,14 +55,17 @@ class QueuePage:
         return self.number > 1
 
 
-def visible_to(account: "Account") -> ColumnElement[bool] | None:
+def visible_to(account: Account) -> ColumnElement[bool] | None:
     """bot.tickets.can_view as a WHERE clause; None when the account sees every ticket."""
     if account.is_admin:
         return None
     if not account.has_role("handler"):
         return false()
-    seen = [and_(Ticket.assignee_id.is_(None), Ticket.department.is_(None)),
-            Ticket.assignee_id == account.id, Ticket.accepted_by_id == account.id]
+    seen = [
+        and_(Ticket.assignee_id.is_(None), Ticket.department.is_(None)),
+        Ticket.assignee_id == account.id,
+        Ticket.accepted_by_id == account.id,
+    ]
     if account.department:
         seen.append(Ticket.department == account.department)
     return or_(*seen)
@@ -72,11 +76,14 @@ def text_match(q: str) -> ColumnElement[bool]:
     q = q.strip()[:QUERY_MAX]
     if NUMBER.match(q.upper()):
         return Ticket.number == q.upper()
-    return or_(Ticket.number.contains(q.upper(), autoescape=True), Ticket.description.contains(q, autoescape=True),
-               Ticket.place.contains(q, autoescape=True))
+    return or_(
+        Ticket.number.contains(q.upper(), autoescape=True),
+        Ticket.description.contains(q, autoescape=True),
+        Ticket.place.contains(q, autoescape=True),
+    )
 
 
-def conditions(f: QueueFilter, account: "Account", now: datetime) -> list[ColumnElement[bool]]:
+def conditions(f: QueueFilter, account: Account, now: datetime) -> list[ColumnElement[bool]]:
     """Every filter but the status, as WHERE clauses."""
     found: list[ColumnElement[bool]] = []
     seen = visible_to(account)
@@ -99,16 +106,22 @@ def conditions(f: QueueFilter, account: "Account", now: datetime) -> list[Column
     return found
 
 
-def ordered_ids(f: QueueFilter, account: "Account", now: datetime, limit: int, offset: int) -> Select[Any]:
+def ordered_ids(f: QueueFilter, account: Account, now: datetime, limit: int, offset: int) -> Select[Any]:
     """Ids by deadline: per status the first `offset + limit` of its index range, merged and cut."""
     where = conditions(f, account, now)
-    parts = [select(Ticket.id.label("id"), Ticket.due_at.label("due_at")).where(Ticket.status == s, *where)
-             .order_by(Ticket.due_at, Ticket.id).limit(offset + limit).subquery() for s in f.statuses()]
+    parts = [
+        select(Ticket.id.label("id"), Ticket.due_at.label("due_at"))
+        .where(Ticket.status == s, *where)
+        .order_by(Ticket.due_at, Ticket.id)
+        .limit(offset + limit)
+        .subquery()
+        for s in f.statuses()
+    ]
     merged = union_all(*[select(p.c.id, p.c.due_at) for p in parts]).subquery()
     return select(merged.c.id).order_by(merged.c.due_at, merged.c.id).limit(limit).offset(offset)
 
 
-def queue_page(db: Session, f: QueueFilter, account: "Account", now: datetime, number: int, size: int) -> QueuePage:
+def queue_page(db: Session, f: QueueFilter, account: Account, now: datetime, number: int, size: int) -> QueuePage:
     """Page `number` (from 1) of the tickets `account` may see, soonest deadline first."""
     number = max(1, number)
     if not f.statuses():  # e.g. overdue among closed tickets

@@ -1,11 +1,13 @@
 """Likely duplicates shown on the console's ticket page: character-bigram Jaccard over description and place."""
+
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Hashable, Iterable, Sequence, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
@@ -43,7 +45,7 @@ def shingles(text: str) -> frozenset[str]:
     plain = normalise(text)
     if len(plain) < 2:
         return frozenset({plain}) if plain else frozenset()
-    return frozenset(plain[i:i + 2] for i in range(len(plain) - 1))
+    return frozenset(plain[i : i + 2] for i in range(len(plain) - 1))
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -56,8 +58,9 @@ def similarity(a: str, b: str) -> float:
     return jaccard(shingles(a), shingles(b))
 
 
-def rank(text: str, candidates: Iterable[tuple[Key, str]], threshold: float = THRESHOLD,
-         limit: int = SHOWN) -> list[tuple[Key, float]]:
+def rank(
+    text: str, candidates: Iterable[tuple[Key, str]], threshold: float = THRESHOLD, limit: int = SHOWN
+) -> list[tuple[Key, float]]:
     """The candidates at least `threshold` similar to `text`, most similar first, at most `limit`."""
     mine = shingles(text)
     scored = [(key, jaccard(mine, shingles(other))) for key, other in candidates]
@@ -70,23 +73,34 @@ def ticket_text(description: str, place: str) -> str:
     return f"{description} {place}"
 
 
-def candidates(db: Session, cfg: TicketConfig, ticket: Ticket, now: datetime,
-               where: Sequence[ColumnElement[bool]] = (), cap: int = CANDIDATES) -> list[Suggestion]:
+def candidates(
+    db: Session,
+    cfg: TicketConfig,
+    ticket: Ticket,
+    now: datetime,
+    where: Sequence[ColumnElement[bool]] = (),
+    cap: int = CANDIDATES,
+) -> list[Suggestion]:
     """Open tickets of the last duplicate_days, newest first: the same category, then the others, `cap` in all."""
     since = now - timedelta(days=cfg.duplicate_days)
-    base = (select(Ticket.id, Ticket.number, Ticket.category, Ticket.status, Ticket.description, Ticket.place)
-            .where(Ticket.status.in_(OPEN_STATUSES), Ticket.created_at >= since, Ticket.id != ticket.id, *where)
-            .order_by(Ticket.id.desc()))
+    base = (
+        select(Ticket.id, Ticket.number, Ticket.category, Ticket.status, Ticket.description, Ticket.place)
+        .where(Ticket.status.in_(OPEN_STATUSES), Ticket.created_at >= since, Ticket.id != ticket.id, *where)
+        .order_by(Ticket.id.desc())
+    )
     rows = list(db.execute(base.where(Ticket.category == ticket.category).limit(cap)))
     if len(rows) < cap:
         rows += db.execute(base.where(Ticket.category != ticket.category).limit(cap - len(rows)))
     return [Suggestion(r.id, r.number, r.category, r.status, r.description, r.place, 0.0) for r in rows]
 
 
-def likely_duplicates(db: Session, cfg: TicketConfig, ticket: Ticket, now: datetime,
-                      where: Sequence[ColumnElement[bool]] = ()) -> list[Suggestion]:
+def likely_duplicates(
+    db: Session, cfg: TicketConfig, ticket: Ticket, now: datetime, where: Sequence[ColumnElement[bool]] = ()
+) -> list[Suggestion]:
     """The open tickets most like `ticket`, with their similarity."""
     pool = {s.id: s for s in candidates(db, cfg, ticket, now, where)}
-    ranked = rank(ticket_text(ticket.description, ticket.place),
-                  ((s.id, ticket_text(s.description, s.place)) for s in pool.values()))
+    ranked = rank(
+        ticket_text(ticket.description, ticket.place),
+        ((s.id, ticket_text(s.description, s.place)) for s in pool.values()),
+    )
     return [replace(pool[key], score=round(score, 2)) for key, score in ranked]

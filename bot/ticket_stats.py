@@ -24,14 +24,16 @@ about 40 rows. SQLite has no grouping sets: it groups by all four dimensions (th
 gives the rows in group order, no sort, no table read; 100,000 tickets make about 8,000 groups) and the totals
 and the four tables are rolled up here with numpy.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import astuple, dataclass, field, fields
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import redis
@@ -62,8 +64,9 @@ class Filters:
     district: str = ""
 
     @classmethod
-    def of(cls, args: Any) -> "Filters":
+    def of(cls, args: Any) -> Filters:
         """From query-string arguments (from, to, category, department, district); bad months are ignored."""
+
         def month(name: str) -> str:
             value = str(args.get(name) or "").strip()
             return value if MONTH.match(value) else ""
@@ -206,10 +209,10 @@ def cube_report(db: Session, filters: Filters, now: datetime) -> Report:
     result = Report(filters)
     if not rows:
         return result
-    columns = list(zip(*rows))
-    values = np.array(columns[len(DIMENSIONS):], dtype=np.int64).T  # one row of sums per group
+    columns = list(zip(*rows, strict=True))
+    values = np.array(columns[len(DIMENSIONS) :], dtype=np.int64).T  # one row of sums per group
     result.total = counts(values.sum(axis=0))
-    for dimension, column in zip(DIMENSIONS, columns):
+    for dimension, column in zip(DIMENSIONS, columns, strict=False):  # the sums follow
         result.by[dimension] = rolled_up(column, values)
     return result
 
@@ -222,7 +225,7 @@ def sets_report(db: Session, filters: Filters, now: datetime) -> Report:
     alone = {ALL & ~(1 << (len(keys) - 1 - i)): i for i in range(len(keys))}  # GROUPING() bits: 1 = rolled up
     result = Report(filters)
     for row in db.execute(query):
-        flag, values = row[0], row[1 + len(keys):]
+        flag, values = row[0], row[1 + len(keys) :]
         if flag == ALL:
             result.total = Counts(*values)
         else:
@@ -262,8 +265,9 @@ def loads(filters: Filters, text: str) -> Report:
     return Report(filters, Counts(*data["total"]), by)
 
 
-def cached_report(cache: redis.Redis, db: Session, filters: Filters = Filters(),
-                  now: datetime | None = None) -> tuple[Report, bool]:
+def cached_report(
+    cache: redis.Redis, db: Session, filters: Filters = Filters(), now: datetime | None = None
+) -> tuple[Report, bool]:
     """report(), from Redis when nothing changed since it was computed (this minute); (report, was cached).
     Without Redis the figures are computed every time."""
     now = now or utcnow()

@@ -1,10 +1,12 @@
 """Tickets (急难愁盼): settings, numbers, submission from chat, the submitter's view, and privacy rules."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 TZ = ZoneInfo("Asia/Shanghai")  # ticket numbers, months and deadlines shown follow China time
 PHONE = re.compile(r"^1[3-9]\d{9}$")  # a mainland mobile number (11 digits, 13x–19x)
 NUMBER = re.compile(r"^[A-Z]{1,4}\d{10}$")  # a ticket number: prefix, yymmdd, 4-digit sequence
-_configs: dict[int, tuple[Any, "TicketConfig"]] = {}  # per settings object: (settings, its TicketConfig)
+_configs: dict[int, tuple[Any, TicketConfig]] = {}  # per settings object: (settings, its TicketConfig)
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class TicketConfig:
     alert_new: bool
 
     @classmethod
-    def of(cls, settings: "Settings") -> "TicketConfig":
+    def of(cls, settings: Settings) -> TicketConfig:
         """The settings' ticket config, built on first use (the settings object is kept so its id stays its own)."""
         found = _configs.get(id(settings))
         if found is None or found[0] is not settings:
@@ -54,15 +56,19 @@ class TicketConfig:
         return found[1]
 
     @classmethod
-    def read(cls, cfg: dict[str, Any]) -> "TicketConfig":
+    def read(cls, cfg: dict[str, Any]) -> TicketConfig:
         return cls(
-            prefix=str(cfg.get("number_prefix") or "JK"), intake=timedelta(hours=float(cfg["intake_hours"])),
+            prefix=str(cfg.get("number_prefix") or "JK"),
+            intake=timedelta(hours=float(cfg["intake_hours"])),
             tiers={k: (v["name"], timedelta(hours=float(v["hours"]))) for k, v in cfg["tiers"].items()},
             categories={c["name"]: c["tier"] for c in cfg["categories"]},
             departments={d["id"]: (d["name"], str(d.get("supervisor") or "")) for d in cfg.get("departments") or []},
-            draft_days=int(cfg["draft_days"]), description_max=int(cfg["description_max"]),
-            media_max=int(cfg["media_max"]), duplicate_days=int(cfg["duplicate_days"]),
-            template_id=str(cfg.get("template_id") or ""), staff_template_id=str(cfg.get("staff_template_id") or ""),
+            draft_days=int(cfg["draft_days"]),
+            description_max=int(cfg["description_max"]),
+            media_max=int(cfg["media_max"]),
+            duplicate_days=int(cfg["duplicate_days"]),
+            template_id=str(cfg.get("template_id") or ""),
+            staff_template_id=str(cfg.get("staff_template_id") or ""),
             alert_new=bool(cfg.get("alert_new", True)),
         )
 
@@ -104,8 +110,12 @@ def next_number(db: Session, cfg: TicketConfig, now: datetime) -> str:
     day = china(now).strftime("%y%m%d")
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     db.execute(insert(TicketCounter).values(day=day, last=0).on_conflict_do_nothing(index_elements=["day"]))
-    seq = db.execute(update(TicketCounter).where(TicketCounter.day == day)
-                     .values(last=TicketCounter.last + 1).returning(TicketCounter.last)).scalar_one()
+    seq = db.execute(
+        update(TicketCounter)
+        .where(TicketCounter.day == day)
+        .values(last=TicketCounter.last + 1)
+        .returning(TicketCounter.last)
+    ).scalar_one()
     return f"{cfg.prefix}{day}{seq:04d}"
 
 
@@ -118,11 +128,23 @@ def submit(db: Session, cfg: TicketConfig, sub: Submission, now: datetime | None
     now = now or utcnow()
     tier = cfg.categories.get(sub.category, "general")
     ticket = Ticket(
-        number=next_number(db, cfg, now), submission_key=sub.key, openid=sub.openid, category=sub.category,
-        tier=tier, description=sub.description[:cfg.description_max], media=sub.media[:cfg.media_max],
-        place=sub.place[:100], phone=sub.phone, anonymous=sub.anonymous, district=sub.district, status="new",
-        month=china(now).strftime("%Y-%m"), created_at=now, updated_at=now,
-        accept_due_at=now + cfg.intake, due_at=now + cfg.tiers[tier][1] if tier in cfg.tiers else now,
+        number=next_number(db, cfg, now),
+        submission_key=sub.key,
+        openid=sub.openid,
+        category=sub.category,
+        tier=tier,
+        description=sub.description[: cfg.description_max],
+        media=sub.media[: cfg.media_max],
+        place=sub.place[:100],
+        phone=sub.phone,
+        anonymous=sub.anonymous,
+        district=sub.district,
+        status="new",
+        month=china(now).strftime("%Y-%m"),
+        created_at=now,
+        updated_at=now,
+        accept_due_at=now + cfg.intake,
+        due_at=now + cfg.tiers[tier][1] if tier in cfg.tiers else now,
     )
     db.add(ticket)
     try:
@@ -142,8 +164,9 @@ def by_number(db: Session, number: str) -> Ticket | None:
 
 def of_submitter(db: Session, openid: str, limit: int = 10) -> Sequence[Ticket]:
     """The submitter's newest tickets."""
-    return db.scalars(select(Ticket).where(Ticket.openid == openid)
-                      .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)).all()
+    return db.scalars(
+        select(Ticket).where(Ticket.openid == openid).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+    ).all()
 
 
 def own_ticket(db: Session, openid: str, number: str) -> Ticket | None:
@@ -154,38 +177,47 @@ def own_ticket(db: Session, openid: str, number: str) -> Ticket | None:
 
 def timeline(db: Session, ticket: Ticket) -> Sequence[TicketEvent]:
     """The ticket's events in order (staff view: all; filter `public` for the submitter)."""
-    return db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-                      .order_by(TicketEvent.at, TicketEvent.id)).all()
+    return db.scalars(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.at, TicketEvent.id)
+    ).all()
 
 
 def awaiting_rating(db: Session, openid: str) -> Ticket | None:
     """The submitter's newest resolved ticket that has not been rated."""
-    return db.scalar(select(Ticket).where(Ticket.openid == openid, Ticket.status == "resolved")
-                     .order_by(Ticket.resolved_at.desc(), Ticket.id.desc()).limit(1))
+    return db.scalar(
+        select(Ticket)
+        .where(Ticket.openid == openid, Ticket.status == "resolved")
+        .order_by(Ticket.resolved_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
 
 
-def is_handler_of(account: "Account", ticket: Ticket) -> bool:
+def is_handler_of(account: Account, ticket: Ticket) -> bool:
     """The account accepted the ticket or has it assigned."""
     return account.id in (ticket.accepted_by_id, ticket.assignee_id)
 
 
-def can_see_submitter(account: "Account", ticket: Ticket) -> bool:
+def can_see_submitter(account: Account, ticket: Ticket) -> bool:
     """Who submitted it: the handler of record; for an anonymous ticket never the assignee alone."""
     if ticket.anonymous:
         return account.id == ticket.accepted_by_id
     return is_handler_of(account, ticket)
 
 
-def can_see_phone(account: "Account", ticket: Ticket) -> bool:
+def can_see_phone(account: Account, ticket: Ticket) -> bool:
     """The phone number in full: only the ticket's handler (and not the assignee of an anonymous ticket)."""
     return bool(ticket.phone) and can_see_submitter(account, ticket)
 
 
-def can_view(account: "Account", ticket: Ticket) -> bool:
+def can_view(account: Account, ticket: Ticket) -> bool:
     """Admins see every ticket; a handler sees the queue (unassigned), their department's and their own."""
     if account.is_admin:
         return True
     if not account.has_role("handler"):
         return False
-    return (ticket.assignee_id is None and ticket.department is None) or ticket.assignee_id == account.id \
-        or ticket.accepted_by_id == account.id or (account.department is not None and ticket.department == account.department)
+    return (
+        (ticket.assignee_id is None and ticket.department is None)
+        or ticket.assignee_id == account.id
+        or ticket.accepted_by_id == account.id
+        or (account.department is not None and ticket.department == account.department)
+    )

@@ -1,14 +1,16 @@
-"""The webhook: GET echostr; POST → checks (mode, time, signature, nonce reuse) → decrypt → parse → pipeline → XML reply.
+"""The webhook: GET echostr; POST → checks (mode, time, signature, nonce reuse) → decrypt → parse → pipeline → reply.
 
 It is a thin WSGI layer in front of Flask (the hot path skips Flask's request context, session and
 routing); every other path goes on to the Flask app.
 """
+
 from __future__ import annotations
 
 import hashlib
 import logging
 import time
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Flask
@@ -23,8 +25,13 @@ from bot.wechat import Crypto, as_int, parse_xml, render, to_message, verify
 log = logging.getLogger(__name__)
 XML = "application/xml; charset=utf-8"  # content type of replies
 TEXT = "text/plain; charset=utf-8"  # content type of "success", echostr and refusals
-REASONS = {200: "200 OK", 400: "400 Bad Request", 403: "403 Forbidden", 405: "405 Method Not Allowed",
-           413: "413 Payload Too Large"}  # status lines the webhook answers with
+REASONS = {
+    200: "200 OK",
+    400: "400 Bad Request",
+    403: "403 Forbidden",
+    405: "405 Method Not Allowed",
+    413: "413 Payload Too Large",
+}  # status lines the webhook answers with
 StartResponse = Callable[..., Any]
 MAX_NONCE = 64  # characters; WeChat's nonce is a short number, anything longer is junk
 NONCE_KEY = "wh:n:{}:{}"  # Redis key: hash of the body first seen with (timestamp, nonce); checked in pipeline BEGIN
@@ -53,7 +60,9 @@ class Webhook:
             return self.inner(environ, start_response)
         status, body, kind = self.answer(environ)
         data = body.encode()
-        start_response(REASONS.get(status, f"{status} Error"), [("Content-Type", kind), ("Content-Length", str(len(data)))])
+        start_response(
+            REASONS.get(status, f"{status} Error"), [("Content-Type", kind), ("Content-Length", str(len(data)))]
+        )
         return [data]
 
     def answer(self, environ: dict[str, Any]) -> tuple[int, str, str]:
@@ -112,7 +121,9 @@ class Webhook:
             raise RequestRefused(400, "safe mode used but WECHAT_AES_KEY is not set")
         return self.crypto
 
-    def decode(self, environ: dict[str, Any], params: Mapping[str, str], ts: str, nonce: str) -> tuple[bytes, bytes, bool]:
+    def decode(
+        self, environ: dict[str, Any], params: Mapping[str, str], ts: str, nonce: str
+    ) -> tuple[bytes, bytes, bool]:
         """The body as sent, the plaintext message XML after signature checks, and whether it was encrypted.
         A mode the settings do not accept is refused before the body is read: encrypt_type=aes (WeChat's safe
         and compatible modes) or plain (no encrypt_type, or any other value)."""

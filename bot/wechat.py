@@ -1,4 +1,5 @@
 """WeChat's wire format at the webhook: verify signatures, AES decrypt/encrypt, parse XML, render replies."""
+
 from __future__ import annotations
 
 import base64
@@ -177,7 +178,10 @@ def _c(value: str) -> str:
 
 def render(reply: Reply, msg: Message) -> str:
     """The passive reply XML for `msg` (sender and recipient swapped)."""
-    head = f"<xml><ToUserName>{_c(msg.openid)}</ToUserName><FromUserName>{_c(msg.account)}</FromUserName><CreateTime>{int(time.time())}</CreateTime>"
+    head = (
+        f"<xml><ToUserName>{_c(msg.openid)}</ToUserName><FromUserName>{_c(msg.account)}</FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime>"
+    )
     return head + _body(reply) + "</xml>"
 
 
@@ -186,13 +190,24 @@ def _body(reply: Reply) -> str:
         content = fit.clip(reply.content, where="passive")  # the safety net: WeChat shows a failure notice instead
         return f"<MsgType><![CDATA[text]]></MsgType><Content>{_c(content)}</Content>"
     if isinstance(reply, NewsReply):
-        return "<MsgType><![CDATA[news]]></MsgType><ArticleCount>1</ArticleCount><Articles>" + _article(reply.articles[0]) + "</Articles>"
+        return (
+            "<MsgType><![CDATA[news]]></MsgType><ArticleCount>1</ArticleCount><Articles>"
+            + _article(reply.articles[0])
+            + "</Articles>"
+        )
     if isinstance(reply, MediaReply):
         tag = reply.msgtype.capitalize()
-        extra = f"<Title>{_c(reply.title)}</Title><Description>{_c(reply.description)}</Description>" if reply.msgtype == "video" else ""
+        extra = (
+            f"<Title>{_c(reply.title)}</Title><Description>{_c(reply.description)}</Description>"
+            if reply.msgtype == "video"
+            else ""
+        )
         return f"<MsgType>{_c(reply.msgtype)}</MsgType><{tag}><MediaId>{_c(reply.media_id)}</MediaId>{extra}</{tag}>"
     raise TypeError(f"cannot render {type(reply).__name__}")
 
 
 def _article(a: Article) -> str:
-    return f"<item><Title>{_c(a.title)}</Title><Description>{_c(a.description)}</Description><PicUrl>{_c(a.picurl)}</PicUrl><Url>{_c(a.url)}</Url></item>"
+    return (
+        f"<item><Title>{_c(a.title)}</Title><Description>{_c(a.description)}</Description>"
+        f"<PicUrl>{_c(a.picurl)}</PicUrl><Url>{_c(a.url)}</Url></item>"
+    )

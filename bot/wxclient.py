@@ -1,4 +1,5 @@
 """The WeChat API client (wechatpy underneath): every URL from WECHAT_API_BASE_URL, one token shared via Redis."""
+
 from __future__ import annotations
 
 import json
@@ -61,14 +62,23 @@ class RedisTokenStore(SessionStorage):
 class WxClient(WeChatClient):
     """WeChatClient pointed at `base_url`, refreshing the token under a Redis lock, retrying once on 40001."""
 
-    def __init__(self, appid: str, secret: str, base_url: str, client: redis.Redis,
-                 timeout: float = 5.0, stable_token: bool = False) -> None:
+    def __init__(
+        self,
+        appid: str,
+        secret: str,
+        base_url: str,
+        client: redis.Redis,
+        timeout: float = 5.0,
+        stable_token: bool = False,
+    ) -> None:
         super().__init__(appid, secret, session=RedisTokenStore(client), timeout=timeout, auto_retry=True)
         self.API_BASE_URL = base_url
         self.root = base_url[: -len("cgi-bin/")] if base_url.endswith("cgi-bin/") else base_url
         self.redis = client
         self.stable_token = stable_token
-        self._cached: tuple[str, float, float] | None = None  # (token, expires_at, reread_at): saves a Redis GET per call
+        self._cached: tuple[str, float, float] | None = (
+            None  # (token, expires_at, reread_at): saves a Redis GET per call
+        )
         self._local = threading.local()  # one keep-alive requests.Session per thread (no shared pool lock)
         self._rereading = threading.Lock()  # held by the one thread re-reading an aged cached token from Redis
 
@@ -94,8 +104,9 @@ class WxClient(WeChatClient):
         if pool is None:
             bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")  # as requests would use
             certs = ({"ca_cert_dir": bundle} if os.path.isdir(bundle) else {"ca_certs": bundle}) if bundle else {}
-            pool = self._local.pool = urllib3.PoolManager(num_pools=4, maxsize=2, retries=False,
-                                                          headers={"User-Agent": "wxbot", "Accept": "*/*"}, **certs)
+            pool = self._local.pool = urllib3.PoolManager(
+                num_pools=4, maxsize=2, retries=False, headers={"User-Agent": "wxbot", "Accept": "*/*"}, **certs
+            )
         return pool
 
     def fast_path(self, url: str, kwargs: dict[str, Any]) -> bool:
@@ -103,7 +114,9 @@ class WxClient(WeChatClient):
 
         A CA bundle from the environment (REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE) does not: the urllib3 pool uses it too.
         """
-        if set(kwargs) - {"params", "data", "timeout"} or not isinstance(kwargs.get("data", b""), (bytes, str, type(None))):
+        if set(kwargs) - {"params", "data", "timeout"} or not isinstance(
+            kwargs.get("data", b""), (bytes, str, type(None))
+        ):
             return False
         if getattr(self._local, "proxied", None) is None:
             self._local.proxied = bool(requests.utils.get_environ_proxies(self.API_BASE_URL))
@@ -114,7 +127,7 @@ class WxClient(WeChatClient):
         if not url_or_endpoint.startswith(("http://", "https://")):
             url_or_endpoint = (api_base_url or self.API_BASE_URL) + url_or_endpoint
         if url_or_endpoint.startswith(WECHAT_ROOT):
-            return self.root + url_or_endpoint[len(WECHAT_ROOT):]
+            return self.root + url_or_endpoint[len(WECHAT_ROOT) :]
         return url_or_endpoint
 
     def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
@@ -144,8 +157,9 @@ class WxClient(WeChatClient):
             if params:
                 url += ("&" if "?" in url else "?") + urlencode(params, doseq=True)
             try:
-                res3 = self.pool_for_thread().request(method.upper(), url, body=kwargs.get("data"),
-                                                      timeout=urllib3.Timeout(total=kwargs["timeout"]))
+                res3 = self.pool_for_thread().request(
+                    method.upper(), url, body=kwargs.get("data"), timeout=urllib3.Timeout(total=kwargs["timeout"])
+                )
                 if res3.status >= 400:
                     raise WeChatAPIError(None, f"HTTPError: {res3.status} for url: {url.split('?')[0]}", kind="network")
                 return json.loads(res3.data.decode("utf-8", "ignore"), strict=False)
@@ -167,8 +181,9 @@ class WxClient(WeChatClient):
         calls), a transport failure (errcode None) or more than `max_bytes` (errcode None, kind "too_large")."""
         token = self.access_token
         try:
-            with self.session_for_thread().get(self.url(endpoint), params={**params, "access_token": token},
-                                               timeout=self.timeout, stream=True) as res:
+            with self.session_for_thread().get(
+                self.url(endpoint), params={**params, "access_token": token}, timeout=self.timeout, stream=True
+            ) as res:
                 res.raise_for_status()
                 content_type = res.headers.get("Content-Type", "")
                 data = read_capped(res, max_bytes)

@@ -1,4 +1,5 @@
 """The routers in priority order: the dispatcher tries them top to bottom, first match wins."""
+
 from __future__ import annotations
 
 from handlers import common, paging, quiz, staff, study, subscriptions, ticket_followup, tickets

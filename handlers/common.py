@@ -1,8 +1,10 @@
 """Global commands (帮助, 取消), follower events, and the fallback answer for anything unmatched."""
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from bot.context import Context
 from bot.logs import mask
@@ -15,7 +17,15 @@ log = logging.getLogger(__name__)
 
 CANCEL_HOOKS: list[Callable[[Context], bool]] = []  # features' clean-up on 取消: True when they closed something
 HELP_HOOKS: list[Callable[[Context], str | None]] = []  # after 帮助, a running dialog repeats what it waits for
-MEDIA_NAMES = {"image": "图片", "voice": "语音", "video": "视频", "shortvideo": "小视频", "location": "位置", "link": "链接", "file": "文件"}
+MEDIA_NAMES = {
+    "image": "图片",
+    "voice": "语音",
+    "video": "视频",
+    "shortvideo": "小视频",
+    "location": "位置",
+    "link": "链接",
+    "file": "文件",
+}
 
 
 def menu_lines(menu: dict[str, Any]) -> list[str]:
@@ -39,18 +49,20 @@ def help_text(ctx: Context) -> str:
 
 
 def build_help(ctx: Context) -> str:
-    return "\n".join([
-        "您好！这里是园区微党建公众号，可以：",
-        *menu_lines(ctx.settings.section("menu")),
-        "",
-        "常用指令：",
-        "「新声」继续收听，「新声37」听第37集，「新声目录」看全部",
-        "「每日答题」「专项答题」「挑战答题」「复习」",
-        "「我的积分」「排行榜」「绑定组织」",
-        "「我要反映」反映急难愁盼问题，「我的诉求」查看办理进度，「诉求 编号」查看某条诉求",
-        "直接输入关键词（如「遵义会议」）搜索学习内容",
-        "「帮助」查看本说明，「取消」退出正在进行的操作",
-    ])
+    return "\n".join(
+        [
+            "您好！这里是园区微党建公众号，可以：",
+            *menu_lines(ctx.settings.section("menu")),
+            "",
+            "常用指令：",
+            "「新声」继续收听，「新声37」听第37集，「新声目录」看全部",
+            "「每日答题」「专项答题」「挑战答题」「复习」",
+            "「我的积分」「排行榜」「绑定组织」",
+            "「我要反映」反映急难愁盼问题，「我的诉求」查看办理进度，「诉求 编号」查看某条诉求",
+            "直接输入关键词（如「遵义会议」）搜索学习内容",
+            "「帮助」查看本说明，「取消」退出正在进行的操作",
+        ]
+    )
 
 
 @router.text("帮助", "help", "?", "？", "菜单")
@@ -73,7 +85,10 @@ def on_cancel(hook: Callable[[Context], bool]) -> Callable[[Context], bool]:
     return hook
 
 
-@router.on(text_is("取消", "cancel", "退出", "exit"), lambda msg, ctx: not ctx.dialog.in_state("quiz:answering") or ctx.norm_text in ("取消", "cancel"))
+@router.on(
+    text_is("取消", "cancel", "退出", "exit"),
+    lambda msg, ctx: not ctx.dialog.in_state("quiz:answering") or ctx.norm_text in ("取消", "cancel"),
+)
 def cancel(msg: Message, ctx: Context) -> str:
     """Leave whatever dialog runs (a quiz answers its own 退出 with a score)."""
     closed = [hook(ctx) for hook in CANCEL_HOOKS]
@@ -86,7 +101,7 @@ def cancel(msg: Message, ctx: Context) -> str:
 @router.event("subscribe")
 def subscribe(msg: Message, ctx: Context) -> str:
     key = msg.event_key
-    scene = key[len("qrscene_"):] if key.startswith("qrscene_") else None
+    scene = key[len("qrscene_") :] if key.startswith("qrscene_") else None
     ctx.services.followers.subscribe(msg.openid, scene)
     return ctx.settings.section("followers")["welcome"]
 

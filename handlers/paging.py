@@ -1,4 +1,5 @@
 """Long replies in pages: every handler's text is fitted to WeChat's limit here, and 「继续」 shows the next page."""
+
 from __future__ import annotations
 
 import functools
@@ -22,6 +23,7 @@ def more(msg: Message, ctx: Context) -> str:
 
 def fitted(handler: Handler) -> Handler:
     """`handler`, its text reply cut into pages that fit (the first now, the rest on 「继续」)."""
+
     @functools.wraps(handler)
     def run(msg: Message, ctx: Context) -> Any:
         return fit.page(ctx, handler(msg, ctx))
@@ -37,5 +39,7 @@ def install(routers: list[Router]) -> None:
     if not any(route.handler.__name__ == more.__name__ for route in first.routes):
         first.routes.insert(0, Route(more, (asks_more,)))
     for r in routers:
-        r.routes = [route if getattr(route.handler, "fitted", False) else Route(fitted(route.handler), route.filters)
-                    for route in r.routes]
+        r.routes = [
+            route if getattr(route.handler, "fitted", False) else Route(fitted(route.handler), route.filters)
+            for route in r.routes
+        ]

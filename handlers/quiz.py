@@ -1,4 +1,5 @@
 """Quizzes in chat: 每日答题, 专项答题, 挑战答题, 复习 (错题本), 我的积分, 排行榜, 绑定组织."""
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,9 @@ from handlers.common import on_cancel, on_help
 
 router = Router("quiz")
 STATE = "quiz:answering"  # dialog state while a run is open; the run itself lives in the database
-ANSWER_LIKE = re.compile(r"^(我选|选择|选|答案是|答案|答)?[a-e,、]{1,9}$|^(对|错|√|×|✓|✗|正确|错误|是|否|跳过|退出)$")  # worth a DB look
+ANSWER_LIKE = re.compile(
+    r"^(我选|选择|选|答案是|答案|答)?[a-e,、]{1,9}$|^(对|错|√|×|✓|✗|正确|错误|是|否|跳过|退出)$"
+)  # worth a DB look
 POINTS_WORDS = ("我的积分", "积分")  # 我的积分 and 排行榜 are answered during a run too, then the question is repeated
 BOARD_WORDS = ("排行榜", "积分排行", "排名")
 MODES = {"daily": "每日答题", "special": "专项答题", "challenge": "挑战答题", "review": "错题复习"}
@@ -59,7 +62,9 @@ def ask(ctx: Context, run: QuizRun) -> str:
 @router.click("QUIZ_DAILY")
 def daily(msg: Message, ctx: Context) -> str:
     c = cfg(ctx)
-    ids = choose(ctx.db, list(bank(ctx).questions.values()), ctx.openid, int(c["daily_size"]), int(c["repeat_after_days"]))
+    ids = choose(
+        ctx.db, list(bank(ctx).questions.values()), ctx.openid, int(c["daily_size"]), int(c["repeat_after_days"])
+    )
     return begin(ctx, "daily", ids)
 
 
@@ -74,13 +79,20 @@ def special(msg: Message, ctx: Context) -> str:
 @router.on(state_is("quiz:theme"), lambda msg, ctx: msg.type == "text")
 def special_theme(msg: Message, ctx: Context) -> str:
     text = msg.text.strip()
-    theme = THEMES[int(text) - 1] if text.isdigit() and 1 <= int(text) <= len(THEMES) else text if text in THEMES else None
+    theme = (
+        THEMES[int(text) - 1] if text.isdigit() and 1 <= int(text) <= len(THEMES) else text if text in THEMES else None
+    )
     if theme is None:
         return f"请回复 1 到 {len(THEMES)} 的序号选择主题，或回复「退出」。"
     pool = [q for q in bank(ctx).questions.values() if q.theme == theme]
     c = cfg(ctx)
-    return begin(ctx, "special", choose(ctx.db, pool, ctx.openid, int(c["special_size"]), int(c["repeat_after_days"])), theme,
-                 f"【专项答题·{theme}】共{int(c['special_size'])}题")
+    return begin(
+        ctx,
+        "special",
+        choose(ctx.db, pool, ctx.openid, int(c["special_size"]), int(c["repeat_after_days"])),
+        theme,
+        f"【专项答题·{theme}】共{int(c['special_size'])}题",
+    )
 
 
 @router.text("挑战答题", "挑战")
@@ -88,7 +100,9 @@ def special_theme(msg: Message, ctx: Context) -> str:
 def challenge(msg: Message, ctx: Context) -> str:
     pool = [q for q in bank(ctx).questions.values() if q.type == "single"]
     c = cfg(ctx)
-    return begin(ctx, "challenge", choose(ctx.db, pool, ctx.openid, int(c["challenge_size"]), int(c["repeat_after_days"])))
+    return begin(
+        ctx, "challenge", choose(ctx.db, pool, ctx.openid, int(c["challenge_size"]), int(c["repeat_after_days"]))
+    )
 
 
 @router.text("复习", "错题本", "错题复习")
@@ -152,7 +166,11 @@ def answer(msg: Message, ctx: Context) -> str:
         return quit_run(ctx, run)
     given = "" if msg.text == "跳过" else parse_answer(msg.text, q)
     if given is None:
-        hint = "请回复「对」或「错」" if q.type == "judge" else "请回复选项字母，如「A」" + ("，多选如「AC」" if q.type == "multiple" else "")
+        hint = (
+            "请回复「对」或「错」"
+            if q.type == "judge"
+            else "请回复选项字母，如「A」" + ("，多选如「AC」" if q.type == "multiple" else "")
+        )
         return f"没看懂您的答案。{hint}。\n\n{q.shown()}"
     org = ctx.dialog.data.get("org")
     out = scorer(ctx).answer(ctx.db, run, q, given, membership=tuple(org) if org else None)
@@ -217,8 +235,16 @@ def my_points(msg: Message, ctx: Context) -> str:
     s = ctx.services.points.summary(ctx.db, ctx.openid)
     today = "、".join(f"{ACTIVITY.get(a, a)} {p}分" for a, p in s["today"].items()) or "暂无"
     rank = f"第 {s['rank']} 名（共 {s['members']} 人）" if s["rank"] else "暂未上榜"
-    text = "\n".join([f"【我的积分】总积分：{s['total']}", f"今日：{today}", f"连续学习：{s['streak']} 天",
-                      f"总排名：{rank}", "", "回复「排行榜」查看榜单。"])
+    text = "\n".join(
+        [
+            f"【我的积分】总积分：{s['total']}",
+            f"今日：{today}",
+            f"连续学习：{s['streak']} 天",
+            f"总排名：{rank}",
+            "",
+            "回复「排行榜」查看榜单。",
+        ]
+    )
     return with_question(ctx, text)
 
 
@@ -231,7 +257,10 @@ def with_question(ctx: Context, text: str) -> str:
 @router.text("排行榜", "积分排行", "排名")
 def leaderboard(msg: Message, ctx: Context) -> str:
     pts = ctx.services.points
-    parts = [board(pts.top(ALL), "总榜", ctx.openid), board(pts.top(f"lb:week:{week_of(day_of(utcnow()))}"), "本周榜", ctx.openid)]
+    parts = [
+        board(pts.top(ALL), "总榜", ctx.openid),
+        board(pts.top(f"lb:week:{week_of(day_of(utcnow()))}"), "本周榜", ctx.openid),
+    ]
     member = ctx.db.get(Membership, ctx.openid)
     if member is not None:
         name = next((o.name for o in bank(ctx).organisations if o.id == member.organisation), member.organisation)
@@ -254,7 +283,9 @@ def bind(msg: Message, ctx: Context) -> str:
     if not orgs:
         return "组织列表暂未配置。"
     ctx.dialog.set("quiz:bind")
-    return "\n".join(["请选择您所在的党组织：", *(f"{i}. {o.name}" for i, o in enumerate(orgs, 1)), "", "回复序号完成绑定。"])
+    return "\n".join(
+        ["请选择您所在的党组织：", *(f"{i}. {o.name}" for i, o in enumerate(orgs, 1)), "", "回复序号完成绑定。"]
+    )
 
 
 @router.on(state_is("quiz:bind"), regex(r"^(?P<n>\d+)$"))

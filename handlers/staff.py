@@ -1,4 +1,5 @@
 """Console staff in chat: 「绑定后台 1234567890」 binds this WeChat user to a console account for ticket alerts."""
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,15 @@ def bind(msg: Message, ctx: Context) -> str:
     if account is None:
         ctx.db.rollback()
         return "绑定码无效或已过期。请在管理后台「微信提醒」页面重新生成绑定码（10 分钟内有效）。"
-    ctx.db.add(AuditEntry(action="account.wechat_bind", actor_id=account.id, actor=account.username,
-                          target=account.username, details={"via": "chat"}))
+    ctx.db.add(
+        AuditEntry(
+            action="account.wechat_bind",
+            actor_id=account.id,
+            actor=account.username,
+            target=account.username,
+            details={"via": "chat"},
+        )
+    )
     ctx.db.commit()
     return "绑定成功：新诉求和超期提醒会发到这里，管理后台「微信提醒」页面会显示已绑定。回复「解绑后台」可解除。"
 

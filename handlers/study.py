@@ -1,10 +1,10 @@
 """Study materials in chat: 新声 episodes by number, next episode, catalogue, albums, and free-text search."""
+
 from __future__ import annotations
 
 from bot.content import Album, Article, Episode, Library
 from bot.context import Context
-from bot.message import Article as NewsItem
-from bot.message import Message, NewsReply, Reply, TextReply
+from bot.message import Article as NewsItem, Message, NewsReply, Reply, TextReply
 from bot.progress import heard, next_episode, record_view
 from bot.router import Router, regex, state_is
 
@@ -13,7 +13,9 @@ PAGE = 10  # lines per page in catalogues and lists
 RESULTS = 3  # search hits shown at a time
 MAX_HITS = 30  # search hits kept for "更多"
 NUMERALS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-EPISODE_RE = r"^(?:新声第?(?P<a>[0-9]+|[零〇一二两三四五六七八九十百]+)集?|第?(?P<b>[0-9]+|[零〇一二两三四五六七八九十百]+)集)$"
+EPISODE_RE = (
+    r"^(?:新声第?(?P<a>[0-9]+|[零〇一二两三四五六七八九十百]+)集?|第?(?P<b>[0-9]+|[零〇一二两三四五六七八九十百]+)集)$"
+)
 NO_AUDIO = "音频即将上线"  # said for an episode whose media editors have not filled in yet
 
 
@@ -44,7 +46,9 @@ def episode_reply(ep: Episode, ctx: Context, total: int) -> Reply:
     if ep.media_url:
         return NewsReply([NewsItem(title, f"{ep.year}年 · {ep.summary}", ep.media_url)])
     if ep.media:  # a WeChat media id: the voice follows as a customer-service message
-        ctx.services.pool.submit(ctx.outbox.send_custom, ctx.openid, {"msgtype": "voice", "voice": {"media_id": ep.media}})
+        ctx.services.pool.submit(
+            ctx.outbox.send_custom, ctx.openid, {"msgtype": "voice", "voice": {"media_id": ep.media}}
+        )
     note = "" if ep.media else f"\n\n（{NO_AUDIO}）"
     more = "回复「下一集」继续" if ep.number < total else "这是最后一集"
     return TextReply(f"【{title}】{ep.year}年\n{ep.summary}{note}\n\n{more}，回复「新声目录」查看全部。")
@@ -56,7 +60,9 @@ def by_number(msg: Message, ctx: Context) -> Reply | str:
     n = chinese_number(ctx.match.get("a") or ctx.match.get("b") or "")
     ep = lib.episode(n) if n else None
     if ep is None:
-        return f"「新声·党的百年百事」共{len(lib.episodes)}集，请回复 1 到 {len(lib.episodes)} 之间的集数，如「新声37」。"
+        return (
+            f"「新声·党的百年百事」共{len(lib.episodes)}集，请回复 1 到 {len(lib.episodes)} 之间的集数，如「新声37」。"
+        )
     if ctx.dialog.in_state("study"):
         ctx.dialog.clear()
     return episode_reply(ep, ctx, len(lib.episodes))
@@ -79,10 +85,20 @@ def catalog_page(ctx: Context, page: int) -> str:
     pages = max(1, -(-len(lib.episodes) // PAGE))
     page = min(max(page, 1), pages)
     done = heard(ctx.db, ctx.openid)
-    lines = [f"{'✓' if e.number in done else '·'} {e.number}. {e.title}（{e.year}）"
-             for e in lib.episodes[(page - 1) * PAGE: page * PAGE]]
+    lines = [
+        f"{'✓' if e.number in done else '·'} {e.number}. {e.title}（{e.year}）"
+        for e in lib.episodes[(page - 1) * PAGE : page * PAGE]
+    ]
     ctx.dialog.set("study:catalog", page=page, pages=pages)
-    return "\n".join([f"【新声·党的百年百事】目录 第{page}/{pages}页", *lines, "", nav_hint(page, pages), "回复集数（如「新声37」）收听。"])
+    return "\n".join(
+        [
+            f"【新声·党的百年百事】目录 第{page}/{pages}页",
+            *lines,
+            "",
+            nav_hint(page, pages),
+            "回复集数（如「新声37」）收听。",
+        ]
+    )
 
 
 def nav_hint(page: int, pages: int) -> str:
@@ -117,9 +133,11 @@ def album_page(ctx: Context, album: Album, page: int) -> str:
     pages = max(1, -(-len(album.articles) // PAGE))
     page = min(max(page, 1), pages)
     start = (page - 1) * PAGE
-    lines = [f"{start + i}. {a.title}" for i, a in enumerate(album.articles[start: start + PAGE], 1)]
+    lines = [f"{start + i}. {a.title}" for i, a in enumerate(album.articles[start : start + PAGE], 1)]
     ctx.dialog.set("study:album", album=album.id, page=page, pages=pages)
-    head = f"【{album.title}】第{page}/{pages}页" + (f"\n{album.description}" if album.description and page == 1 else "")
+    head = f"【{album.title}】第{page}/{pages}页" + (
+        f"\n{album.description}" if album.description and page == 1 else ""
+    )
     return "\n".join([head, *lines, "", nav_hint(page, pages) + "回复序号阅读文章；回复「专辑」返回专辑列表。"])
 
 
@@ -171,11 +189,13 @@ def label(item: Episode | Article, lib: Library) -> str:
 
 
 def results_page(ctx: Context, lib: Library, ids: list[str], query: str, start: int) -> str:
-    shown = ids[start: start + RESULTS]
+    shown = ids[start : start + RESULTS]
     lines = [f"{start + i}. {label(lib.by_id[x], lib)}" for i, x in enumerate(shown, 1) if x in lib.by_id]
     ctx.dialog.set("study:results", ids=ids, start=start, query=query)
     more = "回复「更多」查看更多结果；" if start + RESULTS < len(ids) else ""
-    return "\n".join([f"为您找到 {len(ids)} 条与「{query}」相关的内容：", *lines, "", f"回复序号查看；{more}回复「取消」结束搜索。"])
+    return "\n".join(
+        [f"为您找到 {len(ids)} 条与「{query}」相关的内容：", *lines, "", f"回复序号查看；{more}回复「取消」结束搜索。"]
+    )
 
 
 @router.text("更多", state="study:results")
@@ -205,6 +225,8 @@ def search(msg: Message, ctx: Context) -> str:
     if not hits:
         if ctx.dialog.in_state("study"):
             ctx.dialog.clear()
-        return (f"没有找到与「{query}」相关的学习内容。\n试试：\n· 点击菜单「学习」\n· 回复「新声目录」浏览全部100集"
-                "\n· 回复「学习专辑」\n· 回复「帮助」查看全部功能")
+        return (
+            f"没有找到与「{query}」相关的学习内容。\n试试：\n· 点击菜单「学习」\n· 回复「新声目录」浏览全部100集"
+            "\n· 回复「学习专辑」\n· 回复「帮助」查看全部功能"
+        )
     return results_page(ctx, lib, [h.id for h in hits], query, 0)

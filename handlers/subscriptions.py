@@ -1,4 +1,5 @@
 """Followers' push choices in chat: 订阅提醒 / 退订提醒, 订阅新声 / 退订新声 (read by the push fan-out)."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
@@ -10,7 +11,10 @@ from bot.push_models import PushOptIn
 from bot.router import Router
 
 router = Router("subscriptions")
-TOPICS = {"提醒": ("reminders", "学习和会议提醒"), "新声": ("xinsheng", "新声·百年百事更新")}  # word → (topic, what it is)
+TOPICS = {
+    "提醒": ("reminders", "学习和会议提醒"),
+    "新声": ("xinsheng", "新声·百年百事更新"),
+}  # word → (topic, what it is)
 
 
 def choose(db: Session, openid: str, topic: str, opted_in: bool) -> None:

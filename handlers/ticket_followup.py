@@ -1,4 +1,5 @@
 """急难愁盼 follow-up in chat: 我的诉求, a ticket's timeline (诉求 JK…), and the submitter's rating (回访)."""
+
 from __future__ import annotations
 
 import logging
@@ -33,7 +34,9 @@ def mine(msg: Message, ctx: Context) -> str:
     rows = of_submitter(ctx.db, ctx.openid, limit=10)
     if not rows:
         return "您还没有提交过诉求。回复「我要反映」反映遇到的问题。"
-    lines = [f"{i}. {t.number}　{t.category}　{t.status_name}　{china(t.created_at):%Y-%m-%d}" for i, t in enumerate(rows, 1)]
+    lines = [
+        f"{i}. {t.number}　{t.category}　{t.status_name}　{china(t.created_at):%Y-%m-%d}" for i, t in enumerate(rows, 1)
+    ]
     tail = [f"回复「诉求 {rows[0].number}」这样的编号查看办理进度。"]
     if any(t.status == "resolved" for t in rows):
         tail.append("已办结的诉求请回复「满意」「基本满意」或「不满意」评价。")
@@ -46,10 +49,18 @@ def show(msg: Message, ctx: Context) -> str:
     ticket = own_ticket(ctx.db, ctx.openid, number)
     if ticket is None:  # someone else's number gets the same answer as a made-up one
         return f"没有找到编号为 {number} 的诉求。回复「我的诉求」查看您提交过的诉求。"
-    lines = [f"【诉求 {ticket.number}】", f"类别：{ticket.category}", f"状态：{ticket.status_name}",
-             f"企业或地点：{ticket.place}", "", "办理进度："]
-    lines += [f"{china(e.at):%m-%d %H:%M} {flow.EVENTS.get(e.kind, e.kind)}{event_detail(e.kind, e.details or {})}"
-              for e in flow.public_events(timeline(ctx.db, ticket))]
+    lines = [
+        f"【诉求 {ticket.number}】",
+        f"类别：{ticket.category}",
+        f"状态：{ticket.status_name}",
+        f"企业或地点：{ticket.place}",
+        "",
+        "办理进度：",
+    ]
+    lines += [
+        f"{china(e.at):%m-%d %H:%M} {flow.EVENTS.get(e.kind, e.kind)}{event_detail(e.kind, e.details or {})}"
+        for e in flow.public_events(timeline(ctx.db, ticket))
+    ]
     if ticket.status in OPEN_STATUSES and ticket.status != "new":
         lines.append(f"办理时限：{china(ticket.due_at):%m月%d日 %H:%M} 前")
     if ticket.reply:

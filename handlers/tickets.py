@@ -1,11 +1,12 @@
-"""急难愁盼 in chat: 我要反映, a guided dialog kept as a resumable draft, ending in a ticket (follow-up: ticket_followup)."""
+"""急难愁盼 in chat: 我要反映, a guided dialog kept as a resumable draft, ending in a ticket (then: ticket_followup)."""
+
 from __future__ import annotations
 
 import logging
 import time
 import unicodedata
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,7 +27,13 @@ log = logging.getLogger(__name__)
 STATE = "ticket"  # dialog states: ticket:<step>, ticket:resume (continue a draft?), ticket:edit (which item?)
 DRAFT_KEY = ticket_drafts.CACHE_KEY  # Redis copy of the draft; the database keeps it (bot.ticket_drafts)
 STEPS = ("category", "description", "place", "phone", "anonymous", "confirm")
-ITEMS = {"category": "问题类别", "description": "问题描述", "place": "企业或地点", "phone": "联系电话", "anonymous": "是否匿名"}
+ITEMS = {
+    "category": "问题类别",
+    "description": "问题描述",
+    "place": "企业或地点",
+    "phone": "联系电话",
+    "anonymous": "是否匿名",
+}
 MEDIA = {"image": "图片", "voice": "语音"}  # what a description may carry besides text
 BACK = ("上一步", "返回", "back")
 NEXT = ("下一步", "完成", "好了", "没有了")
@@ -35,6 +42,7 @@ YES, NO = ("是", "匿名", "需要", "1"), ("否", "不匿名", "不需要", "�
 CONFIRM = ("确认", "确认提交", "提交", "确定")
 DB_DOWN = "抱歉，系统繁忙，您的诉求暂未提交成功（已填写的内容为您保留）。请稍后回复「确认」再次提交。"
 FOOTER = "（「上一步」返回，「取消」放弃）"
+
 
 def cfg(ctx: Context) -> TicketConfig:
     """The tickets settings (read once per settings object)."""
@@ -56,8 +64,16 @@ def current(ctx: Context) -> dict[str, Any]:
 
 
 def new_draft() -> dict[str, Any]:
-    return {"id": uuid.uuid4().hex, "step": "category", "category": None, "description": "", "media": [],
-            "place": "", "phone": None, "anonymous": None}
+    return {
+        "id": uuid.uuid4().hex,
+        "step": "category",
+        "category": None,
+        "description": "",
+        "media": [],
+        "place": "",
+        "phone": None,
+        "anonymous": None,
+    }
 
 
 def save(ctx: Context, draft: dict[str, Any], state: str | None = None) -> None:
@@ -86,20 +102,29 @@ def prompt(ctx: Context, draft: dict[str, Any], step: str) -> str:
     n, total = STEPS.index(step) + 1, len(STEPS) - 1
     if step == "category":
         lines = [f"{i}. {name}" for i, name in enumerate(cfg(ctx).categories, 1)]
-        return "\n".join([f"【我要反映】第{n}步/共{total}步：请选择问题类别", *lines, "", "回复序号或类别名称。" + FOOTER])
+        return "\n".join(
+            [f"【我要反映】第{n}步/共{total}步：请选择问题类别", *lines, "", "回复序号或类别名称。" + FOOTER]
+        )
     if step == "description":
         text = f"第{n}步/共{total}步：请描述您遇到的问题（时间、经过、您的诉求），可以发文字，也可以发图片或语音。"
         if draft["description"] or draft["media"]:
-            text += f"\n当前描述：{draft['description'] or '（无文字）'}{media_note(draft)}\n发送新的文字将替换原描述，回复「下一步」保留。"
+            text += (
+                f"\n当前描述：{draft['description'] or '（无文字）'}{media_note(draft)}"
+                "\n发送新的文字将替换原描述，回复「下一步」保留。"
+            )
         return text + "\n" + FOOTER
     if step == "place":
         return f"第{n}步/共{total}步：请填写涉及的企业名称或地点（如：某某电子厂、某某路某某号）。\n" + FOOTER
     if step == "phone":
-        return (f"第{n}步/共{total}步：请留下联系电话（11位手机号），方便办理人员联系您；"
-                f"不想留电话请回复「跳过」。\n" + FOOTER)
+        return (
+            f"第{n}步/共{total}步：请留下联系电话（11位手机号），方便办理人员联系您；"
+            f"不想留电话请回复「跳过」。\n" + FOOTER
+        )
     if step == "anonymous":
-        return (f"第{n}步/共{total}步：是否需要对用人单位匿名？\n回复「是」：您的身份和电话只有受理人员可见，"
-                f"不会透露给承办单位和企业；\n回复「否」：承办人员可以直接与您联系。\n" + FOOTER)
+        return (
+            f"第{n}步/共{total}步：是否需要对用人单位匿名？\n回复「是」：您的身份和电话只有受理人员可见，"
+            f"不会透露给承办单位和企业；\n回复「否」：承办人员可以直接与您联系。\n" + FOOTER
+        )
     return summary(draft)
 
 
@@ -108,18 +133,25 @@ def media_note(draft: dict[str, Any]) -> str:
 
 
 def summary(draft: dict[str, Any]) -> str:
-    lines = ["请核对您要反映的内容：", f"1. 问题类别：{draft['category']}",
-             f"2. 问题描述：{draft['description'] or '（见附件）'}{media_note(draft)}",
-             f"3. 企业或地点：{draft['place']}", f"4. 联系电话：{mask_phone(draft['phone']) or '未留'}",
-             f"5. 对用人单位匿名：{'是' if draft['anonymous'] else '否'}", "",
-             "回复「确认」提交，「修改」更改某一项，「上一步」返回，「取消」放弃。"]
+    lines = [
+        "请核对您要反映的内容：",
+        f"1. 问题类别：{draft['category']}",
+        f"2. 问题描述：{draft['description'] or '（见附件）'}{media_note(draft)}",
+        f"3. 企业或地点：{draft['place']}",
+        f"4. 联系电话：{mask_phone(draft['phone']) or '未留'}",
+        f"5. 对用人单位匿名：{'是' if draft['anonymous'] else '否'}",
+        "",
+        "回复「确认」提交，「修改」更改某一项，「上一步」返回，「取消」放弃。",
+    ]
     return "\n".join(lines)
 
 
 def submitted_text(ctx: Context, number: str) -> str:
     hours = f"{cfg(ctx).intake.total_seconds() / 3600:g}"
-    return (f"提交成功！您的诉求编号：{number}\n我们将在{hours}小时内受理，受理、交办和办结的进展都会在这里通知您。\n"
-            f"回复「诉求 {number}」或「我的诉求」查看办理进度。")
+    return (
+        f"提交成功！您的诉求编号：{number}\n我们将在{hours}小时内受理，受理、交办和办结的进展都会在这里通知您。\n"
+        f"回复「诉求 {number}」或「我的诉求」查看办理进度。"
+    )
 
 
 # Starting and resuming.
@@ -133,14 +165,16 @@ def start(msg: Message, ctx: Context) -> str:
     ctx.dialog.set(f"{STATE}:resume")
     saved = china_time(draft.get("saved"))
     step = ITEMS.get(draft.get("step", ""), "核对提交")
-    return (f"您有一份未提交的诉求草稿（{draft.get('category') or '未选类别'}，保存于{saved}，填写到「{step}」）。\n"
-            "回复「继续」接着填写，「重新填写」从头开始，「取消」放弃草稿。")
+    return (
+        f"您有一份未提交的诉求草稿（{draft.get('category') or '未选类别'}，保存于{saved}，填写到「{step}」）。\n"
+        "回复「继续」接着填写，「重新填写」从头开始，「取消」放弃草稿。"
+    )
 
 
 def china_time(stamp: Any) -> str:
     if not isinstance(stamp, (int, float)):
         return "此前"
-    return china(datetime.fromtimestamp(stamp, timezone.utc)).strftime("%m月%d日 %H:%M")
+    return china(datetime.fromtimestamp(stamp, UTC)).strftime("%m月%d日 %H:%M")
 
 
 def begin(ctx: Context) -> str:
@@ -154,7 +188,9 @@ def resume(msg: Message, ctx: Context) -> str:
         draft = load_draft(ctx)
         if draft is None or draft.get("number"):
             return begin(ctx)
-        return goto(ctx, draft, draft.get("step") if draft.get("step") in STEPS else "category", "好的，接着上次的内容填写。")
+        return goto(
+            ctx, draft, draft.get("step") if draft.get("step") in STEPS else "category", "好的，接着上次的内容填写。"
+        )
     if ctx.norm_text in ("重新填写", "重新开始", "重填", "2"):
         return begin(ctx)
     return "请回复「继续」接着填写草稿，「重新填写」从头开始，或「取消」放弃草稿。"
@@ -177,8 +213,11 @@ def edit_choice(msg: Message, ctx: Context) -> str:
     if text in BACK:
         return goto(ctx, draft, "confirm")
     names = list(ITEMS)
-    item = names[int(text) - 1] if text.isdigit() and 1 <= int(text) <= len(names) else \
-        next((k for k, v in ITEMS.items() if normalize(v) == text), None)
+    item = (
+        names[int(text) - 1]
+        if text.isdigit() and 1 <= int(text) <= len(names)
+        else next((k for k, v in ITEMS.items() if normalize(v) == text), None)
+    )
     if item is None:
         return "请回复要修改项目的序号（1–5），或「上一步」返回核对。"
     draft["editing"] = True
@@ -234,8 +273,11 @@ def other_media(msg: Message, ctx: Context) -> str:
 def category(msg: Message, ctx: Context) -> str:
     draft, names = current(ctx), list(cfg(ctx).categories)
     text = ctx.norm_text
-    chosen = names[int(text) - 1] if text.isdigit() and 1 <= int(text) <= len(names) else \
-        next((n for n in names if normalize(n) == text), None)
+    chosen = (
+        names[int(text) - 1]
+        if text.isdigit() and 1 <= int(text) <= len(names)
+        else next((n for n in names if normalize(n) == text), None)
+    )
     if chosen is None:
         return f"请回复 1 到 {len(names)} 的序号，或类别名称。\n\n" + prompt(ctx, draft, "category")
     draft["category"] = chosen
@@ -250,7 +292,7 @@ def description(msg: Message, ctx: Context) -> str:
             return "请先用文字、图片或语音描述您遇到的问题。"
         if not draft["description"]:
             heard = "；".join(m["text"] for m in draft["media"] if m.get("text"))
-            draft["description"] = heard[:cfg(ctx).description_max]
+            draft["description"] = heard[: cfg(ctx).description_max]
         return goto(ctx, draft, following(draft, "description"))
     if not msg.text:
         return prompt(ctx, draft, "description")
@@ -277,7 +319,9 @@ def phone(msg: Message, ctx: Context) -> str:
     else:
         number = valid_phone(unicodedata.normalize("NFKC", msg.text))
         if number is None:
-            return f"「{msg.text[:20]}」不是有效的手机号码。请输入11位手机号（如 13812345678），或回复「跳过」不留电话。"
+            return (
+                f"「{msg.text[:20]}」不是有效的手机号码。请输入11位手机号（如 13812345678），或回复「跳过」不留电话。"
+            )
         draft["phone"] = number
     return goto(ctx, draft, following(draft, "phone"))
 
@@ -320,10 +364,17 @@ def confirm(msg: Message, ctx: Context) -> str:
 def submission(ctx: Context, draft: dict[str, Any]) -> Submission:
     """The draft as a Submission; the 片区 comes from the user's organisation binding, if any."""
     member = ctx.db.get(Membership, ctx.openid)
-    return Submission(key=draft["id"], openid=ctx.openid, category=draft["category"],
-                      description=draft["description"], place=draft["place"], phone=draft["phone"],
-                      anonymous=bool(draft["anonymous"]), media=list(draft["media"]),
-                      district=member.district if member else None)
+    return Submission(
+        key=draft["id"],
+        openid=ctx.openid,
+        category=draft["category"],
+        description=draft["description"],
+        place=draft["place"],
+        phone=draft["phone"],
+        anonymous=bool(draft["anonymous"]),
+        media=list(draft["media"]),
+        district=member.district if member else None,
+    )
 
 
 def rollback(ctx: Context) -> None:

@@ -1,12 +1,13 @@
 """Alembic environment: runs migrations on the connection bot.db passes in (or sqlalchemy.url)."""
+
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import bot.console.models  # noqa: F401
-import bot.quiz_models  # noqa: F401
 import bot.push_models  # noqa: F401
+import bot.quiz_models  # noqa: F401
 import bot.ticket_models  # noqa: F401
 from bot.models import Base
 
@@ -22,7 +23,9 @@ def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-
 def run() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
+        engine = engine_from_config(
+            config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+        )
         with engine.connect() as conn:
             configure(conn)
             conn.commit()
@@ -31,8 +34,12 @@ def run() -> None:
 
 
 def configure(connection) -> None:  # type: ignore[no-untyped-def]
-    context.configure(connection=connection, target_metadata=target_metadata, include_object=include_object,
-                      render_as_batch=connection.dialect.name == "sqlite")
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        include_object=include_object,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,27 +1,36 @@
 """Fixtures: a real Redis (embedded, or REDIS_URL) and database (SQLite, or DATABASE_URL), the app,
 a live server with the emulator, and `wx`, a simulated WeChat client posting to it."""
+
 from __future__ import annotations
 
 import os
-import socket
 import threading
-import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import create_engine, inspect, text
 from werkzeug.serving import make_server
 
-from bot import create_app
 from bot.db import upgrade
 from bot.emulator.client import SimClient
 from bot.emulator.state import EmulatorState
-from bot.models import Base
+from tests.browser_helpers import chromium
+from tests.helpers import clean, free_port, make_app, poll
 
 # A developer's own WeChat settings must never leak into tests (they would point the suite at WeChat).
-for _name in ("BOT_ENV", "WECHAT_TOKEN", "WECHAT_AES_KEY", "WECHAT_APPID", "WECHAT_SECRET",
-              "WECHAT_API_BASE_URL", "SECRET_KEY", "PORT"):
+for _name in (
+    "BOT_ENV",
+    "WECHAT_TOKEN",
+    "WECHAT_AES_KEY",
+    "WECHAT_APPID",
+    "WECHAT_SECRET",
+    "WECHAT_API_BASE_URL",
+    "SECRET_KEY",
+    "PORT",
+):
     os.environ.pop(_name, None)
 
 
@@ -53,41 +62,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-def poll(predicate: Any, timeout: float = 5.0) -> Any:
-    """Poll until predicate() is truthy; its value (AssertionError after `timeout`)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 @pytest.fixture
 def wait_for() -> Any:
     return poll
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def make_app(redis_url: str, database_url: str, tmp_path: Path, port: int, **overrides: Any):
-    env = {"BOT_ENV": "testing", "REDIS_URL": redis_url, "DATABASE_URL": database_url, "PORT": str(port)}
-    env.update(overrides.pop("env", {}))
-    return create_app({"env": env, "var_dir": str(tmp_path / "var"), **overrides})
-
-
-def clean(app: Any) -> None:
-    """Empty Redis and every table, so each test starts from nothing."""
-    services = app.extensions["bot"]
-    services.redis.flushdb()
-    with services.engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
 
 
 @pytest.fixture
@@ -147,6 +124,34 @@ def wx(live: str, app) -> SimClient:
 
 
 @pytest.fixture
+def wxo(wx: SimClient, emu: EmulatorState) -> SimClient:
+    """The simulated client that also tells the emulator what it delivered (so the 48 h window opens)."""
+    wx.observer = emu
+    return wx
+
+
+@pytest.fixture
+def sim(app: Flask) -> SimClient:
+    """A safe-mode (AES) client that only builds requests (the tests post them themselves)."""
+    s = app.extensions["bot"].settings
+    return SimClient("http://unused", s.token, s.aes_key, s.appid, mode="safe")
+
+
+@pytest.fixture
+def plain(app: Flask) -> SimClient:
+    """A plaintext-mode client that only builds requests."""
+    s = app.extensions["bot"].settings
+    return SimClient("http://unused", s.token, mode="plain")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium shared by one module's browser tests (skipped when Chromium is not installed)."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
 def user(emu: EmulatorState) -> str:
     """A simulated user who follows the account."""
     return emu.create_user("测试用户", subscribed=True)["openid"]
@@ -154,4 +159,3 @@ def user(emu: EmulatorState) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "config(**overrides): create_app overrides for this test")
-

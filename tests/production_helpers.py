@@ -1,4 +1,5 @@
 """Helpers for slice D's tests: production settings, console accounts and sign-in, tickets, a second app."""
+
 from __future__ import annotations
 
 import io
@@ -6,8 +7,9 @@ import logging
 import re
 import socket
 import zipfile
+from collections.abc import Iterator
 from itertools import count
-from typing import Any, Iterator
+from typing import Any
 
 from flask import Flask
 
@@ -20,9 +22,14 @@ PASSWORD = "correct horse 42 staple"  # every account these tests make
 TOKEN_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 AES_KEY = "cHJvZC1hZXMta2V5LWZvci10ZXN0cy1vbmx5LTMyYnk"  # 43 characters, not a development value
 # Production secrets (none a development default); REDIS_URL / DATABASE_URL come from the test fixtures.
-PRODUCTION = {"BOT_ENV": "production", "WECHAT_TOKEN": "prodtoken7", "WECHAT_AES_KEY": AES_KEY,
-              "WECHAT_APPID": "wx0123456789abcdef", "WECHAT_SECRET": "prod-app-secret-0123456789",
-              "SECRET_KEY": "production-secret-key-of-at-least-32-bytes"}
+PRODUCTION = {
+    "BOT_ENV": "production",
+    "WECHAT_TOKEN": "prodtoken7",
+    "WECHAT_AES_KEY": AES_KEY,
+    "WECHAT_APPID": "wx0123456789abcdef",
+    "WECHAT_SECRET": "prod-app-secret-0123456789",
+    "SECRET_KEY": "production-secret-key-of-at-least-32-bytes",
+}
 _keys = count(1)
 
 
@@ -38,8 +45,9 @@ def login(client: Any, username: str) -> Any:
     page = client.get("/console/login")
     token = TOKEN_FIELD.search(page.get_data(as_text=True))
     assert token, "no CSRF token on the login page"
-    return client.post("/console/login", data={"csrf_token": token.group(1), "username": username,
-                                               "password": PASSWORD})
+    return client.post(
+        "/console/login", data={"csrf_token": token.group(1), "username": username, "password": PASSWORD}
+    )
 
 
 def signed_in(app: Flask, username: str, *roles: str) -> Any:
@@ -51,8 +59,9 @@ def signed_in(app: Flask, username: str, *roles: str) -> Any:
 
 def new_ticket(app: Flask, **fields: Any) -> Ticket:
     """A submitted ticket, as the chat dialog makes it."""
-    base = dict(openid="o_worker", category="劳动权益", description="工资拖欠两个月", place="某某电子厂",
-                phone="13812345678")
+    base = dict(
+        openid="o_worker", category="劳动权益", description="工资拖欠两个月", place="某某电子厂", phone="13812345678"
+    )
     base.update(fields)
     services = app.extensions["bot"]
     with services.sessions() as db:
@@ -86,7 +95,7 @@ class Captured:
         self.stream = io.StringIO()
         self.handler = logs.handler(self.stream)
 
-    def __enter__(self) -> "Captured":
+    def __enter__(self) -> Captured:
         root = logging.getLogger()
         self.level = root.level
         root.addHandler(self.handler)

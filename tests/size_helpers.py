@@ -1,4 +1,5 @@
 """Helpers for the size-limit tests: byte counts, a bot with its fitting switched off, what a user was sent."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,7 +23,9 @@ def unfitted(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def custom_texts(emu: EmulatorState, openid: str) -> list[str]:
     """The customer-service texts the user received, oldest first."""
-    return [str(e["body"]["text"]["content"]) for e in emu.received(openid, "custom") if e["body"].get("msgtype") == "text"]
+    return [
+        str(e["body"]["text"]["content"]) for e in emu.received(openid, "custom") if e["body"].get("msgtype") == "text"
+    ]
 
 
 def all_fit(texts: list[str]) -> bool:

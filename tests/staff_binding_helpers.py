@@ -1,4 +1,5 @@
 """Helpers for the staff binding code tests: a console account signed in through the login form, and its code."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,10 @@ def staff_member(app: Any, username: str) -> Any:
         create_account(db, username, PASSWORD, ["handler"])
         db.commit()
     client = app.test_client()
-    res = client.post("/console/login", data={"csrf_token": token(client, "/console/login"), "username": username,
-                                              "password": PASSWORD})
+    res = client.post(
+        "/console/login",
+        data={"csrf_token": token(client, "/console/login"), "username": username, "password": PASSWORD},
+    )
     assert res.status_code == 302
     return client
 

@@ -1,19 +1,21 @@
 """Test helpers for dependency failures: a private Redis to pause, an app served over HTTP against it."""
+
 from __future__ import annotations
 
 import os
 import signal
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
 from bot.emulator.client import SimClient
-from tests.conftest import clean, free_port, make_app
+from tests.helpers import clean, free_port, make_app
 
 
 @contextmanager

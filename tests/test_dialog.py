@@ -1,4 +1,5 @@
 """One contract for every dialog storage backend: get / set / clear / update, with a TTL."""
+
 from __future__ import annotations
 
 import time

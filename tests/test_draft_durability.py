@@ -1,5 +1,6 @@
 """Drafts survive a Redis loss: what a submitter entered is kept in the database, the embedded Redis keeps an
 append-only file, and 确认 after the loss still submits everything."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,13 @@ def test_confirm_after_redis_lost_everything_submits_the_whole_draft(wx, user, s
     done = wx.text(user, "确认").text
     assert "提交成功" in done
     [ticket] = tickets(services, user)
-    assert (ticket.category, ticket.description, ticket.place, ticket.phone, ticket.anonymous) == \
-        ("劳动权益", "公司拖欠两个月工资", "某某电子厂", "13900001111", True)
+    assert (ticket.category, ticket.description, ticket.place, ticket.phone, ticket.anonymous) == (
+        "劳动权益",
+        "公司拖欠两个月工资",
+        "某某电子厂",
+        "13900001111",
+        True,
+    )
     assert ticket.number in done
     assert "无需重复提交" in wx.text(user, "确认").text
 

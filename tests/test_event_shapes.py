@@ -1,5 +1,6 @@
 """Every documented WeChat message and event, posted by the simulated client as WeChat nests it, gets a
 sensible answer; the parser still refuses absurd nesting."""
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,14 @@ from bot.errors import RequestRefused
 from bot.wechat import MAX_DEPTH, parse_xml, signature
 
 MEDIA = ("image", "voice", "video", "shortvideo", "location", "link", "file")  # acknowledged with a text reply
-REPLIES = {"subscribe": "欢迎关注", "subscribe_qrscene": "欢迎关注", "SCAN": "欢迎回来", "CLICK": "学习",
-           "text": "你好", **{kind: "已收到您的" for kind in MEDIA}}  # shape → part of the reply the user sees
+REPLIES = {
+    "subscribe": "欢迎关注",
+    "subscribe_qrscene": "欢迎关注",
+    "SCAN": "欢迎回来",
+    "CLICK": "学习",
+    "text": "你好",
+    **{kind: "已收到您的" for kind in MEDIA},
+}  # shape → part of the reply the user sees
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))
@@ -32,8 +39,11 @@ def test_the_photo_menu_event_arrives_four_levels_deep(wx: SimClient):
     """pic_weixin as WeChat sends it: SendPicsInfo/PicList/item/PicMd5Sum, items repeated."""
     _, fields = shape("pic_weixin")
     xml = to_xml({"MsgType": "event", **fields})
-    assert re.search(r"<SendPicsInfo><Count>3</Count><PicList><item><PicMd5Sum><!\[CDATA\[[0-9a-f]{32}]]>"
-                     r"</PicMd5Sum></item><item>", xml)
+    assert re.search(
+        r"<SendPicsInfo><Count>3</Count><PicList><item><PicMd5Sum><!\[CDATA\[[0-9a-f]{32}]]>"
+        r"</PicMd5Sum></item><item>",
+        xml,
+    )
     doc = parse_xml(xml.encode())
     assert len(doc["SendPicsInfo"]["PicList"]["item"]) == 3
 
@@ -102,9 +112,15 @@ def test_the_emulators_mpnews_mass_send_reports_with_its_copyright_check(live, e
 
     emu.create_users(2)
     token = emu.issue_token()[0]
-    body = {"filter": {"is_to_all": True}, "msgtype": "mpnews", "mpnews": {"media_id": "draft1"}, "send_ignore_reprint": 0}
-    res = requests.post(f"{live}/emulator/cgi-bin/message/mass/sendall", params={"access_token": token}, json=body,
-                        timeout=30).json()
+    body = {
+        "filter": {"is_to_all": True},
+        "msgtype": "mpnews",
+        "mpnews": {"media_id": "draft1"},
+        "send_ignore_reprint": 0,
+    }
+    res = requests.post(
+        f"{live}/emulator/cgi-bin/message/mass/sendall", params={"access_token": token}, json=body, timeout=30
+    ).json()
     assert res["errcode"] == 0
     job = wait_for(lambda: services.redis.hgetall(f"wxjob:masssendjobfinish:{res['msg_id']}"))
     assert job["FromUserName"] == "mphelper" and job["SentCount"] == "2"

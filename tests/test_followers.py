@@ -1,4 +1,5 @@
 """Followers table kept by subscribe / unsubscribe / SCAN and by every message (the 48-hour window)."""
+
 from __future__ import annotations
 
 from datetime import timedelta

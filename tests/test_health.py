@@ -1,9 +1,12 @@
 """Observability: /healthz, /metrics, openids masked in logs."""
+
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.emulator.client import new_openid
 from bot.logs import MaskOpenids, mask
@@ -20,14 +23,36 @@ def test_healthz_names_what_is_down(app, client):
     assert res.status_code == 503 and res.json == {"status": "error", "failing": ["redis"]}
 
 
-def test_metrics_count_requests_replies_and_dedupe(wx, user, client):
-    fields = wx.build(user, "text", Content="帮助")
-    wx.post(fields)
-    wx.post(fields)
+def samples(client: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample /metrics shows now: (name, its labels) → value."""
     body = client.get("/metrics").get_data(as_text=True)
-    for name in ("bot_webhook_requests_total", 'bot_replies_total{handler="common.show_help"}',
-                 "bot_dedupe_hits_total", "bot_handler_seconds_bucket", "bot_outbox_errors_total"):
-        assert name in body
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body)
+        for s in family.samples
+    }
+
+
+def test_metrics_count_requests_replies_dedupe_and_the_outbox(wx, user, client, services, emu):
+    before = samples(client)
+
+    def grew(name: str, **labels: str) -> float:
+        """How much a sample grew since `before` (the registry is the process's: other tests counted too)."""
+        key = (name, tuple(sorted(labels.items())))
+        return samples(client)[key] - before.get(key, 0.0)
+
+    fields = wx.build(user, "text", Content="帮助")
+    assert wx.post(fields).ok
+    assert wx.post(fields).ok  # WeChat's retry of the same MsgId: answered from the first attempt
+    assert grew("bot_webhook_requests_total", outcome="ok") == 2
+    assert grew("bot_replies_total", handler="common.show_help") == 1
+    assert grew("bot_handler_seconds_count", handler="common.show_help") == 1
+    assert grew("bot_dedupe_hits_total") == 1
+    assert not services.outbox.send_text(user, "窗口外的消息").ok  # no message from the user in the emulator's window
+    assert grew("bot_outbox_errors_total", errcode="45015") == 1
+    emu.open_window(user)
+    assert services.outbox.send_text(user, "窗口内的消息").ok
+    assert grew("bot_outbox_sent_total", api="custom") == 1
 
 
 def test_openids_are_masked_in_logs():

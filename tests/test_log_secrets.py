@@ -1,4 +1,5 @@
 """No access token, secret, AES key, query string, full openid or full phone number in any log line or traceback."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -52,33 +53,49 @@ def test_a_traceback_holding_secrets_is_scrubbed(services):
     with Captured() as logged:
         try:
             try:
-                raise ValueError(f"GET https://api.weixin.qq.com/cgi-bin/media/get?media_id=x&access_token=TOKEN123456 "
-                                 f"phone {PHONE} from {openid}")
+                raise ValueError(
+                    f"GET https://api.weixin.qq.com/cgi-bin/media/get?media_id=x&access_token=TOKEN123456 "
+                    f"phone {PHONE} from {openid}"
+                )
             except ValueError as inner:
                 raise RuntimeError(f"secret={s.secret} key {s.aes_key} token {s.token} 手机 139.0013.8000") from inner
         except RuntimeError:
             log.exception("handler failed for %s (%s)", openid, "１３９００１３８０００")
     text = logged.text
     assert "Traceback" in text and "RuntimeError" in text and "ValueError" in text and "handler failed" in text
-    for leak in ("TOKEN123456", "access_token=", PHONE, "139.0013.8000", "１３９００１３８０００", openid, s.secret,
-                 s.aes_key, "media_id=x"):
+    for leak in (
+        "TOKEN123456",
+        "access_token=",
+        PHONE,
+        "139.0013.8000",
+        "１３９００１３８０００",
+        openid,
+        s.secret,
+        s.aes_key,
+        "media_id=x",
+    ):
         assert leak not in text, leak
     assert "139****8000" in text and openid[:4] in text
 
 
 def test_the_request_log_keeps_the_path_but_not_the_query(services):
     with Captured() as logged:
-        logging.getLogger("werkzeug").info('127.0.0.1 - - "POST /wechat?signature=abc123&timestamp=1&nonce=987654'
-                                           '&openid=%s HTTP/1.1" 200 -', new_openid())
+        logging.getLogger("werkzeug").info(
+            '127.0.0.1 - - "POST /wechat?signature=abc123&timestamp=1&nonce=987654&openid=%s HTTP/1.1" 200 -',
+            new_openid(),
+        )
     assert '"POST /wechat HTTP/1.1" 200' in logged.text and "abc123" not in logged.text and "987654" not in logged.text
 
 
-@pytest.mark.parametrize("text,hidden", [
-    ('{"appid": "wx1", "secret": "S3CR3T-value"}', "S3CR3T-value"),
-    ("Authorization: Bearer abc.def-ghi", "abc.def-ghi"),
-    ("password=hunter2&user=x", "hunter2"),
-    ("联系 +86 139 0013 8000", "139 0013 8000"),
-])
+@pytest.mark.parametrize(
+    "text,hidden",
+    [
+        ('{"appid": "wx1", "secret": "S3CR3T-value"}', "S3CR3T-value"),
+        ("Authorization: Bearer abc.def-ghi", "abc.def-ghi"),
+        ("password=hunter2&user=x", "hunter2"),
+        ("联系 +86 139 0013 8000", "139 0013 8000"),
+    ],
+)
 def test_secret_fields_and_phones_are_hidden_wherever_written(text, hidden):
     assert hidden not in scrub(text)
 

@@ -1,4 +1,5 @@
-"""Mobile numbers are masked however they are written (dots, spaces, full-width digits), in the export and on the page."""
+"""Mobile numbers are masked however they are written (dots, spaces, full-width digits), in the export and the page."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,16 @@ from bot.ticket_models import Ticket
 from tests.production_helpers import login, make_account, new_ticket, signed_in, xlsx_text
 
 EXPORT = "/console/ticket-reports/export.xlsx"
-WRITTEN = ["139.0013.8000", "１３９００１３８０００", "139 0013 8000", "139-0013-8000", "+86 13900138000",
-           "１３９．００１３．８０００", "139_0013_8000", "13900138000"]
+WRITTEN = [
+    "139.0013.8000",
+    "１３９００１３８０００",
+    "139 0013 8000",
+    "139-0013-8000",
+    "+86 13900138000",
+    "１３９．００１３．８０００",
+    "139_0013_8000",
+    "13900138000",
+]
 
 
 @pytest.mark.parametrize("written", WRITTEN)
@@ -29,8 +38,11 @@ def test_a_phone_field_is_masked_whatever_its_form(written):
 
 def fresh_tickets(app):
     """One ticket with numbers typed into the description and the place, in the two forms that slipped through."""
-    return new_ticket(app, description="工资拖欠，请打 139.0013.8000 或 １３９００１３８０００ 联系",
-                      place="某某电子厂（电话 139 0013 8000）")
+    return new_ticket(
+        app,
+        description="工资拖欠，请打 139.0013.8000 或 １３９００１３８０００ 联系",
+        place="某某电子厂（电话 139 0013 8000）",
+    )
 
 
 def test_the_export_masks_numbers_written_with_dots_or_full_width_digits(app):

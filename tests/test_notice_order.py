@@ -1,5 +1,6 @@
 """Out-of-band notices to one user arrive in the order they were made (受理 before 交办 before 办理中), while
 notices to many users still go out side by side."""
+
 from __future__ import annotations
 
 import time
@@ -11,7 +12,7 @@ from bot import ticket_flow as flow
 from bot.ticket_models import Ticket
 from bot.ticket_notify import deliver_later
 from bot.tickets import Submission, TicketConfig, submit
-from tests.conftest import poll
+from tests.helpers import poll
 
 STEPS = [(flow.accept, (None,), "已受理"), (flow.assign, ("renshe", None), "已交办"), (flow.start, (), "正在办理中")]
 
@@ -59,7 +60,7 @@ def test_one_users_notices_arrive_in_the_order_they_were_made(services, emu, liv
             act(services, tickets[u], action, *args)
     expected = [mark for _, _, mark in STEPS]
     for u in users:
-        assert order_of(poll(lambda: len(received(emu, u)) >= 3 and received(emu, u), timeout=15)) == expected
+        assert order_of(poll(lambda u=u: len(received(emu, u)) >= 3 and received(emu, u), timeout=15)) == expected
 
 
 @pytest.mark.config(emulator={"latency_ms": 400})
@@ -71,5 +72,5 @@ def test_notices_to_many_users_go_out_side_by_side(services, emu, live):
     for u in users:
         act(services, tickets[u], flow.accept, None)
     for u in users:
-        poll(lambda: any("已受理" in t for t in received(emu, u)), timeout=10)
+        poll(lambda u=u: any("已受理" in t for t in received(emu, u)), timeout=10)
     assert time.monotonic() - t0 < 8 * 0.4 * 0.6  # one after another would take 3.2 s

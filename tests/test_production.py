@@ -1,4 +1,5 @@
 """Production refuses development defaults; /metrics is protected; the client address comes through trusted proxies."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bot import create_app
-from bot.console.models import AuditEntry
 from bot.config import DEV_SECRETS, load_settings
+from bot.console.models import AuditEntry
 from bot.errors import ConfigError
 from tests.production_helpers import PRODUCTION, close, login, make_account, second_app, signed_in
 
@@ -105,7 +106,9 @@ def test_a_bad_allow_list_entry_names_the_key():
 # Reverse proxies ---------------------------------------------------------------------------------------------------
 def forwarded(client: Any, chain: str) -> int:
     """/metrics asked by the proxy at 127.0.0.1 on behalf of X-Forwarded-For `chain`."""
-    return client.get("/metrics", headers={"X-Forwarded-For": chain}, environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code
+    return client.get(
+        "/metrics", headers={"X-Forwarded-For": chain}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+    ).status_code
 
 
 @pytest.mark.config(env=PRODUCTION, server={"trusted_proxies": 1, "metrics_allow": ["203.0.113.7"]})

@@ -1,4 +1,5 @@
 """Under `gunicorn -w 2` (gunicorn.conf.py), /metrics counts the requests of every worker, whichever answers it."""
+
 from __future__ import annotations
 
 import os
@@ -6,9 +7,9 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -29,10 +30,24 @@ def gunicorn(redis_url: str, database_url: str, tmp_path: Path) -> Iterator[tupl
     access = tmp_path / "access.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "BOT_", "SECRET", "PROMETHEUS"))}
     env.update(BOT_ENV="testing", REDIS_URL=redis_url, DATABASE_URL=database_url, PORT=str(port))
-    cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--access-logfile", str(access),
-           "--access-logformat", "%(p)s %(U)s", "--log-level", "warning",
-           f'bot:create_app({{"var_dir": "{tmp_path / "var"}"}})']
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "err.log", "wb"))
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        "2",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--access-logfile",
+        str(access),
+        "--access-logformat",
+        "%(p)s %(U)s",
+        "--log-level",
+        "warning",
+        f'bot:create_app({{"var_dir": "{tmp_path / "var"}"}})',
+    ]
+    with open(tmp_path / "err.log", "wb") as err:  # the child keeps its own copy of the file
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(proc, base, tmp_path)
@@ -80,8 +95,13 @@ def counted(base: str) -> float:
 
 def test_metrics_sum_every_worker(gunicorn):
     base, access = gunicorn
-    wx = SimClient(base + "/wechat", DEV_SECRETS["WECHAT_TOKEN"], DEV_SECRETS["WECHAT_AES_KEY"],
-                   DEV_SECRETS["WECHAT_APPID"], mode="safe")
+    wx = SimClient(
+        base + "/wechat",
+        DEV_SECRETS["WECHAT_TOKEN"],
+        DEV_SECRETS["WECHAT_AES_KEY"],
+        DEV_SECRETS["WECHAT_APPID"],
+        mode="safe",
+    )
 
     def send(openid: str) -> bool:
         return wx.post(wx.build(openid, "text", Content="帮助")).ok

@@ -1,9 +1,9 @@
-"""Pushes: once / recurring / series with a controlled clock, quiet hours, quotas, approval, opt-outs, two schedulers."""
+"""Pushes: once / recurring / series on a controlled clock, quiet hours, quotas, approval, opt-outs, two schedulers."""
+
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -14,48 +14,11 @@ from bot.models import utcnow
 from bot.points import TZ
 from bot.push_models import Push, PushRun
 from handlers.subscriptions import choose
+from tests.push_helpers import get, got, local, make, members
 
-TEMPLATES = {"push": {"templates": {"reminder": "TM_REMIND", "text": "TM_TEXT", "episode": "TM_EP"}}}  # template channel on
-
-
-def members(emu: Any, services: Any, n: int) -> list[str]:
-    """Followers who wrote just now: subscribed in the emulator and our table, 48 h window open."""
-    openids = []
-    for i in range(n):
-        openid = emu.create_user(f"成员{i}", subscribed=True)["openid"]
-        services.followers.subscribe(openid)
-        services.followers.touch(openid)
-        emu.open_window(openid)
-        openids.append(openid)
-    return openids
-
-
-def local(days: int, hour: int, minute: int = 0) -> datetime:
-    """A China-time moment `days` from today."""
-    today = utcnow().astimezone(TZ).date() + timedelta(days=days)
-    return datetime(today.year, today.month, today.day, hour, minute, tzinfo=TZ)
-
-
-def make(services: Any, now: datetime | None = None, **fields: Any) -> int:
-    """Plan and save a push; its id (asserts it could be scheduled)."""
-    base = {"title": "测试推送", "content_kind": "text", "body": "今晚八点支部学习", "audience_kind": "all",
-            "channel": "custom", "timing": "once", "test_openids": [], "created_by": "test"}
-    with services.sessions() as db:
-        push = Push(**{**base, **fields})
-        problems = pushes.plan(db, services, push, now or utcnow())
-        assert problems == [], problems
-        db.add(push)
-        db.commit()
-        return push.id
-
-
-def get(services: Any, push_id: int) -> Push:
-    with services.sessions() as db:
-        return db.get(Push, push_id)
-
-
-def got(emu: Any, openid: str, kind: str | None = None) -> list[dict[str, Any]]:
-    return emu.received(openid, kind)
+TEMPLATES = {
+    "push": {"templates": {"reminder": "TM_REMIND", "text": "TM_TEXT", "episode": "TM_EP"}}
+}  # template channel on
 
 
 def test_once_fires_at_its_time_and_only_once(live, services, emu):
@@ -75,8 +38,15 @@ def test_once_fires_at_its_time_and_only_once(live, services, emu):
 @pytest.mark.config(**TEMPLATES)
 def test_recurring_first_monday_of_the_month(live, services, emu):
     people = members(emu, services, 2)
-    push_id = make(services, title="支部例会提醒", content_kind="reminder", body="本周一 09:30 召开支部党员大会",
-                   channel="template", timing="recurring", recurrence="每月第一个周一 09:00")
+    push_id = make(
+        services,
+        title="支部例会提醒",
+        content_kind="reminder",
+        body="本周一 09:30 召开支部党员大会",
+        channel="template",
+        timing="recurring",
+        recurrence="每月第一个周一 09:00",
+    )
     first = pushes.aware(get(services, push_id).next_run_at).astimezone(TZ)
     assert first.weekday() == 0 and first.day <= 7 and (first.hour, first.minute) == (9, 0)
     assert pushes.run_push(services, push_id, now=first) is not None
@@ -92,8 +62,17 @@ def test_recurring_first_monday_of_the_month(live, services, emu):
 def test_series_one_episode_every_two_days(live, services, emu):
     people = members(emu, services, 2)
     start = local(1, 20)
-    push_id = make(services, title="新声连载", content_kind="episode", channel="template", timing="series",
-                   run_at=start, series_from=1, series_to=3, series_every_days=2)
+    push_id = make(
+        services,
+        title="新声连载",
+        content_kind="episode",
+        channel="template",
+        timing="series",
+        run_at=start,
+        series_from=1,
+        series_to=3,
+        series_every_days=2,
+    )
     for i in range(3):
         due = pushes.aware(get(services, push_id).next_run_at)
         assert due == start + timedelta(days=2 * i)
@@ -115,13 +94,29 @@ def test_quiet_hours_move_a_send_to_their_end(live, services, emu):
 def test_subscription_account_second_mass_send_the_same_day_is_refused(live, services):
     make(services, channel="mass", run_at=local(1, 9))
     with services.sessions() as db:
-        push = Push(title="第二条", content_kind="text", body="x", audience_kind="all", channel="mass", timing="once",
-                    run_at=local(1, 18), test_openids=[])
+        push = Push(
+            title="第二条",
+            content_kind="text",
+            body="x",
+            audience_kind="all",
+            channel="mass",
+            timing="once",
+            run_at=local(1, 18),
+            test_openids=[],
+        )
         problems = pushes.plan(db, services, push, utcnow())
     assert problems and "订阅号每天只能群发 1 次" in problems[0]
     with services.sessions() as db:  # another day is fine
-        push = Push(title="次日", content_kind="text", body="x", audience_kind="all", channel="mass", timing="once",
-                    run_at=local(2, 18), test_openids=[])
+        push = Push(
+            title="次日",
+            content_kind="text",
+            body="x",
+            audience_kind="all",
+            channel="mass",
+            timing="once",
+            run_at=local(2, 18),
+            test_openids=[],
+        )
         assert pushes.plan(db, services, push, utcnow()) == []
 
 
@@ -130,8 +125,16 @@ def test_service_account_fifth_mass_send_in_a_month_is_refused(live, services):
     for day in range(4):
         make(services, channel="mass", run_at=month + timedelta(days=day + 2))
     with services.sessions() as db:
-        push = Push(title="第五条", content_kind="text", body="x", audience_kind="all", channel="mass", timing="once",
-                    run_at=month + timedelta(days=10), test_openids=[])
+        push = Push(
+            title="第五条",
+            content_kind="text",
+            body="x",
+            audience_kind="all",
+            channel="mass",
+            timing="once",
+            run_at=month + timedelta(days=10),
+            test_openids=[],
+        )
         problems = pushes.plan(db, services, push, utcnow())
     assert problems and "每月最多收到 4 次群发" in problems[0]
 
@@ -209,8 +212,12 @@ def test_organisation_and_district_audiences_reach_only_their_members(live, serv
 
     inside, other, unbound = members(emu, services, 3)
     with services.sessions() as db:
-        db.add_all([Membership(openid=inside, organisation="sany", district="一片区"),
-                    Membership(openid=other, organisation="jiguan", district="二片区")])
+        db.add_all(
+            [
+                Membership(openid=inside, organisation="sany", district="一片区"),
+                Membership(openid=other, organisation="jiguan", district="二片区"),
+            ]
+        )
         db.commit()
     push_id = make(services, run_at=local(1, 12), audience_kind=kind, audience_ref=ref)
     pushes.run_push(services, push_id, now=local(1, 12))
@@ -238,4 +245,3 @@ def test_mass_send_reports_wechat_counts(live, services, emu):
         threading.Event().wait(0.05)
     assert rep["mass"]["SentCount"] == "3"
     assert pushes.run_push(services, push_id, now=local(1, 12)) is None
-

@@ -1,4 +1,6 @@
-"""Fan-out: crash and resume without duplicates (uncertain sends reported or resent by policy), cancel and pause mid-send."""
+"""Fan-out: crash and resume without duplicates (uncertain sends reported or resent by policy), cancel and pause
+mid-send."""
+
 from __future__ import annotations
 
 import threading
@@ -11,7 +13,7 @@ from sqlalchemy import select, update
 from bot import push as pushes
 from bot.fanout import FanOut, report
 from bot.push_models import Delivery, Push, PushRun
-from test_push import get, got, local, make, members
+from tests.push_helpers import get, got, local, make, members
 
 
 def fired(services: Any, emu: Any, n: int, **fields: Any) -> tuple[list[str], int]:
@@ -30,12 +32,16 @@ def crash_midway(services: Any, run_id: int, people: list[str]) -> tuple[set[str
         db.expunge_all()
     fan.materialize()
     with services.sessions() as db:
-        rows = db.execute(select(Delivery.id, Delivery.openid).where(Delivery.run_id == run_id).order_by(Delivery.id)).all()
-    done, inflight = rows[:len(rows) // 3], rows[len(rows) // 3:len(rows) // 3 + 2]
+        rows = db.execute(
+            select(Delivery.id, Delivery.openid).where(Delivery.run_id == run_id).order_by(Delivery.id)
+        ).all()
+    done, inflight = rows[: len(rows) // 3], rows[len(rows) // 3 : len(rows) // 3 + 2]
     from bot.push_content import custom_body, payload
 
     body = custom_body(payload(fan.push, services.content.current()))
-    for _, openid in done + inflight[:1]:  # the crash came after the second-to-last send left, before its row was marked
+    for _, openid in (
+        done + inflight[:1]
+    ):  # the crash came after the second-to-last send left, before its row was marked
         assert services.outbox.send_custom(openid, body).ok
     with services.sessions() as db:
         db.execute(update(Delivery).where(Delivery.id.in_([r.id for r in done])).values(status="sent"))

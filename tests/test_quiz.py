@@ -1,10 +1,11 @@
 """Quizzes through the emulator: a whole daily quiz, caps, retries, challenge timeout, restarts, review,
 leaderboards rebuilt after a Redis flush, reminders, and the bank checks."""
+
 from __future__ import annotations
 
 import shutil
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,33 +14,11 @@ from sqlalchemy import func, select
 
 from bot.content import CONTENT, ContentInvalid, load_library
 from bot.quiz_bank import Question
-from bot.quiz_models import Mistake, PointsEntry, QuizAnswer
-from bot.quizrun import Scorer, active_run, parse_answer, start
+from bot.quiz_models import Mistake, QuizAnswer
+from bot.quizrun import Scorer, parse_answer, start
 from bot.reminders import send_review_reminders
-from tests.conftest import make_app
-
-FAST = {"quiz": {"min_answer_seconds": 0}}  # tests answer at machine speed
-
-
-def current(services, openid: str) -> Question:
-    with services.sessions() as db:
-        run = active_run(db, openid)
-        return services.content.current().questions[run.question_ids[run.position]]
-
-
-def right(q: Question) -> str:
-    return {"正确": "对", "错误": "错"}.get(q.answer, q.answer)
-
-
-def wrong(q: Question) -> str:
-    if q.type == "judge":
-        return "错" if q.answer == "正确" else "对"
-    return next(k for k, _ in q.options if k not in q.answer)
-
-
-def points(services, openid: str) -> int:
-    with services.sessions() as db:
-        return int(db.scalar(select(func.coalesce(func.sum(PointsEntry.points), 0)).where(PointsEntry.openid == openid)))
+from tests.helpers import make_app
+from tests.quiz_helpers import FAST, current, points, right, wrong
 
 
 @pytest.mark.config(**FAST)
@@ -107,7 +86,9 @@ def test_tolerant_answers_and_a_bad_one_costs_nothing(wx, user, services):
     assert "已退出每日答题" in wx.text(user, "退出").text
 
 
-@pytest.mark.parametrize("text,expected", [("A", "A"), ("a", "A"), ("Ａ", "A"), ("选A", "A"), ("我选 b", "B"), ("E", None)])
+@pytest.mark.parametrize(
+    "text,expected", [("A", "A"), ("a", "A"), ("Ａ", "A"), ("选A", "A"), ("我选 b", "B"), ("E", None)]
+)
 def test_parse_single(text, expected):
     q = Question("x", "single", "?", (("A", "1"), ("B", "2"), ("C", "3"), ("D", "4")), "A", "e", "xs001", "百年百事", 1)
     assert parse_answer(text, q) == expected
@@ -115,7 +96,9 @@ def test_parse_single(text, expected):
 
 @pytest.mark.parametrize("text,expected", [("A C", "AC"), ("ac", "AC"), ("C、A", "AC"), ("AA", None), ("AZ", None)])
 def test_parse_multiple(text, expected):
-    q = Question("x", "multiple", "?", (("A", "1"), ("B", "2"), ("C", "3"), ("D", "4")), "AC", "e", "xs001", "百年百事", 1)
+    q = Question(
+        "x", "multiple", "?", (("A", "1"), ("B", "2"), ("C", "3"), ("D", "4")), "AC", "e", "xs001", "百年百事", 1
+    )
     assert parse_answer(text, q) == expected
 
 
@@ -126,7 +109,9 @@ def test_parse_judge(text, expected):
 
 
 @pytest.mark.config(**FAST)
-def test_a_quiz_survives_an_app_restart_and_a_redis_flush(app, wx, user, services, redis_url, database_url, tmp_path, port):
+def test_a_quiz_survives_an_app_restart_and_a_redis_flush(
+    app, wx, user, services, redis_url, database_url, tmp_path, port
+):
     wx.text(user, "每日答题")
     wx.text(user, right(current(services, user)))
     services.redis.flushdb()
@@ -140,18 +125,20 @@ def test_leitner_schedule_with_a_controlled_clock(services):
     bank = services.content.current().questions
     q = next(iter(bank.values()))
     scorer = Scorer(services.points, services.settings.section("quiz"))
-    t0 = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
     def box_and_due():
         with services.sessions() as db:
             m = db.scalar(select(Mistake).where(Mistake.openid == "oLeitner"))
-            return m.box, m.due_at.replace(tzinfo=timezone.utc) if m.due_at.tzinfo is None else m.due_at, m.learned_at
+            return m.box, m.due_at.replace(tzinfo=UTC) if m.due_at.tzinfo is None else m.due_at, m.learned_at
 
     def answer(mode: str, correct: bool, now: datetime) -> None:
         with services.sessions() as db:
             run = start(db, "oLeitner", mode, [q.id])
             run.asked_at = now - timedelta(seconds=5)
-            scorer.answer(db, run, q, q.answer if correct else wrong(q).replace("对", "正确").replace("错", "错误"), now)
+            scorer.answer(
+                db, run, q, q.answer if correct else wrong(q).replace("对", "正确").replace("错", "错误"), now
+            )
 
     answer("daily", False, t0)
     assert box_and_due()[:2] == (1, t0 + timedelta(days=1))
@@ -176,7 +163,7 @@ def test_review_serves_due_mistakes(wx, user, services):
     wx.text(user, "退出")
     assert "暂时没有到期" in wx.text(user, "复习").text
     with services.sessions() as db:
-        db.query(Mistake).update({Mistake.due_at: datetime.now(timezone.utc) - timedelta(minutes=1)})
+        db.query(Mistake).update({Mistake.due_at: datetime.now(UTC) - timedelta(minutes=1)})
         db.commit()
     assert "【错题复习】今天有1道题到期" in wx.text(user, "复习").text
     assert "✅" in wx.text(user, right(q)).text
@@ -212,10 +199,10 @@ def test_review_reminders_once_a_day_inside_the_window(wx, user, services, emu):
     wx.text(user, "你好")  # opens the 48 h window (and the emulator's)
     emu.inbound(wx.build(user, "text", Content="你好"))
     with services.sessions() as db:
-        db.add(Mistake(openid=user, question_id="bn-001", box=1, due_at=datetime.now(timezone.utc) - timedelta(hours=1)))
-        db.add(Mistake(openid="oOutsideWindow", question_id="bn-001", box=1, due_at=datetime.now(timezone.utc)))
+        db.add(Mistake(openid=user, question_id="bn-001", box=1, due_at=datetime.now(UTC) - timedelta(hours=1)))
+        db.add(Mistake(openid="oOutsideWindow", question_id="bn-001", box=1, due_at=datetime.now(UTC)))
         db.commit()
-    noon = (datetime.now(timezone.utc) + timedelta(days=1)).replace(hour=4, minute=0)  # 12:00 China time
+    noon = (datetime.now(UTC) + timedelta(days=1)).replace(hour=4, minute=0)  # 12:00 China time
     assert send_review_reminders(services, noon) == 1
     assert send_review_reminders(services, noon + timedelta(minutes=5)) == 0
     assert "1 道题到期" in emu.received(user, "custom")[0]["body"]["text"]["content"]
@@ -236,16 +223,24 @@ def edit_bank(root: Path, change) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
-@pytest.mark.parametrize("change,message", [
-    (lambda qs: qs[1].update(id=qs[0]["id"]), "duplicate id"),
-    (lambda qs: qs[1].update(stem=qs[0]["stem"] + " ？"), "duplicate stem"),
-    (lambda qs: qs[next(i for i, q in enumerate(qs) if q["type"] == "single")].update(answer="E"), "is not among the options"),
-    (lambda qs: qs[2].update(explanation=""), "missing required field 'explanation'"),
-    (lambda qs: qs[2].update(source="xs999"), "source 'xs999' is not an episode"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda qs: qs[1].update(id=qs[0]["id"]), "duplicate id"),
+        (lambda qs: qs[1].update(stem=qs[0]["stem"] + " ？"), "duplicate stem"),
+        (
+            lambda qs: qs[next(i for i, q in enumerate(qs) if q["type"] == "single")].update(answer="E"),
+            "is not among the options",
+        ),
+        (lambda qs: qs[2].update(explanation=""), "missing required field 'explanation'"),
+        (lambda qs: qs[2].update(source="xs999"), "source 'xs999' is not an episode"),
+    ],
+)
 def test_check_content_refuses_each_kind_of_bad_bank(bank_copy, change, message):
     edit_bank(bank_copy, change)
     with pytest.raises(ContentInvalid) as info:
         load_library(bank_copy, with_index=False)
     problem = info.value.problems[0]
-    assert problem.file == "content/quiz/bainian.yaml" and problem.line > 1 and problem.item and message in problem.message
+    assert (
+        problem.file == "content/quiz/bainian.yaml" and problem.line > 1 and problem.item and message in problem.message
+    )

@@ -1,9 +1,10 @@
 """Quizzes: 我的积分, 排行榜 and 帮助 asked in the middle of a run are answered, then the question is asked again."""
+
 from __future__ import annotations
 
 import pytest
 
-from tests.test_quiz import FAST, current, points, right
+from tests.quiz_helpers import FAST, current, points, right
 
 
 def question_line(services, openid: str) -> str:
@@ -12,7 +13,9 @@ def question_line(services, openid: str) -> str:
 
 
 @pytest.mark.config(**FAST)
-@pytest.mark.parametrize("aside, expected", [("我的积分", "【我的积分】总积分：0"), ("排行榜", "【总榜】"), ("帮助", "常用指令")])
+@pytest.mark.parametrize(
+    "aside, expected", [("我的积分", "【我的积分】总积分：0"), ("排行榜", "【总榜】"), ("帮助", "常用指令")]
+)
 def test_an_aside_is_answered_and_the_question_repeated(wx, user, services, aside, expected):
     wx.click(user, "QUIZ_DAILY")
     stem = question_line(services, user)

@@ -1,25 +1,25 @@
 """Every reply the bot gives fits WeChat's 2,047 bytes at its largest, driven through the emulator: long content
-comes in pages (「继续」) or as several customer-service messages, and the user sees all of it, never WeChat's notice."""
+comes in pages (「继续」) or as several customer-service messages, and the user sees all of it, never WeChat's
+notice."""
+
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import select
 
-from bot import fit
-from bot import push as pushes
-from bot import ticket_flow as flow
-from bot import ticket_notify
+from bot import fit, push as pushes, ticket_flow as flow, ticket_notify
 from bot.emulator.client import FAULT
 from bot.router import Router
 from bot.ticket_models import Ticket
 from bot.tickets import Submission, TicketConfig, submit
+from tests.push_helpers import get, local, make, members
 from tests.size_helpers import all_fit, custom_texts, nbytes, read_all
-from test_push import get, local, make, members
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 # 5,000 characters: sentences with long numbers in them (a number must never be cut in two), no line breaks.
 SENTENCE = "公司从去年开始拖欠工资，工号20231234567890的同事也一样，电话13800138000无人接听。"
 LONG_DESCRIPTION = (SENTENCE * 200)[:5000]
@@ -42,7 +42,7 @@ def pages_of(wx: Any, user: str, first: Any) -> tuple[str, list[str]]:
 
 def no_number_cut(pages: list[str]) -> None:
     bodies = [p.split("\n\n（未完，第")[0] for p in pages]
-    for a, b in zip(bodies, bodies[1:]):
+    for a, b in pairwise(bodies):
         assert not (a[-1:].isdigit() and b[:1].isdigit()), (a[-20:], b[:20])
 
 
@@ -73,16 +73,26 @@ def test_a_description_of_four_byte_characters_fits_too(wx, user):
 
 
 def long_ticket(services: Any, openid: str, rounds: int = 6) -> Ticket:
-    """A ticket with a long timeline: assigned, then resolved with a 1,000-character answer and reopened, over and over."""
+    """A ticket with a long timeline: assigned, resolved with a 1,000-character answer and reopened, over and over."""
     cfg = TicketConfig.of(services.settings)
     with services.sessions() as db:
-        ticket, _ = submit(db, cfg, Submission(key="long", openid=openid, category="劳动权益",
-                                               description=KEPT, place="某某电子厂" * 10), NOW - timedelta(days=30))
+        ticket, _ = submit(
+            db,
+            cfg,
+            Submission(key="long", openid=openid, category="劳动权益", description=KEPT, place="某某电子厂" * 10),
+            NOW - timedelta(days=30),
+        )
         at = NOW - timedelta(days=29)
         flow.assign(flow.Step.by(db, cfg, "staff", at), ticket, "renshe", None)
         for i in range(rounds):
-            flow.resolve(flow.Step.by(db, cfg, "staff", at + timedelta(hours=2 * i + 1)), ticket, f"第{i + 1}次答复：" + "已协调处理" * 200)
-            flow.rate(flow.Step.by(db, cfg, "submitter", at + timedelta(hours=2 * i + 2)), ticket, "unsatisfied", "仍未解决")
+            flow.resolve(
+                flow.Step.by(db, cfg, "staff", at + timedelta(hours=2 * i + 1)),
+                ticket,
+                f"第{i + 1}次答复：" + "已协调处理" * 200,
+            )
+            flow.rate(
+                flow.Step.by(db, cfg, "submitter", at + timedelta(hours=2 * i + 2)), ticket, "unsatisfied", "仍未解决"
+            )
         db.commit()
         db.expunge(ticket)
         return ticket
@@ -92,7 +102,9 @@ def test_my_tickets_and_a_long_timeline_fit(wx, user, services):
     cfg = TicketConfig.of(services.settings)
     with services.sessions() as db:
         for i in range(15):
-            submit(db, cfg, Submission(key=f"k{i}", openid=user, category="其他", description=f"第{i}件事", place="某地"))
+            submit(
+                db, cfg, Submission(key=f"k{i}", openid=user, category="其他", description=f"第{i}件事", place="某地")
+            )
     ticket = long_ticket(services, user)
     mine = seen(wx.text(user, "我的诉求"))
     assert mine.count("JK") >= 10
@@ -107,7 +119,9 @@ def test_a_long_status_notice_arrives_as_several_messages_in_order(wx, user, ser
     cfg = TicketConfig.of(services.settings)
     answer = "经核查，" + "企业已承诺补发全部工资并书面道歉，" * 58  # 990 characters: the console allows 1,000
     with services.sessions() as db:
-        ticket, _ = submit(db, cfg, Submission(key="n", openid=user, category="劳动权益", description="欠薪", place="某地"))
+        ticket, _ = submit(
+            db, cfg, Submission(key="n", openid=user, category="劳动权益", description="欠薪", place="某地")
+        )
         flow.assign(flow.Step.by(db, cfg, "staff"), ticket, "renshe", None)
         step = flow.Step.by(db, cfg, "staff")
         flow.resolve(step, ticket, answer)
@@ -115,14 +129,30 @@ def test_a_long_status_notice_arrives_as_several_messages_in_order(wx, user, ser
         db.commit()
     ticket_notify.deliver(services, ids)
     received = custom_texts(emu, user)
-    resolved = received[[i for i, t in enumerate(received) if "已办结" in t][0]:]
+    resolved = received[[i for i, t in enumerate(received) if "已办结" in t][0] :]
     assert all_fit(received) and len(resolved) == 2  # the 办结 notice came in two parts, in order, nothing lost
     assert answer in "".join(resolved) and "请回复「满意」" in resolved[-1]
 
 
 def test_help_catalogue_albums_search_points_and_leaderboards_fit(wx, user):
-    for words in ("帮助", "新声目录", "下一页", "学习专辑", "1", "下一页", "我的积分", "排行榜", "绑定组织",
-                  "专项答题", "订阅提醒", "我要反映", "取消", "遵义会议", "更多", "不知道说什么" * 40):
+    for words in (
+        "帮助",
+        "新声目录",
+        "下一页",
+        "学习专辑",
+        "1",
+        "下一页",
+        "我的积分",
+        "排行榜",
+        "绑定组织",
+        "专项答题",
+        "订阅提醒",
+        "我要反映",
+        "取消",
+        "遵义会议",
+        "更多",
+        "不知道说什么" * 40,
+    ):
         seen(wx.text(user, words))
     seen(wx.click(user, "HELP"))
     seen(wx.click(user, "STUDY_XINSHENG"))
@@ -138,7 +168,9 @@ def test_a_long_article_reads_in_pages_and_the_album_stays_open(wx, user, servic
     album = lib.albums[0]
     body = "\n\n".join(f"第{i}段。" + "不忘初心，牢记使命，" * 40 for i in range(1, 9))  # about 6,600 bytes
     article = dataclasses.replace(album.articles[0], url=None, body=body)
-    swap_library(services, albums=(dataclasses.replace(album, articles=(article, *album.articles[1:])), *lib.albums[1:]))
+    swap_library(
+        services, albums=(dataclasses.replace(album, articles=(article, *album.articles[1:])), *lib.albums[1:])
+    )
     seen(wx.text(user, "学习专辑"))
     seen(wx.text(user, "1"))
     text, pages = pages_of(wx, user, wx.text(user, "1"))
@@ -149,12 +181,19 @@ def test_a_long_article_reads_in_pages_and_the_album_stays_open(wx, user, servic
 
 def test_a_long_episode_summary_and_a_long_quiz_question_fit(wx, user, services):
     lib = services.content.current()
-    episodes = tuple(dataclasses.replace(e, media=None, summary="这一年，" + "党领导人民艰苦奋斗，" * 120) for e in lib.episodes)
+    episodes = tuple(
+        dataclasses.replace(e, media=None, summary="这一年，" + "党领导人民艰苦奋斗，" * 120) for e in lib.episodes
+    )
     stem = "阅读材料：" + "中国共产党人的初心和使命，" * 60  # 2,300 bytes before the options
-    long_q = {qid: dataclasses.replace(q, stem=stem,
-                                       options=tuple((k, f"{k}项：" + "为中国人民谋幸福，" * 20) for k, _ in q.options),
-                                       explanation="解析：" + "这是党的根本宗旨。" * 60)
-              for qid, q in lib.questions.items()}
+    long_q = {
+        qid: dataclasses.replace(
+            q,
+            stem=stem,
+            options=tuple((k, f"{k}项：" + "为中国人民谋幸福，" * 20) for k, _ in q.options),
+            explanation="解析：" + "这是党的根本宗旨。" * 60,
+        )
+        for qid, q in lib.questions.items()
+    }
     swap_library(services, episodes=episodes, questions=long_q)
     text, _ = pages_of(wx, user, wx.text(user, "新声1"))
     assert episodes[0].summary in text

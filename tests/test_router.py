@@ -1,4 +1,5 @@
 """Filters and the dispatcher: text (width/case-insensitive), keywords, regex groups, clicks, events, states."""
+
 from __future__ import annotations
 
 from bot.context import Context
@@ -8,7 +9,9 @@ from bot.router import Dispatcher, Router
 
 
 def msg(text: str = "", kind: str = "text", event: str = "", key: str = "") -> Message:
-    return Message(kind, "o1", "gh", 1, {}, msg_id="1" if kind != "event" else None, content=text, event=event, event_key=key)
+    return Message(
+        kind, "o1", "gh", 1, {}, msg_id="1" if kind != "event" else None, content=text, event=event, event_key=key
+    )
 
 
 def route(dispatcher: Dispatcher, m: Message, dialog: Dialog | None = None) -> tuple[str | None, dict]:

@@ -1,17 +1,18 @@
 """The scheduler: one active process through a Redis lease; each run claimed once; jobs persist."""
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import poll
 from bot.models import utcnow
 from bot.push_models import PushRun
 from bot.scheduler import HEARTBEAT_KEY, LEASE_KEY, Scheduler, claim_run
-from test_push import get, got, make, members
+from tests.helpers import poll
+from tests.push_helpers import get, got, make, members
 
 
 def test_two_schedulers_one_lease(services):
@@ -28,7 +29,7 @@ def test_two_schedulers_one_lease(services):
 
 def test_a_run_is_claimed_once(services):
     Scheduler(services)
-    when = datetime(2026, 11, 21, 20, 0, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 21, 20, 0, tzinfo=UTC)
     assert claim_run("push-1", when) and not claim_run("push-1", when)
     assert claim_run("push-1", when.replace(hour=21))
 
@@ -39,7 +40,7 @@ def test_started_scheduler_persists_jobs_and_ticks(services):
     try:
         poll(lambda: services.redis.get(LEASE_KEY) == sched.token)
         assert sched.aps.get_job("heartbeat") is not None
-        sched.aps.get_job("heartbeat").modify(next_run_time=datetime.now(timezone.utc))
+        sched.aps.get_job("heartbeat").modify(next_run_time=datetime.now(UTC))
         poll(lambda: services.redis.get(HEARTBEAT_KEY))
     finally:
         sched.stop()
@@ -48,7 +49,7 @@ def test_started_scheduler_persists_jobs_and_ticks(services):
 
 @pytest.mark.config(push={"sync_interval": 1, "quiet_hours": ["00:00", "00:00"]})  # no quiet hours: any time of day
 def test_live_scheduler_delivers_a_push_scheduled_seconds_ahead_once(live, services, emu):
-    """The real path: scheduler started in-process → sync_pushes adds the push's date job → run_push fires and fans out."""
+    """The real path: the scheduler started in-process → sync_pushes adds the push's date job → run_push fans out."""
     people = members(emu, services, 3)
     sched = Scheduler(services)
     sched.start()
@@ -72,7 +73,7 @@ def test_live_scheduler_delivers_a_push_scheduled_seconds_ahead_once(live, servi
 
 def test_started_scheduler_escalates_overdue_tickets(services):
     from bot.ticket_models import StaffNotice
-    from test_tickets import account, new_ticket
+    from tests.ticket_helpers import account, new_ticket
 
     admin = account(services, "admin", "admin")
     new_ticket(services, now=utcnow() - timedelta(hours=3))  # nobody accepted it within the intake hours
@@ -80,7 +81,7 @@ def test_started_scheduler_escalates_overdue_tickets(services):
     sched.start()
     try:
         poll(lambda: services.redis.get(LEASE_KEY) == sched.token)
-        sched.aps.get_job("ticket-escalation").modify(next_run_time=datetime.now(timezone.utc))
+        sched.aps.get_job("ticket-escalation").modify(next_run_time=datetime.now(UTC))
         with services.sessions() as db:
             poll(lambda: db.scalars(select(StaffNotice.account_id)).all() == [admin])
     finally:
@@ -89,8 +90,8 @@ def test_started_scheduler_escalates_overdue_tickets(services):
 
 def test_started_scheduler_retries_ticket_media(services, emu, live):
     from bot.ticket_models import TicketMedia
-    from test_tickets import new_ticket
     from tests.factories import PNG
+    from tests.ticket_helpers import new_ticket
 
     media_id = emu.add_media("image", PNG, "image/png")
     new_ticket(services, now=utcnow(), media=[{"type": "image", "media_id": media_id}])  # its first fetch never ran
@@ -98,7 +99,7 @@ def test_started_scheduler_retries_ticket_media(services, emu, live):
     sched.start()
     try:
         poll(lambda: services.redis.get(LEASE_KEY) == sched.token)
-        sched.aps.get_job("ticket-media").modify(next_run_time=datetime.now(timezone.utc))
+        sched.aps.get_job("ticket-media").modify(next_run_time=datetime.now(UTC))
 
         def copied() -> bytes | None:
             with services.sessions() as db:

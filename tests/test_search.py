@@ -1,4 +1,5 @@
 """Study search as a member sees it: ranking, normalisation, keywords, paging, determinism."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -10,15 +11,44 @@ import pytest
 from bot.search import Document, Hit, SearchIndex, nfkc, normalize, top
 
 DOCS = [
-    Document("xs017", "遵义会议", "1935年1月，中共中央政治局在贵州遵义召开扩大会议，确立了毛泽东在党中央和红军的领导地位。",
-             ("遵义会议", "遵义", "伟大转折"), "episode"),
-    Document("xs018", "四渡赤水", "遵义会议后，毛泽东指挥中央红军四渡赤水，摆脱了敌人的围追堵截。", ("四渡赤水", "长征"), "episode"),
-    Document("xs012", "古田会议", "1929年12月，红四军第九次党代表大会在福建上杭古田召开。", ("古田会议", "古田"), "episode"),
-    Document("xs001", "中国共产党第一次全国代表大会召开", "1921年7月，大会在上海开幕，最后一天转移到嘉兴南湖的一条游船上举行。",
-             ("中共一大", "红船", "嘉兴南湖"), "episode"),
-    Document("chongde-06", "砍头不要紧，只要主义真", "夏明翰就义前写下诗句；瞿秋白在福建长汀从容就义。",
-             ("夏明翰", "瞿秋白"), "article"),
-    Document("lixing-01", "學史力行：辦實事、開新局", "把黨史學習教育成果轉化為為群眾辦實事的實際行動。", ("我為群眾辦實事",), "article"),
+    Document(
+        "xs017",
+        "遵义会议",
+        "1935年1月，中共中央政治局在贵州遵义召开扩大会议，确立了毛泽东在党中央和红军的领导地位。",
+        ("遵义会议", "遵义", "伟大转折"),
+        "episode",
+    ),
+    Document(
+        "xs018",
+        "四渡赤水",
+        "遵义会议后，毛泽东指挥中央红军四渡赤水，摆脱了敌人的围追堵截。",
+        ("四渡赤水", "长征"),
+        "episode",
+    ),
+    Document(
+        "xs012", "古田会议", "1929年12月，红四军第九次党代表大会在福建上杭古田召开。", ("古田会议", "古田"), "episode"
+    ),
+    Document(
+        "xs001",
+        "中国共产党第一次全国代表大会召开",
+        "1921年7月，大会在上海开幕，最后一天转移到嘉兴南湖的一条游船上举行。",
+        ("中共一大", "红船", "嘉兴南湖"),
+        "episode",
+    ),
+    Document(
+        "chongde-06",
+        "砍头不要紧，只要主义真",
+        "夏明翰就义前写下诗句；瞿秋白在福建长汀从容就义。",
+        ("夏明翰", "瞿秋白"),
+        "article",
+    ),
+    Document(
+        "lixing-01",
+        "學史力行：辦實事、開新局",
+        "把黨史學習教育成果轉化為為群眾辦實事的實際行動。",
+        ("我為群眾辦實事",),
+        "article",
+    ),
     Document("zengxin-09", "ZH 与 WTO", "2001年中国加入世界贸易组织（WTO）。", ("WTO", "入世"), "article"),
 ]
 TWINS = [Document(f"twin-{i}", "南泥湾大生产运动", "自己动手，丰衣足食。", ("南泥湾",), "episode") for i in range(7)]
@@ -39,9 +69,16 @@ def test_title_match_outranks_body_mention(index: SearchIndex) -> None:
     assert hits[0].score > hits[1].score and hits[0].kind == "episode"
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("遵義會議", "xs017"), ("遵义会议", "xs017"), ("ｚｈ", "zengxin-09"), ("ＷＴＯ", "zengxin-09"), ("wto", "zengxin-09"),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("遵義會議", "xs017"),
+        ("遵义会议", "xs017"),
+        ("ｚｈ", "zengxin-09"),
+        ("ＷＴＯ", "zengxin-09"),
+        ("wto", "zengxin-09"),
+    ],
+)
 def test_traditional_full_width_and_case_find_the_same_document(index: SearchIndex, query: str, expected: str) -> None:
     assert ids(index.search(query))[0] == expected
 

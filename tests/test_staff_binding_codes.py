@@ -1,13 +1,14 @@
 """Staff binding codes 「绑定后台 …」 through the emulator: long codes, tries limited per WeChat user and overall,
 and no reply names the console account."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from staff_binding_helpers import bound_openid, new_code, staff_member
 
 from bot.staff_alerts import CODE_DIGITS
-from staff_binding_helpers import bound_openid, new_code, staff_member
 
 
 def follower(emu: Any, services: Any, name: str = "指导员") -> str:

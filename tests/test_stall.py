@@ -1,5 +1,6 @@
 """Never past WeChat's 5 seconds: a paused Redis or a locked database gets 「系统繁忙」 in time, /healthz answers
 within a second naming what is down, and nothing the user entered is lost."""
+
 from __future__ import annotations
 
 import time
@@ -10,15 +11,16 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.extensions import make_engine
 from bot.ticket_models import Ticket
-from tests.conftest import clean
 from tests.stall_support import paused, private_redis, served, write_locked
 
 ANSWERS = ["我要反映", "3", "公司拖欠两个月工资", "某某电子厂", "跳过", "否"]  # up to the summary
 
 
 def test_a_paused_redis_gets_a_busy_reply_in_time_and_healthz_names_it(database_url, tmp_path):
-    with private_redis(tmp_path / "redis") as server, \
-            served(f"unix://{server.socket_file}", database_url, tmp_path) as (app, wx):
+    with (
+        private_redis(tmp_path / "redis") as server,
+        served(f"unix://{server.socket_file}", database_url, tmp_path) as (app, wx),
+    ):
         user = "o_stall_" + "x" * 20
         assert wx.text(user, "帮助").ok  # answered normally; the connections are warm
         soft_limit = app.extensions["bot"].settings.section("webhook")["soft_limit"]

@@ -1,5 +1,6 @@
 """Study in chat through the emulator: episode notations, next episode across restarts, catalogue,
 albums, search (with traditional characters), content reload and a broken file refused."""
+
 from __future__ import annotations
 
 import shutil
@@ -12,7 +13,7 @@ import yaml
 from bot.content import CONTENT, Episode
 from bot.router import Router
 from bot.store import ContentStore
-from tests.conftest import make_app
+from tests.helpers import make_app
 
 
 @pytest.fixture
@@ -24,7 +25,9 @@ def find(lib, keyword: str) -> Episode:
     return next(e for e in lib.episodes if keyword in e.keywords or keyword in e.title)
 
 
-@pytest.mark.parametrize("notation", ["新声 37", "新声37", "第37集", "新声第三十七集", "37集", "新声 ３７", "新声第37集"])
+@pytest.mark.parametrize(
+    "notation", ["新声 37", "新声37", "第37集", "新声第三十七集", "37集", "新声 ３７", "新声第37集"]
+)
 def test_every_episode_notation(wx, user, lib, notation):
     text = wx.text(user, notation).text
     assert "第37集" in text and lib.episode(37).title in text

@@ -1,13 +1,14 @@
 """Likely duplicates: bigram shingles, Jaccard similarity, ranking, and the bounded candidate query."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bot.ticket_models import Ticket
 from bot.ticket_similar import candidates, jaccard, likely_duplicates, normalise, rank, shingles, similarity
 from bot.tickets import Submission, TicketConfig, submit
 
-NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 
 
 def test_text_is_normalised_before_comparing():

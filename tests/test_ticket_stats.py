@@ -1,4 +1,5 @@
 """Ticket statistics: exact counts and rates of a known set of tickets, by month, category, department, 片区."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,12 +14,14 @@ from bot.ticket_models import Ticket
 from bot.ticket_stats import Counts, Filters, cached_report, cube_report, month_span, percent, report, sets_report
 from tests import ticket_known as known
 
+EVERYTHING = Filters()  # no filter: every ticket
+
 
 @pytest.fixture
 def figures(services):
     known.build(services)
 
-    def take(filters: Filters = Filters(), now=known.NOW):
+    def take(filters: Filters = EVERYTHING, now=known.NOW):
         with services.sessions() as db:
             return report(db, filters, now)
 
@@ -67,7 +70,11 @@ def test_by_category_and_district(figures):
     assert (cats["住房保障"].submitted, cats["住房保障"].collected) == (1, 0)
     districts = dict(result.rows("district"))
     assert [k for k in districts] == ["一片区", "二片区", None]
-    assert (districts["一片区"].collected, districts["一片区"].solved, rates(districts["一片区"])) == (5, 3, (2 / 4, 3 / 5, 1.0))
+    assert (districts["一片区"].collected, districts["一片区"].solved, rates(districts["一片区"])) == (
+        5,
+        3,
+        (2 / 4, 3 / 5, 1.0),
+    )
     assert (districts["二片区"].collected, districts["二片区"].solve_rate) == (3, 0.0)
 
 
@@ -93,7 +100,7 @@ def test_month_gaps_are_filled_and_rates_print_as_percent():
 
 
 def test_the_cache_serves_the_same_figures_until_a_ticket_changes(services, figures):
-    def cached(filters: Filters = Filters()):
+    def cached(filters: Filters = EVERYTHING):
         with services.sessions() as db:
             return cached_report(services.redis, db, filters, known.NOW)
 
@@ -120,6 +127,11 @@ def test_postgresql_grouping_sets_agree_with_the_roll_up_here(services, figures)
     with services.sessions() as db:
         if db.get_bind().dialect.name != "postgresql":
             pytest.skip("GROUPING SETS are used on PostgreSQL only")
-        for f in (Filters(), Filters(month_from="2026-11"), Filters(department="renshe"), Filters(month_from="2030-01")):
+        for f in (
+            Filters(),
+            Filters(month_from="2026-11"),
+            Filters(department="renshe"),
+            Filters(month_from="2030-01"),
+        ):
             in_sql, here = sets_report(db, f, known.NOW), cube_report(db, f, known.NOW)
             assert in_sql.total == here.total and in_sql.by == here.by

@@ -1,8 +1,9 @@
 """Ticket core: numbers, idempotent submission, every workflow step and its event, notices, escalation, privacy,
 and the retries that copy a ticket's media from WeChat."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,34 +15,13 @@ from bot.errors import UserFacingError
 from bot.ticket_media import retry_pending
 from bot.ticket_models import AppendOnlyError, StaffNotice, Ticket, TicketEvent, TicketMedia, TicketNotice
 from bot.ticket_notify import PENDING_KEY, deliver, escalate
-from bot.tickets import (Submission, TicketConfig, can_see_phone, can_see_submitter, mask_phone, own_ticket, submit,
-                         valid_phone)
-
-NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)  # 10:00 in China
+from bot.tickets import TicketConfig, can_see_phone, can_see_submitter, mask_phone, own_ticket, submit, valid_phone
+from tests.ticket_helpers import NOW, account, new_ticket, sub
 
 
-def sub(openid: str = "o_user", key: str = "draft-1", **fields: Any) -> Submission:
-    base = dict(category="劳动权益", description="工资拖欠两个月", place="某某电子厂", phone="13812345678")
-    base.update(fields)
-    return Submission(key=key, openid=openid, **base)
-
-
-def new_ticket(services: Any, now: datetime = NOW, **fields: Any) -> Ticket:
-    with services.sessions() as db:
-        ticket, created = submit(db, TicketConfig.of(services.settings), sub(**fields), now)
-        assert created
-        return ticket
-
-
-def account(services: Any, name: str, *roles: str, **fields: Any) -> int:
-    with services.sessions() as db:
-        row = Account(username=name, password_hash="x", roles=list(roles), **fields)
-        db.add(row)
-        db.commit()
-        return row.id
-
-
-def step(services: Any, ticket_id: int, action: Any, *args: Any, now: datetime = NOW, actor: str = "staff") -> list[int]:
+def step(
+    services: Any, ticket_id: int, action: Any, *args: Any, now: datetime = NOW, actor: str = "staff"
+) -> list[int]:
     """Run one workflow step on a fresh session and commit; the notice ids it queued."""
     with services.sessions() as db:
         s = flow.Step.by(db, TicketConfig.of(services.settings), actor, now)
@@ -53,13 +33,16 @@ def step(services: Any, ticket_id: int, action: Any, *args: Any, now: datetime =
 
 def events(services: Any, ticket_id: int) -> list[str]:
     with services.sessions() as db:
-        return [e.kind for e in db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id))]
+        return [
+            e.kind
+            for e in db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id))
+        ]
 
 
 def test_numbers_follow_the_china_date_and_a_daily_sequence(services):
     first = new_ticket(services, key="a")
     second = new_ticket(services, key="b")
-    late = new_ticket(services, key="c", now=datetime(2026, 11, 21, 16, 30, tzinfo=timezone.utc))  # 00:30 on the 22nd
+    late = new_ticket(services, key="c", now=datetime(2026, 11, 21, 16, 30, tzinfo=UTC))  # 00:30 on the 22nd
     assert (first.number, second.number, late.number) == ("JK2611210001", "JK2611210002", "JK2611220001")
     assert first.month == "2026-11" and first.tier == "general"
     assert first.due_at == NOW + timedelta(days=7) and first.accept_due_at == NOW + timedelta(hours=2)
@@ -114,7 +97,7 @@ def test_unsatisfied_reopens_with_a_new_deadline(services):
     with services.sessions() as db:
         again = db.get(Ticket, t.id)
         assert (again.status, again.reopened, again.solved) == ("assigned", 1, False)
-        assert again.due_at.replace(tzinfo=timezone.utc) == later + timedelta(days=7)
+        assert again.due_at.replace(tzinfo=UTC) == later + timedelta(days=7)
     assert events(services, t.id)[-2:] == ["rate", "reopen"]
 
 
@@ -163,14 +146,16 @@ def test_notices_go_out_in_the_window_and_otherwise_wait_for_the_next_message(se
     services.followers.subscribe(outside)
     a = new_ticket(services, openid=inside, key="a")
     b = new_ticket(services, openid=outside, key="b")
-    ids = step(services, a.id, flow.accept, None, now=datetime.now(timezone.utc)) + \
-        step(services, b.id, flow.accept, None, now=datetime.now(timezone.utc))
+    ids = step(services, a.id, flow.accept, None, now=datetime.now(UTC)) + step(
+        services, b.id, flow.accept, None, now=datetime.now(UTC)
+    )
     assert deliver(services, ids) == 1
     assert "已受理" in emu.received(inside)[-1]["body"]["text"]["content"]
     assert services.redis.sismember(PENDING_KEY, outside)
     services.followers.touch(outside)
     emu.open_window(outside)
     from bot.ticket_notify import deliver_pending
+
     assert deliver_pending(services, outside) == 1
     assert "已受理" in emu.received(outside)[-1]["body"]["text"]["content"]
 
@@ -192,8 +177,11 @@ def media_state(services: Any, ticket_id: int) -> list[tuple[str, int, bool]]:
 
 
 def test_a_submission_queues_one_row_per_image_or_voice(services):
-    media = [{"type": "image", "media_id": "m1"}, {"type": "voice", "media_id": "m2", "text": "识别"},
-             {"type": "image", "media_id": "m1"}]  # the same id twice: one row
+    media = [
+        {"type": "image", "media_id": "m1"},
+        {"type": "voice", "media_id": "m2", "text": "识别"},
+        {"type": "image", "media_id": "m1"},
+    ]  # the same id twice: one row
     t = new_ticket(services, media=media)
     assert media_state(services, t.id) == [("image", 0, False), ("voice", 0, False)]
     with services.sessions() as db:
@@ -203,11 +191,13 @@ def test_a_submission_queues_one_row_per_image_or_voice(services):
 
 def test_the_retry_job_skips_tickets_past_wechats_three_days(services, emu, live):
     fresh_id, old_id = (emu.add_media("image", b"\xff\xd8\xff jpeg", "image/jpeg") for _ in range(2))
-    now = datetime.now(timezone.utc)
-    fresh = new_ticket(services, key="fresh", now=now - timedelta(days=2),
-                       media=[{"type": "image", "media_id": fresh_id}])
-    old = new_ticket(services, key="old", now=now - timedelta(days=3, minutes=1),
-                     media=[{"type": "image", "media_id": old_id}])
+    now = datetime.now(UTC)
+    fresh = new_ticket(
+        services, key="fresh", now=now - timedelta(days=2), media=[{"type": "image", "media_id": fresh_id}]
+    )
+    old = new_ticket(
+        services, key="old", now=now - timedelta(days=3, minutes=1), media=[{"type": "image", "media_id": old_id}]
+    )
     assert retry_pending(services, now) == 1
     assert media_state(services, fresh.id) == [("image", 1, True)]
     assert media_state(services, old.id) == [("image", 0, False)]  # WeChat has forgotten it: not even asked
@@ -215,7 +205,7 @@ def test_the_retry_job_skips_tickets_past_wechats_three_days(services, emu, live
 
 def test_the_retry_job_adds_rows_for_tickets_submitted_before_the_table(services, emu, live):
     media_id = emu.add_media("voice", b"#!AMR\n", "audio/amr")
-    t = new_ticket(services, now=datetime.now(timezone.utc), media=[{"type": "voice", "media_id": media_id}])
+    t = new_ticket(services, now=datetime.now(UTC), media=[{"type": "voice", "media_id": media_id}])
     with services.sessions() as db:
         db.execute(delete(TicketMedia))
         db.commit()

@@ -1,14 +1,15 @@
 """我要反映 through the emulator: the whole dialog with media, cancel, 上一步 and 修改, a timed-out dialog resumed
 from its draft, the bad phone message, retries making one ticket, the database down, 我的诉求 and ratings."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import create_engine, event, func, select
-from sqlalchemy.orm import undefer
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import undefer
 
 from bot import ticket_flow as flow
 from bot.quiz_models import Membership
@@ -16,10 +17,10 @@ from bot.ticket_media import retry_pending
 from bot.ticket_models import Ticket, TicketCounter, TicketMedia, TicketNotice
 from bot.tickets import Submission, TicketConfig, submit
 from handlers.tickets import DRAFT_KEY
-from tests.conftest import poll
 from tests.factories import AMR, PNG
+from tests.helpers import poll
 
-NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)  # 10:00 in China
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # 10:00 in China
 NUMBER = re.compile(r"[A-Z]{2}\d{10}")
 ANSWERS = ["我要反映", "3", "公司拖欠两个月工资", "某某电子厂", "跳过", "否"]  # up to the summary
 
@@ -70,16 +71,31 @@ def test_a_whole_submission_with_voice_and_image(wx, user, services):
     assert "不是有效的手机号码" in bad and "跳过" in bad
     assert "匿名" in wx.text(user, "138 1234 5678").text
     summary = wx.text(user, "是").text
-    for part in ("劳动权益", "公司拖欠两个月工资（附件2个）", "某某电子厂", "138****5678", "对用人单位匿名：是", "「确认」"):
+    for part in (
+        "劳动权益",
+        "公司拖欠两个月工资（附件2个）",
+        "某某电子厂",
+        "138****5678",
+        "对用人单位匿名：是",
+        "「确认」",
+    ):
         assert part in summary
     done = wx.text(user, "确认").text
     assert "提交成功" in done and "2小时内受理" in done
     [ticket] = tickets(services, user)
     assert number_in(done) == ticket.number
-    assert (ticket.category, ticket.description, ticket.place, ticket.phone, ticket.anonymous, ticket.district) == \
-        ("劳动权益", "公司拖欠两个月工资", "某某电子厂", "13812345678", True, "东片区")
-    assert ticket.media == [{"type": "voice", "media_id": "voice-1", "text": "老板不发工资"},
-                            {"type": "image", "media_id": "img-1", "url": "http://example.invalid/a.jpg"}]
+    assert (ticket.category, ticket.description, ticket.place, ticket.phone, ticket.anonymous, ticket.district) == (
+        "劳动权益",
+        "公司拖欠两个月工资",
+        "某某电子厂",
+        "13812345678",
+        True,
+        "东片区",
+    )
+    assert ticket.media == [
+        {"type": "voice", "media_id": "voice-1", "text": "老板不发工资"},
+        {"type": "image", "media_id": "img-1", "url": "http://example.invalid/a.jpg"},
+    ]
     assert services.dialogs.get(user).state is None
 
 
@@ -93,13 +109,22 @@ def test_a_voice_message_alone_can_describe_the_problem(wx, user, services):
     assert "联系电话" in wx.post(where).text  # a shared location answers the place step
     fill(wx, user, ["跳过", "否", "确认"])
     [ticket] = tickets(services, user)
-    assert (ticket.description, ticket.place, ticket.phone, ticket.district) == ("办证跑了三趟", "经开区政务服务中心", None, None)
+    assert (ticket.description, ticket.place, ticket.phone, ticket.district) == (
+        "办证跑了三趟",
+        "经开区政务服务中心",
+        None,
+        None,
+    )
 
 
 def media_rows(services: Any, ticket_id: int) -> list[TicketMedia]:
     with services.sessions() as db:
-        rows = db.scalars(select(TicketMedia).options(undefer(TicketMedia.data))
-                          .where(TicketMedia.ticket_id == ticket_id).order_by(TicketMedia.id)).all()
+        rows = db.scalars(
+            select(TicketMedia)
+            .options(undefer(TicketMedia.data))
+            .where(TicketMedia.ticket_id == ticket_id)
+            .order_by(TicketMedia.id)
+        ).all()
         return list(rows)
 
 
@@ -120,7 +145,9 @@ def test_submitted_images_and_voice_are_copied_before_wechat_forgets_them(wx, us
     ticket = submit_with(wx, services, user, ("image", image), ("voice", voice))
     rows = poll(lambda: (r := media_rows(services, ticket.id)) and all(x.fetched_at for x in r) and r, timeout=10)
     assert [(r.media_id, r.kind, r.content_type, r.data, r.size, r.error, r.attempts) for r in rows] == [
-        (image, "image", "image/png", PNG, len(PNG), None, 1), (voice, "voice", "audio/amr", AMR, len(AMR), None, 1)]
+        (image, "image", "image/png", PNG, len(PNG), None, 1),
+        (voice, "voice", "audio/amr", AMR, len(AMR), None, 1),
+    ]
     emu.expire_media(image)  # three days later WeChat has forgotten it; the copy stays
     assert retry_pending(services) == 0 and media_rows(services, ticket.id)[0].data == PNG
 
@@ -269,9 +296,9 @@ def test_a_timeline_shows_public_events_in_china_time_and_the_result(wx, user, s
 
 
 def resolved(services: Any, openid: str, key: str) -> Ticket:
-    ticket = other_ticket(services, openid=openid, key=key, now=datetime.now(timezone.utc))
-    step(services, ticket.id, flow.assign, "jianshe", None, now=datetime.now(timezone.utc))
-    step(services, ticket.id, flow.resolve, "已处理", now=datetime.now(timezone.utc))
+    ticket = other_ticket(services, openid=openid, key=key, now=datetime.now(UTC))
+    step(services, ticket.id, flow.assign, "jianshe", None, now=datetime.now(UTC))
+    step(services, ticket.id, flow.resolve, "已处理", now=datetime.now(UTC))
     return ticket
 
 
@@ -287,7 +314,12 @@ def test_ratings_close_or_reopen(wx, user, services, emu):
     with services.sessions() as db:
         assert (db.get(Ticket, good.id).status, db.get(Ticket, good.id).rating) == ("closed", "satisfied")
         again = db.get(Ticket, bad.id)
-        assert (again.status, again.rating, again.rating_comment, again.reopened) == ("assigned", "unsatisfied", "仍未解决", 1)
+        assert (again.status, again.rating, again.rating_comment, again.reopened) == (
+            "assigned",
+            "unsatisfied",
+            "仍未解决",
+            1,
+        )
     notice = poll(lambda: [n for n in emu.received(user) if "已重新交办" in str(n["body"])])
     assert bad.number in str(notice[0]["body"])
     shown = wx.text(user, bad.number).text
@@ -296,8 +328,11 @@ def test_ratings_close_or_reopen(wx, user, services, emu):
 
     def channel() -> str | None:
         with services.sessions() as db:
-            return db.scalar(select(TicketNotice.channel).where(TicketNotice.ticket_id == bad.id,
-                                                                TicketNotice.text.contains("已重新交办")))
+            return db.scalar(
+                select(TicketNotice.channel).where(
+                    TicketNotice.ticket_id == bad.id, TicketNotice.text.contains("已重新交办")
+                )
+            )
 
     assert poll(channel) == "custom"
 

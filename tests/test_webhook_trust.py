@@ -1,5 +1,6 @@
 """Webhook trust: accepted modes (no downgrade), nonce reuse, dedupe by sender, junk query values, and access
 logs that carry paths but never a webhook's signed query."""
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,8 @@ from bot.emulator.client import SimClient, new_openid, to_xml
 from bot.models import Follower
 from bot.webhook import NONCE_KEY, accepted_modes
 from tests import factories as f
-from tests.webhook_helpers import PATH, PLAIN_OK, nothing_stored, plain, sim  # noqa: F401 (fixtures)
-from tests.conftest import free_port, poll
+from tests.helpers import free_port, poll
+from tests.webhook_helpers import PATH, PLAIN_OK, nothing_stored
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,7 +83,10 @@ def test_a_byte_identical_resend_is_wechats_retry_and_gets_the_first_reply(clien
     query, body = sim.query_and_body(f.text(new_openid(), "帮助"))
     first, again = send(client, query, body), send(client, query, body)
     assert first.status_code == again.status_code == 200
-    assert sim.open_reply(again.get_data(as_text=True), 200)["Content"] == sim.open_reply(first.get_data(as_text=True), 200)["Content"]
+    assert (
+        sim.open_reply(again.get_data(as_text=True), 200)["Content"]
+        == sim.open_reply(first.get_data(as_text=True), 200)["Content"]
+    )
     window = app.extensions["bot"].settings.section("webhook")["timestamp_window"]
     assert 0 < services.redis.ttl(NONCE_KEY.format(query["timestamp"], query["nonce"])) <= window + 1
 
@@ -101,10 +105,19 @@ def test_two_users_sending_the_same_msgid_each_get_their_own_reply(client, sim):
 def junk_queries() -> list[str]:
     now = str(int(time.time()))
     return [
-        "timestamp=%C2%B2", "timestamp=" + "9" * 5000, "timestamp=%EF%BC%91%EF%BC%97", "timestamp=-1",
-        "timestamp=1e9", "timestamp=%20" + now, f"timestamp={now}&nonce=" + "1" * 5000,
-        f"timestamp={now}&nonce=1&signature=%FF%FE%00", f"timestamp={now}&nonce=%00&encrypt_type=aes&msg_signature=%E4%BD%A0",
-        "timestamp=%C2%B2&timestamp=" + now, "%%%%&&==", "", f"timestamp={now}&nonce=%C2%B2&signature=²",
+        "timestamp=%C2%B2",
+        "timestamp=" + "9" * 5000,
+        "timestamp=%EF%BC%91%EF%BC%97",
+        "timestamp=-1",
+        "timestamp=1e9",
+        "timestamp=%20" + now,
+        f"timestamp={now}&nonce=" + "1" * 5000,
+        f"timestamp={now}&nonce=1&signature=%FF%FE%00",
+        f"timestamp={now}&nonce=%00&encrypt_type=aes&msg_signature=%E4%BD%A0",
+        "timestamp=%C2%B2&timestamp=" + now,
+        "%%%%&&==",
+        "",
+        f"timestamp={now}&nonce=%C2%B2&signature=²",
     ]
 
 
@@ -117,8 +130,13 @@ def test_junk_query_values_are_refused_never_a_5xx(client, live, services, metho
     assert nothing_stored(services)
 
 
-JUNK_FIELDS = [{"CreateTime": "²"}, {"CreateTime": "9" * 5000}, {"CreateTime": "１７００"},
-               {"CreateTime": {"Nested": "1"}}, {"FromUserName": {"Nested": "o"}}]
+JUNK_FIELDS = [
+    {"CreateTime": "²"},
+    {"CreateTime": "9" * 5000},
+    {"CreateTime": "１７００"},
+    {"CreateTime": {"Nested": "1"}},
+    {"FromUserName": {"Nested": "o"}},
+]
 
 
 @pytest.mark.parametrize("junk", JUNK_FIELDS)
@@ -149,14 +167,19 @@ def log_of_one_webhook(proc: subprocess.Popen, port: int) -> tuple[str, dict[str
     base = f"http://127.0.0.1:{port}"
     try:
         poll(lambda: _answers(base + "/healthz"), timeout=60)
-        wx = SimClient(base + PATH, DEV_SECRETS["WECHAT_TOKEN"], DEV_SECRETS["WECHAT_AES_KEY"], DEV_SECRETS["WECHAT_APPID"])
+        wx = SimClient(
+            base + PATH, DEV_SECRETS["WECHAT_TOKEN"], DEV_SECRETS["WECHAT_AES_KEY"], DEV_SECRETS["WECHAT_APPID"]
+        )
         fields = wx.build(new_openid(), "text", Content="帮助")
         query, body = wx.query_and_body(fields)
         res = requests.post(f"{base}{PATH}?{urlencode(query)}", data=body.encode(), timeout=10)
         assert res.status_code == 200
         requests.get(f"{base}{PATH}?{urlencode(query)}&echostr=x", timeout=10)
-        junk = [requests.request(m, f"{base}{PATH}?{qs}", data=b"<xml/>", timeout=10).status_code
-                for qs in junk_queries()[:3] for m in ("GET", "POST")]
+        junk = [
+            requests.request(m, f"{base}{PATH}?{qs}", data=b"<xml/>", timeout=10).status_code
+            for qs in junk_queries()[:3]
+            for m in ("GET", "POST")
+        ]
         time.sleep(0.5)
     finally:
         proc.terminate()
@@ -194,7 +217,18 @@ def test_gunicorn_logs_paths_never_query_strings(app, redis_url, database_url):
     """The README's production command with gunicorn.conf.py: %(U)s, the path without its query; junk query
     values get 400/403 under gunicorn too."""
     port = free_port()
-    argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", "1", "-b", f"127.0.0.1:{port}", "bot:create_app()"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "gunicorn.conf.py",
+        "-w",
+        "1",
+        "-b",
+        f"127.0.0.1:{port}",
+        "bot:create_app()",
+    ]
     proc = run_server(argv, redis_url, database_url, port)
     out, query, junk = log_of_one_webhook(proc, port)
     assert '"POST /wechat HTTP/1.1" 200' in out

@@ -1,4 +1,5 @@
 """bot.wechat: signatures, AES round trip against wechatpy, the XML parser's refusals, CDATA safety."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,6 +9,7 @@ from bot.config import DEV_SECRETS
 from bot.errors import RequestRefused
 from bot.message import Article, Message, NewsReply, TextReply
 from bot.wechat import Crypto, cdata_safe, parse_xml, render, signature, to_message, verify
+from tests.factories import BOMB, XXE
 
 KEY, TOKEN, APPID = DEV_SECRETS["WECHAT_AES_KEY"], "devtoken", "wxdev0000000000001"
 
@@ -38,11 +40,6 @@ def test_decrypt_refuses_other_appid_and_garbage():
         Crypto(TOKEN, KEY, APPID).decrypt("not base64!!")
 
 
-BOMB = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>
-<xml><Content>&lol2;</Content></xml>"""
-XXE = b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><Content>&e;</Content></xml>"""
-
-
 @pytest.mark.parametrize("body", [BOMB, XXE, b"<xml><a></xml>", b"", b"plain text", b"<other/>", b"<xml>x</xml>"])
 def test_parse_refuses_dtd_entities_and_malformed(body):
     with pytest.raises(RequestRefused) as info:
@@ -60,7 +57,16 @@ def test_cdata_safe_splits_terminator_and_drops_controls():
 
 
 def test_render_text_with_terminator_parses_back():
-    msg = to_message({"FromUserName": "ouser", "ToUserName": "gh", "CreateTime": "1", "MsgType": "text", "Content": "x", "MsgId": "1"})
+    msg = to_message(
+        {
+            "FromUserName": "ouser",
+            "ToUserName": "gh",
+            "CreateTime": "1",
+            "MsgType": "text",
+            "Content": "x",
+            "MsgId": "1",
+        }
+    )
     xml = render(TextReply("echo ]]><script>"), msg)
     assert parse_xml(xml.encode())["Content"] == "echo ]]><script>"
 

@@ -1,4 +1,5 @@
 """The WeChat API client: every URL under WECHAT_API_BASE_URL, one token shared by all processes."""
+
 from __future__ import annotations
 
 import redis

@@ -3,18 +3,20 @@
 Figures at NOW (intake hours 2): submitted 10, merged 1, collected 9, rejected 2, accepted 7, solved 3, open 4;
 响应率 6/9 (t10 is still inside its intake hours), 解决率 3/7, 满意率 2/3.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot import ticket_flow as flow
 from bot.ticket_models import Ticket
 from bot.tickets import Submission, TicketConfig, submit
 
-NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)  # 10:00 in China; the figures are taken at this time
-OCT = datetime(2026, 10, 10, 2, 0, tzinfo=timezone.utc)
-NOV = datetime(2026, 11, 5, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # 10:00 in China; the figures are taken at this time
+OCT = datetime(2026, 10, 10, 2, 0, tzinfo=UTC)
+NOV = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 PHONE = "13912345678"  # every known ticket's phone number (never exported in full)
 

@@ -2,6 +2,7 @@
 
 Server-rendered Flask + Jinja; init_app wires cookies, CSRF, the blueprint tree and `create-admin`.
 """
+
 from __future__ import annotations
 
 from flask import Flask

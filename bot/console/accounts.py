@@ -1,8 +1,10 @@
 """Console accounts (admin): list, create, change roles, department and supervisor, disable / enable, reset a password;
 all audited."""
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
@@ -34,13 +36,20 @@ def by_username(session: Session, username: str) -> Account | None:
     return session.execute(select(Account).where(Account.username == username.strip())).scalar_one_or_none()
 
 
-def create_account(session: Session, username: str, password: str, roles: Iterable[str],
-                   must_change_password: bool = False) -> Account:
+def create_account(
+    session: Session, username: str, password: str, roles: Iterable[str], must_change_password: bool = False
+) -> Account:
     """A new active account (not committed); AccountError if the username is taken."""
     if by_username(session, username) is not None:
         raise AccountError(f"用户名「{username}」已被使用")
-    account = Account(username=username.strip(), password_hash=hash_password(password), roles=clean_roles(roles),
-                      active=True, must_change_password=must_change_password, session_version=1)
+    account = Account(
+        username=username.strip(),
+        password_hash=hash_password(password),
+        roles=clean_roles(roles),
+        active=True,
+        must_change_password=must_change_password,
+        session_version=1,
+    )
     session.add(account)
     session.flush()
     return account
@@ -108,8 +117,11 @@ def ticketing_form(account: Account, **data: Any) -> TicketingForm:
     form = TicketingForm(**data)
     departments = TicketConfig.of(services().settings).departments
     form.department.choices = [("", "（无）")] + [(key, name) for key, (name, _) in departments.items()]
-    others = db().execute(select(Account).where(Account.active.is_(True), Account.id != account.id)
-                          .order_by(Account.username)).scalars()
+    others = (
+        db()
+        .execute(select(Account).where(Account.active.is_(True), Account.id != account.id).order_by(Account.username))
+        .scalars()
+    )
     form.supervisor.choices = [("", "（无）")] + [(str(a.id), a.username) for a in others]
     return form
 
@@ -118,12 +130,20 @@ def account_page(account: Account, **forms: Any) -> str:
     roles_form = forms.get("roles_form") or RolesForm(roles=account.roles)
     reset_form = forms.get("reset_form") or ResetPasswordForm()
     ticket_form = forms.get("ticket_form") or ticketing_form(
-        account, department=account.department or "", supervisor=str(account.supervisor_id or ""))
+        account, department=account.department or "", supervisor=str(account.supervisor_id or "")
+    )
     supervisor = db().get(Account, account.supervisor_id) if account.supervisor_id else None
-    return render_template("console/account.html", account=account, roles=ROLES, roles_form=roles_form,
-                           reset_form=reset_form, ticket_form=ticket_form, action_form=ActionForm(),
-                           department_name=TicketConfig.of(services().settings).department_name(account.department),
-                           supervisor=supervisor)
+    return render_template(
+        "console/account.html",
+        account=account,
+        roles=ROLES,
+        roles_form=roles_form,
+        reset_form=reset_form,
+        ticket_form=ticket_form,
+        action_form=ActionForm(),
+        department_name=TicketConfig.of(services().settings).department_name(account.department),
+        supervisor=supervisor,
+    )
 
 
 @bp.get("/<int:account_id>")

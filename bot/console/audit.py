@@ -1,4 +1,5 @@
 """The audit log: every console change is written here in the same commit; admins read it at /console/audit."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -39,12 +40,25 @@ ACTIONS = {
 }
 
 
-def write(session: Session, action: str, actor: Account | None, *, actor_name: str | None = None,
-          target: str | None = None, details: dict[str, Any] | None = None, ip: str | None = None) -> AuditEntry:
+def write(
+    session: Session,
+    action: str,
+    actor: Account | None,
+    *,
+    actor_name: str | None = None,
+    target: str | None = None,
+    details: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> AuditEntry:
     """Add one entry and commit it, together with whatever else `session` holds."""
-    entry = AuditEntry(action=action, actor_id=actor.id if actor else None,
-                       actor=actor_name or (actor.username if actor else "-"),
-                       target=target, details=details or {}, ip=ip)
+    entry = AuditEntry(
+        action=action,
+        actor_id=actor.id if actor else None,
+        actor=actor_name or (actor.username if actor else "-"),
+        target=target,
+        details=details or {},
+        ip=ip,
+    )
     session.add(entry)
     session.commit()
     return entry
@@ -72,5 +86,11 @@ def index() -> str:
     """The audit log, paged, filtered by user and action."""
     page = paginate(db(), filtered(), PER_PAGE)
     actors = db().execute(select(Account.username).order_by(Account.username)).scalars().all()
-    return render_template("console/audit.html", page=page, actions=ACTIONS, actors=actors,
-                           actor=request.args.get("actor", ""), action=request.args.get("action", ""))
+    return render_template(
+        "console/audit.html",
+        page=page,
+        actions=ACTIONS,
+        actors=actors,
+        actor=request.args.get("actor", ""),
+        action=request.args.get("action", ""),
+    )

@@ -1,5 +1,6 @@
 """Signing in and out of the console, with the login limiter and the bound on password checks, and changing one's
 own password."""
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,16 @@ from bot.console import audit
 from bot.console.accounts import by_username, set_password
 from bot.console.forms import ActionForm, LoginForm, OwnPasswordForm
 from bot.console.models import Account
-from bot.console.security import (Limit, LoginLimiter, LoginRules, gate, hash_password, needs_rehash, safe_next,
-                                  verify_password)
+from bot.console.security import (
+    Limit,
+    LoginLimiter,
+    LoginRules,
+    gate,
+    hash_password,
+    needs_rehash,
+    safe_next,
+    verify_password,
+)
 from bot.console.web import client_ip, current, db, login_required, sign_in, sign_out
 from bot.errors import LoginBusy
 from bot.extensions import services

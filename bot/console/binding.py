@@ -1,4 +1,5 @@
-"""The console's 微信提醒 page: an account binds its WeChat (a one-time code sent in chat) to get ticket alerts there."""
+"""The console's 微信提醒 page: an account binds its WeChat (a one-time code sent in chat) for ticket alerts."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -18,8 +19,12 @@ bp = Blueprint("binding", __name__, url_prefix="/wechat")
 @login_required
 def index() -> str:
     me = current()
-    return render_template("console/binding.html", bound=mask(me.openid) if me.openid else None,
-                           form=ActionForm(), ttl_minutes=staff_alerts.BIND_TTL // 60)
+    return render_template(
+        "console/binding.html",
+        bound=mask(me.openid) if me.openid else None,
+        form=ActionForm(),
+        ttl_minutes=staff_alerts.BIND_TTL // 60,
+    )
 
 
 @bp.post("/code")
@@ -30,8 +35,13 @@ def code() -> str:
     new = staff_alerts.new_code(services(), current().id)
     audit.record("account.wechat_code", current().username)
     me = current()
-    return render_template("console/binding.html", bound=mask(me.openid) if me.openid else None, form=ActionForm(),
-                           code=new, ttl_minutes=staff_alerts.BIND_TTL // 60)
+    return render_template(
+        "console/binding.html",
+        bound=mask(me.openid) if me.openid else None,
+        form=ActionForm(),
+        code=new,
+        ttl_minutes=staff_alerts.BIND_TTL // 60,
+    )
 
 
 @bp.post("/unbind")

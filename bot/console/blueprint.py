@@ -1,8 +1,9 @@
 """The /console blueprint tree: CSRF check, account loading, security headers and error pages around the views."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,15 +15,21 @@ from bot.console.forms import ActionForm
 from bot.console.models import ROLES
 from bot.console.web import close_db, current, load_account
 
-bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
-               static_folder="static", static_url_path="/static")
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 csrf = CSRFProtect()  # checked by before() on every console POST (WTF_CSRF_CHECK_DEFAULT is off elsewhere)
 LOCAL = ZoneInfo("Asia/Shanghai")  # times are stored in UTC and shown in China time
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # methods that change nothing and need no CSRF token
 # Sent with every console page: no framing, no third-party anything, nothing cached.
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-                               "form-action 'self'; frame-ancestors 'none'",
+    "form-action 'self'; frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -33,8 +40,18 @@ ERRORS = {  # status → (title, explanation) of the error page
     404: ("页面不存在", "找不到这个页面，可能已被删除或地址有误。"),
 }
 
-for child in (auth.bp, home.bp, accounts.bp, audit.bp, followers.bp, pushes.bp, content.bp, tickets.bp, ticket_reports.bp,
-              binding.bp):
+for child in (
+    auth.bp,
+    home.bp,
+    accounts.bp,
+    audit.bp,
+    followers.bp,
+    pushes.bp,
+    content.bp,
+    tickets.bp,
+    ticket_reports.bp,
+    binding.bp,
+):
     bp.register_blueprint(child)
 
 
@@ -90,7 +107,7 @@ def console_time(value: datetime | None) -> str:
     if value is None:
         return "—"
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
 
 

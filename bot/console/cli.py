@@ -1,4 +1,5 @@
 """`python -m bot create-admin`: the first console account (or a locked-out admin's new password)."""
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,9 @@ def create_admin_cmd(username: str, reset: bool) -> None:
 
     Scripts give it in the environment variable CONSOLE_ADMIN_PASSWORD instead (never on the command line,
     where the shell history and the process list would keep it)."""
-    password = os.environ.get(PASSWORD_ENV) or click.prompt("密码（至少 12 个字符）", hide_input=True,
-                                                             confirmation_prompt="再输一次")
+    password = os.environ.get(PASSWORD_ENV) or click.prompt(
+        "密码（至少 12 个字符）", hide_input=True, confirmation_prompt="再输一次"
+    )
     check_credentials(username, password)
     with services().sessions() as session:
         existing = by_username(session, username)

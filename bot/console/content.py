@@ -1,4 +1,5 @@
 """Console content pages: browse and preview episodes, album articles and quiz questions; reload content/."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -54,6 +55,9 @@ def reload() -> Response:
             flash(str(p), "error")
     else:
         lib = services().content.current()
-        flash(f"已重新加载：{len(lib.episodes)} 集、{sum(len(a.articles) for a in lib.albums)} 篇文章、"
-              f"{len(lib.questions)} 道题。各进程将在几秒内切换。", "success")
+        flash(
+            f"已重新加载：{len(lib.episodes)} 集、{sum(len(a.articles) for a in lib.albums)} 篇文章、"
+            f"{len(lib.questions)} 道题。各进程将在几秒内切换。",
+            "success",
+        )
     return redirect(url_for("console.content.index"))

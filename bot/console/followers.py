@@ -1,4 +1,5 @@
 """The followers page: counts, organisation bindings, a searchable paged list, and tags (changed through WeChat)."""
+
 from __future__ import annotations
 
 import base64
@@ -87,14 +88,20 @@ def search(q: str, status: str, tag: int | None, organisation: str = "") -> Sele
     if tag is not None:
         query = query.where(tags.has_tag(tag))
     if organisation:
-        query = query.where(Follower.openid.in_(select(Membership.openid).where(Membership.organisation == organisation)))
+        query = query.where(
+            Follower.openid.in_(select(Membership.openid).where(Membership.organisation == organisation))
+        )
     return query.order_by(Follower.last_interaction.desc().nulls_last(), Follower.openid)
 
 
 def filters() -> dict[str, Any]:
     tag = request.args.get("tag", "")
-    return {"q": request.args.get("q", "").strip()[:64], "status": request.args.get("status", ""),
-            "tag": int(tag) if tag.isdigit() else None, "org": request.args.get("org", "").strip()[:32]}
+    return {
+        "q": request.args.get("q", "").strip()[:64],
+        "status": request.args.get("status", ""),
+        "tag": int(tag) if tag.isdigit() else None,
+        "org": request.args.get("org", "").strip()[:32],
+    }
 
 
 def members_form(tag_names: dict[int, str]) -> TagMembersForm:
@@ -111,12 +118,23 @@ def index() -> str:
     tag_names = tags.names(db())
     page = paginate(db(), search(wanted["q"], wanted["status"], wanted["tag"], wanted["org"]), PER_PAGE)
     return render_template(
-        "console/followers.html", page=page, counts=status_counts(), tag_names=tag_names,
-        org_names=organisation_names(), org_counts=organisation_counts(),
+        "console/followers.html",
+        page=page,
+        counts=status_counts(),
+        tag_names=tag_names,
+        org_names=organisation_names(),
+        org_counts=organisation_counts(),
         bound=bindings([f.openid for f in page.items]),
-        tag_counts=tags.counts(db(), tag_names), wanted=wanted, statuses=STATUSES, ref=ref, shown=shown,
-        members_form=members_form(tag_names), tag_form=TagForm(), action_form=ActionForm(),
-        can_edit=current().has_role("editor"))
+        tag_counts=tags.counts(db(), tag_names),
+        wanted=wanted,
+        statuses=STATUSES,
+        ref=ref,
+        shown=shown,
+        members_form=members_form(tag_names),
+        tag_form=TagForm(),
+        action_form=ActionForm(),
+        can_edit=current().has_role("editor"),
+    )
 
 
 def back() -> Response:
@@ -172,7 +190,8 @@ def members() -> Response:
     except WeChatAPIError as exc:
         flash(tags.wx_message(exc), "error")
         return back()
-    audit.record("tag.assign" if add else "tag.remove", tag_names[tag_id], tag_id=tag_id,
-                 followers=openids, changed=changed)
+    audit.record(
+        "tag.assign" if add else "tag.remove", tag_names[tag_id], tag_id=tag_id, followers=openids, changed=changed
+    )
     flash(f"已为 {len(openids)} 位粉丝{'添加' if add else '移除'}标签「{tag_names[tag_id]}」。", "success")
     return back()

@@ -1,10 +1,19 @@
 """Console forms (Flask-WTF: every POST form carries the CSRF token), with Chinese labels and messages."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField, SubmitField, ValidationError
+from wtforms import (
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    ValidationError,
+)
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -62,8 +71,9 @@ class OwnPasswordForm(FlaskForm):
 
 
 class AccountForm(FlaskForm):
-    username = StringField("用户名", validators=[
-        DataRequired(REQUIRED), Regexp(USERNAME, message="用户名为 3–32 个字母、数字或 _ . -")])
+    username = StringField(
+        "用户名", validators=[DataRequired(REQUIRED), Regexp(USERNAME, message="用户名为 3–32 个字母、数字或 _ . -")]
+    )
     password, confirm = password_pair()
     roles = role_field()
     submit = SubmitField("创建账号")
@@ -103,7 +113,9 @@ class ActionForm(FlaskForm):
 
 
 class TagForm(FlaskForm):
-    name = StringField("标签名", validators=[DataRequired(REQUIRED), Length(max=TAG_NAME_MAX, message="标签名最多 30 个字")])
+    name = StringField(
+        "标签名", validators=[DataRequired(REQUIRED), Length(max=TAG_NAME_MAX, message="标签名最多 30 个字")]
+    )
     submit = SubmitField("新建标签")
 
 

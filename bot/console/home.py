@@ -1,4 +1,5 @@
 """The console's home page: who is signed in, follower numbers, and (for admins) the latest audit entries."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template
@@ -27,5 +28,12 @@ def recent_entries() -> list[AuditEntry]:
 @login_required
 def index() -> str:
     accounts = db().execute(select(func.count()).select_from(Account).where(Account.active.is_(True))).scalar_one()
-    return render_template("console/dashboard.html", counts=status_counts(), tag_total=len(tags.names(db())),
-                           accounts=accounts, recent=recent_entries(), actions=ACTIONS, roles=ROLES)
+    return render_template(
+        "console/dashboard.html",
+        counts=status_counts(),
+        tag_total=len(tags.names(db())),
+        accounts=accounts,
+        recent=recent_entries(),
+        actions=ACTIONS,
+        roles=ROLES,
+    )

@@ -1,4 +1,5 @@
 """Console tables: accounts with roles, their server-side sessions, WeChat tag names, and the append-only audit log."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,7 +31,9 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)  # set by an admin's reset
     department: Mapped[str | None] = mapped_column(String(32), nullable=True)  # a tickets.departments id (handlers)
-    supervisor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # told when this account's ticket is overdue
+    supervisor_id: Mapped[int | None] = mapped_column(
+        Integer, nullable=True
+    )  # told when this account's ticket is overdue
     openid: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)  # WeChat user bound for alerts
     session_version: Mapped[int] = mapped_column(Integer, default=1)  # bumped to sign out every session
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

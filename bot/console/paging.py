@@ -1,4 +1,5 @@
 """Pagination for the console's lists (followers, audit log): one page of a query plus its numbers."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
-"""The console's push pages: list, create/edit, preview, approve, pause/resume/cancel, report with live progress, calendar."""
+"""The console's push pages: list, create/edit, preview, approve, pause/resume/cancel, live report, calendar."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,10 +26,17 @@ from bot.push_models import Push, PushRun
 from bot.push_schedule import calendar as plan_calendar
 
 bp = Blueprint("pushes", __name__, url_prefix="/pushes")
-audit.ACTIONS.update({  # how the audit page names push actions
-    "push.create": "新建推送", "push.edit": "修改推送", "push.preview": "预览推送", "push.approve": "审核通过推送",
-    "push.pause": "暂停推送", "push.resume": "恢复推送", "push.cancel": "取消推送",
-})
+audit.ACTIONS.update(
+    {  # how the audit page names push actions
+        "push.create": "新建推送",
+        "push.edit": "修改推送",
+        "push.preview": "预览推送",
+        "push.approve": "审核通过推送",
+        "push.pause": "暂停推送",
+        "push.resume": "恢复推送",
+        "push.cancel": "取消推送",
+    }
+)
 
 
 class PushForm(FlaskForm):
@@ -51,8 +59,21 @@ class PushForm(FlaskForm):
 
 def fill(push: Push, form: PushForm) -> None:
     """The form's values onto the push (times entered in China time)."""
-    for name in ("title", "content_kind", "content_ref", "body", "audience_kind", "audience_ref", "channel", "timing",
-                 "recurrence", "series_from", "series_to", "series_every_days", "needs_approval"):
+    for name in (
+        "title",
+        "content_kind",
+        "content_ref",
+        "body",
+        "audience_kind",
+        "audience_ref",
+        "channel",
+        "timing",
+        "recurrence",
+        "series_from",
+        "series_to",
+        "series_every_days",
+        "needs_approval",
+    ):
         value = getattr(form, name).data
         setattr(push, name, value.strip() if isinstance(value, str) else value)
     push.test_openids = [o.strip() for o in (form.test_openids.data or "").split() if o.strip()]
@@ -95,15 +116,32 @@ def index() -> str:
 
 
 def labels() -> dict[str, Any]:
-    return {"content": pushes.CONTENT_KINDS, "audience": pushes.AUDIENCES, "channel": pushes.CHANNELS,
-            "status": pushes.STATUSES, "run": pushes.RUN_STATUSES, "timing": pushes.describe_timing}
+    return {
+        "content": pushes.CONTENT_KINDS,
+        "audience": pushes.AUDIENCES,
+        "channel": pushes.CHANNELS,
+        "status": pushes.STATUSES,
+        "run": pushes.RUN_STATUSES,
+        "timing": pushes.describe_timing,
+    }
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @role_required("editor")
 def new() -> Any:
-    return edit_page(Push(title="", content_kind="text", audience_kind="all", channel="custom", timing="once",
-                          body="", test_openids=[], series_done=0), created=True)
+    return edit_page(
+        Push(
+            title="",
+            content_kind="text",
+            audience_kind="all",
+            channel="custom",
+            timing="once",
+            body="",
+            test_openids=[],
+            series_done=0,
+        ),
+        created=True,
+    )
 
 
 @bp.route("/<int:push_id>/edit", methods=["GET", "POST"])
@@ -143,10 +181,18 @@ def detail(push_id: int) -> str:
     runs = pushes.runs_of(db(), push.id)
     reports = {r.id: report(services(), r.id) for r in runs[:10]}
     reviewer, author = current().has_role("reviewer"), current().username in authors(push)
-    return render_template("console/pushes_detail.html", push=push, runs=runs, reports=reports, labels=labels(),
-                           action_form=ActionForm(), can_edit=current().has_role("editor"),
-                           can_approve=reviewer and not author, own_push=reviewer and author,
-                           tag_names=tags.names(db()))
+    return render_template(
+        "console/pushes_detail.html",
+        push=push,
+        runs=runs,
+        reports=reports,
+        labels=labels(),
+        action_form=ActionForm(),
+        can_edit=current().has_role("editor"),
+        can_approve=reviewer and not author,
+        own_push=reviewer and author,
+        tag_names=tags.names(db()),
+    )
 
 
 @bp.post("/<int:push_id>/preview")
@@ -158,8 +204,9 @@ def preview(push_id: int) -> Response:
         return redirect(url_for(".detail", push_id=push.id))
     results = pushes.preview(services(), push)
     ok = sum(1 for _, r in results if r.ok)
-    return action_done(push, "push.preview", f"预览已发给 {ok}/{len(results)} 个测试账号。",
-                       results={o: r.kind for o, r in results})
+    return action_done(
+        push, "push.preview", f"预览已发给 {ok}/{len(results)} 个测试账号。", results={o: r.kind for o, r in results}
+    )
 
 
 @bp.post("/<int:push_id>/approve")
@@ -178,8 +225,11 @@ def approve(push_id: int) -> Response:
 
 def authors(push: Push) -> set[str]:
     """Everyone who created or edited the push (from the audit log), and its creator."""
-    rows = db().scalars(select(AuditEntry.actor).where(AuditEntry.target == f"push:{push.id}",
-                                                      AuditEntry.action.in_(("push.create", "push.edit"))))
+    rows = db().scalars(
+        select(AuditEntry.actor).where(
+            AuditEntry.target == f"push:{push.id}", AuditEntry.action.in_(("push.create", "push.edit"))
+        )
+    )
     return {push.created_by, *rows}
 
 

@@ -1,11 +1,13 @@
 """Console sign-in security: Argon2 password hashes (bounded per process), password rules, the Redis login
 limiter (per username + address, per address, global), safe redirect targets."""
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import redis
 from argon2 import PasswordHasher
@@ -93,10 +95,15 @@ class LoginRules:
     password_check_wait: float  # seconds a login waits for a free check
 
     @classmethod
-    def read(cls, cfg: dict[str, Any]) -> "LoginRules":
-        return cls(int(cfg["login_max_failures"]), int(cfg["login_address_max_failures"]),
-                   int(cfg["login_global_max_failures"]), int(cfg["login_window"]), int(cfg["password_checks"]),
-                   float(cfg["password_check_wait"]))
+    def read(cls, cfg: dict[str, Any]) -> LoginRules:
+        return cls(
+            int(cfg["login_max_failures"]),
+            int(cfg["login_address_max_failures"]),
+            int(cfg["login_global_max_failures"]),
+            int(cfg["login_window"]),
+            int(cfg["password_checks"]),
+            float(cfg["password_check_wait"]),
+        )
 
 
 @dataclass
@@ -122,13 +129,15 @@ class LoginLimiter:
     def keys(self, username: str, ip: str) -> list[tuple[str, str, int]]:
         """(scope, Redis key, limit) of each counter a login from `ip` as `username` touches."""
         r = self.rules
-        return [("user", FAIL_KEY.format(username.strip().lower(), ip), r.max_failures),
-                ("address", ADDRESS_KEY.format(ip), r.address_max_failures),
-                ("global", GLOBAL_KEY, r.global_max_failures)]
+        return [
+            ("user", FAIL_KEY.format(username.strip().lower(), ip), r.max_failures),
+            ("address", ADDRESS_KEY.format(ip), r.address_max_failures),
+            ("global", GLOBAL_KEY, r.global_max_failures),
+        ]
 
     def _limit(self, counts: list[Any], ttls: list[Any], keys: list[tuple[str, str, int]]) -> Limit:
         user_count = int(counts[0] or 0)
-        for (scope, _, limit), count, ttl in zip(keys, counts, ttls):
+        for (scope, _, limit), count, ttl in zip(keys, counts, ttls, strict=True):
             if int(count or 0) >= limit:
                 return Limit(user_count, max(int(ttl or 0), 0), scope)
         return Limit(user_count, 0)

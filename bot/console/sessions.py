@@ -1,5 +1,6 @@
 """Server-side console sessions: the cookie carries a random id, the database the state (so logout, a password
 change or a disabled account ends a session even for a copied cookie, and losing Redis revives nothing)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -30,8 +31,9 @@ def start(db: Session, account_id: int, now: datetime | None = None) -> str:
     return sid
 
 
-def find(db: Session, sid: str, account_id: int, idle: timedelta, longest: timedelta,
-         now: datetime | None = None) -> ConsoleSession | None:
+def find(
+    db: Session, sid: str, account_id: int, idle: timedelta, longest: timedelta, now: datetime | None = None
+) -> ConsoleSession | None:
     """The live session row of this cookie, or None (unknown, ended, another account's, idle or too old: ended)."""
     now = now or utcnow()
     row = db.get(ConsoleSession, digest(sid)) if sid else None
@@ -50,8 +52,11 @@ def find(db: Session, sid: str, account_id: int, idle: timedelta, longest: timed
 
 def end(db: Session, sid: str, reason: str, now: datetime | None = None) -> None:
     """End one session (not committed)."""
-    db.execute(update(ConsoleSession).where(ConsoleSession.id == digest(sid), ConsoleSession.ended_at.is_(None))
-               .values(ended_at=now or utcnow(), end_reason=reason))
+    db.execute(
+        update(ConsoleSession)
+        .where(ConsoleSession.id == digest(sid), ConsoleSession.ended_at.is_(None))
+        .values(ended_at=now or utcnow(), end_reason=reason)
+    )
 
 
 def end_all(db: Session, account_id: int, reason: str, keep: str | None = None, now: datetime | None = None) -> int:

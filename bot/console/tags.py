@@ -1,7 +1,8 @@
 """Follower tags kept in step with WeChat: create and sync through the API, then Follower.tags and console_tags."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
@@ -62,7 +63,7 @@ def change_members(session: Session, tag_id: int, openids: list[str], add: bool)
     """Tag or untag `openids` in WeChat (in batches), then on their Follower rows; how many rows changed."""
     api = services().wx.tag
     for i in range(0, len(openids), BATCH):
-        chunk = openids[i:i + BATCH]
+        chunk = openids[i : i + BATCH]
         api.tag_user(tag_id, chunk) if add else api.untag_user(tag_id, chunk)
     changed = 0
     for row in session.execute(select(Follower).where(Follower.openid.in_(openids))).scalars():

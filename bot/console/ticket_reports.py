@@ -1,5 +1,6 @@
 """The console's ticket dashboard: collected / solved counts, the three rates by month, category, department and
 片区 with bar charts, a month-range filter, and the Excel export (audited)."""
+
 from __future__ import annotations
 
 import tempfile
@@ -67,10 +68,20 @@ def index() -> str:
     report, _ = ticket_stats.cached_report(services().redis, db(), filters)
     months = report.months()
     return render_template(
-        "console/ticket_reports.html", report=report, total=report.total, filters=filters, cfg=cfg,
-        tables=ticket_export.tables(cfg, report), count_bars=count_bars(months), rate_bars=rate_bars(months),
-        rates=RATES, percent=percent, districts=districts(), export_args=filters.args(),
-        intake_hours=f"{cfg.intake.total_seconds() / 3600:g}")
+        "console/ticket_reports.html",
+        report=report,
+        total=report.total,
+        filters=filters,
+        cfg=cfg,
+        tables=ticket_export.tables(cfg, report),
+        count_bars=count_bars(months),
+        rate_bars=rate_bars(months),
+        rates=RATES,
+        percent=percent,
+        districts=districts(),
+        export_args=filters.args(),
+        intake_hours=f"{cfg.intake.total_seconds() / 3600:g}",
+    )
 
 
 @bp.get("/export.xlsx")
@@ -79,7 +90,7 @@ def export() -> Response:
     """The filtered tickets the account may see and the rates tables, as an Excel workbook."""
     cfg, filters = config(), Filters.of(request.args)
     report, _ = ticket_stats.cached_report(services().redis, db(), filters)
-    out = tempfile.SpooledTemporaryFile(max_size=SPOOL)
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 (send_file closes it with the response)
     rows = ticket_export.write(out, db(), cfg, filters, current(), report)
     audit.record("ticket.export", None, filters=filters.args(), rows=rows)
     out.seek(0)

@@ -1,9 +1,11 @@
 """The console's ticket pages (handlers): the queue, one ticket with its workflow steps and likely duplicates,
 and the signed-in account's staff notices. Every step and every view of personal data is audited."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -35,12 +37,22 @@ NOTICES_SHOWN = 100  # unread staff notices listed
 TEXT_MAX = 1000  # characters of a reply or note
 MEDIA = {"voice": "语音", "image": "图片"}  # media type → name
 FILE_TYPES = ("image/", "audio/", "video/")  # a download keeps its own Content-Type; anything else is octet-stream
-audit.ACTIONS.update({  # how the audit page names ticket actions
-    "ticket.view_personal": "查看诉求人信息", "ticket.accept": "受理诉求", "ticket.assign": "交办诉求",
-    "ticket.start": "诉求办理中", "ticket.resolve": "办结诉求", "ticket.return": "退回诉求",
-    "ticket.reject": "不予受理诉求", "ticket.merge": "合并诉求", "ticket.tier": "调整诉求时限", "ticket.note": "诉求备注",
-    "ticket.notices_read": "已读超期提醒", "ticket.refused": "越权操作被拒绝",
-})
+audit.ACTIONS.update(
+    {  # how the audit page names ticket actions
+        "ticket.view_personal": "查看诉求人信息",
+        "ticket.accept": "受理诉求",
+        "ticket.assign": "交办诉求",
+        "ticket.start": "诉求办理中",
+        "ticket.resolve": "办结诉求",
+        "ticket.return": "退回诉求",
+        "ticket.reject": "不予受理诉求",
+        "ticket.merge": "合并诉求",
+        "ticket.tier": "调整诉求时限",
+        "ticket.note": "诉求备注",
+        "ticket.notices_read": "已读超期提醒",
+        "ticket.refused": "越权操作被拒绝",
+    }
+)
 
 
 def config() -> TicketConfig:
@@ -48,7 +60,10 @@ def config() -> TicketConfig:
 
 
 def tier_choices(cfg: TicketConfig) -> list[SelectChoice]:
-    return [SelectChoice(key, f"{name}（{int(due.total_seconds() // 3600)} 小时）") for key, (name, due) in cfg.tiers.items()]
+    return [
+        SelectChoice(key, f"{name}（{int(due.total_seconds() // 3600)} 小时）")
+        for key, (name, due) in cfg.tiers.items()
+    ]
 
 
 def instructors(cfg: TicketConfig) -> list[Account]:
@@ -62,7 +77,7 @@ class StepForm(FlaskForm):
 
     Choices are checked by the step itself (bot.ticket_flow, run_assign), with its Chinese message."""
 
-    def prepare(self, cfg: TicketConfig) -> "StepForm":
+    def prepare(self, cfg: TicketConfig) -> StepForm:
         return self
 
 
@@ -79,7 +94,9 @@ class AssignForm(StepForm):
     assignee = SelectField("指导员", validate_choice=False)
 
     def prepare(self, cfg: TicketConfig) -> StepForm:
-        self.department.choices = [SelectChoice("", "（不选）")] + [SelectChoice(k, n) for k, (n, _) in cfg.departments.items()]
+        self.department.choices = [SelectChoice("", "（不选）")] + [
+            SelectChoice(k, n) for k, (n, _) in cfg.departments.items()
+        ]
         named = [SelectChoice(str(a.id), a.username) for a in instructors(cfg)]
         if named:
             self.assignee.choices = [SelectChoice("", "（不选）")] + named
@@ -93,11 +110,15 @@ class ResolveForm(StepForm):
 
 
 class ReturnForm(StepForm):
-    return_reason = TextAreaField("退回原因（提交人不可见）", validators=[DataRequired(REQUIRED), Length(max=flow.REASON_MAX)])
+    return_reason = TextAreaField(
+        "退回原因（提交人不可见）", validators=[DataRequired(REQUIRED), Length(max=flow.REASON_MAX)]
+    )
 
 
 class RejectForm(StepForm):
-    reject_reason = TextAreaField("不予受理原因（提交人可见）", validators=[DataRequired(REQUIRED), Length(max=flow.REASON_MAX)])
+    reject_reason = TextAreaField(
+        "不予受理原因（提交人可见）", validators=[DataRequired(REQUIRED), Length(max=flow.REASON_MAX)]
+    )
 
 
 class MergeForm(StepForm):
@@ -218,16 +239,28 @@ def unread_count() -> int:
     me = current()
     if me is None:
         return 0
-    return db().scalar(select(func.count()).select_from(StaffNotice)
-                       .where(StaffNotice.account_id == me.id, StaffNotice.read_at.is_(None))) or 0
+    return (
+        db().scalar(
+            select(func.count())
+            .select_from(StaffNotice)
+            .where(StaffNotice.account_id == me.id, StaffNotice.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def wanted() -> QueueFilter:
     """The queue's filters from the query string."""
     args = request.args
-    return QueueFilter(status=args.get("status", ""), category=args.get("category", ""),
-                       department=args.get("department", ""), district=args.get("district", "").strip()[:32],
-                       q=args.get("q", "").strip()[:50], overdue=args.get("overdue") == "1", mine=args.get("mine") == "1")
+    return QueueFilter(
+        status=args.get("status", ""),
+        category=args.get("category", ""),
+        department=args.get("department", ""),
+        district=args.get("district", "").strip()[:32],
+        q=args.get("q", "").strip()[:50],
+        overdue=args.get("overdue") == "1",
+        mine=args.get("mine") == "1",
+    )
 
 
 @bp.get("/")
@@ -237,16 +270,26 @@ def index() -> str:
     f, cfg, now = wanted(), config(), utcnow()
     page = queue_page(db(), f, current(), now, page_number(), PER_PAGE)
     names = account_names(t.assignee_id for t in page.items)
-    return render_template("console/tickets.html", page=page, f=f, cfg=cfg, statuses=STATUSES, names=names,
-                           late={t.id for t in page.items if overdue(t, now)}, unread=unread_count())
+    return render_template(
+        "console/tickets.html",
+        page=page,
+        f=f,
+        cfg=cfg,
+        statuses=STATUSES,
+        names=names,
+        late={t.id for t in page.items if overdue(t, now)},
+        unread=unread_count(),
+    )
 
 
 def event_text(event: TicketEvent, cfg: TicketConfig, names: dict[int, str]) -> str:
     """What an event's details say, in words (its note is shown apart)."""
     d = event.details or {}
     if event.kind == "assign":
-        who = [cfg.department_name(d.get("department")) if d.get("department") else "",
-               names.get(d.get("assignee_id") or 0, "")]
+        who = [
+            cfg.department_name(d.get("department")) if d.get("department") else "",
+            names.get(d.get("assignee_id") or 0, ""),
+        ]
         return "交办至 " + "、".join(w for w in who if w) if any(who) else ""
     if event.kind == "tier":
         return f"时限类别改为「{cfg.tier_name(d.get('tier', ''))}」"
@@ -268,9 +311,12 @@ def personal(ticket: Ticket) -> dict[str, Any]:
     fields = [name for name, shown in (("submitter", show_submitter), ("phone", show_phone)) if shown]
     if fields:
         audit.record("ticket.view_personal", ticket.number, fields=fields)
-    return {"submitter": ticket.openid if show_submitter else None,
-            "phone": ticket.phone if show_phone else mask_phone(ticket.phone), "phone_full": show_phone,
-            "text": (lambda text: text) if show_submitter else mask_phones}  # numbers typed in free text
+    return {
+        "submitter": ticket.openid if show_submitter else None,
+        "phone": ticket.phone if show_phone else mask_phone(ticket.phone),
+        "phone_full": show_phone,
+        "text": (lambda text: text) if show_submitter else mask_phones,
+    }  # numbers typed in free text
 
 
 @bp.get("/<number>")
@@ -279,19 +325,40 @@ def detail(number: str) -> str:
     """One ticket: details, media, submitter (per the privacy rules), timeline, steps, likely duplicates."""
     ticket, cfg, now = load(number), config(), utcnow()
     events = timeline(db(), ticket)
-    names = account_names([ticket.assignee_id, ticket.accepted_by_id,
-                           *((e.details or {}).get("assignee_id") for e in events)])
+    names = account_names(
+        [ticket.assignee_id, ticket.accepted_by_id, *((e.details or {}).get("assignee_id") for e in events)]
+    )
     seen = visible_to(current())
-    duplicates = likely_duplicates(db(), cfg, ticket, now, [] if seen is None else [seen]) \
-        if ticket.status in OPEN_STATUSES else []
+    duplicates = (
+        likely_duplicates(db(), cfg, ticket, now, [] if seen is None else [seen])
+        if ticket.status in OPEN_STATUSES
+        else []
+    )
     merged_into = db().get(Ticket, ticket.merged_into_id) if ticket.merged_into_id else None
-    merged_here = db().scalars(select(Ticket.number).where(Ticket.merged_into_id == ticket.id).order_by(Ticket.id)).all()
+    merged_here = (
+        db().scalars(select(Ticket.number).where(Ticket.merged_into_id == ticket.id).order_by(Ticket.id)).all()
+    )
     forms = {key: spec.form().prepare(cfg) for key, spec in STEPS.items() if ticket.status in spec.statuses}
     return render_template(
-        "console/tickets_detail.html", ticket=ticket, cfg=cfg, events=events, names=names, steps=STEPS, forms=forms,
-        event_names=flow.EVENTS, event_text=lambda e: event_text(e, cfg, names), duplicates=duplicates,
-        merged_into=merged_into, merged_here=merged_here, late=overdue(ticket, now), media_names=MEDIA,
-        attachments=attachments(db(), ticket, now), ratings=RATINGS, who=personal(ticket), statuses=STATUSES)
+        "console/tickets_detail.html",
+        ticket=ticket,
+        cfg=cfg,
+        events=events,
+        names=names,
+        steps=STEPS,
+        forms=forms,
+        event_names=flow.EVENTS,
+        event_text=lambda e: event_text(e, cfg, names),
+        duplicates=duplicates,
+        merged_into=merged_into,
+        merged_here=merged_here,
+        late=overdue(ticket, now),
+        media_names=MEDIA,
+        attachments=attachments(db(), ticket, now),
+        ratings=RATINGS,
+        who=personal(ticket),
+        statuses=STATUSES,
+    )
 
 
 @bp.get("/<number>/media/<int:media_id>")
@@ -311,8 +378,14 @@ def media(number: str, media_id: int) -> Response:
 
 
 def problems(form: FlaskForm) -> str:
-    return "；".join(f"{getattr(form, name).label.text}：{'、'.join(errors)}" for name, errors in form.errors.items()
-                    if name != "csrf_token") or "表单无效，请刷新页面后重试。"
+    return (
+        "；".join(
+            f"{getattr(form, name).label.text}：{'、'.join(errors)}"
+            for name, errors in form.errors.items()
+            if name != "csrf_token"
+        )
+        or "表单无效，请刷新页面后重试。"
+    )
 
 
 def back(number: str) -> Response:

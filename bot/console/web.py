@@ -1,11 +1,13 @@
 """Request helpers for the console views: the request's database session, the signed-in account (checked against its
 server-side session row on every request), role guards."""
+
 from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from flask import abort, flash, g, redirect, request, session, url_for
 from sqlalchemy.orm import Session

@@ -1,4 +1,5 @@
 """The WeChat emulator (development and tests only): fake API server, simulated client, chat page."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,5 +1,6 @@
 """The fake WeChat API at /emulator/cgi-bin/: tokens, custom and template messages, controls
 (+ api_mass, api_users, api_media)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,21 @@ __all__ = ["bp"]
 
 TOKEN_QUOTA = (Quota("token", 2000, DAY, 45009),)  # /token: 2000 calls a day
 TEMPLATE_QUOTA = (Quota("template", 100_000, DAY, 45009),)  # template messages a day
-CUSTOM_TYPES = frozenset({"text", "image", "voice", "video", "music", "news", "mpnews", "mpnewsarticle",
-                          "msgmenu", "wxcard", "miniprogrampage"})  # msgtype values of message/custom/send
+CUSTOM_TYPES = frozenset(
+    {
+        "text",
+        "image",
+        "voice",
+        "video",
+        "music",
+        "news",
+        "mpnews",
+        "mpnewsarticle",
+        "msgmenu",
+        "wxcard",
+        "miniprogrampage",
+    }
+)  # msgtype values of message/custom/send
 
 
 # Access tokens ------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """Plumbing shared by the fake WeChat API: the blueprint, the per-call gate, error answers, events to the webhook."""
+
 from __future__ import annotations
 
 import logging
 import random
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -20,24 +22,57 @@ log = logging.getLogger(__name__)
 
 # WeChat's errmsg for each errcode the emulator answers.
 ERRMSG = {
-    -1: "system error", 0: "ok",
-    40001: "invalid credential, access_token is invalid or not latest", 40002: "invalid grant_type",
-    40003: "invalid openid", 40004: "invalid media type", 40005: "invalid file type", 40006: "invalid meida size",
-    40007: "invalid media_id", 40008: "invalid message type", 40013: "invalid appid",
-    40016: "invalid button size", 40017: "invalid button type", 40018: "invalid button name size",
-    40019: "invalid button key size", 40020: "invalid button url size", 40023: "invalid sub button size",
-    40024: "invalid sub button type", 40025: "invalid sub button name size", 40026: "invalid sub button key size",
-    40027: "invalid sub button url size", 40032: "invalid openid list size", 40035: "invalid parameter",
-    40037: "invalid template_id", 40125: "invalid appsecret", 40130: "invalid openid list size, at least two openid",
-    41001: "access_token missing", 41005: "media data missing", 42001: "access_token expired",
-    43004: "require subscribe", 43101: "user refuse to accept the msg", 44001: "empty media data",
-    44002: "empty post data", 44004: "empty content", 45002: "content size out of limit",
-    45009: "reach max api daily quota limit", 45011: "api minute-quota reach limit", 45015:
-    "response out of time limit or subscription is canceled", 45028: "has no masssend quota",
-    45047: "out of response count limit", 45056: "too many tags", 45058: "can't modify sys tag",
-    45059: "user has too many tags", 45065: "clientmsgid exist", 45067: "clientmsgid size out of limit",
-    45157: "invalid tag name", 45158: "tag name too long", 45159: "invalid tag id", 46003: "menu no exist",
-    47001: "data format error", 48001: "api unauthorized",
+    -1: "system error",
+    0: "ok",
+    40001: "invalid credential, access_token is invalid or not latest",
+    40002: "invalid grant_type",
+    40003: "invalid openid",
+    40004: "invalid media type",
+    40005: "invalid file type",
+    40006: "invalid meida size",
+    40007: "invalid media_id",
+    40008: "invalid message type",
+    40013: "invalid appid",
+    40016: "invalid button size",
+    40017: "invalid button type",
+    40018: "invalid button name size",
+    40019: "invalid button key size",
+    40020: "invalid button url size",
+    40023: "invalid sub button size",
+    40024: "invalid sub button type",
+    40025: "invalid sub button name size",
+    40026: "invalid sub button key size",
+    40027: "invalid sub button url size",
+    40032: "invalid openid list size",
+    40035: "invalid parameter",
+    40037: "invalid template_id",
+    40125: "invalid appsecret",
+    40130: "invalid openid list size, at least two openid",
+    41001: "access_token missing",
+    41005: "media data missing",
+    42001: "access_token expired",
+    43004: "require subscribe",
+    43101: "user refuse to accept the msg",
+    44001: "empty media data",
+    44002: "empty post data",
+    44004: "empty content",
+    45002: "content size out of limit",
+    45009: "reach max api daily quota limit",
+    45011: "api minute-quota reach limit",
+    45015: "response out of time limit or subscription is canceled",
+    45028: "has no masssend quota",
+    45047: "out of response count limit",
+    45056: "too many tags",
+    45058: "can't modify sys tag",
+    45059: "user has too many tags",
+    45065: "clientmsgid exist",
+    45067: "clientmsgid size out of limit",
+    45157: "invalid tag name",
+    45158: "tag name too long",
+    45159: "invalid tag id",
+    46003: "menu no exist",
+    47001: "data format error",
+    48001: "api unauthorized",
 }
 
 
@@ -81,7 +116,7 @@ def settings() -> Settings:
 
 
 def account_type() -> str:
-    """"service" or "subscription", from config emulator.account_type."""
+    """ "service" or "subscription", from config emulator.account_type."""
     return str(settings().section("emulator").get("account_type", "service"))
 
 
@@ -114,12 +149,18 @@ def admit(path: str, quotas: tuple[Quota, ...], check_token: bool) -> int:
     return delay() or state().gate(path, token, quotas)
 
 
-def api(path: str, methods: tuple[str, ...] = ("POST",), quotas: tuple[Quota, ...] = (),
-        check_token: bool = True, own_gate: bool = False) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+def api(
+    path: str,
+    methods: tuple[str, ...] = ("POST",),
+    quotas: tuple[Quota, ...] = (),
+    check_token: bool = True,
+    own_gate: bool = False,
+) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
     """Register `fn` at /emulator/cgi-bin/<path>, behind the gate.
 
     own_gate: only latency and random failures come first; `fn` runs the gate itself (in its own Redis round trip).
     """
+
     def wrap(fn: Callable[[], Any]) -> Callable[[], Any]:
         def view() -> Any:
             code = delay() if own_gate else admit(path, quotas, check_token)
@@ -127,6 +168,7 @@ def api(path: str, methods: tuple[str, ...] = ("POST",), quotas: tuple[Quota, ..
 
         bp.add_url_rule(f"/cgi-bin/{path}", endpoint=path.replace("/", "_"), view_func=view, methods=list(methods))
         return fn
+
     return wrap
 
 

@@ -1,4 +1,5 @@
 """The fake mass-send API (群发): sendall by tag or to all, send to an openid list, preview, get, delete."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """The fake WeChat API's temporary media: media/upload (image, voice) and media/get, kept 3 days like WeChat's."""
+
 from __future__ import annotations
 
 import time

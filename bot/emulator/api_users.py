@@ -1,4 +1,5 @@
 """The fake custom-menu, tag and user APIs: menu/*, tags/*, user/info, user/info/batchget, user/get, user/tag/get."""
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple
@@ -15,10 +16,25 @@ USER_GET_QUOTA = (Quota("user-get", 500, DAY, 45009),)  # follower-list calls a 
 MAX_BUTTONS, MAX_SUBS = 3, 5  # buttons in a menu, sub-buttons under one button
 NAME_BYTES = {True: 16, False: 60}  # name size limit in bytes: top-level button, sub-button
 KEY_BYTES, URL_BYTES = 128, 1024  # limits of a button's key and url
-KEY_TYPES = frozenset({"click", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album",
-                       "pic_weixin", "location_select"})  # button types that need a key
-BUTTON_TYPES = KEY_TYPES | {"view", "miniprogram", "media_id", "view_limited", "article_id",
-                            "article_view_limited"}  # every button type WeChat accepts
+KEY_TYPES = frozenset(
+    {
+        "click",
+        "scancode_push",
+        "scancode_waitmsg",
+        "pic_sysphoto",
+        "pic_photo_or_album",
+        "pic_weixin",
+        "location_select",
+    }
+)  # button types that need a key
+BUTTON_TYPES = KEY_TYPES | {
+    "view",
+    "miniprogram",
+    "media_id",
+    "view_limited",
+    "article_id",
+    "article_view_limited",
+}  # every button type WeChat accepts
 MAX_TAGS, TAG_NAME_CHARS, TAGS_PER_USER = 100, 30, 20  # tags per account, name length, tags on one user
 TAG_BATCH = 50  # openids per batchtagging call
 BATCHGET_MAX = 100  # users per user/info/batchget call
@@ -193,7 +209,7 @@ def page(openids: list[str], after: str) -> dict[str, Any]:
         if after not in openids:
             raise ApiError(40003)
         start = openids.index(after) + 1
-    chunk = openids[start:start + PAGE]
+    chunk = openids[start : start + PAGE]
     if not chunk:
         return {"count": 0, "next_openid": ""}
     return {"count": len(chunk), "data": {"openid": chunk}, "next_openid": chunk[-1]}
@@ -217,10 +233,19 @@ def info(user: dict[str, Any], lang: str) -> dict[str, Any]:
     """user/info's answer for one user (only subscribe and openid when not following)."""
     if not user.get("subscribed"):
         return {"subscribe": 0, "openid": user["openid"]}
-    return {"subscribe": 1, "openid": user["openid"], "nickname": user.get("nickname", ""), "language": lang,
-            "subscribe_time": user.get("subscribe_time", 0), "remark": "", "groupid": 0,
-            "tagid_list": user.get("tagid_list", []), "subscribe_scene": "ADD_SCENE_OTHERS",
-            "qr_scene": 0, "qr_scene_str": ""}
+    return {
+        "subscribe": 1,
+        "openid": user["openid"],
+        "nickname": user.get("nickname", ""),
+        "language": lang,
+        "subscribe_time": user.get("subscribe_time", 0),
+        "remark": "",
+        "groupid": 0,
+        "tagid_list": user.get("tagid_list", []),
+        "subscribe_scene": "ADD_SCENE_OTHERS",
+        "qr_scene": 0,
+        "qr_scene_str": "",
+    }
 
 
 @api("user/info", methods=("GET",), quotas=USER_INFO_QUOTA)
@@ -240,4 +265,6 @@ def user_info_batchget() -> Any:
     users = state().users_by_ids([str(w.get("openid") or "") for w in items])
     if any(u is None for u in users):
         raise ApiError(40003)
-    return jsonify(user_info_list=[info(u, str(w.get("lang") or "zh_CN")) for u, w in zip(users, items) if u])
+    return jsonify(
+        user_info_list=[info(u, str(w.get("lang") or "zh_CN")) for u, w in zip(users, items, strict=True) if u]
+    )

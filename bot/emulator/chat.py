@@ -1,8 +1,10 @@
 """The emulator chat page at /emulator and its JSON endpoints under /emulator/chat/ (development and tests only)."""
+
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -14,8 +16,14 @@ from bot.emulator.state import EmulatorState
 from bot.emulator.state_media import content_type_of
 from bot.errors import RequestRefused
 
-bp = Blueprint("emulator_chat", __name__, url_prefix="/emulator", template_folder="templates",
-               static_folder="static", static_url_path="/chat/static")
+bp = Blueprint(
+    "emulator_chat",
+    __name__,
+    url_prefix="/emulator",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/chat/static",
+)
 
 UNAVAILABLE = "该公众号暂时无法提供服务，请稍后再试"  # what WeChat shows when the webhook fails
 OPENID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # an acceptable openid in a URL
@@ -23,9 +31,20 @@ MAX_TEXT = 2000  # characters in one text message
 MAX_NICKNAME = 32  # characters in a nickname
 PICTURES = "/emulator/chat/media/"  # where a sent picture's PicUrl points (WeChat's is a public CDN address)
 OUT_LABELS = {"custom": "客服消息", "template": "模板消息", "mass": "群发消息", "preview": "群发预览"}
-MEDIA_LABELS = {"image": "图片", "voice": "语音", "video": "视频", "music": "音乐", "mpnews": "图文消息",
-                "mpnewsarticle": "图文消息", "wxcard": "卡券", "miniprogrampage": "小程序卡片",
-                "shortvideo": "小视频", "location": "位置", "link": "链接", "file": "文件"}
+MEDIA_LABELS = {
+    "image": "图片",
+    "voice": "语音",
+    "video": "视频",
+    "music": "音乐",
+    "mpnews": "图文消息",
+    "mpnewsarticle": "图文消息",
+    "wxcard": "卡券",
+    "miniprogrampage": "小程序卡片",
+    "shortvideo": "小视频",
+    "location": "位置",
+    "link": "链接",
+    "file": "文件",
+}
 
 
 class Refused(HTTPException):
@@ -108,8 +127,15 @@ def deliver(openid: str, send: Callable[[SimClient], Exchange]) -> Any:
     shown = ex.notice or UNAVAILABLE  # WeChat's own words for what went wrong
     if error is not None:
         state().record(openid, "sys", "error", {"text": shown, "detail": error})
-    return jsonify(ok=error is None, status=ex.status, attempts=ex.attempts, reply=None if ex.notice else ex.reply,
-                   error=shown if error else None, detail=error, user=state().user(openid))
+    return jsonify(
+        ok=error is None,
+        status=ex.status,
+        attempts=ex.attempts,
+        reply=None if ex.notice else ex.reply,
+        error=shown if error else None,
+        detail=error,
+        user=state().user(openid),
+    )
 
 
 def failure_detail(ex: Exchange) -> str:
@@ -124,8 +150,13 @@ def failure_detail(ex: Exchange) -> str:
 # Turning log entries into what the page and the terminal show ---------------------
 def present(entry: dict[str, Any]) -> dict[str, Any]:
     """A log entry as a display item: side (user, account, system), format and the text or card to show."""
-    item = {"seq": entry["seq"], "time": entry["time"], "dir": entry["dir"], "kind": entry["kind"],
-            "label": OUT_LABELS.get(entry["kind"], "")}
+    item = {
+        "seq": entry["seq"],
+        "time": entry["time"],
+        "dir": entry["dir"],
+        "kind": entry["kind"],
+        "label": OUT_LABELS.get(entry["kind"], ""),
+    }
     b = entry.get("body") or {}
     if entry["dir"] == "in":
         item.update(inbound(entry["kind"], b))
@@ -136,8 +167,12 @@ def present(entry: dict[str, Any]) -> dict[str, Any]:
     elif entry["dir"] == "out":
         item.update(side="account", **api_message(b))
     else:
-        item.update(side="system", format="error" if entry["kind"] == "error" else "note",
-                    text=str(b.get("text", "")), detail=str(b.get("detail", "")))
+        item.update(
+            side="system",
+            format="error" if entry["kind"] == "error" else "note",
+            text=str(b.get("text", "")),
+            detail=str(b.get("detail", "")),
+        )
     return item
 
 
@@ -150,8 +185,12 @@ def inbound(kind: str, b: dict[str, Any]) -> dict[str, Any]:
     if kind != "event":
         return {"side": "user", "format": "text", "text": f"[{MEDIA_LABELS.get(kind, kind)}]"}
     event, key = str(b.get("Event", "")).lower(), str(b.get("EventKey", "") or "")
-    notes = {"subscribe": "你关注了公众号", "unsubscribe": "你已不再关注公众号",
-             "click": f"点击菜单「{menu_name(key)}」", "view": f"打开网页 {key}"}
+    notes = {
+        "subscribe": "你关注了公众号",
+        "unsubscribe": "你已不再关注公众号",
+        "click": f"点击菜单「{menu_name(key)}」",
+        "view": f"打开网页 {key}",
+    }
     return {"side": "system", "format": "note", "text": notes.get(event, f"事件 {b.get('Event', '')} {key}".strip())}
 
 
@@ -198,8 +237,16 @@ def template(b: dict[str, Any]) -> dict[str, Any]:
         return str(field.get("value", "")) if isinstance(field, dict) else str(field or "")
 
     fields = [{"name": k, "value": value(k)} for k in data if k not in ("first", "remark")]
-    return {"format": "template", "template": {"id": str(b.get("template_id", "")), "url": str(b.get("url", "") or ""),
-            "first": value("first"), "remark": value("remark"), "fields": fields}}
+    return {
+        "format": "template",
+        "template": {
+            "id": str(b.get("template_id", "")),
+            "url": str(b.get("url", "") or ""),
+            "first": value("first"),
+            "remark": value("remark"),
+            "fields": fields,
+        },
+    }
 
 
 # The page and the endpoints ---------------------------------------------------

@@ -1,4 +1,5 @@
 """The simulated WeChat client: builds signed (and encrypted) XML, posts it like WeChat, decrypts replies."""
+
 from __future__ import annotations
 
 import itertools
@@ -85,10 +86,19 @@ class Exchange:
 class SimClient:
     """Posts messages to a webhook as WeChat does: signed, encrypted in safe mode, 5 s timeout, 3 attempts."""
 
-    def __init__(self, url: str, token: str, aes_key: str | None = None, appid: str = "",
-                 mode: str = "safe", account: str = ACCOUNT, timeout: float = TIMEOUT,
-                 attempts: int = ATTEMPTS, http: requests.Session | None = None,
-                 observer: Observer | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        aes_key: str | None = None,
+        appid: str = "",
+        mode: str = "safe",
+        account: str = ACCOUNT,
+        timeout: float = TIMEOUT,
+        attempts: int = ATTEMPTS,
+        http: requests.Session | None = None,
+        observer: Observer | None = None,
+    ) -> None:
         if mode not in ("plain", "compatible", "safe"):
             raise ValueError("mode is plain, compatible or safe")
         if mode != "plain" and not aes_key:
@@ -101,8 +111,12 @@ class SimClient:
 
     def build(self, openid: str, msg_type: str, **fields: Any) -> dict[str, Any]:
         """The fields of a message from `openid`; a MsgId is added to non-events."""
-        base: dict[str, Any] = {"ToUserName": self.account, "FromUserName": openid,
-                                "CreateTime": int(time.time()), "MsgType": msg_type}
+        base: dict[str, Any] = {
+            "ToUserName": self.account,
+            "FromUserName": openid,
+            "CreateTime": int(time.time()),
+            "MsgType": msg_type,
+        }
         base.update(fields)
         if msg_type != "event":
             base.setdefault("MsgId", next(_msg_ids))
@@ -111,8 +125,12 @@ class SimClient:
     def query_and_body(self, fields: dict[str, Any], timestamp: str | None = None) -> tuple[dict[str, str], str]:
         """Query parameters and body of one message (a fresh nonce for each message; its retries resend them)."""
         ts, nonce = timestamp or str(int(time.time())), str(secrets.randbelow(10**10))
-        query = {"signature": signature(self.token, ts, nonce), "timestamp": ts, "nonce": nonce,
-                 "openid": str(fields.get("FromUserName", ""))}
+        query = {
+            "signature": signature(self.token, ts, nonce),
+            "timestamp": ts,
+            "nonce": nonce,
+            "openid": str(fields.get("FromUserName", "")),
+        }
         xml = to_xml(fields)
         if self.mode == "plain":
             return query, xml
@@ -133,8 +151,12 @@ class SimClient:
         for attempt in range(1, self.attempts + 1):
             t0 = time.monotonic()
             try:
-                res = self.http.post(f"{self.url}?{urlencode(query)}", data=body.encode(),
-                                     headers={"Content-Type": "text/xml"}, timeout=self.timeout)
+                res = self.http.post(
+                    f"{self.url}?{urlencode(query)}",
+                    data=body.encode(),
+                    headers={"Content-Type": "text/xml"},
+                    timeout=self.timeout,
+                )
             except (requests.Timeout, requests.ConnectionError):
                 timings.append(time.monotonic() - t0)
                 continue

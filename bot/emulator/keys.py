@@ -1,4 +1,5 @@
 """Redis keys of the emulator's world (all under emu:) and the WeChat rules the fake API enforces."""
+
 from __future__ import annotations
 
 PREFIX = "emu:"  # every emulator key starts with this

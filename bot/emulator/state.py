@@ -1,15 +1,31 @@
 """The emulator's world in Redis: simulated users, every message they sent or received, and their 48-hour windows."""
+
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import redis
 
 from bot.emulator.client import new_openid
-from bot.emulator.keys import (EVENT_BUDGET, EVENT_WINDOW, INJECT, LOG, LOG_CAP, MSG_BUDGET, MSG_WINDOW, PREFIX,
-                               REFUSED, SEQ, TOKEN, USERS, WINDOW, WINDOW_EVENTS)
+from bot.emulator.keys import (
+    EVENT_BUDGET,
+    EVENT_WINDOW,
+    INJECT,
+    LOG,
+    LOG_CAP,
+    MSG_BUDGET,
+    MSG_WINDOW,
+    PREFIX,
+    REFUSED,
+    SEQ,
+    TOKEN,
+    USERS,
+    WINDOW,
+    WINDOW_EVENTS,
+)
 from bot.emulator.state_account import AccountMixin
 from bot.emulator.state_gate import GateMixin
 from bot.emulator.state_media import MediaMixin
@@ -70,7 +86,7 @@ def entry_tail(direction: str, kind: str, body: dict[str, Any]) -> str:
 
 
 class EmulatorState(GateMixin, AccountMixin, MediaMixin):
-    """Users, logs, windows, tokens, quotas, menu, tags, mass jobs and media: shared by the fake API, chat page, tests."""
+    """Users, logs, windows, tokens, quotas, menu, tags, mass jobs, media: shared by the fake API, chat page, tests."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
@@ -112,7 +128,7 @@ class EmulatorState(GateMixin, AccountMixin, MediaMixin):
         mapping = {u["openid"]: json.dumps(u, ensure_ascii=False) for u in users}
         items = list(mapping.items())
         for i in range(0, len(items), chunk):
-            self.redis.hset(USERS, mapping=dict(items[i:i + chunk]))
+            self.redis.hset(USERS, mapping=dict(items[i : i + chunk]))
 
     def set_subscribed(self, openid: str, subscribed: bool) -> dict[str, Any]:
         """Follow or unfollow; an unknown openid is created."""
@@ -195,9 +211,21 @@ class EmulatorState(GateMixin, AccountMixin, MediaMixin):
         With `token` (the call's access_token), the gate comes first in the same round trip: an injected error for
         message/custom/send, then 41001 / 40001 / 42001 for the token, as GateMixin.gate answers them.
         """
-        keys = [USERS, WINDOW.format(openid), SEQ, LOG.format(openid), INJECT.format(CUSTOM_PATH), TOKEN.format(token or "")]
-        args = [openid, repr(time.time()), entry_tail("out", "custom", body), LOG_CAP,
-                "0" if token is None else "1" if token else "missing"]
+        keys = [
+            USERS,
+            WINDOW.format(openid),
+            SEQ,
+            LOG.format(openid),
+            INJECT.format(CUSTOM_PATH),
+            TOKEN.format(token or ""),
+        ]
+        args = [
+            openid,
+            repr(time.time()),
+            entry_tail("out", "custom", body),
+            LOG_CAP,
+            "0" if token is None else "1" if token else "missing",
+        ]
         code, _seq = self._custom(keys=keys, args=args)
         return int(code)
 
@@ -220,11 +248,17 @@ class EmulatorState(GateMixin, AccountMixin, MediaMixin):
         """Forget everything the emulator knows (keys under emu:)."""
         keys = list(self.redis.scan_iter(PREFIX + "*", count=1000))
         for i in range(0, len(keys), 1000):
-            self.redis.delete(*keys[i:i + 1000])
+            self.redis.delete(*keys[i : i + 1000])
 
 
 def new_profile(openid: str, nickname: str, subscribed: bool) -> dict[str, Any]:
     """A user profile as stored in the users hash."""
     now = int(time.time())
-    return {"openid": openid, "nickname": nickname or f"用户{openid[-4:]}", "subscribed": subscribed,
-            "subscribe_time": now if subscribed else 0, "tagid_list": [], "created": now}
+    return {
+        "openid": openid,
+        "nickname": nickname or f"用户{openid[-4:]}",
+        "subscribed": subscribed,
+        "subscribe_time": now if subscribed else 0,
+        "tagid_list": [],
+        "created": now,
+    }

@@ -1,4 +1,5 @@
 """The account's side of the emulator's world: custom menu, user tags, mass-send jobs and their quotas."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,20 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from bot.emulator.keys import (CLIENT_MSG, CLIENT_MSG_TTL, DAY, FIRST_MSG_ID, FIRST_TAG_ID, MASS_DAY, MASS_JOB,
-                               MASS_MONTH, MENU, MSG_SEQ, TAG_SEQ, TAGS)
+from bot.emulator.keys import (
+    CLIENT_MSG,
+    CLIENT_MSG_TTL,
+    DAY,
+    FIRST_MSG_ID,
+    FIRST_TAG_ID,
+    MASS_DAY,
+    MASS_JOB,
+    MASS_MONTH,
+    MENU,
+    MSG_SEQ,
+    TAG_SEQ,
+    TAGS,
+)
 
 MASS_JOB_TTL = 30 * DAY  # seconds a mass job's status is kept for message/mass/get
 MONTH_TTL = 32 * DAY  # seconds a month's per-user mass counters are kept
@@ -20,6 +33,7 @@ class AccountMixin:
     redis: redis.Redis
 
     if TYPE_CHECKING:  # provided by EmulatorState
+
         def users(self) -> list[dict[str, Any]]: ...
         def save_users(self, users: Any, chunk: int = 1000) -> None: ...
 
@@ -105,7 +119,7 @@ class AccountMixin:
             return []
         key = MASS_MONTH.format(time.strftime("%Y%m"))
         counts = self.redis.hmget(key, openids)
-        allowed = [o for o, c in zip(openids, counts) if int(c or 0) < limit]
+        allowed = [o for o, c in zip(openids, counts, strict=True) if int(c or 0) < limit]
         pipe = self.redis.pipeline(transaction=False)
         for openid in allowed:
             pipe.hincrby(key, openid, 1)

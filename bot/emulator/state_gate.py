@@ -1,4 +1,5 @@
 """What every fake API call passes first: injected errors, the access token, call quotas; and issuing tokens."""
+
 from __future__ import annotations
 
 import secrets
@@ -7,8 +8,18 @@ from typing import NamedTuple
 
 import redis
 
-from bot.emulator.keys import (INJECT, QUOTA, STABLE_CURRENT, STABLE_FORCE_INTERVAL, STABLE_FORCED, TOKEN,
-                               TOKEN_CURRENT, TOKEN_GRACE, TOKEN_MEMORY, TOKEN_TTL)
+from bot.emulator.keys import (
+    INJECT,
+    QUOTA,
+    STABLE_CURRENT,
+    STABLE_FORCE_INTERVAL,
+    STABLE_FORCED,
+    TOKEN,
+    TOKEN_CURRENT,
+    TOKEN_GRACE,
+    TOKEN_MEMORY,
+    TOKEN_TTL,
+)
 
 
 class Quota(NamedTuple):
@@ -25,7 +36,7 @@ def api_path(path: str) -> str:
     path = path.strip().lstrip("/")
     for prefix in ("emulator/", "cgi-bin/"):
         if path.startswith(prefix):
-            path = path[len(prefix):]
+            path = path[len(prefix) :]
     return path
 
 
@@ -117,7 +128,7 @@ def token_code(token: str, expiry: str | None, now: float) -> int:
 
 def quota_code(quotas: tuple[Quota, ...], counts: list[int]) -> int:
     """The errcode of the first quota exceeded by this call, else 0."""
-    for q, count in zip(quotas, counts):
+    for q, count in zip(quotas, counts, strict=True):
         if int(count) > q.limit:
             return q.errcode
     return 0

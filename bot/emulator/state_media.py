@@ -1,4 +1,5 @@
 """Temporary media of the emulator's world: what media/upload stores and a user's image or voice carries (3 days)."""
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,13 @@ CONTENT_TYPES = {
 }
 MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # an acceptable media id (WeChat's are 64 such characters)
 MAGIC = (  # leading bytes → content type, for uploads that do not say what they are
-    (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"), (b"BM", "image/bmp"), (b"#!AMR", "audio/amr"), (b"ID3", "audio/mpeg"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"BM", "image/bmp"),
+    (b"#!AMR", "audio/amr"),
+    (b"ID3", "audio/mpeg"),
 )
 
 
@@ -77,8 +83,13 @@ class MediaMixin:
         raw = self.redis.execute_command("HGETALL", MEDIA.format(media_id), **{NEVER_DECODE: True})
         if not raw or b"data" not in raw:
             return None
-        return Media(media_id=media_id, kind=raw[b"type"].decode(), content_type=raw[b"content_type"].decode(),
-                     created_at=int(raw[b"created_at"]), data=raw[b"data"])
+        return Media(
+            media_id=media_id,
+            kind=raw[b"type"].decode(),
+            content_type=raw[b"content_type"].decode(),
+            created_at=int(raw[b"created_at"]),
+            data=raw[b"data"],
+        )
 
     def expire_media(self, media_id: str) -> None:
         """Make a media id expire now, as if its 3 days had passed."""

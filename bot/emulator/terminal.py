@@ -1,8 +1,10 @@
 """`python -m bot chat`: chat with a running instance from the terminal, through its /emulator/chat/ endpoints."""
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -207,8 +209,15 @@ def poll_loop(feed: Feed, stop: threading.Event, interval: float) -> None:
         feed.drain()
 
 
-def run_chat(settings: Settings, url: str | None, user: str | None, *, input_fn: InputFn = input,
-             print_fn: PrintFn = print, poll_interval: float = POLL_INTERVAL) -> None:
+def run_chat(
+    settings: Settings,
+    url: str | None,
+    user: str | None,
+    *,
+    input_fn: InputFn = input,
+    print_fn: PrintFn = print,
+    poll_interval: float = POLL_INTERVAL,
+) -> None:
     """Chat as a simulated WeChat user with the instance at `url` until /quit or end of input."""
     api = ChatAPI(base_url(settings, url))
     info = connect(api, user, print_fn)

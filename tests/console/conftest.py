@@ -1,4 +1,5 @@
 """Console fixtures: accounts made directly, and clients already signed in as an admin or an editor."""
+
 from __future__ import annotations
 
 from typing import Any

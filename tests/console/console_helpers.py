@@ -1,4 +1,5 @@
 """Console test helpers: forms posted with the CSRF token scraped from the page, as a browser would."""
+
 from __future__ import annotations
 
 import re

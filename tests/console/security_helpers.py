@@ -1,5 +1,6 @@
 """Helpers for the console security tests: copying a session cookie to another browser, reading the login page
 through HTTP, and the server-side session rows."""
+
 from __future__ import annotations
 
 import re
@@ -46,8 +47,13 @@ def http_login(base: str, username: str, password: str = PASSWORD, ip: str | Non
     page = browser.get(base + "/console/login", timeout=30)
     token = TOKEN.search(page.text).group(1)
     headers = {"X-Forwarded-For": ip} if ip else {}
-    return browser.post(base + "/console/login", data={"csrf_token": token, "username": username, "password": password},
-                        allow_redirects=False, timeout=60, headers=headers)
+    return browser.post(
+        base + "/console/login",
+        data={"csrf_token": token, "username": username, "password": password},
+        allow_redirects=False,
+        timeout=60,
+        headers=headers,
+    )
 
 
 def flashed(res: Any) -> str:

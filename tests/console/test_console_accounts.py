@@ -1,4 +1,5 @@
 """Accounts and roles: admins manage accounts, other roles get the 403 page; every change is in the audit log."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,14 +38,21 @@ def test_editor_sees_no_admin_links_and_cannot_post_admin_forms(editor, make_acc
 
 
 def test_admin_creates_an_account_who_must_then_change_password(admin, app, services):
-    res = submit(admin, "/console/accounts/new", {"username": "zhang", "password": NEW_PASSWORD,
-                                                  "confirm": NEW_PASSWORD, "roles": ["editor", "reviewer"]})
+    res = submit(
+        admin,
+        "/console/accounts/new",
+        {"username": "zhang", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "roles": ["editor", "reviewer"]},
+    )
     assert res.status_code == 302
     made = account(services, "zhang")
     assert made.roles == ["editor", "reviewer"] and made.must_change_password
     entry = last_entry(services)
-    assert (entry.actor, entry.action, entry.target, entry.details) == ("root", "account.create", "zhang",
-                                                                        {"roles": ["editor", "reviewer"]})
+    assert (entry.actor, entry.action, entry.target, entry.details) == (
+        "root",
+        "account.create",
+        "zhang",
+        {"roles": ["editor", "reviewer"]},
+    )
     page = admin.get("/console/accounts/").get_data(as_text=True)
     assert "zhang" in page and "编辑" in page and "审核" in page and "待改密码" in page
 
@@ -52,13 +60,19 @@ def test_admin_creates_an_account_who_must_then_change_password(admin, app, serv
     login(newcomer, "zhang", NEW_PASSWORD)
     res = newcomer.get("/console/followers/")
     assert res.headers["Location"] == "/console/password"
-    submit(newcomer, "/console/password", {"current": NEW_PASSWORD, "password": "my own secret", "confirm": "my own secret"})
+    submit(
+        newcomer,
+        "/console/password",
+        {"current": NEW_PASSWORD, "password": "my own secret", "confirm": "my own secret"},
+    )
     assert newcomer.get("/console/followers/").status_code == 200
 
 
 def test_account_form_refuses_bad_input(admin, make_account):
     make_account("taken", "editor")
-    res = submit(admin, "/console/accounts/new", {"username": "taken", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    res = submit(
+        admin, "/console/accounts/new", {"username": "taken", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
     assert "已被使用" in res.get_data(as_text=True)
     res = submit(admin, "/console/accounts/new", {"username": "a b", "password": "short", "confirm": "other"})
     page = res.get_data(as_text=True)
@@ -73,15 +87,23 @@ def test_admin_changes_roles_and_it_takes_effect_at_once(admin, app, services, m
     res = submit(admin, f"/console/accounts/{wang}", {"roles": ["editor", "admin"]}, f"/console/accounts/{wang}/roles")
     assert res.status_code == 302
     entry = last_entry(services)
-    assert (entry.action, entry.target, entry.details) == ("account.roles", "wang",
-                                                           {"before": ["editor"], "after": ["admin", "editor"]})
+    assert (entry.action, entry.target, entry.details) == (
+        "account.roles",
+        "wang",
+        {"before": ["editor"], "after": ["admin", "editor"]},
+    )
     assert other.get("/console/audit/").status_code == 200
 
 
 def test_admin_cannot_lock_themself_out(admin, services):
     root = account(services, "root").id
-    res = submit(admin, f"/console/accounts/{root}", {"roles": ["editor"]}, f"/console/accounts/{root}/roles",
-                 follow_redirects=True)
+    res = submit(
+        admin,
+        f"/console/accounts/{root}",
+        {"roles": ["editor"]},
+        f"/console/accounts/{root}/roles",
+        follow_redirects=True,
+    )
     assert "不能取消自己的管理员角色" in res.get_data(as_text=True)
     res = submit(admin, f"/console/accounts/{root}", {}, f"/console/accounts/{root}/disable", follow_redirects=True)
     assert "不能取消自己的管理员角色或停用自己的账号" in res.get_data(as_text=True)
@@ -102,8 +124,12 @@ def test_disabling_ends_sessions_and_enabling_restores(admin, app, services, mak
 
 def test_reset_password_forces_a_change(admin, app, services, make_account):
     wang = make_account("wang", "editor")
-    res = submit(admin, f"/console/accounts/{wang}", {"password": "temporary pass 123", "confirm": "temporary pass 123"},
-                 f"/console/accounts/{wang}/password")
+    res = submit(
+        admin,
+        f"/console/accounts/{wang}",
+        {"password": "temporary pass 123", "confirm": "temporary pass 123"},
+        f"/console/accounts/{wang}/password",
+    )
     assert res.status_code == 302
     assert last_entry(services).action == "account.reset_password"
     other = app.test_client()

@@ -1,4 +1,5 @@
 """Signing in and out of the console: passwords, the lockout, CSRF, session cookies, own password changes."""
+
 from __future__ import annotations
 
 import pytest
@@ -105,8 +106,13 @@ def test_session_cookie_is_http_only_and_lax(client, make_account):
     assert "Secure" not in cookie  # testing runs over plain HTTP
 
 
-PRODUCTION = {"BOT_ENV": "production", "WECHAT_TOKEN": "prodtoken", "WECHAT_APPID": "wx0123456789abcdef",
-              "WECHAT_SECRET": "s", "SECRET_KEY": "a-long-production-secret-of-32-bytes-or-more"}
+PRODUCTION = {
+    "BOT_ENV": "production",
+    "WECHAT_TOKEN": "prodtoken",
+    "WECHAT_APPID": "wx0123456789abcdef",
+    "WECHAT_SECRET": "s",
+    "SECRET_KEY": "a-long-production-secret-of-32-bytes-or-more",
+}
 
 
 @pytest.mark.config(env=PRODUCTION)
@@ -120,7 +126,9 @@ def test_own_password_change_keeps_this_session_and_ends_others(client, app, mak
     other = app.test_client()
     login(other, "wang")
     login(client, "wang")
-    res = submit(client, "/console/password", {"current": PASSWORD, "password": "a new secret 7", "confirm": "a new secret 7"})
+    res = submit(
+        client, "/console/password", {"current": PASSWORD, "password": "a new secret 7", "confirm": "a new secret 7"}
+    )
     assert res.headers["Location"] == "/console/"
     assert client.get("/console/").status_code == 200
     assert other.get("/console/").status_code == 302
@@ -130,7 +138,9 @@ def test_own_password_change_keeps_this_session_and_ends_others(client, app, mak
 
 
 def test_own_password_change_checks_the_form(editor):
-    res = submit(editor, "/console/password", {"current": "nope", "password": "a new secret 7", "confirm": "a new secret 7"})
+    res = submit(
+        editor, "/console/password", {"current": "nope", "password": "a new secret 7", "confirm": "a new secret 7"}
+    )
     assert "当前密码不正确" in res.get_data(as_text=True)
     res = submit(editor, "/console/password", {"current": PASSWORD, "password": "a new secret 7", "confirm": "other"})
     assert "两次输入的密码不一致" in res.get_data(as_text=True)

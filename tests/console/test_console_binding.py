@@ -1,4 +1,5 @@
 """Staff alerts in WeChat: a console account binds its WeChat with a one-time code, then gets ticket alerts there."""
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,7 @@ from bot.console.models import Account, AuditEntry
 from bot.models import utcnow
 from bot.ticket_notify import escalate
 from console_helpers import login, submit
-from test_tickets import new_ticket
+from tests.ticket_helpers import new_ticket
 
 CODE = re.compile(r"绑定后台 (\d{10})")  # the code shown on the 微信提醒 page
 

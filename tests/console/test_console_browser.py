@@ -1,70 +1,13 @@
 """The console in a real headless Chromium (Playwright) against the live server, at laptop and phone sizes."""
+
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from console_helpers import PASSWORD
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-LAPTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-WAIT = 10_000  # ms an expectation may take
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("chromium not installed at /usr/bin/chromium: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-    yield b
-    b.close()
-    pw.stop()
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(locator)
-
-
-class Screen:
-    """A browser context at one size, collecting page errors and console errors (CSP refusals among them)."""
-
-    def __init__(self, browser: Any, live: str, **options: Any) -> None:
-        self.context = browser.new_context(locale="zh-CN", **options)
-        self.page = self.context.new_page()
-        self.live = live
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
-
-    def login(self, username: str) -> Any:
-        page = self.page
-        page.goto(self.live + "/console/")
-        expect(page.locator("h1")).to_have_text("园区微党建")
-        page.fill("#username", username)
-        page.fill("#password", PASSWORD)
-        page.click("button:has-text('登录')")
-        expect(page.locator("h1")).to_have_text(f"你好，{username}", timeout=WAIT)
-        return page
-
-    def shot(self, path: str) -> None:
-        """A full-page screenshot, after checking nothing sticks out sideways."""
-        widths = self.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-        assert widths[0] <= widths[1], f"{self.page.url} is wider than the screen: {widths}"
-        self.page.screenshot(path=path, full_page=True)
-
-    def close(self) -> None:
-        self.context.close()
-        assert self.errors == [], self.errors
+from screen_helpers import Screen
+from tests.browser_helpers import LAPTOP, PHONE, WAIT, expect
 
 
 @pytest.fixture
@@ -76,8 +19,9 @@ def people(emu: Any, services: Any) -> list[str]:
     return openids
 
 
-def test_login_dashboard_followers_and_tagging(browser: Any, live: str, make_account: Any, people: list[str],
-                                               services: Any):
+def test_login_dashboard_followers_and_tagging(
+    browser: Any, live: str, make_account: Any, people: list[str], services: Any
+):
     make_account("root", "admin")
     screen = Screen(browser, live, viewport=LAPTOP)
     page = screen.login("root")
@@ -98,7 +42,9 @@ def test_login_dashboard_followers_and_tagging(browser: Any, live: str, make_acc
     page.select_option("#members select[name=tag]", label="在职党员")
     page.click("#tag-add")
     expect(page.locator(".flash-success")).to_contain_text("已为 1 位粉丝添加标签「在职党员」", timeout=WAIT)
-    expect(page.locator("table.followers tbody tr").filter(has_text=people[0]).locator("td.tags")).to_have_text("在职党员")
+    expect(page.locator("table.followers tbody tr").filter(has_text=people[0]).locator("td.tags")).to_have_text(
+        "在职党员"
+    )
     tag_id = next(t["id"] for t in services.wx.tag.get() if t["name"] == "在职党员")
     assert services.wx.tag.get_user_tag(people[0]) == [tag_id]
     screen.shot("/tmp/console-followers-laptop.png")
@@ -163,7 +109,7 @@ def test_admin_creates_an_account_in_the_browser(browser: Any, live: str, make_a
     page.click("button:has-text('创建账号')")
     expect(page.locator(".flash-success")).to_contain_text("已创建账号「zhang」", timeout=WAIT)
     expect(page.locator("input[name=roles][value=reviewer]")).to_be_checked()
-    account_path = page.url[len(live):]  # ids differ between databases (PostgreSQL keeps its sequences)
+    account_path = page.url[len(live) :]  # ids differ between databases (PostgreSQL keeps its sequences)
     screen.shot("/tmp/console-account-laptop.png")
     page.click("nav.nav a:has-text('账号')")
     expect(page.locator("table tbody tr")).to_have_count(2)

@@ -1,4 +1,5 @@
 """`create-admin`: the first console account, from a script or with a hidden prompt."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -1,4 +1,5 @@
 """Console content pages: browse and preview what members read, and the reload button."""
+
 from __future__ import annotations
 
 import shutil
@@ -31,10 +32,15 @@ def test_reload_button_swaps_good_content_and_refuses_bad(editor, services, tmp_
     episodes[0]["title"] = "按钮重载后的标题"
     path.write_text(yaml.safe_dump(episodes, allow_unicode=True, sort_keys=False), encoding="utf-8")
     done = submit(editor, "/console/content/", {}, action="/console/content/reload", follow_redirects=True)
-    assert "已重新加载" in done.get_data(as_text=True) and services.content.current().episode(1).title == "按钮重载后的标题"
+    assert (
+        "已重新加载" in done.get_data(as_text=True)
+        and services.content.current().episode(1).title == "按钮重载后的标题"
+    )
     episodes[1]["id"] = episodes[0]["id"]
     path.write_text(yaml.safe_dump(episodes, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    refused = submit(editor, "/console/content/", {}, action="/console/content/reload", follow_redirects=True).get_data(as_text=True)
+    refused = submit(editor, "/console/content/", {}, action="/console/content/reload", follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "未重新加载" in refused and "content/xinsheng/episodes.yaml:" in refused and "duplicate id" in refused
     assert services.content.current().episode(1).title == "按钮重载后的标题"
 

@@ -1,4 +1,5 @@
 """The followers page: counts, masked openids, search, and tags that reach the (fake) WeChat API."""
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,9 @@ def refs(page: str) -> dict[str, str]:
 
 
 def make_tag(client, name: str):
-    return submit(client, "/console/followers/", {"name": name, "back": "/console/followers/"}, "/console/followers/tags")
+    return submit(
+        client, "/console/followers/", {"name": name, "back": "/console/followers/"}, "/console/followers/tags"
+    )
 
 
 def test_counts_and_masked_openids_for_non_admins(editor, people):
@@ -75,8 +78,13 @@ def test_tag_assignment_reaches_wechat_and_the_table(editor, live, services, peo
     tag_id = next(t["id"] for t in services.wx.tag.get() if t["name"] == "在职党员")
     rows = refs(editor.get("/console/followers/").get_data(as_text=True))
     chosen = [rows[mask(people[0])], rows[mask(people[1])]]
-    res = submit(editor, "/console/followers/", {"tag": tag_id, "refs": chosen, "add": "1", "back": "/console/followers/"},
-                 "/console/followers/members", follow_redirects=True)
+    res = submit(
+        editor,
+        "/console/followers/",
+        {"tag": tag_id, "refs": chosen, "add": "1", "back": "/console/followers/"},
+        "/console/followers/members",
+        follow_redirects=True,
+    )
     page = res.get_data(as_text=True)
     assert "已为 2 位粉丝添加标签「在职党员」" in page
     assert services.wx.tag.get_user_tag(people[0]) == [tag_id] and emu.user(people[2])["tagid_list"] == []
@@ -86,7 +94,9 @@ def test_tag_assignment_reaches_wechat_and_the_table(editor, live, services, peo
     filtered = editor.get(f"/console/followers/?tag={tag_id}").get_data(as_text=True)
     assert "找到 2 位粉丝" in filtered
 
-    submit(editor, "/console/followers/", {"tag": tag_id, "refs": chosen[:1], "remove": "1"}, "/console/followers/members")
+    submit(
+        editor, "/console/followers/", {"tag": tag_id, "refs": chosen[:1], "remove": "1"}, "/console/followers/members"
+    )
     assert services.wx.tag.get_user_tag(people[0]) == []
     with services.sessions() as db:
         assert db.get(Follower, people[0]).tags == []
@@ -111,8 +121,13 @@ def test_reviewer_may_look_but_not_change_tags(client, make_account, live, peopl
 def test_forged_reference_is_ignored(editor, live, services, people):
     make_tag(editor, "在职党员")
     tag_id = next(t["id"] for t in services.wx.tag.get() if t["name"] == "在职党员")
-    res = submit(editor, "/console/followers/", {"tag": tag_id, "refs": [people[0]], "add": "1"},
-                 "/console/followers/members", follow_redirects=True)
+    res = submit(
+        editor,
+        "/console/followers/",
+        {"tag": tag_id, "refs": [people[0]], "add": "1"},
+        "/console/followers/members",
+        follow_redirects=True,
+    )
     assert "请先勾选粉丝并选择标签" in res.get_data(as_text=True)
     assert services.wx.tag.get_user_tag(people[0]) == []
 
@@ -144,10 +159,15 @@ def test_organisation_bindings_are_counted_shown_and_filtered(admin, services, p
     from bot.quiz_models import Membership
 
     with services.sessions() as db:
-        db.add_all([Membership(openid=people[0], organisation="sany"), Membership(openid=people[1], organisation="sany"),
-                    Membership(openid=people[2], organisation="jiguan")])
+        db.add_all(
+            [
+                Membership(openid=people[0], organisation="sany"),
+                Membership(openid=people[1], organisation="sany"),
+                Membership(openid=people[2], organisation="jiguan"),
+            ]
+        )
         db.commit()
     page = admin.get("/console/followers/").get_data(as_text=True)
-    assert "三一集团党组织</span> <span class=\"chip-n\">2<" in page and "机关党委</span> <span class=\"chip-n\">1<" in page
+    assert '三一集团党组织</span> <span class="chip-n">2<' in page and '机关党委</span> <span class="chip-n">1<' in page
     only = admin.get("/console/followers/?org=jiguan").get_data(as_text=True)
     assert people[2] in only and people[0] not in only and "找到 1 位粉丝" in only

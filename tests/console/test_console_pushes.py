@@ -1,43 +1,17 @@
-"""Console push pages: create and plan, escaping, approval by reviewers, pause/resume/cancel, progress JSON, calendar, audit."""
+"""Console push pages: create and plan, escaping, approval by reviewers, pause/resume/cancel, progress JSON,
+calendar, audit."""
+
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from bot import push as pushes
-from bot.console.models import AuditEntry
-from bot.models import utcnow
-from bot.points import TZ
 from bot.push_models import Push
 from console_helpers import login, submit
-
-
-def when(days: int = 1, hour: int = 12) -> str:
-    day = (utcnow().astimezone(TZ) + timedelta(days=days)).date()
-    return f"{day.isoformat()}T{hour:02d}:00"
-
-
-FORM = {"title": "支部学习<script>alert(1)</script>", "content_kind": "text", "body": "今晚八点学习 <b>x</b>",
-        "audience_kind": "all", "channel": "custom", "timing": "once", "run_at": when(), "content_ref": "",
-        "audience_ref": "", "test_openids": "", "recurrence": "", "series_from": "", "series_to": "",
-        "series_every_days": ""}
-
-
-def create(client: Any, **changes: Any) -> Any:
-    return submit(client, "/console/pushes/new", {**FORM, **changes})
-
-
-def actions(services: Any) -> list[str]:
-    with services.sessions() as db:
-        return [e.action for e in db.scalars(select(AuditEntry).order_by(AuditEntry.id))]
-
-
-def only_push(services: Any) -> Push:
-    with services.sessions() as db:
-        return db.scalars(select(Push)).one()
+from console_push_helpers import actions, create, only_push
 
 
 def test_editor_creates_a_push_escaped_and_audited(editor: Any, services: Any):
@@ -67,7 +41,9 @@ def test_approval_needs_a_reviewer(editor: Any, client: Any, services: Any, make
     push = only_push(services)
     url = f"/console/pushes/{push.id}"
     assert "待审核" in editor.get(url).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', editor.get(url).get_data(as_text=True)).group(1)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', editor.get(url).get_data(as_text=True)).group(
+        1
+    )
     assert editor.post(url + "/approve", data={"csrf_token": token}).status_code == 403
     editor.post("/console/logout", data={"csrf_token": token})
     make_account("li", "reviewer")

@@ -1,4 +1,5 @@
 """In headless Chromium: an editor signs in, schedules a push, and it arrives in the emulator's chat page."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,7 +11,8 @@ from bot import push as pushes
 from bot.models import utcnow
 from bot.points import TZ
 from bot.push_models import Push
-from test_console_browser import LAPTOP, PHONE, WAIT, Screen, browser, expect  # noqa: F401  (browser is a fixture)
+from screen_helpers import Screen
+from tests.browser_helpers import LAPTOP, PHONE, WAIT, expect
 
 
 def test_schedule_a_push_and_watch_it_arrive(browser: Any, live: str, make_account: Any, services: Any, emu: Any):
@@ -48,16 +50,37 @@ def test_schedule_a_push_and_watch_it_arrive(browser: Any, live: str, make_accou
 
 def test_push_pages_fit_a_phone(browser: Any, live: str, make_account: Any, services: Any, emu: Any):
     """List, form (with problems), detail with a report, and calendar at 390x844: nothing sticks out sideways."""
-    from test_push import got, local, make, members
+    from tests.push_helpers import got, local, make, members
 
     people = members(emu, services, 2)
     long_body = "今晚 20:00 在党群服务中心学习《党章》，请带好笔记本。" * 6 + " https://example.org/" + "x" * 120
-    sent = make(services, title="支部学习通知：第三季度理论学习中心组扩大会议（请全体在职党员准时参加）",
-                body=long_body, run_at=local(1, 12), test_openids=[people[0]])
-    weekly = make(services, title="每周一提醒", content_kind="reminder", body="本周一 09:30 召开支部党员大会",
-                  timing="recurring", recurrence="每周一 09:00", needs_approval=True, test_openids=people)
-    make(services, title="新声连载", content_kind="episode", timing="series", run_at=local(1, 20), series_from=1,
-         series_to=100, series_every_days=2)
+    sent = make(
+        services,
+        title="支部学习通知：第三季度理论学习中心组扩大会议（请全体在职党员准时参加）",
+        body=long_body,
+        run_at=local(1, 12),
+        test_openids=[people[0]],
+    )
+    weekly = make(
+        services,
+        title="每周一提醒",
+        content_kind="reminder",
+        body="本周一 09:30 召开支部党员大会",
+        timing="recurring",
+        recurrence="每周一 09:00",
+        needs_approval=True,
+        test_openids=people,
+    )
+    make(
+        services,
+        title="新声连载",
+        content_kind="episode",
+        timing="series",
+        run_at=local(1, 20),
+        series_from=1,
+        series_to=100,
+        series_every_days=2,
+    )
     with services.sessions() as db:
         due = pushes.aware(db.get(Push, sent).next_run_at)
     assert pushes.run_push(services, sent, now=due) is not None

@@ -1,5 +1,6 @@
 """Console rules that stop an account widening its own access: who may name a ticket's assignee (and so see the
 submitter's phone), who may approve a push, which passwords are accepted, and how create-admin takes one."""
+
 from __future__ import annotations
 
 import re
@@ -12,12 +13,14 @@ from bot.errors import AccessRefused
 from bot.ticket_models import Ticket
 from bot.tickets import TicketConfig
 from console_helpers import PASSWORD, login, submit
+from console_push_helpers import FORM, create, only_push
+from console_ticket_helpers import PHONE, audit_entries, fresh, new_ticket, page, signed_in, step
 from security_helpers import flashed
-from test_console_pushes import create, only_push
-from test_console_tickets import PHONE, audit_entries, fresh, new_ticket, page, signed_in, step
 
-DEPARTMENTS = [{"id": "zhengwu", "name": "政务服务中心", "supervisor": ""},
-               {"id": "renshe", "name": "人力资源和社会保障局", "supervisor": "boss"}]
+DEPARTMENTS = [
+    {"id": "zhengwu", "name": "政务服务中心", "supervisor": ""},
+    {"id": "renshe", "name": "人力资源和社会保障局", "supervisor": "boss"},
+]
 SUPERVISED = {"tickets": {"departments": DEPARTMENTS}}  # boss supervises 人社局
 
 
@@ -116,7 +119,6 @@ def test_an_editor_who_changed_a_push_cannot_approve_it(app: Any, make_account: 
     create(client, needs_approval="y")
     push = only_push(services)
     li = signed_in(app, make_account, "li", "editor", "reviewer")
-    from test_console_pushes import FORM
     submit(li, f"/console/pushes/{push.id}/edit", {**FORM, "title": "改过的标题", "needs_approval": "y"})
     assert only_push(services).title == "改过的标题"
     url = f"/console/pushes/{push.id}"
@@ -124,14 +126,17 @@ def test_an_editor_who_changed_a_push_cannot_approve_it(app: Any, make_account: 
     assert only_push(services).approved_at is None
 
 
-@pytest.mark.parametrize("password, message", [
-    ("short one 1", "密码至少需要 12 个字符"),
-    ("qwerty123456", "这是一个常见密码"),
-    ("mailcreated5240", "这是一个常见密码"),
-    ("aaaaaaaaaaaa", "密码太容易被猜到"),
-    ("abcdefghijkl", "密码太容易被猜到"),
-    ("zhangwei2026", "密码太容易被猜到"),
-])
+@pytest.mark.parametrize(
+    "password, message",
+    [
+        ("short one 1", "密码至少需要 12 个字符"),
+        ("qwerty123456", "这是一个常见密码"),
+        ("mailcreated5240", "这是一个常见密码"),
+        ("aaaaaaaaaaaa", "密码太容易被猜到"),
+        ("abcdefghijkl", "密码太容易被猜到"),
+        ("zhangwei2026", "密码太容易被猜到"),
+    ],
+)
 def test_weak_passwords_are_refused_in_chinese(admin: Any, services: Any, password: str, message: str):
     res = submit(admin, "/console/accounts/new", {"username": "zhangwei", "password": password, "confirm": password})
     assert res.status_code == 200 and message in res.get_data(as_text=True)
@@ -141,8 +146,11 @@ def test_weak_passwords_are_refused_in_chinese(admin: Any, services: Any, passwo
 
 
 def test_a_long_uncommon_password_is_accepted(admin: Any, app: Any):
-    res = submit(admin, "/console/accounts/new", {"username": "zhangwei", "password": "lantern orchard 58",
-                                                  "confirm": "lantern orchard 58"})
+    res = submit(
+        admin,
+        "/console/accounts/new",
+        {"username": "zhangwei", "password": "lantern orchard 58", "confirm": "lantern orchard 58"},
+    )
     assert res.status_code == 302
     assert login(app.test_client(), "zhangwei", "lantern orchard 58").status_code == 302
 
@@ -150,8 +158,10 @@ def test_a_long_uncommon_password_is_accepted(admin: Any, app: Any):
 def test_create_admin_prompts_hidden_twice_and_takes_no_password_argument(runner: Any, services: Any):
     refused = runner.invoke(args=["create-admin", "--username", "root", "--password", "lantern orchard 58"])
     assert refused.exit_code != 0 and "No such option" in refused.output
-    typo = runner.invoke(args=["create-admin", "--username", "root"],
-                         input="lantern orchard 58\nlantern orchard 59\nlantern orchard 58\nlantern orchard 58\n")
+    typo = runner.invoke(
+        args=["create-admin", "--username", "root"],
+        input="lantern orchard 58\nlantern orchard 59\nlantern orchard 58\nlantern orchard 58\n",
+    )
     assert typo.exit_code == 0, typo.output
     assert "lantern orchard" not in typo.output and "再输一次" in typo.output  # hidden, asked again on a mismatch
     weak = runner.invoke(args=["create-admin", "--username", "admin2"], input="password1234\npassword1234\n")
@@ -159,8 +169,9 @@ def test_create_admin_prompts_hidden_twice_and_takes_no_password_argument(runner
 
 
 def test_create_admin_reads_the_password_from_the_environment_for_scripts(runner: Any, client: Any):
-    made = runner.invoke(args=["create-admin", "--username", "root"],
-                         env={"CONSOLE_ADMIN_PASSWORD": "lantern orchard 58"})
+    made = runner.invoke(
+        args=["create-admin", "--username", "root"], env={"CONSOLE_ADMIN_PASSWORD": "lantern orchard 58"}
+    )
     assert made.exit_code == 0, made.output
     assert login(client, "root", "lantern orchard 58").status_code == 302
 

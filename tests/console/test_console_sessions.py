@@ -1,5 +1,6 @@
 """Console sessions live on the server: a cookie copied before logout, a password change or disabling the account
 opens nothing afterwards, not even after Redis is lost; idle and old sessions end on the server too."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -67,8 +68,9 @@ def test_a_password_change_ends_every_other_session_and_copied_cookies(app: Any,
     login(laptop, "wang")
     login(desk, "wang")
     thief = copied_browser(app, laptop)
-    res = submit(laptop, "/console/password", {"current": PASSWORD, "password": "a new secret 7",
-                                               "confirm": "a new secret 7"})
+    res = submit(
+        laptop, "/console/password", {"current": PASSWORD, "password": "a new secret 7", "confirm": "a new secret 7"}
+    )
     assert res.headers["Location"] == "/console/"
     assert opens_console(laptop)  # the browser that changed it goes on, with a new session
     assert not opens_console(desk) and not opens_console(thief)
@@ -79,8 +81,12 @@ def test_an_admin_password_reset_ends_the_sessions(app: Any, admin: Any, make_ac
     wang = app.test_client()
     login(wang, "wang")
     thief = copied_browser(app, wang)
-    submit(admin, f"/console/accounts/{wang_id}", {"password": "temporary pass 123", "confirm": "temporary pass 123"},
-           f"/console/accounts/{wang_id}/password")
+    submit(
+        admin,
+        f"/console/accounts/{wang_id}",
+        {"password": "temporary pass 123", "confirm": "temporary pass 123"},
+        f"/console/accounts/{wang_id}/password",
+    )
     assert not opens_console(wang) and not opens_console(thief)
 
 

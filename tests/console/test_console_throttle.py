@@ -1,5 +1,6 @@
 """Login throttling: per username + address, per address (password spraying), overall; and the bound on how many
 Argon2 password checks (64 MiB each) run at once in one process."""
+
 from __future__ import annotations
 
 import threading
@@ -25,10 +26,11 @@ def locked_scopes(services: Any) -> list[str]:
 def test_spraying_many_usernames_from_one_address_is_blocked(client: Any, make_account: Any, services: Any):
     make_account("root", "admin")
     limit = services.settings.section("console")["login_address_max_failures"]
-    codes = [login(client, f"user{i}", "Spring2026!", environ_base={"REMOTE_ADDR": SPRAYER}).status_code
-             for i in range(40)]
-    assert codes[:limit - 1] == [401] * (limit - 1)
-    assert codes[limit - 1:] == [429] * (40 - limit + 1)  # blocked after the limit, whatever the username
+    codes = [
+        login(client, f"user{i}", "Spring2026!", environ_base={"REMOTE_ADDR": SPRAYER}).status_code for i in range(40)
+    ]
+    assert codes[: limit - 1] == [401] * (limit - 1)
+    assert codes[limit - 1 :] == [429] * (40 - limit + 1)  # blocked after the limit, whatever the username
     right = login(client, "root", environ_base={"REMOTE_ADDR": SPRAYER})
     assert right.status_code == 429 and "此网络地址登录失败次数过多" in flashed(right)
     assert "address" in locked_scopes(services)

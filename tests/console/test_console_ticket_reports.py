@@ -1,11 +1,13 @@
 """The ticket dashboard and its Excel export: known figures, filters, masked phones, who may see what, escaping."""
+
 from __future__ import annotations
 
 import io
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -26,9 +28,15 @@ CHROMIUM = Path("/usr/bin/chromium")
 def tickets(services: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """The known set, seen at known.NOW; t2 anonymous, t1 with text a spreadsheet or a browser might run."""
     monkeypatch.setattr(ticket_stats, "utcnow", lambda: known.NOW)
-    return known.build(services, t1={"description": f'=HYPERLINK("http://evil.example","点我") 电话{known.PHONE}',
-                                     "place": "<b>某厂</b> 139-1234-5678"},
-                       t2={"anonymous": True}, t9={"district": "<script>alert(1)</script>"})
+    return known.build(
+        services,
+        t1={
+            "description": f'=HYPERLINK("http://evil.example","点我") 电话{known.PHONE}',
+            "place": "<b>某厂</b> 139-1234-5678",
+        },
+        t2={"anonymous": True},
+        t9={"district": "<script>alert(1)</script>"},
+    )
 
 
 def handler(services: Any, client: Any, name: str = "li", department: str | None = None) -> Any:
@@ -60,14 +68,19 @@ def parts(data: bytes) -> Iterator[str]:
 def test_the_page_shows_the_known_figures(services, client, tickets):
     page = text(handler(services, client).get(PAGE))
     assert "已收集 9 件，已解决 3 件" in page
-    rates = {k: re.search(rf'id="rate-{k}"><span class="stat-n">([^<]+)<', page).group(1)
-             for k in ("response", "solve", "satisfaction")}
+    rates = {
+        k: re.search(rf'id="rate-{k}"><span class="stat-n">([^<]+)<', page).group(1)
+        for k in ("response", "solve", "satisfaction")
+    }
     assert rates == {"response": "66.7%", "solve": "42.9%", "satisfaction": "66.7%"}
     assert "按时答复 6 / 应答复 9" in page and "已解决 3 / 已受理 7" in page
     for title in ("按月份", "按类别", "按承办部门", "按片区", "每月收集与解决", "每月三率"):
         assert title in page
     assert "人力资源和社会保障局" in page and "未交办部门" in page  # department names from config
-    assert 'aria-label="2026-10：已收集 4 件，已解决 2 件"' in page and 'aria-label="2026-11：响应率 50.0%，解决率 25.0%，满意率 —"' in page
+    assert (
+        'aria-label="2026-10：已收集 4 件，已解决 2 件"' in page
+        and 'aria-label="2026-11：响应率 50.0%，解决率 25.0%，满意率 —"' in page
+    )
 
 
 def test_a_month_range_narrows_the_page(services, client, tickets):
@@ -105,11 +118,13 @@ def test_the_export_masks_phones_and_leaves_out_openids(services, client, make_a
     response = client.get(EXPORT)
     wb = workbook(response)
     rows = list(wb["诉求明细"].iter_rows(values_only=True))
-    header, body = rows[0], {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    header, body = rows[0], {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert len(body) == 10 and "openid" not in " ".join(header)
     first, anonymous = body["JK2610100001"], body["JK2610100002"]
-    assert first["联系电话"] == "139****5678" and first["状态"] == "已回访" and first["承办部门"] == "人力资源和社会保障局"
-    assert first["诉求内容"].startswith('=HYPERLINK(') and first["诉求内容"].endswith("电话139****5678")
+    assert (
+        first["联系电话"] == "139****5678" and first["状态"] == "已回访" and first["承办部门"] == "人力资源和社会保障局"
+    )
+    assert first["诉求内容"].startswith("=HYPERLINK(") and first["诉求内容"].endswith("电话139****5678")
     assert first["按时响应"] == "是" and first["已解决"] == "是" and first["评价"] == "满意"
     assert anonymous["联系电话"] in ("", None) and anonymous["匿名"] == "是"
     xml = "\n".join(parts(response.data))
@@ -135,8 +150,16 @@ def test_a_department_handler_exports_only_the_tickets_they_may_see(services, cl
     wb = workbook(client.get(EXPORT))
     numbers = {r[0] for r in wb["诉求明细"].iter_rows(min_row=2, values_only=True)}
     # renshe's t1, t2, t6 and the unassigned queue (t3, t5, t7, t9, t10); not jianshe's t4 nor zhengwu's t8
-    assert numbers == {"JK2610100001", "JK2610100002", "JK2610100003", "JK2610100005", "JK2611050001",
-                       "JK2611050002", "JK2611050004", "JK2611210001"}
+    assert numbers == {
+        "JK2610100001",
+        "JK2610100002",
+        "JK2610100003",
+        "JK2610100005",
+        "JK2611050001",
+        "JK2611050002",
+        "JK2611050004",
+        "JK2611210001",
+    }
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed at /usr/bin/chromium")
@@ -148,8 +171,13 @@ def test_the_page_fits_a_phone(services, live, tickets):
         db.commit()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True,
-                                      has_touch=True, device_scale_factor=2)
+        context = browser.new_context(
+            locale="zh-CN",
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            device_scale_factor=2,
+        )
         page, errors = context.new_page(), []
         page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
         page.goto(live + "/console/login")

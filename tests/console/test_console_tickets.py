@@ -1,56 +1,24 @@
 """Console ticket pages: queue filters and order, visibility per role, every workflow step (event, submitter notice,
 audit entry), privacy of phone and submitter, escaping, media copies, likely duplicates, staff notices, handler
 departments."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
-from itertools import count
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.console.models import Account, AuditEntry
+from bot.console.models import Account
 from bot.models import utcnow
 from bot.ticket_media import fetch_ticket
 from bot.ticket_models import StaffNotice, Ticket, TicketEvent, TicketMedia, TicketNotice
 from bot.ticket_notify import escalate
-from bot.tickets import Submission, TicketConfig, submit as submit_ticket
 from console_helpers import login, submit as post_form
+from console_ticket_helpers import PHONE, audit_entries, fresh, new_ticket, page, signed_in, step
 from tests.factories import AMR, PNG
-
-PHONE = "13812345678"
-_keys = count(1)
-
-
-def new_ticket(services: Any, now: datetime | None = None, **fields: Any) -> Ticket:
-    """A submitted ticket (as the chat dialog would make it), then changed directly by `changes`."""
-    changes = {k: fields.pop(k) for k in ("department", "assignee_id", "accepted_by_id", "status") if k in fields}
-    base = dict(openid="o_worker", category="劳动权益", description="工资拖欠两个月", place="某某电子厂", phone=PHONE)
-    base.update(fields)
-    with services.sessions() as db:
-        ticket, _ = submit_ticket(db, TicketConfig.of(services.settings), Submission(key=f"k{next(_keys)}", **base),
-                                  now or utcnow())
-        for name, value in changes.items():
-            setattr(ticket, name, value)
-        db.commit()
-        return ticket
-
-
-def signed_in(app: Any, make_account: Any, username: str, *roles: str, **fields: Any) -> Any:
-    """A new client signed in as a new account (with e.g. department=...)."""
-    account_id = make_account(username, *roles)
-    if fields:
-        with app.extensions["bot"].sessions() as db:
-            row = db.get(Account, account_id)
-            for name, value in fields.items():
-                setattr(row, name, value)
-            db.commit()
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    client.account_id = account_id
-    return client
 
 
 @pytest.fixture
@@ -59,41 +27,23 @@ def handler(app: Any, make_account: Any) -> Any:
     return signed_in(app, make_account, "chen", "handler")
 
 
-def page(client: Any, url: str) -> str:
-    res = client.get(url)
-    assert res.status_code == 200, (url, res.status_code)
-    return res.get_data(as_text=True)
-
-
 def numbers(html: str) -> list[str]:
     """Ticket numbers of the queue's rows, in order."""
     return re.findall(r'<tr class="[^"]*" data-number="([A-Z0-9]+)"', html)
 
 
-def step(client: Any, ticket: Ticket, action: str, **data: Any) -> Any:
-    url = f"/console/tickets/{ticket.number}"
-    return post_form(client, url, data, action=f"{url}/{action}")
-
-
-def fresh(services: Any, ticket: Ticket) -> Ticket:
-    with services.sessions() as db:
-        return db.get(Ticket, ticket.id)
-
-
 def kinds(services: Any, ticket: Ticket) -> list[str]:
     with services.sessions() as db:
-        return list(db.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)))
+        return list(
+            db.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))
+        )
 
 
 def notices(services: Any, ticket: Ticket) -> list[str]:
     with services.sessions() as db:
-        return list(db.scalars(select(TicketNotice.text).where(TicketNotice.ticket_id == ticket.id).order_by(TicketNotice.id)))
-
-
-def audit_entries(services: Any, action: str | None = None) -> list[AuditEntry]:
-    with services.sessions() as db:
-        query = select(AuditEntry).order_by(AuditEntry.id)
-        return list(db.scalars(query.where(AuditEntry.action == action) if action else query))
+        return list(
+            db.scalars(select(TicketNotice.text).where(TicketNotice.ticket_id == ticket.id).order_by(TicketNotice.id))
+        )
 
 
 def test_queue_is_sorted_by_deadline_and_filtered(handler: Any, services: Any):
@@ -106,8 +56,13 @@ def test_queue_is_sorted_by_deadline_and_filtered(handler: Any, services: Any):
     html = page(handler, "/console/tickets/")
     assert numbers(html) == [late.number, emergency.number, urgent.number, general.number]
     assert f'<tr class="late" data-number="{late.number}"' in html and "已超期" in html
-    assert numbers(page(handler, "/console/tickets/?status=all")) == [late.number, emergency.number, urgent.number,
-                                                                     general.number, done.number]
+    assert numbers(page(handler, "/console/tickets/?status=all")) == [
+        late.number,
+        emergency.number,
+        urgent.number,
+        general.number,
+        done.number,
+    ]
     assert numbers(page(handler, "/console/tickets/?status=closed")) == [done.number]
     assert numbers(page(handler, "/console/tickets/?category=水电气网")) == [urgent.number]
     assert numbers(page(handler, "/console/tickets/?district=东片区")) == [general.number]
@@ -140,8 +95,9 @@ def test_who_sees_which_ticket(app: Any, make_account: Any, services: Any, clien
     renshe = new_ticket(services, description="人社局的", department="renshe", status="assigned")
     zhengwu = new_ticket(services, description="政务中心的", department="zhengwu", status="assigned")
     mine = new_ticket(services, description="交给陈的", assignee_id=plain.account_id, status="assigned")
-    accepted = new_ticket(services, description="陈受理的", accepted_by_id=plain.account_id, department="zhengwu",
-                          status="assigned")
+    accepted = new_ticket(
+        services, description="陈受理的", accepted_by_id=plain.account_id, department="zhengwu", status="assigned"
+    )
     someone = new_ticket(services, description="交给李的", assignee_id=other, status="assigned")
     everything = {t.number for t in (queue, renshe, zhengwu, mine, accepted, someone)}
     assert set(numbers(page(admin, "/console/tickets/"))) == everything
@@ -153,12 +109,15 @@ def test_who_sees_which_ticket(app: Any, make_account: Any, services: Any, clien
     assert plain.get("/console/tickets/JK0000000000").status_code == 404
     assert editor.get("/console/tickets/").status_code == 403
     assert "诉求" not in re.sub(r"<main.*", "", page(editor, "/console/"), flags=re.S)
-    refused = post_form(plain, "/console/tickets/", {"note": "看一看"}, action=f"/console/tickets/{zhengwu.number}/note")
+    refused = post_form(
+        plain, "/console/tickets/", {"note": "看一看"}, action=f"/console/tickets/{zhengwu.number}/note"
+    )
     assert refused.status_code == 403
 
 
-def test_every_step_appends_its_event_tells_the_submitter_and_is_audited(handler: Any, services: Any,
-                                                                         make_account: Any):
+def test_every_step_appends_its_event_tells_the_submitter_and_is_audited(
+    handler: Any, services: Any, make_account: Any
+):
     t = new_ticket(services)
     detail = page(handler, f"/console/tickets/{t.number}")
     assert 'id="do-accept"' in detail and 'id="do-reject"' in detail and 'id="do-resolve"' not in detail
@@ -177,13 +136,23 @@ def test_every_step_appends_its_event_tells_the_submitter_and_is_audited(handler
     assert kinds(services, t) == ["submit", "tier", "accept", "assign", "process", "note", "resolve"]
     told = notices(services, t)
     assert [text.split("，")[0].split("。")[0] for text in told] == [
-        f"您的诉求 {t.number} 已受理", f"您的诉求 {t.number} 已交办至人力资源和社会保障局办理",
-        f"您的诉求 {t.number} 正在办理中", f"您的诉求 {t.number} 已办结"]
+        f"您的诉求 {t.number} 已受理",
+        f"您的诉求 {t.number} 已交办至人力资源和社会保障局办理",
+        f"您的诉求 {t.number} 正在办理中",
+        f"您的诉求 {t.number} 已办结",
+    ]
     assert "企业已补发工资" in told[-1]
-    assert [e.action for e in audit_entries(services) if e.action.startswith("ticket.") and e.action != "ticket.view_personal"] \
-        == ["ticket.accept", "ticket.assign", "ticket.start", "ticket.note", "ticket.resolve"]
+    assert [
+        e.action
+        for e in audit_entries(services)
+        if e.action.startswith("ticket.") and e.action != "ticket.view_personal"
+    ] == ["ticket.accept", "ticket.assign", "ticket.start", "ticket.note", "ticket.resolve"]
     resolve_entry = audit_entries(services, "ticket.resolve")[0]
-    assert (resolve_entry.actor, resolve_entry.target, resolve_entry.details) == ("chen", t.number, {"reply": "企业已补发工资"})
+    assert (resolve_entry.actor, resolve_entry.target, resolve_entry.details) == (
+        "chen",
+        t.number,
+        {"reply": "企业已补发工资"},
+    )
     final = page(handler, f"/console/tickets/{t.number}")
     assert 'id="do-note"' in final and 'id="do-resolve"' not in final and 'id="do-accept"' not in final
 
@@ -207,7 +176,7 @@ def test_return_reject_tier_and_merge(handler: Any, services: Any):
     assert (fresh(services, dup).status, fresh(services, dup).merged_into_id) == ("merged", first.id)
     assert "已合并办理" in notices(services, dup)[-1]
     assert audit_entries(services, "ticket.merge")[0].details == {"into": first.number}
-    assert f"已合并到诉求 <a href=\"/console/tickets/{first.number}\">" in page(handler, f"/console/tickets/{dup.number}")
+    assert f'已合并到诉求 <a href="/console/tickets/{first.number}">' in page(handler, f"/console/tickets/{dup.number}")
 
 
 def test_a_refused_step_is_a_message_on_the_page(handler: Any, services: Any):
@@ -224,8 +193,9 @@ def test_a_refused_step_is_a_message_on_the_page(handler: Any, services: Any):
     assert not [e for e in audit_entries(services) if e.action.startswith("ticket.")]
 
 
-def test_phone_and_submitter_follow_the_privacy_rules_and_views_are_audited(app: Any, make_account: Any,
-                                                                          handler: Any, services: Any):
+def test_phone_and_submitter_follow_the_privacy_rules_and_views_are_audited(
+    app: Any, make_account: Any, handler: Any, services: Any
+):
     admin = signed_in(app, make_account, "root", "admin")
     t = new_ticket(services, openid="o_secret_worker")
     html = page(admin, f"/console/tickets/{t.number}")
@@ -239,8 +209,9 @@ def test_phone_and_submitter_follow_the_privacy_rules_and_views_are_audited(app:
     assert PHONE not in page(admin, f"/console/tickets/{t.number}")  # an admin is not the handler of record
 
 
-def test_an_anonymous_ticket_hides_the_submitter_from_the_assignee(app: Any, make_account: Any, handler: Any,
-                                                                 services: Any):
+def test_an_anonymous_ticket_hides_the_submitter_from_the_assignee(
+    app: Any, make_account: Any, handler: Any, services: Any
+):
     assignee = signed_in(app, make_account, "xu", "handler")
     admin = signed_in(app, make_account, "root", "admin")
     t = new_ticket(services, openid="o_hidden_worker", anonymous=True)
@@ -267,12 +238,19 @@ def test_what_users_typed_is_escaped(handler: Any, services: Any):
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(2)&gt;" in html
 
 
-def copied(services: Any, ticket: Ticket, media_id: str, data: bytes | None = None, content_type: str = "",
-           error: str | None = None) -> int:
+def copied(
+    services: Any,
+    ticket: Ticket,
+    media_id: str,
+    data: bytes | None = None,
+    content_type: str = "",
+    error: str | None = None,
+) -> int:
     """Record what fetching one of the ticket's media ids gave (as bot.ticket_media would); the row id."""
     with services.sessions() as db:
-        row = db.scalars(select(TicketMedia).where(TicketMedia.ticket_id == ticket.id,
-                                                   TicketMedia.media_id == media_id)).one()
+        row = db.scalars(
+            select(TicketMedia).where(TicketMedia.ticket_id == ticket.id, TicketMedia.media_id == media_id)
+        ).one()
         row.attempts, row.error = 1, error
         if data is not None:
             row.data, row.size, row.content_type, row.fetched_at = data, len(data), content_type, utcnow()
@@ -281,9 +259,13 @@ def copied(services: Any, ticket: Ticket, media_id: str, data: bytes | None = No
 
 
 def test_images_show_inline_and_voice_is_a_download(handler: Any, services: Any):
-    media = [{"type": "image", "media_id": "img"}, {"type": "voice", "media_id": "amr", "text": "老板不发工资"},
-             {"type": "image", "media_id": "later"}, {"type": "voice", "media_id": "gone"},
-             {"type": "image", "media_id": "busy"}]
+    media = [
+        {"type": "image", "media_id": "img"},
+        {"type": "voice", "media_id": "amr", "text": "老板不发工资"},
+        {"type": "image", "media_id": "later"},
+        {"type": "voice", "media_id": "gone"},
+        {"type": "image", "media_id": "busy"},
+    ]
     t = new_ticket(services, media=media, anonymous=True)  # an anonymous ticket's evidence is shown all the same
     image, voice = copied(services, t, "img", PNG, "image/png"), copied(services, t, "amr", AMR, "audio/amr")
     copied(services, t, "gone", error="expired")
@@ -293,8 +275,13 @@ def test_images_show_inline_and_voice_is_a_download(handler: Any, services: Any)
     assert f'<img class="ticket-image" src="{base}/{image}"' in html
     assert f'<a href="{base}/{voice}" download>语音（AMR，下载后播放）</a>' in html and "语音识别：老板不发工资" in html
     states = re.findall(r'<li data-kind="(\w+)" data-state="(\w+)">', html)
-    assert states == [("image", "image"), ("voice", "file"), ("image", "pending"), ("voice", "expired"),
-                      ("image", "pending")]
+    assert states == [
+        ("image", "image"),
+        ("voice", "file"),
+        ("image", "pending"),
+        ("voice", "expired"),
+        ("image", "pending"),
+    ]
     assert html.count("尚未取回") == 2 and "上次取回失败" in html and "已过期，未能取回" in html
     res = handler.get(f"{base}/{image}")
     assert (res.status_code, res.data, res.mimetype) == (200, PNG, "image/png")
@@ -322,8 +309,12 @@ def test_media_is_served_only_to_who_may_see_the_ticket(app: Any, make_account: 
     plain = signed_in(app, make_account, "chen", "handler")
     zhengwu_handler = signed_in(app, make_account, "zhao", "handler", department="zhengwu")
     editor = signed_in(app, make_account, "wang", "editor")
-    t = new_ticket(services, department="zhengwu", status="assigned", media=[{"type": "image", "media_id": "m"},
-                                                                              {"type": "image", "media_id": "n"}])
+    t = new_ticket(
+        services,
+        department="zhengwu",
+        status="assigned",
+        media=[{"type": "image", "media_id": "m"}, {"type": "image", "media_id": "n"}],
+    )
     other = new_ticket(services, media=[{"type": "image", "media_id": "m"}])
     row, pending = copied(services, t, "m", PNG, "image/png"), copied(services, t, "n")
     theirs = copied(services, other, "m", PNG, "image/png")
@@ -349,8 +340,9 @@ def test_a_media_id_wechat_no_longer_knows_is_shown_as_expired(handler: Any, ser
     assert re.findall(r'data-state="(\w+)"', html) == ["expired"]
 
 
-def test_likely_duplicates_are_suggested_and_merged_in_one_click(app: Any, make_account: Any, handler: Any,
-                                                                services: Any):
+def test_likely_duplicates_are_suggested_and_merged_in_one_click(
+    app: Any, make_account: Any, handler: Any, services: Any
+):
     older = new_ticket(services, description="某某电子厂拖欠工资三个月了", place="某某电子厂")
     unrelated = new_ticket(services, description="小区门口路灯坏了", place="科技大道")
     hidden = new_ticket(services, description="某某电子厂拖欠工资两个月", place="某某电子厂", department="zhengwu")
@@ -397,7 +389,9 @@ def test_admin_sets_a_handlers_department_and_supervisor(admin: Any, make_accoun
         assert (row.department, row.supervisor_id) == ("renshe", boss)
     entry = audit_entries(services, "account.ticketing")[-1]
     assert entry.target == "zhao" and entry.details == {
-        "before": {"department": None, "supervisor": None}, "after": {"department": "renshe", "supervisor": "boss"}}
+        "before": {"department": None, "supervisor": None},
+        "after": {"department": "renshe", "supervisor": "boss"},
+    }
     assert "人力资源和社会保障局" in page(admin, url)
     bad = post_form(admin, url, {"department": "nowhere", "supervisor": ""}, action=url + "/ticketing")
     assert bad.status_code == 400 and "请从列表中选择" in bad.get_data(as_text=True)

@@ -1,5 +1,6 @@
 """In headless Chromium: a handler accepts, assigns and resolves a ticket submitted by an emulator user, whose chat
 page then shows the notices; the queue and ticket pages fit a phone's width; a copied picture shows on the page."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,17 +10,26 @@ from bot.models import utcnow
 from bot.ticket_media import fetch_ticket
 from bot.ticket_models import Ticket
 from bot.tickets import Submission, TicketConfig, submit
-from test_console_browser import LAPTOP, PHONE, WAIT, Screen, browser, expect  # noqa: F401  (browser is a fixture)
+from screen_helpers import Screen
+from tests.browser_helpers import LAPTOP, PHONE, WAIT, expect
 from tests.factories import AMR, PNG
 
 
 def new_ticket(services: Any, key: str, openid: str, days_ago: float = 0, **fields: Any) -> Ticket:
-    base = dict(category="劳动权益", description="某某电子厂拖欠工资两个月，多次找老板都说下个月发。", place="某某电子厂",
-                phone="13812345678")
+    base = dict(
+        category="劳动权益",
+        description="某某电子厂拖欠工资两个月，多次找老板都说下个月发。",
+        place="某某电子厂",
+        phone="13812345678",
+    )
     base.update(fields)
     with services.sessions() as db:
-        return submit(db, TicketConfig.of(services.settings), Submission(key=key, openid=openid, **base),
-                      utcnow() - timedelta(days=days_ago))[0]
+        return submit(
+            db,
+            TicketConfig.of(services.settings),
+            Submission(key=key, openid=openid, **base),
+            utcnow() - timedelta(days=days_ago),
+        )[0]
 
 
 def test_handle_a_ticket_and_the_submitter_is_told(browser: Any, live: str, make_account: Any, services: Any, emu: Any):
@@ -67,8 +77,14 @@ def test_handle_a_ticket_and_the_submitter_is_told(browser: Any, live: str, make
 
 def test_ticket_pages_fit_a_phone(browser: Any, live: str, make_account: Any, services: Any):
     long_text = "工资条https://example.com/" + "a" * 120 + " 编号" + "9" * 60
-    ticket = new_ticket(services, "p1", "o_phone_user_with_a_rather_long_openid_0123456789", description=long_text,
-                        place="某某超长名字的电子科技有限公司第三分厂" * 2, district="东片区")
+    ticket = new_ticket(
+        services,
+        "p1",
+        "o_phone_user_with_a_rather_long_openid_0123456789",
+        description=long_text,
+        place="某某超长名字的电子科技有限公司第三分厂" * 2,
+        district="东片区",
+    )
     new_ticket(services, "p2", "o_x", days_ago=8)
     new_ticket(services, "p3", "o_y", description="同一家厂拖欠工资" + long_text)
     make_account("chen", "handler")
@@ -86,11 +102,15 @@ def test_ticket_pages_fit_a_phone(browser: Any, live: str, make_account: Any, se
     screen.close()
 
 
-def test_a_tickets_copied_picture_shows_on_its_page(browser: Any, live: str, make_account: Any, services: Any,
-                                                    emu: Any):
+def test_a_tickets_copied_picture_shows_on_its_page(
+    browser: Any, live: str, make_account: Any, services: Any, emu: Any
+):
     picture, voice = emu.add_media("image", PNG, "image/png"), emu.add_media("voice", AMR, "audio/amr")
-    media = [{"type": "image", "media_id": picture}, {"type": "voice", "media_id": voice},
-             {"type": "image", "media_id": "expired-long-ago"}]
+    media = [
+        {"type": "image", "media_id": picture},
+        {"type": "voice", "media_id": voice},
+        {"type": "image", "media_id": "expired-long-ago"},
+    ]
     ticket = new_ticket(services, "m1", "o_media_user", media=media)
     assert fetch_ticket(services, ticket.id) == 2
     make_account("chen", "handler")

@@ -1,49 +1,14 @@
-"""Fixtures for the fake WeChat API tests: a client that opens windows, raw HTTP calls, polling."""
+"""Fixtures for the fake WeChat API tests (tests/emulator/): raw HTTP calls to the fake API."""
+
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-import requests
 
-from bot.emulator.client import SimClient
 from bot.emulator.state import EmulatorState
-
-
-class RawApi:
-    """Plain HTTP calls to the fake API at /emulator/cgi-bin/, with a token from the emulator itself."""
-
-    def __init__(self, live: str, emu: EmulatorState) -> None:
-        self.base = live + "/emulator/cgi-bin/"
-        self.emu = emu
-        self.token = ""
-
-    def fresh_token(self) -> str:
-        self.token = self.emu.issue_token()[0]
-        return self.token
-
-    def post(self, path: str, data: Any = None, token: str | None = None, **params: Any) -> dict[str, Any]:
-        params["access_token"] = (self.token or self.fresh_token()) if token is None else token
-        res = requests.post(self.base + path, params=params, json=data, timeout=30)
-        assert res.status_code == 200, res.text
-        return res.json()
-
-    def get(self, path: str, token: str | None = None, **params: Any) -> dict[str, Any]:
-        params["access_token"] = (self.token or self.fresh_token()) if token is None else token
-        res = requests.get(self.base + path, params=params, timeout=30)
-        assert res.status_code == 200, res.text
-        return res.json()
+from tests.emulator.api_helpers import RawApi
 
 
 @pytest.fixture
 def wxapi(live: str, emu: EmulatorState) -> RawApi:
+    """Raw calls to the fake API with a token from the emulator."""
     return RawApi(live, emu)
-
-
-@pytest.fixture
-def wxo(wx: SimClient, emu: EmulatorState) -> SimClient:
-    """The simulated client that also tells the emulator what it delivered (so windows open)."""
-    wx.observer = emu
-    return wx
-
-

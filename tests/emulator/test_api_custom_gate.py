@@ -1,4 +1,5 @@
-"""message/custom/send runs the gate and the send in one Redis script: it must answer exactly as the common gate does."""
+"""message/custom/send runs the gate and the send in one Redis script: it must answer exactly as the common gate."""
+
 from __future__ import annotations
 
 import time
@@ -31,7 +32,10 @@ def test_injected_errors_are_answered_in_turn_and_send_nothing(live, emu, wxapi,
 
 def test_a_malformed_call_still_meets_the_gate_first(live, emu, wxapi, user):
     emu.open_window(user)
-    assert wxapi.post("message/custom/send", {"touser": user, "msgtype": "text", "text": {}}, token="bad")["errcode"] == 40001
+    assert (
+        wxapi.post("message/custom/send", {"touser": user, "msgtype": "text", "text": {}}, token="bad")["errcode"]
+        == 40001
+    )
     emu.inject("message/custom/send", 45009)
     assert wxapi.post("message/custom/send", {"touser": user, "msgtype": "text", "text": {}})["errcode"] == 45009
     assert wxapi.post("message/custom/send", {"touser": user, "msgtype": "text", "text": {}})["errcode"] == 44004

@@ -1,4 +1,5 @@
 """Mass sends: sendall / send / preview / get / delete, clientmsgid, quotas, MASSSENDJOBFINISH at the webhook."""
+
 from __future__ import annotations
 
 import time
@@ -104,6 +105,8 @@ def test_mass_api_60_calls_a_minute(live, wxapi, followers):
     into_minute = time.time() % 60  # the quota counts per clock minute, as WeChat's does: start early in one
     if into_minute > 40:
         time.sleep(60.2 - into_minute)
-    answers = [wxapi.post("message/mass/sendall", {"filter": {"is_to_all": True}, "msgtype": "bad"})["errcode"]
-               for _ in range(61)]
+    answers = [
+        wxapi.post("message/mass/sendall", {"filter": {"is_to_all": True}, "msgtype": "bad"})["errcode"]
+        for _ in range(61)
+    ]
     assert answers == [40008] * 60 + [45011]

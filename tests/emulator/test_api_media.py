@@ -1,5 +1,6 @@
 """Temporary media in the fake API: media/upload and media/get behind the token gate, 3-day expiry (40007), size and
 type checks, error injection, and the bot's client downloading through it."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,15 +15,21 @@ from tests.factories import AMR, PNG
 
 def upload(live: str, token: str, kind: str, data: bytes | None, name: str = "a.png", mimetype: str = "") -> Any:
     files = {"media": (name, data, mimetype) if mimetype else (name, data)} if data is not None else None
-    res = requests.post(f"{live}/emulator/cgi-bin/media/upload", params={"access_token": token, "type": kind},
-                        files=files, data=None if files else {"x": "1"}, timeout=30)
+    res = requests.post(
+        f"{live}/emulator/cgi-bin/media/upload",
+        params={"access_token": token, "type": kind},
+        files=files,
+        data=None if files else {"x": "1"},
+        timeout=30,
+    )
     assert res.status_code == 200, res.text
     return res.json()
 
 
 def get(live: str, token: str, media_id: str) -> requests.Response:
-    res = requests.get(f"{live}/emulator/cgi-bin/media/get", params={"access_token": token, "media_id": media_id},
-                       timeout=30)
+    res = requests.get(
+        f"{live}/emulator/cgi-bin/media/get", params={"access_token": token, "media_id": media_id}, timeout=30
+    )
     assert res.status_code == 200
     return res
 

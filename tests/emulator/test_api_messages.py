@@ -1,4 +1,5 @@
 """Customer-service messages (43004, the 48-hour and 1-minute windows) and template messages."""
+
 from __future__ import annotations
 
 import time

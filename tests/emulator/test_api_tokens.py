@@ -1,4 +1,5 @@
 """The fake API's access tokens (token, stable_token, grace period, expiry), error injection and controls."""
+
 from __future__ import annotations
 
 import time

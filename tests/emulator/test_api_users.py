@@ -1,4 +1,5 @@
 """Menu, tag and user APIs of the emulator, through the app's own WeChat client."""
+
 from __future__ import annotations
 
 import copy
@@ -27,11 +28,20 @@ def test_configured_menu_is_synced_and_read_back(live, services):
 
 
 SHAPES = [  # (change to a valid menu, expected errcode)
-    (lambda m: m["button"].append({"type": "click", "name": "四", "key": "K4"}) or m["button"].append(
-        {"type": "click", "name": "五", "key": "K5"}), 40016),
+    (
+        lambda m: (
+            m["button"].append({"type": "click", "name": "四", "key": "K4"})
+            or m["button"].append({"type": "click", "name": "五", "key": "K5"})
+        ),
+        40016,
+    ),
     (lambda m: m.update(button=[]), 40016),
-    (lambda m: m["button"][0]["sub_button"].extend([{"type": "click", "name": f"子{i}", "key": f"S{i}"}
-                                                    for i in range(5)]), 40023),
+    (
+        lambda m: m["button"][0]["sub_button"].extend(
+            [{"type": "click", "name": f"子{i}", "key": f"S{i}"} for i in range(5)]
+        ),
+        40023,
+    ),
     (lambda m: m["button"][0]["sub_button"][0].pop("key"), 40026),
     (lambda m: m["button"][0]["sub_button"][0].update(type="view"), 40027),
     (lambda m: m["button"][0]["sub_button"][0].update(type="teleport"), 40024),
@@ -42,9 +52,13 @@ SHAPES = [  # (change to a valid menu, expected errcode)
     (lambda m: m["button"].__setitem__(2, {"type": "view", "name": "官网"}), 40020),
     (lambda m: m["button"].__setitem__(2, {"name": "无类型"}), 40017),
 ]
-VALID = {"button": [{"name": "学习", "sub_button": [{"type": "click", "name": "专辑", "key": "A"}]},
-                    {"type": "view", "name": "官网", "url": "https://example.com"},
-                    {"type": "click", "name": "帮助", "key": "HELP"}]}
+VALID = {
+    "button": [
+        {"name": "学习", "sub_button": [{"type": "click", "name": "专辑", "key": "A"}]},
+        {"type": "view", "name": "官网", "url": "https://example.com"},
+        {"type": "click", "name": "帮助", "key": "HELP"},
+    ]
+}
 
 
 @pytest.mark.parametrize("change, code", SHAPES, ids=[str(code) for _, code in SHAPES])

@@ -1,22 +1,26 @@
 """The chat page's JSON endpoints under /emulator/chat/ (tests/emulator): users, follow, text, pictures, menu, poll."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
 import requests
-
 from sqlalchemy import select
 
 from bot.emulator import chat
 from bot.emulator.client import SimClient
 from bot.emulator.state import EmulatorState
 from bot.ticket_models import TicketMedia
-from tests.conftest import poll
 from tests.factories import PNG
+from tests.helpers import poll
 
-VIEW_MENU = {"button": [{"type": "click", "name": "帮助", "key": "HELP"},
-                        {"type": "view", "name": "官网", "url": "https://example.com/home"}]}
+VIEW_MENU = {
+    "button": [
+        {"type": "click", "name": "帮助", "key": "HELP"},
+        {"type": "view", "name": "官网", "url": "https://example.com/home"},
+    ]
+}
 
 
 class Chat:
@@ -110,14 +114,20 @@ def test_follow_text_and_click_go_through_the_webhook(api: Chat):
     assert clicked["ok"] and clicked["reply"]["Content"] == helped["reply"]["Content"]
     items = api.items(openid)
     shown = [(i["side"], i["format"], i.get("text", "")[:6]) for i in items]
-    assert shown == [("system", "note", "你关注了公众"), ("account", "text", "欢迎关注！这"),
-                     ("user", "text", "帮助"), ("account", "text", "您好！这里是"),
-                     ("system", "note", "点击菜单「帮"), ("account", "text", "您好！这里是")]
+    assert shown == [
+        ("system", "note", "你关注了公众"),
+        ("account", "text", "欢迎关注！这"),
+        ("user", "text", "帮助"),
+        ("account", "text", "您好！这里是"),
+        ("system", "note", "点击菜单「帮"),
+        ("account", "text", "您好！这里是"),
+    ]
     assert [i["seq"] for i in items] == sorted(i["seq"] for i in items)
 
 
-def test_a_picture_is_stored_as_wechat_media_and_sent_as_an_image_message(api: Chat, live: str, emu: EmulatorState,
-                                                                           services: Any):
+def test_a_picture_is_stored_as_wechat_media_and_sent_as_an_image_message(
+    api: Chat, live: str, emu: EmulatorState, services: Any
+):
     openid = api.new_user("小图")
     assert "第1步" in api.post(f"/users/{openid}/text", {"content": "我要反映"})["reply"]["Content"]
     api.post(f"/users/{openid}/text", {"content": "3"})
@@ -162,7 +172,12 @@ def test_custom_message_from_the_app_appears(api: Chat, services):
     result = services.outbox.send_text(openid, "客服：<b>稍等</b>")
     assert result.ok, result
     last = api.items(openid)[-1]
-    assert (last["side"], last["kind"], last["label"], last["text"]) == ("account", "custom", "客服消息", "客服：<b>稍等</b>")
+    assert (last["side"], last["kind"], last["label"], last["text"]) == (
+        "account",
+        "custom",
+        "客服消息",
+        "客服：<b>稍等</b>",
+    )
 
 
 def test_unfollow_then_custom_send_is_refused(api: Chat, services):
@@ -179,8 +194,9 @@ def test_failed_webhook_shows_wechats_error_line(api: Chat, monkeypatch, service
     s = services.settings
 
     def dead_client() -> SimClient:  # nothing listens on port 9: every attempt fails to connect
-        return SimClient("http://127.0.0.1:9/wechat", s.token, s.aes_key, s.appid,
-                         observer=EmulatorState(services.redis))
+        return SimClient(
+            "http://127.0.0.1:9/wechat", s.token, s.aes_key, s.appid, observer=EmulatorState(services.redis)
+        )
 
     monkeypatch.setattr(chat, "sim_client", dead_client)
     res = api.post(f"/users/{openid}/text", {"content": "有人吗"})
@@ -203,15 +219,26 @@ def test_view_button_records_the_visit(api: Chat):
 
 
 def test_present_formats_every_kind(app):
-    news = {"MsgType": "news", "ArticleCount": "1",
-            "Articles": {"item": {"Title": "标题", "Description": "描述", "Url": "https://x.test/a", "PicUrl": ""}}}
-    template = {"touser": "o1", "template_id": "TPL1", "url": "https://x.test/t",
-                "data": {"first": {"value": "您好"}, "keyword1": {"value": "已受理"}, "remark": {"value": "谢谢"}}}
+    news = {
+        "MsgType": "news",
+        "ArticleCount": "1",
+        "Articles": {"item": {"Title": "标题", "Description": "描述", "Url": "https://x.test/a", "PicUrl": ""}},
+    }
+    template = {
+        "touser": "o1",
+        "template_id": "TPL1",
+        "url": "https://x.test/t",
+        "data": {"first": {"value": "您好"}, "keyword1": {"value": "已受理"}, "remark": {"value": "谢谢"}},
+    }
     mass = {"filter": {"is_to_all": True}, "msgtype": "text", "text": {"content": "通知"}}
     custom_news = {"touser": "o1", "msgtype": "news", "news": {"articles": [{"title": "T", "url": "https://x.test"}]}}
     with app.test_request_context():
         p = chat.present({"seq": 1, "time": 0, "dir": "out", "kind": "passive", "body": news})
-        assert p["format"] == "news" and p["articles"][0]["title"] == "标题" and p["articles"][0]["url"] == "https://x.test/a"
+        assert (
+            p["format"] == "news"
+            and p["articles"][0]["title"] == "标题"
+            and p["articles"][0]["url"] == "https://x.test/a"
+        )
         t = chat.present({"seq": 2, "time": 0, "dir": "out", "kind": "template", "body": template})
         assert t["label"] == "模板消息" and t["template"]["first"] == "您好" and t["template"]["remark"] == "谢谢"
         assert t["template"]["fields"] == [{"name": "keyword1", "value": "已受理"}]

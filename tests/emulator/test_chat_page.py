@@ -1,35 +1,19 @@
 """The chat page at /emulator in a real headless Chromium (Playwright), against the live server."""
+
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from bot.emulator import chat
 from bot.emulator.client import SimClient
 from bot.emulator.state import EmulatorState
+from tests.browser_helpers import LAPTOP, PHONE, WAIT, expect
 from tests.factories import PNG
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-LAPTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-WAIT = 10_000  # ms an expectation may take (the page polls every second)
 NASTY = "<script>window.pwned = 1</script> ]]> <b>粗</b> &amp;"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("chromium not installed at /usr/bin/chromium: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -42,12 +26,6 @@ def page(browser: Any, live: str) -> Iterator[Any]:
     yield pg
     context.close()
     assert errors == [], errors
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(locator)
 
 
 def new_user(page: Any, nickname: str) -> str:
@@ -120,7 +98,9 @@ def test_failed_webhook_shows_the_error_line(page: Any, services: Any, monkeypat
     s = services.settings
 
     def dead_client() -> SimClient:  # nothing listens on port 9
-        return SimClient("http://127.0.0.1:9/wechat", s.token, s.aes_key, s.appid, observer=EmulatorState(services.redis))
+        return SimClient(
+            "http://127.0.0.1:9/wechat", s.token, s.aes_key, s.appid, observer=EmulatorState(services.redis)
+        )
 
     monkeypatch.setattr(chat, "sim_client", dead_client)
     send(page, "有人吗")
@@ -157,7 +137,9 @@ def test_news_is_a_card_and_only_http_links_are_links(page: Any, services: Any):
     openid = new_user(page, "小图")
     send(page, "你好")  # opens the 48 h window for customer-service messages
     expect(page.locator(".msg.account .bubble").last).to_contain_text("你好", timeout=WAIT)
-    articles = [{"title": "百年党史一百问", "description": "每天一问。", "url": "https://example.com/a?x=1&y=<2>", "picurl": ""}]
+    articles = [
+        {"title": "百年党史一百问", "description": "每天一问。", "url": "https://example.com/a?x=1&y=<2>", "picurl": ""}
+    ]
     assert services.outbox.send_custom(openid, {"msgtype": "news", "news": {"articles": articles}}).ok
     card = page.locator("a.card-news").last
     expect(card.locator(".card-title")).to_have_text("百年党史一百问", timeout=WAIT)

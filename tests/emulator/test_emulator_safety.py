@@ -1,18 +1,23 @@
 """The emulator cannot be turned against others: it posts only to the configured webhook whatever the Host
 header says, and no web page can change its state (every state-changing endpoint takes JSON only)."""
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
 from werkzeug.serving import make_server
 
-from tests.conftest import free_port
+from tests.helpers import free_port
 
-FORMS = [("text/plain", '{"nickname": "x"}'), ("application/x-www-form-urlencoded", "nickname=x"),
-         ("multipart/form-data; boundary=b", '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b--\r\n')]
+FORMS = [
+    ("text/plain", '{"nickname": "x"}'),
+    ("application/x-www-form-urlencoded", "nickname=x"),
+    ("multipart/form-data; boundary=b", '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b--\r\n'),
+]
 
 
 class Sink:
@@ -54,12 +59,18 @@ def test_chat_page_posts_to_the_configured_webhook_whatever_the_host_header(live
     assert sink.hits == []
 
 
-def test_api_job_reports_go_to_the_configured_webhook_whatever_the_host_header(live, emu, user, sink, services, wait_for):
+def test_api_job_reports_go_to_the_configured_webhook_whatever_the_host_header(
+    live, emu, user, sink, services, wait_for
+):
     """TEMPLATESENDJOBFINISH after a template send: posted to this app's webhook, not to the Host's address."""
     token = emu.issue_token()[0]
-    res = requests.post(f"{live}/emulator/cgi-bin/message/template/send", params={"access_token": token},
-                        json={"touser": user, "template_id": "tpl", "data": {}}, headers={"Host": f"127.0.0.1:{sink.port}"},
-                        timeout=30)
+    res = requests.post(
+        f"{live}/emulator/cgi-bin/message/template/send",
+        params={"access_token": token},
+        json={"touser": user, "template_id": "tpl", "data": {}},
+        headers={"Host": f"127.0.0.1:{sink.port}"},
+        timeout=30,
+    )
     msg_id = res.json()["msgid"]
     assert wait_for(lambda: services.redis.hgetall(f"wxjob:templatesendjobfinish:{msg_id}"))["Status"] == "success"
     assert sink.hits == []
@@ -67,7 +78,9 @@ def test_api_job_reports_go_to_the_configured_webhook_whatever_the_host_header(l
 
 @pytest.mark.parametrize("content_type,body", FORMS)
 def test_reset_takes_json_only_so_no_web_page_can_wipe_the_emulator(live, emu, user, content_type, body):
-    res = requests.post(f"{live}/emulator/control/reset", data=body.encode(), headers={"Content-Type": content_type}, timeout=10)
+    res = requests.post(
+        f"{live}/emulator/control/reset", data=body.encode(), headers={"Content-Type": content_type}, timeout=10
+    )
     assert res.status_code == 400 and res.json()["ok"] is False
     assert emu.user(user) is not None  # nothing was wiped
     assert requests.post(f"{live}/emulator/control/reset", json={}, timeout=10).json() == {"ok": True}
@@ -77,7 +90,9 @@ def test_reset_takes_json_only_so_no_web_page_can_wipe_the_emulator(live, emu, u
 @pytest.mark.parametrize("content_type,body", FORMS[:2])
 def test_inject_takes_json_only(live, emu, wxapi, user, content_type, body):
     forged = '{"path": "user/info", "errcode": 48001, "times": 1}' if content_type == "text/plain" else body
-    res = requests.post(f"{live}/emulator/control/inject", data=forged.encode(), headers={"Content-Type": content_type}, timeout=10)
+    res = requests.post(
+        f"{live}/emulator/control/inject", data=forged.encode(), headers={"Content-Type": content_type}, timeout=10
+    )
     assert res.status_code == 400
     assert wxapi.get("user/info", openid=user)["openid"] == user  # no error was injected
 
@@ -86,8 +101,14 @@ def test_inject_takes_json_only(live, emu, wxapi, user, content_type, body):
 def test_chat_endpoints_refuse_what_a_form_can_send(live, emu, user, content_type, body):
     before = emu.users()
     headers = {"Content-Type": content_type}
-    for path in ("/users", f"/users/{user}/unfollow", f"/users/{user}/text", f"/users/{user}/click", f"/users/{user}/view",
-                 f"/users/{user}/image"):
+    for path in (
+        "/users",
+        f"/users/{user}/unfollow",
+        f"/users/{user}/text",
+        f"/users/{user}/click",
+        f"/users/{user}/view",
+        f"/users/{user}/image",
+    ):
         res = requests.post(f"{live}/emulator/chat{path}", data=body.encode(), headers=headers, timeout=10)
         assert res.status_code == 400, path
     assert emu.users() == before and emu.messages(user) == []

@@ -1,5 +1,6 @@
 """The emulator enforces WeChat's 2,047-byte text limit: an oversized passive reply shows WeChat's failure notice
 (in the simulated client and on the chat page); an oversized customer-service text gets errcode 45002."""
+
 from __future__ import annotations
 
 import pytest

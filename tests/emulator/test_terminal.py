@@ -1,7 +1,9 @@
 """`python -m bot chat` (bot/emulator/terminal.py) against the live server, with typed lines fed from a list."""
+
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import pytest
 
@@ -85,8 +87,12 @@ def test_base_url(app):
 
 
 def test_format_items():
-    news = {"side": "account", "format": "news", "label": "",
-            "articles": [{"title": "标题", "description": "描述", "url": "https://x.test", "picurl": ""}]}
+    news = {
+        "side": "account",
+        "format": "news",
+        "label": "",
+        "articles": [{"title": "标题", "description": "描述", "url": "https://x.test", "picurl": ""}],
+    }
     assert format_item(news) == "公众号：【图文】标题\n    描述\n    https://x.test"
     error = {"side": "system", "format": "error", "text": "该公众号暂时无法提供服务，请稍后再试", "detail": "HTTP 500"}
     assert format_item(error) == "  ⚠ 该公众号暂时无法提供服务，请稍后再试（HTTP 500）"
