@@ -23,7 +23,7 @@ _created: list[str] = []  # the metrics folder made here (removed on exit)
 
 def _guard_logs() -> None:
     """gunicorn's own loggers (errors, access) scrub like ours: no token, query string, phone or openid."""
-    from bot.logs import guard
+    from bot.core.logs import guard
 
     for name in ("gunicorn.error", "gunicorn.access"):
         guard(logging.getLogger(name))

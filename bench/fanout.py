@@ -54,8 +54,8 @@ def app() -> Any:
 
 
 def child_services() -> Any:
-    from bot.config import load_settings
-    from bot.extensions import build_services
+    from bot.core.config import load_settings
+    from bot.core.services import build_services
 
     overrides = {"push": {"rate_per_second": RATE, "concurrency": CONCURRENCY}, "logging": {"level": "WARNING"}}
     return build_services(load_settings(overrides))
@@ -75,7 +75,7 @@ def peak_rss_mb(pid: int | str = "self") -> float:
 
 def child(run_id: int) -> None:
     """The fan-out process: run (or resume) the run, print its status, duration and peak RSS."""
-    from bot.fanout import FanOut
+    from handlers.pushes.fanout import FanOut
 
     services = child_services()
     began = time.monotonic()
@@ -131,11 +131,11 @@ def seed(services: Any) -> tuple[int, list[str]]:
     and BASELINE other emulator users (not followers) with open windows, for the baseline."""
     from sqlalchemy import insert
 
-    from bot import push as pushes
+    from bot.core.database import Follower, utcnow
     from bot.emulator.keys import MSG_BUDGET, MSG_WINDOW, WINDOW
     from bot.emulator.state import EmulatorState
-    from bot.models import Follower, utcnow
-    from bot.push_models import Push
+    from handlers.pushes import service as pushes
+    from handlers.pushes.models import Push
 
     emu = EmulatorState(services.redis)
     openids, others = emu.create_users(USERS), emu.create_users(BASELINE)
@@ -176,7 +176,7 @@ def seed(services: Any) -> tuple[int, list[str]]:
 def sent_count(services: Any, run_id: int) -> int:
     from sqlalchemy import func, select
 
-    from bot.push_models import Delivery
+    from handlers.pushes.models import Delivery
 
     with services.sessions() as db:
         return int(db.scalar(select(func.count()).where(Delivery.run_id == run_id, Delivery.status == "sent")) or 0)
@@ -286,7 +286,7 @@ def count(services: Any, run_id: int) -> dict[str, int]:
     from sqlalchemy import select
 
     from bot.emulator.keys import LOG
-    from bot.push_models import Delivery
+    from handlers.pushes.models import Delivery
 
     with services.sessions() as db:
         rows = db.execute(select(Delivery.openid, Delivery.status).where(Delivery.run_id == run_id)).all()
@@ -367,8 +367,8 @@ def machine_busy() -> tuple[float, float]:
 
 def main() -> None:
     from bench.webhook_env import bench_env
-    from bot.config import load_settings
-    from bot.extensions import build_services
+    from bot.core.config import load_settings
+    from bot.core.services import build_services
 
     port, kind = 5077, server_kind()
     benv = bench_env()

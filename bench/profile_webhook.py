@@ -16,8 +16,9 @@ from typing import Any
 import webhook_env as wenv
 from werkzeug.test import EnvironBuilder
 
-from bot import create_app, wechat
-from bot.message import Message
+from bot import create_app
+from bot.inbound import wire as wechat
+from bot.inbound.message import Message
 
 Environ = dict[str, Any]
 

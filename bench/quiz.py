@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 from webhook_env import local_app  # noqa: E402
 
+from bot.core.database import utcnow  # noqa: E402
 from bot.emulator.client import SimClient, new_openid  # noqa: E402
-from bot.models import utcnow  # noqa: E402
-from bot.points import day_of  # noqa: E402
-from bot.quiz_models import PointsEntry  # noqa: E402
-from bot.quizrun import active_run  # noqa: E402
+from handlers.quiz.models import PointsEntry  # noqa: E402
+from handlers.quiz.points import day_of  # noqa: E402
+from handlers.quiz.runs import active_run  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "quiz.json"  # results file
 

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent  # the project folder
 if str(ROOT) not in sys.path:  # `python bench/search.py` puts bench/, not the project, on sys.path
     sys.path.insert(0, str(ROOT))
 
-from bot import search  # noqa: E402
-from bot.search import Document, SearchIndex, normalize  # noqa: E402
+from bot.library import search  # noqa: E402
+from bot.library.search import Document, SearchIndex, normalize  # noqa: E402
 
 CONTENT = ROOT / "content"  # episodes and albums, read with PyYAML (the files may still be incomplete)
 QUERIES = ROOT / "bench" / "queries.yaml"  # member queries with the expected document id

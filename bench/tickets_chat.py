@@ -40,9 +40,9 @@ from sqlalchemy import func, select  # noqa: E402
 from webhook_env import local_app  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-from bot import metrics  # noqa: E402
+from bot.core import metrics  # noqa: E402
 from bot.emulator.client import Exchange, SimClient, new_openid  # noqa: E402
-from bot.ticket_models import Ticket  # noqa: E402
+from handlers.tickets.models import Ticket  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "tickets_chat.json"  # results file
 NUMBER = re.compile(r"[A-Z]{1,4}\d{10}")  # a ticket number in a reply

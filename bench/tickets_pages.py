@@ -42,9 +42,9 @@ from sqlalchemy.exc import OperationalError  # noqa: E402
 from webhook_env import local_app  # noqa: E402
 
 from bot.console.accounts import create_account  # noqa: E402
-from bot.ticket_models import OPEN_STATUSES, Ticket  # noqa: E402
-from bot.ticket_stats import CACHE_KEY  # noqa: E402
-from bot.tickets import TicketConfig, china  # noqa: E402
+from handlers.tickets.models import OPEN_STATUSES, Ticket  # noqa: E402
+from handlers.tickets.rules import TicketConfig, china  # noqa: E402
+from handlers.tickets.stats import CACHE_KEY  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "tickets_pages.json"  # results file
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench"  # the bench database (emptied each run)
@@ -259,7 +259,7 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def uncached(cache: Any) -> None:
-    """Empty the dashboard's figures cache (bot.ticket_stats.cached_report)."""
+    """Empty the dashboard's figures cache (handlers.tickets.stats.cached_report)."""
     keys = list(cache.scan_iter(CACHE_KEY + "*"))
     if keys:
         cache.delete(*keys)

@@ -17,7 +17,7 @@ OUT = BENCH / "out"  # git-ignored results
 if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/, not the project, on sys.path
     sys.path.insert(0, str(ROOT))
 
-from bot.config import DEV_SECRETS, load_yaml  # noqa: E402
+from bot.core.config import DEV_SECRETS, load_yaml  # noqa: E402
 from bot.emulator.client import SimClient  # noqa: E402
 
 PATH = str(load_yaml(ROOT / "config.yaml").get("webhook", {}).get("path", "/wechat"))  # where WeChat posts
@@ -74,7 +74,7 @@ def migrate(url: str) -> None:
     """Bring the bench database to head (what `python -m bot migrate` does)."""
     from sqlalchemy import create_engine
 
-    from bot.db import upgrade
+    from bot.core.migrations import upgrade
 
     url = url.replace("postgresql://", "postgresql+psycopg://", 1).replace("postgres://", "postgresql+psycopg://", 1)
     engine = create_engine(url)
@@ -131,7 +131,7 @@ def local_app(tmp: Path, port: int, database_url: str | None = None, **overrides
     """The app on REDIS_URL / DATABASE_URL (or `database_url`) when set, else an embedded Redis and a temp SQLite
     file; migrated, Redis emptied."""
     from bot import create_app
-    from bot.db import upgrade
+    from bot.core.migrations import upgrade
 
     env = {"BOT_ENV": "testing", "PORT": str(port)}
     redis_url = os.environ.get("REDIS_URL")

@@ -11,10 +11,12 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import cli, console, health, logs, webhook
-from bot.config import DEV_SECRETS, VAR, load_settings
-from bot.errors import ConfigError
-from bot.extensions import init_app
+from bot import cli, console, health
+from bot.core import logs
+from bot.core.config import DEV_SECRETS, VAR, load_settings
+from bot.core.errors import ConfigError
+from bot.core.services import init_app
+from bot.inbound import webhook
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from bot.extensions import services
+from bot.core.services import services
 
 log = logging.getLogger(__name__)
 CREDENTIALS = re.compile(r"([a-z][a-z0-9+.-]*://)[^/\s]*@")  # the user:password@ part of a URL
@@ -22,7 +22,7 @@ PASSWORD_PARAM = re.compile(r"(?i)\b(password=)[^&\s]*")  # unix:///run/redis.so
 @with_appcontext
 def migrate_cmd() -> None:
     """Bring the database schema up to date (Alembic upgrade head)."""
-    from bot.db import upgrade
+    from bot.core.migrations import upgrade
 
     s = services()
     upgrade(s.engine)
@@ -58,8 +58,8 @@ def serve_cmd(host: str) -> None:
     """Development: migrate, start the scheduler in-process, serve webhook, emulator and console."""
     from werkzeug.serving import run_simple
 
-    from bot.accesslog import PathOnlyHandler
-    from bot.db import upgrade
+    from bot.core.migrations import upgrade
+    from bot.inbound.accesslog import PathOnlyHandler
     from bot.scheduler import Scheduler
 
     s = services()
@@ -104,7 +104,7 @@ def chat_cmd(url: str | None, user: str | None) -> None:
 @with_appcontext
 def check_content_cmd() -> None:
     """Validate content/ (episodes, albums, quiz bank); list every problem with file, line and id."""
-    from bot.content import ContentInvalid, load_library
+    from bot.library.loader import ContentInvalid, load_library
 
     try:
         library = load_library(services().content.root, with_index=False)

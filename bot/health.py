@@ -10,8 +10,8 @@ import redis
 from flask import Blueprint, Flask, Response, jsonify, request
 from sqlalchemy import text
 
-from bot.extensions import Services, services
-from bot.metrics import access, render
+from bot.core.metrics import access, render
+from bot.core.services import Services, services
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def healthz() -> tuple[Response, int]:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Prometheus metrics, for a METRICS_TOKEN bearer or an address in server.metrics_allow (see bot.metrics.access)."""
+    """Prometheus metrics, for a METRICS_TOKEN bearer or an address in server.metrics_allow (metrics.access)."""
     status = access(services().settings, request.remote_addr, request.headers.get("Authorization"))
     if status != 200:
         return Response(status=status)

@@ -13,7 +13,7 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.extensions import Services
+from bot.core.services import Services
 
 LEASE_KEY = "sched:lease"  # Redis key held by the active scheduler process
 RUN_KEY = "sched:run:{}:{}"  # Redis key claimed by the process that fires a job's run
@@ -32,16 +32,16 @@ def claim_run(job_id: str, run_time: datetime, ttl: int = 86400) -> bool:
 
 
 def review_reminders() -> None:
-    """Daily job: review reminders (see bot.reminders)."""
-    from bot.reminders import send_review_reminders
+    """Daily job: review reminders (see handlers.quiz.reminders)."""
+    from handlers.quiz.reminders import send_review_reminders
 
     assert _services is not None
     send_review_reminders(_services)
 
 
 def run_push(push_id: int) -> None:
-    """A push's job (id "push-<id>"): fire it if due and fan the run out (see bot.push)."""
-    from bot.push import run_push as fire
+    """A push's job (id "push-<id>"): fire it if due and fan the run out (see handlers.pushes.service)."""
+    from handlers.pushes.service import run_push as fire
 
     assert _services is not None
     fire(_services, push_id)
@@ -49,8 +49,8 @@ def run_push(push_id: int) -> None:
 
 def sync_pushes() -> None:
     """Keep one date job per active push at its next run, and resume runs a crash or a pause left unfinished."""
-    from bot.fanout import resume, started_runs
-    from bot.push import jobs
+    from handlers.pushes.fanout import resume, started_runs
+    from handlers.pushes.service import jobs
 
     assert _services is not None and _scheduler is not None
     wanted = {f"push-{pid}": (pid, when) for pid, when in jobs(_services)}
@@ -66,8 +66,8 @@ def sync_pushes() -> None:
 
 
 def escalate_tickets() -> None:
-    """Tell staff about tickets past a deadline (see bot.ticket_notify)."""
-    from bot.ticket_notify import escalate
+    """Tell staff about tickets past a deadline (see handlers.tickets.notify)."""
+    from handlers.tickets.notify import escalate
 
     assert _services is not None
     escalate(_services)
@@ -75,7 +75,7 @@ def escalate_tickets() -> None:
 
 def fetch_ticket_media() -> None:
     """Copy ticket images and voice still missing (a WeChat hiccup, a crash) before their media ids expire."""
-    from bot.ticket_media import retry_pending
+    from handlers.tickets.media import retry_pending
 
     assert _services is not None
     retry_pending(_services)

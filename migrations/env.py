@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations on the connection bot.db passes in (or sqlalchemy.url)."""
+"""Alembic environment: runs migrations on the connection bot.core.migrations passes in (or sqlalchemy.url)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import bot.console.models  # noqa: F401
-import bot.push_models  # noqa: F401
-import bot.quiz_models  # noqa: F401
-import bot.ticket_models  # noqa: F401
-from bot.models import Base
+import handlers.pushes.models  # noqa: F401
+import handlers.quiz.models  # noqa: F401
+import handlers.tickets.models  # noqa: F401
+from bot.core.database import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import create_engine, inspect, text
 from werkzeug.serving import make_server
 
-from bot.db import upgrade
+from bot.core.migrations import upgrade
 from bot.emulator.client import SimClient
 from bot.emulator.state import EmulatorState
 from tests.browser_helpers import chromium

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from bot import create_app
-from bot.models import Base
+from bot.core.database import Base
 
 
 def poll(predicate: Any, timeout: float = 5.0) -> Any:

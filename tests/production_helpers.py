@@ -13,10 +13,11 @@ from typing import Any
 
 from flask import Flask
 
-from bot import create_app, logs
+from bot import create_app
 from bot.console.accounts import create_account
-from bot.ticket_models import Ticket
-from bot.tickets import Submission, TicketConfig, submit
+from bot.core import logs
+from handlers.tickets.models import Ticket
+from handlers.tickets.rules import Submission, TicketConfig, submit
 
 PASSWORD = "correct horse 42 staple"  # every account these tests make
 TOKEN_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

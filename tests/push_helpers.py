@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import push as pushes
-from bot.models import utcnow
-from bot.points import TZ
-from bot.push_models import Push
+from bot.core.database import utcnow
+from handlers.pushes import service as pushes
+from handlers.pushes.models import Push
+from handlers.quiz.points import TZ
 
 
 def members(emu: Any, services: Any, n: int) -> list[str]:

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.quiz_bank import Question
-from bot.quiz_models import PointsEntry
-from bot.quizrun import active_run
+from bot.library.questions import Question
+from handlers.quiz.models import PointsEntry
+from handlers.quiz.runs import active_run
 
 FAST = {"quiz": {"min_answer_seconds": 0}}  # tests answer at machine speed
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from bot import fit
 from bot.emulator.client import REPLY_LIMIT
 from bot.emulator.state import EmulatorState
+from bot.inbound import fit
 
 
 def nbytes(text: str) -> int:

@@ -26,9 +26,9 @@ def test_show_config_hides_secrets(runner, services):
 
 
 def test_rebuild_leaderboards_command(runner, services):
-    from bot.models import utcnow
-    from bot.points import day_of
-    from bot.quiz_models import PointsEntry
+    from bot.core.database import utcnow
+    from handlers.quiz.models import PointsEntry
+    from handlers.quiz.points import day_of
 
     with services.sessions() as db:
         db.add(PointsEntry(openid="oCli", activity="daily", points=4, reason="t", award_key="k1", day=day_of(utcnow())))

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot import create_app
-from bot.config import ROOT, WECHAT_API, load_settings
-from bot.errors import ConfigError
+from bot.core.config import ROOT, WECHAT_API, load_settings
+from bot.core.errors import ConfigError
 
 PROD = {
     "BOT_ENV": "production",

@@ -7,7 +7,7 @@ import time
 import pytest
 import redis
 
-from bot.dialog import Dialog, DialogStorage, MemoryDialogStorage, RedisDialogStorage
+from bot.inbound.dialog import Dialog, DialogStorage, MemoryDialogStorage, RedisDialogStorage
 
 
 @pytest.fixture(params=["memory", "redis"])

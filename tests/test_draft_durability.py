@@ -9,8 +9,8 @@ import signal
 
 from sqlalchemy import select
 
-from bot.extensions import EMBEDDED_CONFIG
-from bot.ticket_models import Ticket
+from bot.core.services import EMBEDDED_CONFIG
+from handlers.tickets.models import Ticket
 from tests.stall_support import private_redis
 
 ANSWERS = ["我要反映", "3", "公司拖欠两个月工资", "某某电子厂", "13900001111", "是"]  # up to the summary
@@ -75,7 +75,7 @@ def test_the_embedded_redis_keeps_what_it_was_told_across_a_crash(tmp_path):
 
 
 def test_the_embedded_default_runs_with_an_append_only_file(tmp_path):
-    from bot import extensions
+    from bot.core import services as extensions
 
     client = extensions.embedded_redis(tmp_path)
     try:

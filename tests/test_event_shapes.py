@@ -8,10 +8,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bot.core.errors import RequestRefused
 from bot.emulator.client import SimClient, new_openid, to_xml
 from bot.emulator.shapes import SHAPES, shape
-from bot.errors import RequestRefused
-from bot.wechat import MAX_DEPTH, parse_xml, signature
+from bot.inbound.wire import MAX_DEPTH, parse_xml, signature
 
 MEDIA = ("image", "voice", "video", "shortvideo", "location", "link", "file")  # acknowledged with a text reply
 REPLIES = {
@@ -62,7 +62,7 @@ def test_template_send_report_is_kept(wx: SimClient, user: str, services):
 
 
 def test_subscribe_from_a_qr_code_records_the_scene(wx: SimClient, emu, services):
-    from bot.models import Follower
+    from bot.core.database import Follower
 
     openid = emu.create_user("扫码的人")["openid"]
     assert "欢迎关注" in wx.shape(openid, "subscribe_qrscene", EventKey="qrscene_gate7").text

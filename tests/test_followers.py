@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.core.database import utcnow
 from bot.emulator.client import new_openid
-from bot.models import utcnow
 
 
 def test_subscribe_creates_the_follower_and_welcomes(wx, services):

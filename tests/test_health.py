@@ -8,8 +8,8 @@ from typing import Any
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.core.logs import MaskOpenids, mask
 from bot.emulator.client import new_openid
-from bot.logs import MaskOpenids, mask
 
 
 def test_healthz_ok(client):

@@ -7,13 +7,13 @@ import logging
 
 import pytest
 
+from bot.core.database import utcnow
+from bot.core.errors import WeChatAPIError
+from bot.core.logs import scrub
 from bot.emulator.client import new_openid
-from bot.errors import WeChatAPIError
-from bot.logs import scrub
-from bot.models import utcnow
-from bot.ticket_media import fetch_one
-from bot.ticket_models import TicketMedia
-from bot.wxclient import WxClient
+from bot.outbound.client import WxClient
+from handlers.tickets.media import fetch_one
+from handlers.tickets.models import TicketMedia
 from tests.production_helpers import Captured, closed_port
 
 PHONE = "13900138000"
@@ -101,7 +101,7 @@ def test_secret_fields_and_phones_are_hidden_wherever_written(text, hidden):
 
 
 def test_gunicorn_loggers_are_guarded_too():
-    from bot.logs import Scrub, guard
+    from bot.core.logs import Scrub, guard
 
     logger = logging.getLogger("gunicorn.error.test")
     handler = logging.StreamHandler()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.phones import mask_phone, mask_phones
-from bot.ticket_models import Ticket
+from bot.core.phones import mask_phone, mask_phones
+from handlers.tickets.models import Ticket
 from tests.production_helpers import login, make_account, new_ticket, signed_in, xlsx_text
 
 EXPORT = "/console/ticket-reports/export.xlsx"

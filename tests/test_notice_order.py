@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot import ticket_flow as flow
-from bot.ticket_models import Ticket
-from bot.ticket_notify import deliver_later
-from bot.tickets import Submission, TicketConfig, submit
+from handlers.tickets import flow
+from handlers.tickets.models import Ticket
+from handlers.tickets.notify import deliver_later
+from handlers.tickets.rules import Submission, TicketConfig, submit
 from tests.helpers import poll
 
 STEPS = [(flow.accept, (None,), "已受理"), (flow.assign, ("renshe", None), "已交办"), (flow.start, (), "正在办理中")]

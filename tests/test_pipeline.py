@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.router import Router
+from bot.inbound.router import Router
 from tests.helpers import poll as wait_for
 
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from bot import create_app
-from bot.config import DEV_SECRETS, load_settings
 from bot.console.models import AuditEntry
-from bot.errors import ConfigError
+from bot.core.config import DEV_SECRETS, load_settings
+from bot.core.errors import ConfigError
 from tests.production_helpers import PRODUCTION, close, login, make_account, second_app, signed_in
 
 SERVERS = {"REDIS_URL": "redis://cache:6379/0", "DATABASE_URL": "postgresql://bot:pw@db/bot"}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.config import DEV_SECRETS, ROOT
+from bot.core.config import DEV_SECRETS, ROOT
 from bot.emulator.client import SimClient, new_openid
 from tests.production_helpers import closed_port
 

@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import push as pushes
-from bot.fanout import report
-from bot.models import utcnow
-from bot.points import TZ
-from bot.push_models import Push, PushRun
-from handlers.subscriptions import choose
+from bot.core.database import utcnow
+from handlers.pushes import service as pushes
+from handlers.pushes.chat import choose
+from handlers.pushes.fanout import report
+from handlers.pushes.models import Push, PushRun
+from handlers.quiz.points import TZ
 from tests.push_helpers import get, got, local, make, members
 
 TEMPLATES = {
@@ -208,7 +208,7 @@ def test_customer_service_push_skips_followers_outside_the_window(live, services
 
 @pytest.mark.parametrize("kind,ref", [("organisation", "sany"), ("district", "一片区")])
 def test_organisation_and_district_audiences_reach_only_their_members(live, services, emu, kind, ref):
-    from bot.quiz_models import Membership
+    from handlers.quiz.models import Membership
 
     inside, other, unbound = members(emu, services, 3)
     with services.sessions() as db:

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot import push as pushes
-from bot.fanout import FanOut, report
-from bot.push_models import Delivery, Push, PushRun
+from handlers.pushes import service as pushes
+from handlers.pushes.fanout import FanOut, report
+from handlers.pushes.models import Delivery, Push, PushRun
 from tests.push_helpers import get, got, local, make, members
 
 
@@ -36,7 +36,7 @@ def crash_midway(services: Any, run_id: int, people: list[str]) -> tuple[set[str
             select(Delivery.id, Delivery.openid).where(Delivery.run_id == run_id).order_by(Delivery.id)
         ).all()
     done, inflight = rows[: len(rows) // 3], rows[len(rows) // 3 : len(rows) // 3 + 2]
-    from bot.push_content import custom_body, payload
+    from handlers.pushes.content import custom_body, payload
 
     body = custom_body(payload(fan.push, services.content.current()))
     for _, openid in (

@@ -12,11 +12,11 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from bot.content import CONTENT, ContentInvalid, load_library
-from bot.quiz_bank import Question
-from bot.quiz_models import Mistake, QuizAnswer
-from bot.quizrun import Scorer, parse_answer, start
-from bot.reminders import send_review_reminders
+from bot.library.loader import CONTENT, ContentInvalid, load_library
+from bot.library.questions import Question
+from handlers.quiz.models import Mistake, QuizAnswer
+from handlers.quiz.reminders import send_review_reminders
+from handlers.quiz.runs import Scorer, parse_answer, start
 from tests.helpers import make_app
 from tests.quiz_helpers import FAST, current, points, right, wrong
 

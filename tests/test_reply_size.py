@@ -11,11 +11,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import fit, push as pushes, ticket_flow as flow, ticket_notify
 from bot.emulator.client import FAULT
-from bot.router import Router
-from bot.ticket_models import Ticket
-from bot.tickets import Submission, TicketConfig, submit
+from bot.inbound import fit
+from bot.inbound.router import Router
+from handlers.pushes import service as pushes
+from handlers.tickets import flow, notify as ticket_notify
+from handlers.tickets.models import Ticket
+from handlers.tickets.rules import Submission, TicketConfig, submit
 from tests.push_helpers import get, local, make, members
 from tests.size_helpers import all_fit, custom_texts, nbytes, read_all
 

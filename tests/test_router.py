@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.context import Context
-from bot.dialog import Dialog
-from bot.message import Message
-from bot.router import Dispatcher, Router
+from bot.inbound.context import Context
+from bot.inbound.dialog import Dialog
+from bot.inbound.message import Message
+from bot.inbound.router import Dispatcher, Router
 
 
 def msg(text: str = "", kind: str = "text", event: str = "", key: str = "") -> Message:

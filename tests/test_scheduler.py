@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.models import utcnow
-from bot.push_models import PushRun
+from bot.core.database import utcnow
 from bot.scheduler import HEARTBEAT_KEY, LEASE_KEY, Scheduler, claim_run
+from handlers.pushes.models import PushRun
 from tests.helpers import poll
 from tests.push_helpers import get, got, make, members
 
@@ -72,7 +72,7 @@ def test_live_scheduler_delivers_a_push_scheduled_seconds_ahead_once(live, servi
 
 
 def test_started_scheduler_escalates_overdue_tickets(services):
-    from bot.ticket_models import StaffNotice
+    from handlers.tickets.models import StaffNotice
     from tests.ticket_helpers import account, new_ticket
 
     admin = account(services, "admin", "admin")
@@ -89,7 +89,7 @@ def test_started_scheduler_escalates_overdue_tickets(services):
 
 
 def test_started_scheduler_retries_ticket_media(services, emu, live):
-    from bot.ticket_models import TicketMedia
+    from handlers.tickets.models import TicketMedia
     from tests.factories import PNG
     from tests.ticket_helpers import new_ticket
 

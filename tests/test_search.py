@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from bot.search import Document, Hit, SearchIndex, nfkc, normalize, top
+from bot.library.search import Document, Hit, SearchIndex, nfkc, normalize, top
 
 DOCS = [
     Document(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from staff_binding_helpers import bound_openid, new_code, staff_member
 
-from bot.staff_alerts import CODE_DIGITS
+from handlers.staff.alerts import CODE_DIGITS
 
 
 def follower(emu: Any, services: Any, name: str = "指导员") -> str:

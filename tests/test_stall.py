@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.extensions import make_engine
-from bot.ticket_models import Ticket
+from bot.core.services import make_engine
+from handlers.tickets.models import Ticket
 from tests.stall_support import paused, private_redis, served, write_locked
 
 ANSWERS = ["我要反映", "3", "公司拖欠两个月工资", "某某电子厂", "跳过", "否"]  # up to the summary

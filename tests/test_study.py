@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.content import CONTENT, Episode
-from bot.router import Router
-from bot.store import ContentStore
+from bot.inbound.router import Router
+from bot.library.loader import CONTENT, Episode
+from bot.library.store import ContentStore
 from tests.helpers import make_app
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.ticket_models import Ticket
-from bot.ticket_similar import candidates, jaccard, likely_duplicates, normalise, rank, shingles, similarity
-from bot.tickets import Submission, TicketConfig, submit
+from handlers.tickets.models import Ticket
+from handlers.tickets.rules import Submission, TicketConfig, submit
+from handlers.tickets.similar import candidates, jaccard, likely_duplicates, normalise, rank, shingles, similarity
 
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 

@@ -9,9 +9,9 @@ import redis
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from bot import ticket_flow as flow
-from bot.ticket_models import Ticket
-from bot.ticket_stats import Counts, Filters, cached_report, cube_report, month_span, percent, report, sets_report
+from handlers.tickets import flow
+from handlers.tickets.models import Ticket
+from handlers.tickets.stats import Counts, Filters, cached_report, cube_report, month_span, percent, report, sets_report
 from tests import ticket_known as known
 
 EVERYTHING = Filters()  # no filter: every ticket

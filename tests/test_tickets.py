@@ -9,13 +9,21 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
-from bot import ticket_flow as flow
 from bot.console.models import Account
-from bot.errors import UserFacingError
-from bot.ticket_media import retry_pending
-from bot.ticket_models import AppendOnlyError, StaffNotice, Ticket, TicketEvent, TicketMedia, TicketNotice
-from bot.ticket_notify import PENDING_KEY, deliver, escalate
-from bot.tickets import TicketConfig, can_see_phone, can_see_submitter, mask_phone, own_ticket, submit, valid_phone
+from bot.core.errors import UserFacingError
+from handlers.tickets import flow
+from handlers.tickets.media import retry_pending
+from handlers.tickets.models import AppendOnlyError, StaffNotice, Ticket, TicketEvent, TicketMedia, TicketNotice
+from handlers.tickets.notify import PENDING_KEY, deliver, escalate
+from handlers.tickets.rules import (
+    TicketConfig,
+    can_see_phone,
+    can_see_submitter,
+    mask_phone,
+    own_ticket,
+    submit,
+    valid_phone,
+)
 from tests.ticket_helpers import NOW, account, new_ticket, sub
 
 
@@ -154,7 +162,7 @@ def test_notices_go_out_in_the_window_and_otherwise_wait_for_the_next_message(se
     assert services.redis.sismember(PENDING_KEY, outside)
     services.followers.touch(outside)
     emu.open_window(outside)
-    from bot.ticket_notify import deliver_pending
+    from handlers.tickets.notify import deliver_pending
 
     assert deliver_pending(services, outside) == 1
     assert "已受理" in emu.received(outside)[-1]["body"]["text"]["content"]

@@ -11,12 +11,12 @@ from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import undefer
 
-from bot import ticket_flow as flow
-from bot.quiz_models import Membership
-from bot.ticket_media import retry_pending
-from bot.ticket_models import Ticket, TicketCounter, TicketMedia, TicketNotice
-from bot.tickets import Submission, TicketConfig, submit
-from handlers.tickets import DRAFT_KEY
+from handlers.quiz.models import Membership
+from handlers.tickets import flow
+from handlers.tickets.chat import DRAFT_KEY
+from handlers.tickets.media import retry_pending
+from handlers.tickets.models import Ticket, TicketCounter, TicketMedia, TicketNotice
+from handlers.tickets.rules import Submission, TicketConfig, submit
 from tests.factories import AMR, PNG
 from tests.helpers import poll
 

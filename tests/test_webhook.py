@@ -21,7 +21,7 @@ def post(client, sim, fields=None, raw_body=None, timestamp=None):
 
 def test_get_echostr(client, sim):
     ts, nonce = str(int(time.time())), "42"
-    from bot.wechat import signature
+    from bot.inbound.wire import signature
 
     good = {"signature": signature(sim.token, ts, nonce), "timestamp": ts, "nonce": nonce, "echostr": "hello"}
     assert client.get(PATH, query_string=good).data == b"hello"
@@ -87,7 +87,7 @@ def test_hostile_or_malformed_xml_gets_400(client, plain, services, body):
 
 def test_entities_inside_the_encrypted_payload_are_refused(client, sim, services):
     encrypted = sim.crypto.encrypt(BOMB)
-    from bot.wechat import signature
+    from bot.inbound.wire import signature
 
     ts, nonce = str(int(time.time())), "7"
     query = {
@@ -120,7 +120,7 @@ def test_user_text_with_cdata_terminator_is_echoed_safely(client, sim):
 
 
 def test_handler_that_raises_gives_the_fallback(app, client, sim, caplog):
-    from bot.router import Router
+    from bot.inbound.router import Router
 
     boom = Router("boom")
 
@@ -139,7 +139,7 @@ def test_redis_down_is_never_a_5xx(app, client, sim):
     """With Redis unreachable the user still gets a polite answer, not WeChat's "service unavailable"."""
     import redis
 
-    from bot.pipeline import Pipeline
+    from bot.inbound.pipeline import Pipeline
 
     services = app.extensions["bot"]
     services.redis = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)

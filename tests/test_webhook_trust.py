@@ -14,10 +14,10 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from bot.config import DEV_SECRETS
+from bot.core.config import DEV_SECRETS
+from bot.core.database import Follower
 from bot.emulator.client import SimClient, new_openid, to_xml
-from bot.models import Follower
-from bot.webhook import NONCE_KEY, accepted_modes
+from bot.inbound.webhook import NONCE_KEY, accepted_modes
 from tests import factories as f
 from tests.helpers import free_port, poll
 from tests.webhook_helpers import PATH, PLAIN_OK, nothing_stored

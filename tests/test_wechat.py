@@ -1,14 +1,14 @@
-"""bot.wechat: signatures, AES round trip against wechatpy, the XML parser's refusals, CDATA safety."""
+"""bot.inbound.wire: signatures, AES round trip against wechatpy, the XML parser's refusals, CDATA safety."""
 
 from __future__ import annotations
 
 import pytest
 from wechatpy.crypto import WeChatCrypto
 
-from bot.config import DEV_SECRETS
-from bot.errors import RequestRefused
-from bot.message import Article, Message, NewsReply, TextReply
-from bot.wechat import Crypto, cdata_safe, parse_xml, render, signature, to_message, verify
+from bot.core.config import DEV_SECRETS
+from bot.core.errors import RequestRefused
+from bot.inbound.message import Article, Message, NewsReply, TextReply
+from bot.inbound.wire import Crypto, cdata_safe, parse_xml, render, signature, to_message, verify
 from tests.factories import BOMB, XXE
 
 KEY, TOKEN, APPID = DEV_SECRETS["WECHAT_AES_KEY"], "devtoken", "wxdev0000000000001"

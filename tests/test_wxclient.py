@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from bot.wxclient import WxClient
+from bot.outbound.client import WxClient
 
 
 def test_wechat_absolute_urls_are_rewritten_to_the_configured_base(services):

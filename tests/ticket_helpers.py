@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.console.models import Account
-from bot.ticket_models import Ticket
-from bot.tickets import Submission, TicketConfig, submit
+from handlers.tickets.models import Ticket
+from handlers.tickets.rules import Submission, TicketConfig, submit
 
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # 10:00 in China
 

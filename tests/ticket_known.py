@@ -1,4 +1,4 @@
-"""Ten tickets with known outcomes over two months, made through bot.tickets.submit and the workflow steps.
+"""Ten tickets with known outcomes over two months, made through handlers.tickets.rules.submit and the workflow steps.
 
 Figures at NOW (intake hours 2): submitted 10, merged 1, collected 9, rejected 2, accepted 7, solved 3, open 4;
 响应率 6/9 (t10 is still inside its intake hours), 解决率 3/7, 满意率 2/3.
@@ -10,9 +10,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot import ticket_flow as flow
-from bot.ticket_models import Ticket
-from bot.tickets import Submission, TicketConfig, submit
+from handlers.tickets import flow
+from handlers.tickets.models import Ticket
+from handlers.tickets.rules import Submission, TicketConfig, submit
 
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # 10:00 in China; the figures are taken at this time
 OCT = datetime(2026, 10, 10, 2, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.models import Follower
+from bot.core.database import Follower
 
 PATH = "/wechat"
 PLAIN_OK = {"accepted_modes": ["aes", "plain"]}  # webhook settings of a migration window: plaintext accepted too

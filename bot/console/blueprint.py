@@ -10,10 +10,14 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from bot.console import accounts, audit, auth, binding, content, followers, home, pushes, ticket_reports, tickets
+from bot.console import accounts, audit, auth, followers, home
 from bot.console.forms import ActionForm
 from bot.console.models import ROLES
 from bot.console.web import close_db, current, load_account
+from handlers.pushes import console as pushes
+from handlers.staff import console as binding
+from handlers.study import console as content
+from handlers.tickets import console as tickets, reports as ticket_reports
 
 bp = Blueprint(
     "console",

@@ -16,11 +16,11 @@ from bot.console.forms import ActionForm, TagForm, TagMembersForm, choices
 from bot.console.paging import paginate
 from bot.console.security import safe_next
 from bot.console.web import current, db, login_required, role_required
-from bot.errors import WeChatAPIError
-from bot.extensions import services
-from bot.logs import mask
-from bot.models import Follower
-from bot.quiz_models import Membership
+from bot.core.database import Follower
+from bot.core.errors import WeChatAPIError
+from bot.core.logs import mask
+from bot.core.services import services
+from handlers.quiz.models import Membership
 
 bp = Blueprint("followers", __name__, url_prefix="/followers")
 PER_PAGE = 20  # followers per page

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.models import Base, utcnow
+from bot.core.database import Base, utcnow
 
 # Role → the Chinese name shown in the console; admin may do everything the others may.
 ROLES = {

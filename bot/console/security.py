@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from bot.errors import LoginBusy
+from bot.core.errors import LoginBusy
 
 FAIL_KEY = "console:login-fail:{}:{}"  # Redis counter of failures (username, address)
 ADDRESS_KEY = "console:login-fail-ip:{}"  # Redis counter of failures from one address, any username

@@ -11,7 +11,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from bot.console.models import ConsoleSession
-from bot.models import aware, utcnow
+from bot.core.database import aware, utcnow
 
 SEEN_EVERY = timedelta(minutes=1)  # seen_at is written at most this often per session
 KEEP = timedelta(days=7)  # rows are deleted this long after they started (a session lasts 12 hours at most)

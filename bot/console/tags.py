@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.console.models import ConsoleTag
-from bot.errors import WeChatAPIError
-from bot.extensions import services
-from bot.models import Follower
+from bot.core.database import Follower
+from bot.core.errors import WeChatAPIError
+from bot.core.services import services
 
 BATCH = 50  # openids per batchtagging / batchuntagging call (WeChat's limit)
 # WeChat errcode → what the console tells the editor

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bot.config import Settings
+from bot.core.config import Settings
 from bot.emulator.client import Observer, SimClient
 from bot.emulator.state import EmulatorState
 from bot.emulator.state_gate import Quota

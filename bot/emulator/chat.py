@@ -9,12 +9,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from bot.core.errors import RequestRefused
 from bot.emulator.api_base import own_address, webhook_client
 from bot.emulator.client import REPLY_LIMIT, Exchange, SimClient
 from bot.emulator.keys import MEDIA_LIMITS
 from bot.emulator.state import EmulatorState
 from bot.emulator.state_media import content_type_of
-from bot.errors import RequestRefused
 
 bp = Blueprint(
     "emulator_chat",

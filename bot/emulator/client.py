@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import requests
 
 from bot.emulator.shapes import shape
-from bot.wechat import Crypto, cdata_safe, parse_xml, signature, verify
+from bot.inbound.wire import Crypto, cdata_safe, parse_xml, signature, verify
 
 TIMEOUT = 5.0  # seconds WeChat waits for an answer
 ATTEMPTS = 3  # WeChat tries a message three times in all

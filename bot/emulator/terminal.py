@@ -9,7 +9,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from bot.config import Settings
+from bot.core.config import Settings
 
 InputFn = Callable[[str], str]
 PrintFn = Callable[[str], None]

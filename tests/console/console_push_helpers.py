@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.console.models import AuditEntry
-from bot.models import utcnow
-from bot.points import TZ
-from bot.push_models import Push
+from bot.core.database import utcnow
 from console_helpers import submit
+from handlers.pushes.models import Push
+from handlers.quiz.points import TZ
 
 
 def when(days: int = 1, hour: int = 12) -> str:

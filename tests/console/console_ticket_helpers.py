@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.console.models import Account, AuditEntry
-from bot.models import utcnow
-from bot.ticket_models import Ticket
-from bot.tickets import Submission, TicketConfig, submit as submit_ticket
+from bot.core.database import utcnow
 from console_helpers import login, submit as post_form
+from handlers.tickets.models import Ticket
+from handlers.tickets.rules import Submission, TicketConfig, submit as submit_ticket
 
 PHONE = "13812345678"
 _keys = count(1)

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.console.models import Account, AuditEntry
-from bot.models import utcnow
-from bot.ticket_notify import escalate
+from bot.core.database import utcnow
 from console_helpers import login, submit
+from handlers.tickets.notify import escalate
 from tests.ticket_helpers import new_ticket
 
 CODE = re.compile(r"绑定后台 (\d{10})")  # the code shown on the 微信提醒 page

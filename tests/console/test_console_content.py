@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.content import CONTENT
-from bot.store import ContentStore
+from bot.library.loader import CONTENT
+from bot.library.store import ContentStore
 from console_helpers import submit
 
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.console.models import AuditEntry, ConsoleTag
-from bot.logs import mask
-from bot.models import Follower
+from bot.core.database import Follower
+from bot.core.logs import mask
 from console_helpers import login, submit
 
 REF = re.compile(r'name="refs" value="([^"]+)" aria-label="选择 ([^"]+)"')  # a row's checkbox and whose it is
@@ -156,7 +156,7 @@ def test_wechat_failure_changes_nothing(editor, live, services):
 
 
 def test_organisation_bindings_are_counted_shown_and_filtered(admin, services, people):
-    from bot.quiz_models import Membership
+    from handlers.quiz.models import Membership
 
     with services.sessions() as db:
         db.add_all(

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import push as pushes
-from bot.models import utcnow
-from bot.points import TZ
-from bot.push_models import Push
+from bot.core.database import utcnow
+from handlers.pushes import service as pushes
+from handlers.pushes.models import Push
+from handlers.quiz.points import TZ
 from screen_helpers import Screen
 from tests.browser_helpers import LAPTOP, PHONE, WAIT, expect
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from bot import ticket_flow as flow
-from bot.errors import AccessRefused
-from bot.ticket_models import Ticket
-from bot.tickets import TicketConfig
+from bot.core.errors import AccessRefused
 from console_helpers import PASSWORD, login, submit
 from console_push_helpers import FORM, create, only_push
 from console_ticket_helpers import PHONE, audit_entries, fresh, new_ticket, page, signed_in, step
+from handlers.tickets import flow
+from handlers.tickets.models import Ticket
+from handlers.tickets.rules import TicketConfig
 from security_helpers import flashed
 
 DEPARTMENTS = [

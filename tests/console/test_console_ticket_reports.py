@@ -13,10 +13,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot import ticket_stats
 from bot.console.accounts import create_account
 from bot.console.models import AuditEntry
 from console_helpers import PASSWORD, login
+from handlers.tickets import stats as ticket_stats
 from tests import ticket_known as known
 
 PAGE = "/console/ticket-reports/"

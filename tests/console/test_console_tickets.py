@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.console.models import Account
-from bot.models import utcnow
-from bot.ticket_media import fetch_ticket
-from bot.ticket_models import StaffNotice, Ticket, TicketEvent, TicketMedia, TicketNotice
-from bot.ticket_notify import escalate
+from bot.core.database import utcnow
 from console_helpers import login, submit as post_form
 from console_ticket_helpers import PHONE, audit_entries, fresh, new_ticket, page, signed_in, step
+from handlers.tickets.media import fetch_ticket
+from handlers.tickets.models import StaffNotice, Ticket, TicketEvent, TicketMedia, TicketNotice
+from handlers.tickets.notify import escalate
 from tests.factories import AMR, PNG
 
 
@@ -246,7 +246,7 @@ def copied(
     content_type: str = "",
     error: str | None = None,
 ) -> int:
-    """Record what fetching one of the ticket's media ids gave (as bot.ticket_media would); the row id."""
+    """Record what fetching one of the ticket's media ids gave (as handlers.tickets.media would); the row id."""
     with services.sessions() as db:
         row = db.scalars(
             select(TicketMedia).where(TicketMedia.ticket_id == ticket.id, TicketMedia.media_id == media_id)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.models import utcnow
-from bot.ticket_media import fetch_ticket
-from bot.ticket_models import Ticket
-from bot.tickets import Submission, TicketConfig, submit
+from bot.core.database import utcnow
+from handlers.tickets.media import fetch_ticket
+from handlers.tickets.models import Ticket
+from handlers.tickets.rules import Submission, TicketConfig, submit
 from screen_helpers import Screen
 from tests.browser_helpers import LAPTOP, PHONE, WAIT, expect
 from tests.factories import AMR, PNG

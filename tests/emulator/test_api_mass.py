@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from bot.core.errors import WeChatAPIError
 from bot.emulator.shapes import MASS_SENDER
-from bot.errors import WeChatAPIError
 
 
 def masses(emu, openid: str) -> list[str]:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import requests
 
+from bot.core.errors import WeChatAPIError
 from bot.emulator.keys import MEDIA, MEDIA_LIMITS, MEDIA_TTL
-from bot.errors import WeChatAPIError
 from tests.factories import AMR, PNG
 
 

@@ -7,9 +7,9 @@ import time
 import pytest
 import requests
 
+from bot.core.errors import WeChatAPIError
 from bot.emulator.keys import DAY, QUOTA, TOKEN
-from bot.errors import WeChatAPIError
-from bot.wxclient import WxClient
+from bot.outbound.client import WxClient
 
 
 def client_for(services, appid: str | None = None, secret: str | None = None, stable: bool = False) -> WxClient:

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
+from bot.core.errors import WeChatAPIError
 from bot.emulator.client import new_openid
-from bot.errors import WeChatAPIError
 
 
 def errcode(call) -> int | None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.emulator import chat
 from bot.emulator.client import SimClient
 from bot.emulator.state import EmulatorState
-from bot.ticket_models import TicketMedia
+from handlers.tickets.models import TicketMedia
 from tests.factories import PNG
 from tests.helpers import poll
 

@@ -1,0 +1,97 @@
+"""Followers table upkeep: subscribe / unsubscribe / scan events and the last-interaction time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.core.database import Follower, aware, utcnow
+from bot.core.logs import mask
+
+SEEN_KEY = "seen:{}"  # Redis key set when last_interaction was written recently (throttles the write)
+WINDOW = timedelta(hours=48)  # WeChat's customer-service window after a user's message
+
+log = logging.getLogger(__name__)
+
+
+class Followers:
+    """Writes to the followers table; each call commits its own short transaction."""
+
+    def __init__(self, sessions: Callable[[], Session]) -> None:
+        self.sessions = sessions
+
+    def _upsert(self, openid: str, change: Callable[[Follower], None]) -> Follower:
+        """Load or create the follower, apply `change`, commit (retrying once on a racing insert)."""
+        for attempt in (1, 2):
+            with self.sessions() as db:
+                row = db.get(Follower, openid)
+                if row is None:
+                    row = Follower(openid=openid, subscribed=True, first_seen=utcnow(), tags=[])
+                    db.add(row)
+                change(row)
+                try:
+                    db.commit()
+                    db.refresh(row)
+                    db.expunge(row)
+                    return row
+                except IntegrityError:
+                    db.rollback()
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    def touch(self, openid: str, when: datetime | None = None) -> None:
+        """The user sent a message: the 48-hour window starts again (a message implies a follower).
+
+        Events (follow, clicks, scans) open only WeChat's short 3-in-a-minute window and are not noted.
+        """
+        when = when or utcnow()
+
+        def change(row: Follower) -> None:
+            row.last_interaction = when
+
+        self._upsert(openid, change)
+
+    def subscribe(self, openid: str, scene: str | None = None) -> Follower:
+        """Mark subscribed (again), remembering the QR scene if any."""
+        now = utcnow()
+
+        def change(row: Follower) -> None:
+            row.subscribed, row.subscribed_at, row.unsubscribed_at = True, now, None
+            if scene:
+                row.scene = scene
+
+        log.info("follower %s subscribed", mask(openid))
+        return self._upsert(openid, change)
+
+    def unsubscribe(self, openid: str) -> None:
+        """Mark unsubscribed (from the event, or from a 43004 answer of the API)."""
+        now = utcnow()
+
+        def change(row: Follower) -> None:
+            row.subscribed, row.unsubscribed_at = False, now
+
+        log.info("follower %s unsubscribed", mask(openid))
+        self._upsert(openid, change)
+
+    def get(self, openid: str) -> Follower | None:
+        with self.sessions() as db:
+            return db.get(Follower, openid)
+
+    def in_window(self, openid: str, now: datetime | None = None) -> bool:
+        """True while the follower is subscribed and their last message is less than 48 hours old."""
+        row = self.get(openid)
+        if row is None or not row.subscribed or row.last_interaction is None:
+            return False
+        return (now or utcnow()) - aware(row.last_interaction) < WINDOW
+
+    def count(self) -> dict[str, int]:
+        """Subscribed and unsubscribed counts."""
+        with self.sessions() as db:
+            rows = db.execute(select(Follower.subscribed)).scalars().all()
+        return {"subscribed": sum(1 for r in rows if r), "unsubscribed": sum(1 for r in rows if not r)}

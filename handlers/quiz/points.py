@@ -1,0 +1,212 @@
+"""Points: the ledger in the database (capped, idempotent awards) and leaderboards in Redis sorted sets."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import redis
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.core.database import utcnow
+from handlers.quiz.models import Membership, PointsEntry
+
+TZ = ZoneInfo("Asia/Shanghai")  # points days, streaks and weeks follow China time
+BUILT_KEY = "lb:built"  # present while the leaderboards match the ledger; gone after a Redis flush
+ALL = "lb:all"  # all-time leaderboard
+BATCH = 10_000  # members written per pipeline during a rebuild
+log = logging.getLogger(__name__)
+
+
+def day_of(moment: datetime) -> date:
+    return moment.astimezone(TZ).date()
+
+
+def week_of(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}w{week:02d}"
+
+
+def board_keys(day: date, org: str | None, district: str | None) -> list[str]:
+    """Every leaderboard a point earned on `day` counts in."""
+    week = week_of(day)
+    keys = [ALL, f"lb:week:{week}"]
+    for kind, name in (("org", org), ("district", district)):
+        if name:
+            keys += [f"lb:{kind}:{name}:all", f"lb:{kind}:{name}:week:{week}"]
+    return keys
+
+
+class Points:
+    """Awards points within daily caps; keeps the Redis leaderboards in step with the ledger."""
+
+    def __init__(self, client: redis.Redis, sessions: Callable[[], Session], caps: dict[str, int]) -> None:
+        self.redis, self.sessions, self.caps = client, sessions, caps
+        self.rebuilding = threading.Lock()
+
+    def earned_today(self, db: Session, openid: str, activity: str, day: date) -> int:
+        stmt = select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+            PointsEntry.openid == openid, PointsEntry.activity == activity, PointsEntry.day == day
+        )
+        return int(db.scalar(stmt) or 0)
+
+    def stage(
+        self, db: Session, openid: str, activity: str, points: int, reason: str, key: str, now: datetime | None = None
+    ) -> int:
+        """Add an award to the session (committed with the caller's other writes); returns the points after the cap."""
+        now = now or utcnow()
+        day = day_of(now)
+        room = self.caps.get(activity, 0) - self.earned_today(db, openid, activity, day)
+        granted = max(0, min(points, room))
+        if granted > 0:
+            db.add(
+                PointsEntry(
+                    openid=openid,
+                    activity=activity,
+                    points=granted,
+                    reason=reason[:200],
+                    award_key=key[:120],
+                    day=day,
+                    created_at=now,
+                )
+            )
+        return granted
+
+    def publish(
+        self,
+        db: Session,
+        openid: str,
+        granted: int,
+        now: datetime | None = None,
+        membership: tuple[str | None, str | None] | None = None,
+    ) -> None:
+        """After the commit: add the points to every leaderboard of the member (membership: if already known)."""
+        if granted <= 0:
+            return
+        org, district = membership or self.membership(db, openid)
+        pipe = self.redis.pipeline(transaction=False)
+        for key in board_keys(day_of(now or utcnow()), org, district):
+            pipe.zincrby(key, granted, openid)
+        pipe.execute()
+
+    def membership(self, db: Session, openid: str) -> tuple[str | None, str | None]:
+        row = db.get(Membership, openid)
+        return (row.organisation, row.district) if row else (None, None)
+
+    def summary(self, db: Session, openid: str, now: datetime | None = None) -> dict[str, Any]:
+        """Today's points by activity, total, current daily streak and rank (leaderboards rebuilt if lost)."""
+        built, total, rank, members = self.standing(openid)
+        if not built:
+            self.ensure_built()
+            built, total, rank, members = self.standing(openid)
+        day = day_of(now or utcnow())
+        rows = db.execute(
+            select(PointsEntry.activity, func.sum(PointsEntry.points))
+            .where(PointsEntry.openid == openid, PointsEntry.day == day)
+            .group_by(PointsEntry.activity)
+        ).all()
+        return {
+            "today": {a: int(p) for a, p in rows},
+            "total": int(total or 0),
+            "streak": self.streak(db, openid, day),
+            "rank": None if rank is None else rank + 1,
+            "members": members,
+        }
+
+    def standing(self, openid: str) -> list[Any]:
+        """One round trip: boards built?, total, rank (0-based), members on the overall board."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.exists(BUILT_KEY).zscore(ALL, openid).zrevrank(ALL, openid).zcard(ALL)
+        return pipe.execute()
+
+    def streak(self, db: Session, openid: str, day: date) -> int:
+        """Consecutive days up to today (or yesterday, if nothing yet today) with points."""
+        days = set(
+            db.scalars(
+                select(PointsEntry.day)
+                .where(PointsEntry.openid == openid, PointsEntry.day >= day - timedelta(days=400))
+                .distinct()
+            )
+        )
+        current = day if day in days else day - timedelta(days=1)
+        n = 0
+        while current in days:
+            n, current = n + 1, current - timedelta(days=1)
+        return n
+
+    def top(self, key: str, n: int = 10) -> list[tuple[str, int]]:
+        self.ensure_built()
+        return [(m, int(s)) for m, s in self.redis.zrevrange(key, 0, n - 1, withscores=True)]
+
+    def ensure_built(self) -> None:
+        """Rebuild the leaderboards from the ledger when Redis lost them."""
+        if not self.redis.exists(BUILT_KEY):
+            with self.rebuilding:
+                if not self.redis.exists(BUILT_KEY):
+                    self.rebuild()
+
+    def rebuild(self, now: datetime | None = None) -> dict[str, float]:
+        """Recompute every leaderboard from the ledger; returns members and seconds."""
+        t0 = time.monotonic()
+        today = day_of(now or utcnow())
+        monday = today - timedelta(days=today.weekday())
+        with self.sessions() as db:
+            totals = db.execute(
+                select(PointsEntry.openid, func.sum(PointsEntry.points)).group_by(PointsEntry.openid)
+            ).all()
+            weekly = db.execute(
+                select(PointsEntry.openid, func.sum(PointsEntry.points))
+                .where(PointsEntry.day >= monday)
+                .group_by(PointsEntry.openid)
+            ).all()
+            members = {m.openid: (m.organisation, m.district) for m in db.scalars(select(Membership))}
+        self.clear()
+        self.write(totals, "all", members, week_of(today))
+        self.write(weekly, "week", members, week_of(today))
+        self.redis.set(BUILT_KEY, str(int(time.time())))
+        seconds = time.monotonic() - t0
+        log.info("leaderboards rebuilt: %d members in %.2f s", len(totals), seconds)
+        return {"members": len(totals), "seconds": seconds}
+
+    def clear(self) -> None:
+        for key in self.redis.scan_iter("lb:*", count=1000):
+            self.redis.delete(key)
+
+    def write(self, rows: list[Any], span: str, members: dict[str, tuple[str | None, str | None]], week: str) -> None:
+        """ZADD the sums to the overall board and the member's organisation / district boards."""
+        pipe = self.redis.pipeline(transaction=False)
+        for i, (openid, points) in enumerate(rows, 1):
+            org, district = members.get(openid, (None, None))
+            for key in self.span_keys(span, week, org, district):
+                pipe.zadd(key, {openid: int(points)})
+            if i % BATCH == 0:
+                pipe.execute()
+        pipe.execute()
+
+    @staticmethod
+    def span_keys(span: str, week: str, org: str | None, district: str | None) -> list[str]:
+        keys = board_keys(date.fromisocalendar(int(week[:4]), int(week[5:]), 1), org, district)
+        return [k for k in keys if ("week" in k) == (span == "week")]
+
+    def move(
+        self, db: Session, openid: str, old: tuple[str | None, str | None], new: tuple[str | None, str | None]
+    ) -> None:
+        """A member bound another organisation: move their scores between organisation boards."""
+        self.ensure_built()
+        week = week_of(day_of(utcnow()))
+        scores = {
+            span: self.redis.zscore(ALL if span == "all" else f"lb:week:{week}", openid) for span in ("all", "week")
+        }
+        pipe = self.redis.pipeline(transaction=False)
+        for span, score in scores.items():
+            for key in self.span_keys(span, week, *old)[1:]:
+                pipe.zrem(key, openid)
+            for key in self.span_keys(span, week, *new)[1:]:
+                pipe.zadd(key, {openid: score or 0}) if score else None
+        pipe.execute()

@@ -1,0 +1,1 @@
+"""Staff in WeChat: binding a console account (绑定后台) and the alerts bound staff receive."""

@@ -1,0 +1,457 @@
+"""The console's ticket pages (handlers): the queue, one ticket with its workflow steps and likely duplicates,
+and the signed-in account's staff notices. Every step and every view of personal data is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select, update
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from bot.console import audit
+from bot.console.forms import REQUIRED, ActionForm
+from bot.console.models import Account
+from bot.console.paging import page_number
+from bot.console.web import current, db, login_required, role_required
+from bot.core.database import utcnow
+from bot.core.errors import AccessRefused, UserFacingError
+from bot.core.phones import mask_phones
+from bot.core.services import services
+from handlers.tickets import flow
+from handlers.tickets.media import INLINE_TYPES, attachments, download_name
+from handlers.tickets.models import OPEN_STATUSES, RATINGS, STATUSES, StaffNotice, Ticket, TicketEvent, TicketMedia
+from handlers.tickets.notify import deliver_later, overdue, unread_staff_notices
+from handlers.tickets.queue import QueueFilter, queue_page, visible_to
+from handlers.tickets.rules import (
+    TicketConfig,
+    by_number,
+    can_see_phone,
+    can_see_submitter,
+    can_view,
+    mask_phone,
+    timeline,
+)
+from handlers.tickets.similar import likely_duplicates
+
+bp = Blueprint("tickets", __name__, url_prefix="/tickets")
+PER_PAGE = 20  # tickets per queue page
+NOTICES_SHOWN = 100  # unread staff notices listed
+TEXT_MAX = 1000  # characters of a reply or note
+MEDIA = {"voice": "语音", "image": "图片"}  # media type → name
+FILE_TYPES = ("image/", "audio/", "video/")  # a download keeps its own Content-Type; anything else is octet-stream
+audit.ACTIONS.update(
+    {  # how the audit page names ticket actions
+        "ticket.view_personal": "查看诉求人信息",
+        "ticket.accept": "受理诉求",
+        "ticket.assign": "交办诉求",
+        "ticket.start": "诉求办理中",
+        "ticket.resolve": "办结诉求",
+        "ticket.return": "退回诉求",
+        "ticket.reject": "不予受理诉求",
+        "ticket.merge": "合并诉求",
+        "ticket.tier": "调整诉求时限",
+        "ticket.note": "诉求备注",
+        "ticket.notices_read": "已读超期提醒",
+        "ticket.refused": "越权操作被拒绝",
+    }
+)
+
+
+def config() -> TicketConfig:
+    return TicketConfig.of(services().settings)
+
+
+def tier_choices(cfg: TicketConfig) -> list[SelectChoice]:
+    return [
+        SelectChoice(key, f"{name}（{int(due.total_seconds() // 3600)} 小时）")
+        for key, (name, due) in cfg.tiers.items()
+    ]
+
+
+def instructors(cfg: TicketConfig) -> list[Account]:
+    """Active handlers the signed-in account may name as assignee (handlers.tickets.flow.may_name)."""
+    rows = db().scalars(select(Account).where(Account.active.is_(True)).order_by(Account.username))
+    return [a for a in rows if "handler" in (a.roles or []) and flow.may_name(cfg, current(), a)]
+
+
+class StepForm(FlaskForm):
+    """A workflow step's form; prepare() fills choices that depend on the config or the accounts.
+
+    Choices are checked by the step itself (handlers.tickets.flow, run_assign), with its Chinese message."""
+
+    def prepare(self, cfg: TicketConfig) -> StepForm:
+        return self
+
+
+class AcceptForm(StepForm):
+    tier = SelectField("时限类别", validate_choice=False)
+
+    def prepare(self, cfg: TicketConfig) -> StepForm:
+        self.tier.choices = [SelectChoice("", "不调整")] + tier_choices(cfg)
+        return self
+
+
+class AssignForm(StepForm):
+    department = SelectField("交办部门", validate_choice=False)
+    assignee = SelectField("指导员", validate_choice=False)
+
+    def prepare(self, cfg: TicketConfig) -> StepForm:
+        self.department.choices = [SelectChoice("", "（不选）")] + [
+            SelectChoice(k, n) for k, (n, _) in cfg.departments.items()
+        ]
+        named = [SelectChoice(str(a.id), a.username) for a in instructors(cfg)]
+        if named:
+            self.assignee.choices = [SelectChoice("", "（不选）")] + named
+        else:  # only an admin or a department's supervisor names a person
+            del self.assignee
+        return self
+
+
+class ResolveForm(StepForm):
+    reply = TextAreaField("办理结果（提交人可见）", validators=[DataRequired(REQUIRED), Length(max=TEXT_MAX)])
+
+
+class ReturnForm(StepForm):
+    return_reason = TextAreaField(
+        "退回原因（提交人不可见）", validators=[DataRequired(REQUIRED), Length(max=flow.REASON_MAX)]
+    )
+
+
+class RejectForm(StepForm):
+    reject_reason = TextAreaField(
+        "不予受理原因（提交人可见）", validators=[DataRequired(REQUIRED), Length(max=flow.REASON_MAX)]
+    )
+
+
+class MergeForm(StepForm):
+    into = StringField("合并到诉求编号", validators=[DataRequired(REQUIRED), Length(max=16)])
+
+
+class TierForm(StepForm):
+    new_tier = SelectField("时限类别", validate_choice=False)
+
+    def prepare(self, cfg: TicketConfig) -> StepForm:
+        self.new_tier.choices = tier_choices(cfg)
+        return self
+
+
+class NoteForm(StepForm):
+    note = TextAreaField("备注（仅工作人员可见）", validators=[DataRequired(REQUIRED), Length(max=TEXT_MAX)])
+
+
+def run_accept(step: flow.Step, ticket: Ticket, form: AcceptForm) -> dict[str, Any]:
+    flow.accept(step, ticket, current().id, form.tier.data or None)
+    return {"tier": ticket.tier}
+
+
+def run_assign(step: flow.Step, ticket: Ticket, form: AssignForm) -> dict[str, Any]:
+    """The workflow checks who may be named (handlers.tickets.flow.may_name), whatever the form offered."""
+    picked = (request.form.get("assignee") or "").strip()  # read even when the form offered no one
+    if picked and not picked.isdigit():
+        raise UserFacingError("所选指导员不存在或已停用。")
+    flow.assign(step, ticket, form.department.data or None, int(picked) if picked else None, "", current().id)
+    names = account_names([ticket.assignee_id]) if ticket.assignee_id else {}
+    return {"department": ticket.department, "assignee": names.get(ticket.assignee_id or 0)}
+
+
+def run_start(step: flow.Step, ticket: Ticket, _form: StepForm) -> dict[str, Any]:
+    flow.start(step, ticket)
+    return {}
+
+
+def run_resolve(step: flow.Step, ticket: Ticket, form: ResolveForm) -> dict[str, Any]:
+    flow.resolve(step, ticket, form.reply.data)
+    return {"reply": ticket.reply}
+
+
+def run_return(step: flow.Step, ticket: Ticket, form: ReturnForm) -> dict[str, Any]:
+    department = ticket.department
+    flow.return_(step, ticket, form.return_reason.data)
+    return {"reason": ticket.reason, "department": department}
+
+
+def run_reject(step: flow.Step, ticket: Ticket, form: RejectForm) -> dict[str, Any]:
+    flow.reject(step, ticket, form.reject_reason.data, current().id)
+    return {"reason": ticket.reason}
+
+
+def run_merge(step: flow.Step, ticket: Ticket, form: MergeForm) -> dict[str, Any]:
+    number = form.into.data.strip().upper()
+    into = by_number(db(), number)
+    if into is None or not can_view(current(), into):
+        raise UserFacingError(f"找不到诉求 {number}。")
+    flow.merge(step, ticket, into)
+    return {"into": into.number}
+
+
+def run_tier(step: flow.Step, ticket: Ticket, form: TierForm) -> dict[str, Any]:
+    flow.change_tier(step, ticket, form.new_tier.data or "")
+    return {"tier": ticket.tier}
+
+
+def run_note(step: flow.Step, ticket: Ticket, form: NoteForm) -> dict[str, Any]:
+    flow.note(step, ticket, form.note.data)
+    return {"note": form.note.data.strip()}
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One workflow action of the ticket page."""
+
+    label: str  # the button
+    form: type[StepForm]
+    statuses: tuple[str, ...]  # when it is offered (handlers.tickets.flow checks again)
+    run: Callable[[flow.Step, Ticket, Any], dict[str, Any]]  # takes the step; what the audit entry records
+    done: str  # the success message
+
+
+STEPS = {
+    "accept": StepSpec("受理", AcceptForm, ("new",), run_accept, "已受理，已通知提交人。"),
+    "assign": StepSpec("交办", AssignForm, OPEN_STATUSES, run_assign, "已交办，已通知提交人。"),
+    "start": StepSpec("开始办理", StepForm, ("assigned",), run_start, "已标记为办理中，已通知提交人。"),
+    "resolve": StepSpec("办结", ResolveForm, ("assigned", "processing"), run_resolve, "已办结，办理结果已发给提交人。"),
+    "return": StepSpec("退回", ReturnForm, ("assigned", "processing"), run_return, "已退回，诉求回到待交办。"),
+    "reject": StepSpec("不予受理", RejectForm, ("new", "accepted"), run_reject, "已不予受理，原因已告知提交人。"),
+    "merge": StepSpec("合并", MergeForm, OPEN_STATUSES, run_merge, "已合并，提交人将随合并后的诉求收到进展。"),
+    "tier": StepSpec("调整时限", TierForm, ("accepted", "assigned", "processing"), run_tier, "已调整时限。"),
+    "note": StepSpec("添加备注", NoteForm, tuple(STATUSES), run_note, "已添加备注。"),
+}
+
+
+def load(number: str, lock: bool = False) -> Ticket:
+    """The ticket with this number, if the signed-in account may see it (locked for a step on PostgreSQL)."""
+    query = select(Ticket).where(Ticket.number == number.strip().upper())
+    ticket = db().scalar(query.with_for_update() if lock else query)
+    if ticket is None:
+        abort(404)
+    if not can_view(current(), ticket):
+        abort(403)
+    return ticket
+
+
+def account_names(ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return dict(db().execute(select(Account.id, Account.username).where(Account.id.in_(wanted))).all())
+
+
+def unread_count() -> int:
+    """The signed-in account's unread staff notices (the nav badge)."""
+    me = current()
+    if me is None:
+        return 0
+    return (
+        db().scalar(
+            select(func.count())
+            .select_from(StaffNotice)
+            .where(StaffNotice.account_id == me.id, StaffNotice.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+def wanted() -> QueueFilter:
+    """The queue's filters from the query string."""
+    args = request.args
+    return QueueFilter(
+        status=args.get("status", ""),
+        category=args.get("category", ""),
+        department=args.get("department", ""),
+        district=args.get("district", "").strip()[:32],
+        q=args.get("q", "").strip()[:50],
+        overdue=args.get("overdue") == "1",
+        mine=args.get("mine") == "1",
+    )
+
+
+@bp.get("/")
+@role_required("handler")
+def index() -> str:
+    """The queue: filtered, soonest deadline first, overdue tickets highlighted."""
+    f, cfg, now = wanted(), config(), utcnow()
+    page = queue_page(db(), f, current(), now, page_number(), PER_PAGE)
+    names = account_names(t.assignee_id for t in page.items)
+    return render_template(
+        "console/tickets.html",
+        page=page,
+        f=f,
+        cfg=cfg,
+        statuses=STATUSES,
+        names=names,
+        late={t.id for t in page.items if overdue(t, now)},
+        unread=unread_count(),
+    )
+
+
+def event_text(event: TicketEvent, cfg: TicketConfig, names: dict[int, str]) -> str:
+    """What an event's details say, in words (its note is shown apart)."""
+    d = event.details or {}
+    if event.kind == "assign":
+        who = [
+            cfg.department_name(d.get("department")) if d.get("department") else "",
+            names.get(d.get("assignee_id") or 0, ""),
+        ]
+        return "交办至 " + "、".join(w for w in who if w) if any(who) else ""
+    if event.kind == "tier":
+        return f"时限类别改为「{cfg.tier_name(d.get('tier', ''))}」"
+    if event.kind == "merge":
+        return f"合并到 {d['into']}" if d.get("into") else f"{d.get('merged', '')} 合并到本诉求"
+    if event.kind == "rate":
+        return RATINGS.get(d.get("rating", ""), "")
+    if event.kind == "escalate":
+        return "受理时限已过" if d.get("deadline") == "intake" else "办理时限已过"
+    if event.kind == "return" and d.get("department"):
+        return f"从 {cfg.department_name(d['department'])} 退回"
+    return ""
+
+
+def personal(ticket: Ticket) -> dict[str, Any]:
+    """The submitter and phone as the signed-in account may see them; a full view is audited."""
+    me = current()
+    show_submitter, show_phone = can_see_submitter(me, ticket), can_see_phone(me, ticket)
+    fields = [name for name, shown in (("submitter", show_submitter), ("phone", show_phone)) if shown]
+    if fields:
+        audit.record("ticket.view_personal", ticket.number, fields=fields)
+    return {
+        "submitter": ticket.openid if show_submitter else None,
+        "phone": ticket.phone if show_phone else mask_phone(ticket.phone),
+        "phone_full": show_phone,
+        "text": (lambda text: text) if show_submitter else mask_phones,
+    }  # numbers typed in free text
+
+
+@bp.get("/<number>")
+@role_required("handler")
+def detail(number: str) -> str:
+    """One ticket: details, media, submitter (per the privacy rules), timeline, steps, likely duplicates."""
+    ticket, cfg, now = load(number), config(), utcnow()
+    events = timeline(db(), ticket)
+    names = account_names(
+        [ticket.assignee_id, ticket.accepted_by_id, *((e.details or {}).get("assignee_id") for e in events)]
+    )
+    seen = visible_to(current())
+    duplicates = (
+        likely_duplicates(db(), cfg, ticket, now, [] if seen is None else [seen])
+        if ticket.status in OPEN_STATUSES
+        else []
+    )
+    merged_into = db().get(Ticket, ticket.merged_into_id) if ticket.merged_into_id else None
+    merged_here = (
+        db().scalars(select(Ticket.number).where(Ticket.merged_into_id == ticket.id).order_by(Ticket.id)).all()
+    )
+    forms = {key: spec.form().prepare(cfg) for key, spec in STEPS.items() if ticket.status in spec.statuses}
+    return render_template(
+        "console/tickets_detail.html",
+        ticket=ticket,
+        cfg=cfg,
+        events=events,
+        names=names,
+        steps=STEPS,
+        forms=forms,
+        event_names=flow.EVENTS,
+        event_text=lambda e: event_text(e, cfg, names),
+        duplicates=duplicates,
+        merged_into=merged_into,
+        merged_here=merged_here,
+        late=overdue(ticket, now),
+        media_names=MEDIA,
+        attachments=attachments(db(), ticket, now),
+        ratings=RATINGS,
+        who=personal(ticket),
+        statuses=STATUSES,
+    )
+
+
+@bp.get("/<number>/media/<int:media_id>")
+@role_required("handler")
+def media(number: str, media_id: int) -> Response:
+    """A copied image (inline) or voice message (a download), for whoever may see the ticket."""
+    ticket = load(number)
+    row = db().get(TicketMedia, media_id)
+    if row is None or row.ticket_id != ticket.id or row.data is None:
+        abort(404)
+    ctype = row.content_type or ""
+    how = "inline" if ctype in INLINE_TYPES else "attachment"  # only plain image types are shown in the browser
+    res = Response(row.data, mimetype=ctype if ctype.startswith(FILE_TYPES) else "application/octet-stream")
+    res.headers["Content-Disposition"] = f'{how}; filename="{download_name(ticket.number, row)}"'
+    res.headers["X-Content-Type-Options"] = "nosniff"
+    return res
+
+
+def problems(form: FlaskForm) -> str:
+    return (
+        "；".join(
+            f"{getattr(form, name).label.text}：{'、'.join(errors)}"
+            for name, errors in form.errors.items()
+            if name != "csrf_token"
+        )
+        or "表单无效，请刷新页面后重试。"
+    )
+
+
+def back(number: str) -> Response:
+    """To the ticket's page, or to the queue if the step took it out of the account's sight."""
+    ticket = by_number(db(), number)
+    if ticket is not None and can_view(current(), ticket):
+        return redirect(url_for(".detail", number=number))
+    flash(f"诉求 {number} 已不在你的处理范围内。", "warning")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/<number>/<any(accept, assign, start, resolve, return, reject, merge, tier, note):action>")
+@role_required("handler")
+def act(number: str, action: str) -> Response:
+    """Take one workflow step; committed with its audit entry, then the submitter's notices go out."""
+    ticket, spec, cfg = load(number, lock=True), STEPS[action], config()
+    number = ticket.number
+    form = spec.form().prepare(cfg)
+    if not form.validate_on_submit():
+        flash(problems(form), "error")
+        return back(number)
+    step = flow.Step.by(db(), cfg, current().username)
+    try:
+        details = spec.run(step, ticket, form)
+        notice_ids = step.notice_ids()
+    except UserFacingError as exc:
+        db().rollback()
+        if isinstance(exc, AccessRefused):  # someone tried to widen their access: keep a trace
+            audit.record("ticket.refused", number, step=action, reason=str(exc))
+        flash(str(exc), "error")
+        return back(number)
+    audit.record(f"ticket.{action}", number, **details)  # commits the step together with its audit entry
+    deliver_later(services(), notice_ids)
+    flash(spec.done, "success")
+    return back(number)
+
+
+@bp.get("/notices")
+@login_required
+def notices() -> str:
+    """The signed-in account's unread notices (deadlines passed), newest first."""
+    rows = unread_staff_notices(db(), current().id, limit=NOTICES_SHOWN)
+    ids = {n.ticket_id for n in rows}
+    numbers = dict(db().execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids))).all()) if ids else {}
+    return render_template("console/tickets_notices.html", notices=rows, numbers=numbers, action_form=ActionForm())
+
+
+@bp.post("/notices/read")
+@login_required
+def read_notices() -> Response:
+    """Mark one notice (?notice=id) or all of the account's unread notices as read."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    me, raw = current(), request.form.get("notice", "")
+    query = update(StaffNotice).where(StaffNotice.account_id == me.id, StaffNotice.read_at.is_(None))
+    if raw.isdigit():
+        query = query.where(StaffNotice.id == int(raw))
+    count = db().execute(query.values(read_at=utcnow())).rowcount
+    audit.record("ticket.notices_read", me.username, count=count)
+    flash(f"已将 {count} 条提醒标为已读。", "success")
+    return redirect(url_for(".notices"))
