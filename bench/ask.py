@@ -91,11 +91,13 @@ def quote(library: Library, item_id: str, query: str) -> str:
 
 @dataclass(frozen=True)
 class Ranked:
-    """One query's top K ids, their scores and whether the confidence rule holds."""
+    """One query's top K ids, their scores, whether the confidence rule holds, and the sentence quoted
+    from the first (empty: the baseline quote() picks it)."""
 
     ids: list[str]
     scores: list[float]
     confident: bool
+    quote: str = ""
 
 
 def confident(scores: Sequence[float], terms: int) -> bool:
@@ -137,7 +139,7 @@ def question_quality(rank: Callable[[str], Ranked], library: Library, questions:
                 conf_right += pos == 1
                 if q.get("answer"):
                     quoted += 1
-                    quote_ok += q["answer"] in quote(library, got.ids[0], q["q"])
+                    quote_ok += q["answer"] in (got.quote or quote(library, got.ids[0], q["q"]))
             if pos != 1:
                 misses.append({"q": q["q"], "expect": q["expect"], "rank": pos or None, "got": got.ids})
         n = max(len(cases), 1)
@@ -146,8 +148,9 @@ def question_quality(rank: Callable[[str], Ranked], library: Library, questions:
                          "confident_precision": conf_right / conf if conf else None,
                          "quote_ok": quote_ok / quoted if quoted else None, "quoted": int(quoted),
                          "misses": misses if split != "all" else []}
-    answered = [c["t"] for c in chitchat if rank(c["t"]).ids]
-    sure = [c["t"] for c in chitchat if rank(c["t"]).confident]
+    chat = [(c["t"], rank(c["t"])) for c in chitchat]
+    answered = [text for text, got in chat if got.ids]
+    sure = [text for text, got in chat if got.confident]
     result["chitchat"] = {"inputs": len(chitchat), "any_result": len(answered) / len(chitchat),
                           "confident": len(sure) / len(chitchat), "confident_inputs": sure,
                           "any_result_inputs": answered}
