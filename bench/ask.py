@@ -1,5 +1,6 @@
 """Ask in your own words (#14), the baseline: today's study search (bot/search.py over content/) on the
 member-question set, chit-chat and the keyword set, and simple dispatch baselines on the ticket set."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,9 +11,10 @@ import statistics
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import yaml
@@ -34,8 +36,14 @@ K = 3  # results shown to a member
 CONFIDENT_SHARE = 0.5  # confidence rule: the second hit scores at most this share of the first (or there is none)
 CONFIDENT_TERMS = 2  # ... and the query has at least this many searchable terms
 SENTENCE_END = re.compile(r"(?<=[。！？；])")  # where a quoted sentence may end
-TARGETS = {"heldout_hit@3": 0.95, "quote_ok": 0.85, "chitchat_confident": 0.02, "keyword_mrr@3": 0.99,
-           "p99_ms": 30.0, "category_top1": 0.85}  # from the issue
+TARGETS = {
+    "heldout_hit@3": 0.95,
+    "quote_ok": 0.85,
+    "chitchat_confident": 0.02,
+    "keyword_mrr@3": 0.99,
+    "p99_ms": 30.0,
+    "category_top1": 0.85,
+}  # from the issue
 
 
 # ----- the sets ---------------------------------------------------------------------------------------
@@ -51,8 +59,9 @@ def item_text(library: Library, item_id: str) -> str:
     return f"{item.summary}{item.body}" if isinstance(item, Article) else item.summary
 
 
-def check_sets(library: Library, questions: list[dict[str, Any]], dispatch: list[dict[str, Any]],
-               config: dict[str, Any]) -> list[str]:
+def check_sets(
+    library: Library, questions: list[dict[str, Any]], dispatch: list[dict[str, Any]], config: dict[str, Any]
+) -> list[str]:
     """Every problem in the sets: unknown ids, answers not in their item, unknown labels, bad splits."""
     problems = []
     for q in questions:
@@ -80,7 +89,7 @@ def sentences(text: str) -> list[str]:
 
 def bigrams(text: str) -> set[str]:
     plain = re.sub(r"\W+", "", normalize(text))
-    return {plain[i:i + 2] for i in range(len(plain) - 1)}
+    return {plain[i : i + 2] for i in range(len(plain) - 1)}
 
 
 def quote(library: Library, item_id: str, query: str) -> str:
@@ -112,11 +121,13 @@ def bm25_ranker(index: SearchIndex) -> Callable[[str], Ranked]:
         hits = index.search(query, limit=K)
         scores = [h.score for h in hits]
         return Ranked([h.id for h in hits], scores, confident(scores, len(index.query_terms(query))))
+
     return rank
 
 
-def question_quality(rank: Callable[[str], Ranked], library: Library, questions: list[dict[str, Any]],
-                     chitchat: list[dict[str, Any]]) -> dict[str, Any]:
+def question_quality(
+    rank: Callable[[str], Ranked], library: Library, questions: list[dict[str, Any]], chitchat: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Per split: Hit@1, Hit@3, MRR@3 (any accepted id), strict Hit@3 (the expected id), nothing-found rate,
     the confident share and its precision, and how often the quoted sentence holds the answer; then the
     chit-chat rates; every miss."""
@@ -143,19 +154,30 @@ def question_quality(rank: Callable[[str], Ranked], library: Library, questions:
             if pos != 1:
                 misses.append({"q": q["q"], "expect": q["expect"], "rank": pos or None, "got": got.ids})
         n = max(len(cases), 1)
-        result[split] = {"questions": len(cases), "hit@1": hit1 / n, "hit@3": hit3 / n, "mrr@3": rr / n,
-                         "strict_hit@3": strict3 / n, "nothing": none / n, "confident": conf / n,
-                         "confident_precision": conf_right / conf if conf else None,
-                         "quote_ok": quote_ok / quoted if quoted else None, "quoted": int(quoted),
-                         "misses": misses if split != "all" else []}
+        result[split] = {
+            "questions": len(cases),
+            "hit@1": hit1 / n,
+            "hit@3": hit3 / n,
+            "mrr@3": rr / n,
+            "strict_hit@3": strict3 / n,
+            "nothing": none / n,
+            "confident": conf / n,
+            "confident_precision": conf_right / conf if conf else None,
+            "quote_ok": quote_ok / quoted if quoted else None,
+            "quoted": int(quoted),
+            "misses": misses if split != "all" else [],
+        }
     kinds: defaultdict[str, list[bool]] = defaultdict(list)
     for q in questions:
         kinds[q["kind"]].append(bool({q["expect"], *q.get("also", [])} & set(rank(q["q"]).ids)))
     result["hit@3_by_kind"] = {k: sum(v) / len(v) for k, v in sorted(kinds.items())}
     chat = [(c, rank(c["t"])) for c in chitchat]
-    result["chitchat"] = {"inputs": len(chitchat), "any_result": sum(bool(g.ids) for _, g in chat) / len(chat),
-                          "confident": sum(g.confident for _, g in chat) / len(chat),
-                          "confident_inputs": [c["t"] for c, g in chat if g.confident]}
+    result["chitchat"] = {
+        "inputs": len(chitchat),
+        "any_result": sum(bool(g.ids) for _, g in chat) / len(chat),
+        "confident": sum(g.confident for _, g in chat) / len(chat),
+        "confident_inputs": [c["t"] for c, g in chat if g.confident],
+    }
     for split in SPLITS:
         part = [g for c, g in chat if c.get("split", "tune") == split]
         result["chitchat"][f"confident_{split}"] = sum(g.confident for g in part) / max(len(part), 1)
@@ -185,8 +207,14 @@ def latency(run: Callable[[str], object], queries: list[str], rounds: int) -> di
             if round_:
                 cpu.append((time.thread_time_ns() - started_cpu) / 1e6)
                 wall.append((time.perf_counter_ns() - started) / 1e6)
-    return {"calls": len(wall), "p50_ms": statistics.median(wall), "p99_ms": percentile(wall, 99),
-            "max_ms": max(wall), "cpu_p50_ms": statistics.median(cpu), "cpu_p99_ms": percentile(cpu, 99)}
+    return {
+        "calls": len(wall),
+        "p50_ms": statistics.median(wall),
+        "p99_ms": percentile(wall, 99),
+        "max_ms": max(wall),
+        "cpu_p50_ms": statistics.median(cpu),
+        "cpu_p99_ms": percentile(cpu, 99),
+    }
 
 
 # ----- dispatch baselines -----------------------------------------------------------------------------
@@ -194,7 +222,7 @@ def latency(run: Callable[[str], object], queries: list[str], rounds: int) -> di
 
 def char_ngrams(text: str, sizes: Iterable[int] = (1, 2, 3)) -> list[str]:
     plain = re.sub(r"\W+", "", normalize(text))
-    return [plain[i:i + n] for n in sizes for i in range(len(plain) - n + 1)]
+    return [plain[i : i + n] for n in sizes for i in range(len(plain) - n + 1)]
 
 
 class NgramSoftmax:
@@ -214,7 +242,9 @@ class NgramSoftmax:
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> NgramSoftmax:
         df = Counter(g for t in texts for g in set(char_ngrams(t)))
         self.vocab = {g: i for i, g in enumerate(sorted(g for g, n in df.items() if n >= 1))}
-        self.idf = np.array([math.log((1 + len(texts)) / (1 + df[g])) + 1 for g in sorted(self.vocab)], dtype=np.float32)
+        self.idf = np.array(
+            [math.log((1 + len(texts)) / (1 + df[g])) + 1 for g in sorted(self.vocab)], dtype=np.float32
+        )
         self.classes = sorted(set(labels))
         x = self._matrix(texts)
         y = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
@@ -236,7 +266,7 @@ class NgramSoftmax:
     def predict(self, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
         """Per text, every class with its probability, best first."""
         p = self._softmax(self._matrix(texts) @ self.w + self.b)
-        return [sorted(zip(self.classes, row.tolist()), key=lambda cp: -cp[1]) for row in p]
+        return [sorted(zip(self.classes, row.tolist(), strict=False), key=lambda cp: -cp[1]) for row in p]
 
 
 class Bm25Neighbours:
@@ -280,8 +310,11 @@ def dispatch_quality(dispatch: list[dict[str, Any]], config: dict[str, Any]) -> 
     test = [s for s in dispatch if s["split"] == "heldout"]
     usual = {c: Counter(s["d"] for s in train if s["c"] == c).most_common(1)[0][0] for c in {s["c"] for s in train}}
     texts = [s["t"] for s in test]
-    result: dict[str, Any] = {"train": len(train), "heldout": len(test),
-                              "majority_category": max(Counter(s["c"] for s in test).values()) / len(test)}
+    result: dict[str, Any] = {
+        "train": len(train),
+        "heldout": len(test),
+        "majority_category": max(Counter(s["c"] for s in test).values()) / len(test),
+    }
     for name, make in (("ngram_softmax", NgramSoftmax), ("bm25_knn", Bm25Neighbours)):
         started = time.perf_counter()
         cat_model = make().fit([s["t"] for s in train], [s["c"] for s in train])
@@ -291,19 +324,26 @@ def dispatch_quality(dispatch: list[dict[str, Any]], config: dict[str, Any]) -> 
         cats, deps = cat_model.predict(texts), dep_model.predict(texts)
         per_ms = (time.perf_counter() - started) * 1000 / len(texts)
         per_class: defaultdict[str, list[int]] = defaultdict(list)
-        for s, c in zip(test, cats):
+        for s, c in zip(test, cats, strict=False):
             per_class[s["c"]].append(c[0][0] == s["c"])
         amb = [i for i, s in enumerate(test) if s.get("amb")]
         result[name] = {
-            "category_top1": float(np.mean([c[0][0] == s["c"] for s, c in zip(test, cats)])),
-            "category_top2": float(np.mean([s["c"] in [lab for lab, _ in c[:2]] for s, c in zip(test, cats)])),
-            "department_top1": float(np.mean([d[0][0] == s["d"] for s, d in zip(test, deps)])),
-            "department_via_category": float(np.mean([usual.get(c[0][0]) == s["d"] for s, c in zip(test, cats)])),
+            "category_top1": float(np.mean([c[0][0] == s["c"] for s, c in zip(test, cats, strict=False)])),
+            "category_top2": float(
+                np.mean([s["c"] in [lab for lab, _ in c[:2]] for s, c in zip(test, cats, strict=False)])
+            ),
+            "department_top1": float(np.mean([d[0][0] == s["d"] for s, d in zip(test, deps, strict=False)])),
+            "department_via_category": float(
+                np.mean([usual.get(c[0][0]) == s["d"] for s, c in zip(test, cats, strict=False)])
+            ),
             "category_top1_ambiguous": float(np.mean([cats[i][0][0] == test[i]["c"] for i in amb])) if amb else None,
             "per_category": {c: sum(v) / len(v) for c, v in sorted(per_class.items())},
-            "fit_s": fit_s, "predict_ms_each": per_ms,
+            "fit_s": fit_s,
+            "predict_ms_each": per_ms,
             "fallbacks": getattr(cat_model, "fallbacks", None),
-            "confusions": Counter(f"{s['c']}→{c[0][0]}" for s, c in zip(test, cats) if c[0][0] != s["c"]).most_common(8),
+            "confusions": Counter(
+                f"{s['c']}→{c[0][0]}" for s, c in zip(test, cats, strict=False) if c[0][0] != s["c"]
+            ).most_common(8),
         }
     return result
 
@@ -334,9 +374,13 @@ def main() -> None:
         "load_average": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
         "library_load_s": load_s,
         "confidence_rule": {"second_hit_share_at_most": CONFIDENT_SHARE, "min_terms": CONFIDENT_TERMS},
-        "bm25": {**question_quality(rank, library, questions, chitchat), "keywords": keyword_quality(rank),
-                 "latency": latency(library.index.search, [q["q"] for q in questions] + [c["t"] for c in chitchat],
-                                    args.rounds)},
+        "bm25": {
+            **question_quality(rank, library, questions, chitchat),
+            "keywords": keyword_quality(rank),
+            "latency": latency(
+                library.index.search, [q["q"] for q in questions] + [c["t"] for c in chitchat], args.rounds
+            ),
+        },
         "dispatch": dispatch_quality(dispatch, config),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -350,51 +394,71 @@ def pct(value: float | None) -> str:
 
 def question_table(rows: dict[str, dict[str, Any]]) -> None:
     """One line per retriever and split: the question-set figures."""
-    print(f"{'retriever':<22}{'split':<9}{'n':>4}{'Hit@1':>8}{'Hit@3':>8}{'MRR@3':>8}{'strict@3':>9}"
-          f"{'none':>7}{'conf':>7}{'conf ok':>8}{'quote ok':>9}")
+    print(
+        f"{'retriever':<22}{'split':<9}{'n':>4}{'Hit@1':>8}{'Hit@3':>8}{'MRR@3':>8}{'strict@3':>9}"
+        f"{'none':>7}{'conf':>7}{'conf ok':>8}{'quote ok':>9}"
+    )
     for name, r in rows.items():
         for split in (*SPLITS, "all"):
             s = r[split]
-            print(f"{name:<22}{split:<9}{s['questions']:>4}{s['hit@1']:>8.3f}{s['hit@3']:>8.3f}{s['mrr@3']:>8.3f}"
-                  f"{s['strict_hit@3']:>9.3f}{pct(s['nothing']):>7}{pct(s['confident']):>7}"
-                  f"{pct(s['confident_precision']):>8}{pct(s['quote_ok']):>9}")
+            print(
+                f"{name:<22}{split:<9}{s['questions']:>4}{s['hit@1']:>8.3f}{s['hit@3']:>8.3f}{s['mrr@3']:>8.3f}"
+                f"{s['strict_hit@3']:>9.3f}{pct(s['nothing']):>7}{pct(s['confident']):>7}"
+                f"{pct(s['confident_precision']):>8}{pct(s['quote_ok']):>9}"
+            )
 
 
 def report(r: dict[str, Any], out: Path, misses: bool) -> None:
     ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
     b, lat, kw, chat = r["bm25"], r["bm25"]["latency"], r["bm25"]["keywords"], r["bm25"]["chitchat"]
     print(f"library load {r['library_load_s']:.2f} s; load average {r['load_average']}")
-    print(f"confidence rule: second hit ≤ {CONFIDENT_SHARE:.0%} of the first (or none), ≥ {CONFIDENT_TERMS} query terms")
+    print(
+        f"confidence rule: second hit ≤ {CONFIDENT_SHARE:.0%} of the first (or none), ≥ {CONFIDENT_TERMS} query terms"
+    )
     print()
     question_table({"bm25 (today)": b})
-    print(f"  [held-out Hit@3 ≥ {TARGETS['heldout_hit@3']}: {ok(b['heldout']['hit@3'] >= TARGETS['heldout_hit@3'])}]"
-          f"  [quote holds the answer ≥ {TARGETS['quote_ok']:.0%} of confident: "
-          f"{ok((b['all']['quote_ok'] or 0) >= TARGETS['quote_ok'])}]")
-    print(f"chit-chat ({chat['inputs']}): any result {pct(chat['any_result'])}, confident {pct(chat['confident'])}"
-          f" (tune {pct(chat['confident_tune'])}, held out {pct(chat['confident_heldout'])})"
-          f"  [≤ {TARGETS['chitchat_confident']:.0%}: {ok(chat['confident'] <= TARGETS['chitchat_confident'])}]")
+    print(
+        f"  [held-out Hit@3 ≥ {TARGETS['heldout_hit@3']}: {ok(b['heldout']['hit@3'] >= TARGETS['heldout_hit@3'])}]"
+        f"  [quote holds the answer ≥ {TARGETS['quote_ok']:.0%} of confident: "
+        f"{ok((b['all']['quote_ok'] or 0) >= TARGETS['quote_ok'])}]"
+    )
+    print(
+        f"chit-chat ({chat['inputs']}): any result {pct(chat['any_result'])}, confident {pct(chat['confident'])}"
+        f" (tune {pct(chat['confident_tune'])}, held out {pct(chat['confident_heldout'])})"
+        f"  [≤ {TARGETS['chitchat_confident']:.0%}: {ok(chat['confident'] <= TARGETS['chitchat_confident'])}]"
+    )
     print("Hit@3 by kind: " + ", ".join(f"{k} {v:.3f}" for k, v in b["hit@3_by_kind"].items()))
     if chat["confident_inputs"]:
         print(f"  confident on: {', '.join(chat['confident_inputs'])}")
-    print(f"keyword set ({kw['queries']}): MRR@3 {kw['mrr@3']:.3f}  [≥ {TARGETS['keyword_mrr@3']}: "
-          f"{ok(kw['mrr@3'] >= TARGETS['keyword_mrr@3'] - 1e-9)}]")
-    print(f"latency per question: p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms, max {lat['max_ms']:.2f} ms"
-          f" (CPU p99 {lat['cpu_p99_ms']:.2f} ms) over {lat['calls']} calls"
-          f"  [p99 < {TARGETS['p99_ms']:.0f} ms: {ok(lat['p99_ms'] < TARGETS['p99_ms'])}]")
+    print(
+        f"keyword set ({kw['queries']}): MRR@3 {kw['mrr@3']:.3f}  [≥ {TARGETS['keyword_mrr@3']}: "
+        f"{ok(kw['mrr@3'] >= TARGETS['keyword_mrr@3'] - 1e-9)}]"
+    )
+    print(
+        f"latency per question: p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms, max {lat['max_ms']:.2f} ms"
+        f" (CPU p99 {lat['cpu_p99_ms']:.2f} ms) over {lat['calls']} calls"
+        f"  [p99 < {TARGETS['p99_ms']:.0f} ms: {ok(lat['p99_ms'] < TARGETS['p99_ms'])}]"
+    )
     if misses:
         for m in b["heldout"]["misses"]:
             print(f"  held-out miss: {m['q']} expected {m['expect']} at {m['rank'] or '-'}, got {m['got']}")
     d = r["dispatch"]
     print()
-    print(f"dispatch: fitted on {d['train']} tuning submissions, scored on {d['heldout']} held out"
-          f" (majority category alone: {pct(d['majority_category'])})")
+    print(
+        f"dispatch: fitted on {d['train']} tuning submissions, scored on {d['heldout']} held out"
+        f" (majority category alone: {pct(d['majority_category'])})"
+    )
     print(f"{'baseline':<16}{'cat@1':>8}{'cat@2':>8}{'dept@1':>8}{'dept via cat':>14}{'cat@1 amb':>11}{'ms each':>9}")
     for name in ("ngram_softmax", "bm25_knn"):
         m = d[name]
-        print(f"{name:<16}{m['category_top1']:>8.3f}{m['category_top2']:>8.3f}{m['department_top1']:>8.3f}"
-              f"{m['department_via_category']:>14.3f}{pct(m['category_top1_ambiguous']):>11}{m['predict_ms_each']:>9.2f}")
-    print(f"  [category top-1 ≥ {TARGETS['category_top1']:.0%}: "
-          f"{ok(max(d[n]['category_top1'] for n in ('ngram_softmax', 'bm25_knn')) >= TARGETS['category_top1'])}]")
+        print(
+            f"{name:<16}{m['category_top1']:>8.3f}{m['category_top2']:>8.3f}{m['department_top1']:>8.3f}"
+            f"{m['department_via_category']:>14.3f}{pct(m['category_top1_ambiguous']):>11}{m['predict_ms_each']:>9.2f}"
+        )
+    print(
+        f"  [category top-1 ≥ {TARGETS['category_top1']:.0%}: "
+        f"{ok(max(d[n]['category_top1'] for n in ('ngram_softmax', 'bm25_knn')) >= TARGETS['category_top1'])}]"
+    )
     for name in ("ngram_softmax", "bm25_knn"):
         per = d[name]["per_category"]
         print(f"  {name} per category: " + ", ".join(f"{c} {v:.0%}" for c, v in per.items()))

