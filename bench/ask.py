@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent  # the project folder
 if str(ROOT) not in sys.path:  # `python bench/ask.py` puts bench/, not the project, on sys.path
     sys.path.insert(0, str(ROOT))
 
-from bot import search  # noqa: E402
-from bot.content import Article, Library, load_library  # noqa: E402
-from bot.search import Document, SearchIndex, normalize  # noqa: E402
+from bot.library import search  # noqa: E402
+from bot.library.loader import Article, Library, load_library  # noqa: E402
+from bot.library.search import Document, SearchIndex, normalize  # noqa: E402
 
 SETS = ROOT / "bench" / "ask"  # questions.yaml, chitchat.yaml, dispatch.yaml
 KEYWORDS = ROOT / "bench" / "queries.yaml"  # the existing keyword query set (bench/search.py)

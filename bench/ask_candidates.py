@@ -37,7 +37,7 @@ from bench.ask import (  # noqa: E402 (after the path set-up)
     read,
     sentences,
 )
-from bot.content import Library, load_library  # noqa: E402
+from bot.library.loader import Library, load_library  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "ask_candidates.json"  # git-ignored results
 PYPI = Path("/work/.library/env/packages/pypi.tsv")  # name, version, month of the last release (if present)
