@@ -4,7 +4,7 @@ Run: python bench/tickets_pages.py [--tickets 100000] [--requests 20] [--only sq
 For each database (a temp SQLite file; PostgreSQL at --pg-url, a bench database created if missing and emptied):
 migrate, bulk-insert the tickets (12 months, every category, department, 片区 and status, about 1/3 open, some
 overdue), ANALYZE, then time pages through the Flask test client signed in as an admin and as a department
-handler: the console home page (the baseline), the queue (/console/tickets/: default filters, then status,
+caseworker: the console home page (the baseline), the queue (/console/tickets/: default filters, then status,
 category, overdue, text search) and the dashboard (/console/ticket-reports/: all months and the last 3), cold
 (its Redis figures cache emptied before each request) and warm.
 Each case gets 2 warm-up requests, then --requests timed ones; the cases take turns request by request so all
@@ -328,7 +328,7 @@ def run(database: str, url: str, args: argparse.Namespace, tmp: Path) -> dict[st
     seed_s = seed(app, args.tickets)
     clients = {
         "admin": signed_in(app, "root", ["admin"]),
-        "handler": signed_in(app, "li", ["handler"], department="renshe"),
+        "caseworker": signed_in(app, "li", ["caseworker"], department="renshe"),
     }
     result = {
         "database": database,

@@ -20,9 +20,9 @@ def token(client: Any, url: str) -> str:
 
 
 def staff_member(app: Any, username: str) -> Any:
-    """A test client signed in to the console as a new handler `username`."""
+    """A test client signed in to the console as a new caseworker `username`."""
     with app.extensions["bot"].sessions() as db:
-        create_account(db, username, PASSWORD, ["handler"])
+        create_account(db, username, PASSWORD, ["caseworker"])
         db.commit()
     client = app.test_client()
     res = client.post(

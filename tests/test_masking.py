@@ -63,11 +63,11 @@ def test_the_ticket_page_masks_numbers_in_the_text_for_whoever_may_not_see_the_p
     assert "139****8000" in html and "138****5678" in html
     for leak in ("139.0013.8000", "１３９００１３８０００", "139 0013 8000", "13812345678"):
         assert leak not in html, leak
-    handler_id = make_account(app, "chen", "handler")
-    with services.sessions() as db:  # chen accepted it: the handler of record sees the text as written
-        db.get(Ticket, ticket.id).accepted_by_id = handler_id
+    caseworker_id = make_account(app, "chen", "caseworker")
+    with services.sessions() as db:  # chen accepted it: the caseworker of record sees the text as written
+        db.get(Ticket, ticket.id).accepted_by_id = caseworker_id
         db.commit()
-    handler = app.test_client()
-    assert login(handler, "chen").status_code == 302
-    html = handler.get(f"/console/tickets/{ticket.number}").get_data(as_text=True)
+    caseworker = app.test_client()
+    assert login(caseworker, "chen").status_code == 302
+    html = caseworker.get(f"/console/tickets/{ticket.number}").get_data(as_text=True)
     assert "139.0013.8000" in html and "13812345678" in html

@@ -222,9 +222,9 @@ def test_the_retry_job_adds_rows_for_tickets_submitted_before_the_table(services
 
 
 def test_escalation_tells_the_assignee_and_supervisor_once(services):
-    boss = account(services, "boss", "handler")
-    worker = account(services, "worker", "handler", supervisor_id=boss)
-    account(services, "other", "handler")
+    boss = account(services, "boss", "caseworker")
+    worker = account(services, "worker", "caseworker", supervisor_id=boss)
+    account(services, "other", "caseworker")
     root = account(services, "root", "admin")  # only an admin or a supervisor names a person
     t = new_ticket(services)
     with services.sessions() as db:
@@ -248,8 +248,8 @@ def test_a_submission_not_accepted_in_two_hours_goes_to_the_admins(services):
 
 
 def test_phones_and_anonymous_submitters_are_hidden_from_the_wrong_people(services):
-    intake = Account(id=1, username="intake", roles=["handler"])
-    assignee = Account(id=2, username="assignee", roles=["handler"])
+    intake = Account(id=1, username="intake", roles=["caseworker"])
+    assignee = Account(id=2, username="assignee", roles=["caseworker"])
     admin = Account(id=3, username="admin", roles=["admin"])
     open_ticket = Ticket(phone="13812345678", anonymous=False, accepted_by_id=1, assignee_id=2)
     hidden = Ticket(phone="13812345678", anonymous=True, accepted_by_id=1, assignee_id=2)

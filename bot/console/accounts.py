@@ -174,7 +174,7 @@ def roles(account_id: int) -> Any:
 @bp.post("/<int:account_id>/ticketing")
 @role_required("admin")
 def ticketing(account_id: int) -> Any:
-    """The department whose tickets a handler sees, and the supervisor told when theirs are overdue."""
+    """The department whose tickets a caseworker sees, and the supervisor told when theirs are overdue."""
     account = get_or_404(account_id)
     form = ticketing_form(account)
     if not form.validate_on_submit():

@@ -93,7 +93,7 @@ class Listed:
 
 
 class TicketingForm(FlaskForm):
-    """A handler's department (tickets.departments) and supervisor (told when their tickets are overdue)."""
+    """A caseworker's department (tickets.departments) and supervisor (told when their tickets are overdue)."""
 
     department = SelectField("部门", validate_choice=False, validators=[Listed()])
     supervisor = SelectField("主管", validate_choice=False, validators=[Listed()])

@@ -15,7 +15,7 @@ ROLES = {
     "admin": "管理员",  # accounts, settings, audit log
     "editor": "编辑",  # content, pushes and follower tags
     "reviewer": "审核",  # approves pushes
-    "handler": "诉求处理",  # tickets
+    "caseworker": "诉求处理",  # tickets
 }
 
 
@@ -30,7 +30,7 @@ class Account(Base):
     roles: Mapped[list] = mapped_column(JSON, default=list)  # keys of ROLES
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)  # set by an admin's reset
-    department: Mapped[str | None] = mapped_column(String(32), nullable=True)  # a tickets.departments id (handlers)
+    department: Mapped[str | None] = mapped_column(String(32), nullable=True)  # a tickets.departments id (caseworkers)
     supervisor_id: Mapped[int | None] = mapped_column(
         Integer, nullable=True
     )  # told when this account's ticket is overdue

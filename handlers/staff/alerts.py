@@ -81,9 +81,9 @@ def unbind(db: Session, openid: str) -> list[str]:
 
 
 def intake_staff(db: Session) -> list[int]:
-    """Who takes in new submissions: active handlers without a department, else the admins."""
+    """Who takes in new submissions: active caseworkers without a department, else the admins."""
     accounts = db.scalars(select(Account).where(Account.active.is_(True))).all()
-    intake = [a.id for a in accounts if "handler" in (a.roles or []) and not a.department]
+    intake = [a.id for a in accounts if "caseworker" in (a.roles or []) and not a.department]
     return intake or [a.id for a in accounts if a.is_admin]
 
 

@@ -1,4 +1,4 @@
-"""The console's ticket pages (handlers): the queue, one ticket with its workflow steps and likely duplicates,
+"""The console's ticket pages (caseworkers): the queue, one ticket with its workflow steps and likely duplicates,
 and the signed-in account's staff notices. Every step and every view of personal data is audited."""
 
 from __future__ import annotations
@@ -75,9 +75,9 @@ def tier_choices(cfg: TicketConfig) -> list[SelectChoice]:
 
 
 def instructors(cfg: TicketConfig) -> list[Account]:
-    """Active handlers the signed-in account may name as assignee (handlers.tickets.flow.may_name)."""
+    """Active caseworkers the signed-in account may name as assignee (handlers.tickets.flow.may_name)."""
     rows = db().scalars(select(Account).where(Account.active.is_(True)).order_by(Account.username))
-    return [a for a in rows if "handler" in (a.roles or []) and flow.may_name(cfg, current(), a)]
+    return [a for a in rows if "caseworker" in (a.roles or []) and flow.may_name(cfg, current(), a)]
 
 
 class StepForm(FlaskForm):
@@ -272,7 +272,7 @@ def wanted() -> QueueFilter:
 
 
 @bp.get("/")
-@role_required("handler")
+@role_required("caseworker")
 def index() -> str:
     """The queue: filtered, soonest deadline first, overdue tickets highlighted."""
     f, cfg, now = wanted(), config(), utcnow()
@@ -328,7 +328,7 @@ def personal(ticket: Ticket) -> dict[str, Any]:
 
 
 @bp.get("/<number>")
-@role_required("handler")
+@role_required("caseworker")
 def detail(number: str) -> str:
     """One ticket: details, media, submitter (per the privacy rules), timeline, steps, likely duplicates."""
     ticket, cfg, now = load(number), config(), utcnow()
@@ -370,7 +370,7 @@ def detail(number: str) -> str:
 
 
 @bp.get("/<number>/media/<int:media_id>")
-@role_required("handler")
+@role_required("caseworker")
 def media(number: str, media_id: int) -> Response:
     """A copied image (inline) or voice message (a download), for whoever may see the ticket."""
     ticket = load(number)
@@ -406,7 +406,7 @@ def back(number: str) -> Response:
 
 
 @bp.post("/<number>/<any(accept, assign, start, resolve, return, reject, merge, tier, note):action>")
-@role_required("handler")
+@role_required("caseworker")
 def act(number: str, action: str) -> Response:
     """Take one workflow step; committed with its audit entry, then the submitter's notices go out."""
     ticket, spec, cfg = load(number, lock=True), STEPS[action], config()

@@ -131,10 +131,10 @@ def may_name(cfg: TicketConfig, actor: Account, assignee: Account) -> bool:
 
 
 def named_assignee(step: Step, assignee_id: int, account_id: int | None) -> Account:
-    """The active handler `account_id` names as assignee, if the rule allows it (AccessRefused otherwise)."""
+    """The active caseworker `account_id` names as assignee, if the rule allows it (AccessRefused otherwise)."""
     actor = step.db.get(Account, account_id) if account_id else None
     assignee = step.db.get(Account, assignee_id)
-    if assignee is None or not assignee.active or "handler" not in (assignee.roles or []):
+    if assignee is None or not assignee.active or "caseworker" not in (assignee.roles or []):
         raise UserFacingError("所选指导员不存在或已停用。")
     if actor is not None and actor.id == assignee.id:
         raise AccessRefused("不能把诉求交办给自己。请由管理员或部门主管指定承办人。")

@@ -62,7 +62,7 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(16), default="new")
     department: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # a tickets.departments id
     assignee_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # console account (instructor)
-    accepted_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the handler of record
+    accepted_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the caseworker of record
     merged_into_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     reply: Mapped[str | None] = mapped_column(Text, nullable=True)  # the resolution the submitter sees
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)  # why rejected / returned

@@ -1,4 +1,4 @@
-"""The handlers' ticket queue as SQL (read by bot/console/tickets.py): who sees what, filters, deadline order."""
+"""The caseworkers' ticket queue as SQL (read by handlers/tickets/console.py): who sees what, filters, deadlines."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def visible_to(account: Account) -> ColumnElement[bool] | None:
     """handlers.tickets.rules.can_view as a WHERE clause; None when the account sees every ticket."""
     if account.is_admin:
         return None
-    if not account.has_role("handler"):
+    if not account.has_role("caseworker"):
         return false()
     seen = [
         and_(Ticket.assignee_id.is_(None), Ticket.department.is_(None)),

@@ -61,7 +61,7 @@ def districts() -> list[str]:
 
 
 @bp.get("/")
-@role_required("handler")
+@role_required("caseworker")
 def index() -> str:
     """The headline figure, the three rates, charts per month and the four tables."""
     cfg, filters = config(), Filters.of(request.args)
@@ -85,7 +85,7 @@ def index() -> str:
 
 
 @bp.get("/export.xlsx")
-@role_required("handler")
+@role_required("caseworker")
 def export() -> Response:
     """The filtered tickets the account may see and the rates tables, as an Excel workbook."""
     cfg, filters = config(), Filters.of(request.args)

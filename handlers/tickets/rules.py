@@ -198,22 +198,22 @@ def is_handler_of(account: Account, ticket: Ticket) -> bool:
 
 
 def can_see_submitter(account: Account, ticket: Ticket) -> bool:
-    """Who submitted it: the handler of record; for an anonymous ticket never the assignee alone."""
+    """Who submitted it: the caseworker of record; for an anonymous ticket never the assignee alone."""
     if ticket.anonymous:
         return account.id == ticket.accepted_by_id
     return is_handler_of(account, ticket)
 
 
 def can_see_phone(account: Account, ticket: Ticket) -> bool:
-    """The phone number in full: only the ticket's handler (and not the assignee of an anonymous ticket)."""
+    """The phone number in full: only the ticket's caseworker (and not the assignee of an anonymous ticket)."""
     return bool(ticket.phone) and can_see_submitter(account, ticket)
 
 
 def can_view(account: Account, ticket: Ticket) -> bool:
-    """Admins see every ticket; a handler sees the queue (unassigned), their department's and their own."""
+    """Admins see every ticket; a caseworker sees the queue (unassigned), their department's and their own."""
     if account.is_admin:
         return True
-    if not account.has_role("handler"):
+    if not account.has_role("caseworker"):
         return False
     return (
         (ticket.assignee_id is None and ticket.department is None)

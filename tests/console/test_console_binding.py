@@ -35,7 +35,7 @@ def account_openid(services: Any, username: str) -> str | None:
 
 
 def test_a_code_from_the_console_binds_the_wechat_that_sends_it(client, make_account, services, wx, emu):
-    make_account("zhang", "handler")
+    make_account("zhang", "caseworker")
     login(client, "zhang")
     code = bind_code(client)
     openid = staff_in_chat(emu, services)
@@ -50,7 +50,7 @@ def test_a_code_from_the_console_binds_the_wechat_that_sends_it(client, make_acc
 
 
 def test_unbinding_in_chat_or_in_the_console(client, make_account, services, wx, emu):
-    make_account("li", "handler")
+    make_account("li", "caseworker")
     login(client, "li")
     openid = staff_in_chat(emu, services)
     wx.text(openid, f"绑定后台 {bind_code(client)}")
@@ -72,7 +72,7 @@ def test_an_overdue_ticket_alerts_bound_staff_in_wechat(client, make_account, se
 
 
 def test_a_new_submission_alerts_the_intake_handler_in_wechat(client, make_account, services, wx, emu, wait_for):
-    make_account("intake", "handler")  # a handler without a department takes in new submissions
+    make_account("intake", "caseworker")  # a caseworker without a department takes in new submissions
     login(client, "intake")
     staff = staff_in_chat(emu, services)
     wx.text(staff, f"绑定后台 {bind_code(client)}")

@@ -48,7 +48,7 @@ def test_reload_button_swaps_good_content_and_refuses_bad(editor, services, tmp_
 def test_reload_needs_the_editor_role(client, make_account):
     from console_helpers import login
 
-    make_account("li", "handler")
+    make_account("li", "caseworker")
     login(client, "li")
     page = client.get("/console/content/").get_data(as_text=True)
     assert 'id="reload"' not in page

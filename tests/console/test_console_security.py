@@ -25,16 +25,16 @@ SUPERVISED = {"tickets": {"departments": DEPARTMENTS}}  # boss supervises 人社
 
 
 def accepted_by_someone_else(services: Any, make_account: Any, **fields: Any) -> Ticket:
-    intake = make_account("intake", "handler")
+    intake = make_account("intake", "caseworker")
     return new_ticket(services, openid="o_private_worker", accepted_by_id=intake, status="accepted", **fields)
 
 
 def test_a_handler_cannot_assign_a_ticket_to_themselves(app: Any, make_account: Any, services: Any):
     t = accepted_by_someone_else(services, make_account)
-    chen = signed_in(app, make_account, "chen", "handler")
+    chen = signed_in(app, make_account, "chen", "caseworker")
     before = page(chen, f"/console/tickets/{t.number}")
     assert PHONE not in before and "o_private_worker" not in before
-    assert 'name="assignee"' not in before  # the form offers no one to a plain handler
+    assert 'name="assignee"' not in before  # the form offers no one to a plain caseworker
     res = step(chen, t, "assign", assignee=str(chen.account_id))  # a hand-made POST
     assert res.status_code == 302
     after = page(chen, f"/console/tickets/{t.number}")
@@ -47,8 +47,8 @@ def test_a_handler_cannot_assign_a_ticket_to_themselves(app: Any, make_account: 
 
 def test_a_handler_cannot_name_a_colleague_either(app: Any, make_account: Any, services: Any):
     t = accepted_by_someone_else(services, make_account)
-    chen = signed_in(app, make_account, "chen", "handler")
-    xu = make_account("xu", "handler")
+    chen = signed_in(app, make_account, "chen", "caseworker")
+    xu = make_account("xu", "caseworker")
     step(chen, t, "assign", assignee=str(xu))
     assert "只有管理员或该指导员所在部门的主管可以指定指导员" in page(chen, f"/console/tickets/{t.number}")
     assert fresh(services, t).assignee_id is None
@@ -57,11 +57,11 @@ def test_a_handler_cannot_name_a_colleague_either(app: Any, make_account: Any, s
 
 
 @pytest.mark.config(**SUPERVISED)
-def test_a_supervisor_names_handlers_of_their_department_only(app: Any, make_account: Any, services: Any):
+def test_a_supervisor_names_caseworkers_of_their_department_only(app: Any, make_account: Any, services: Any):
     t = accepted_by_someone_else(services, make_account)
-    boss = signed_in(app, make_account, "boss", "handler", department="renshe")
-    own = signed_in(app, make_account, "ma", "handler", department="renshe")
-    other = make_account("zhao", "handler")
+    boss = signed_in(app, make_account, "boss", "caseworker", department="renshe")
+    own = signed_in(app, make_account, "ma", "caseworker", department="renshe")
+    other = make_account("zhao", "caseworker")
     offered = re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', page(boss, f"/console/tickets/{t.number}"))
     assert offered == [(str(own.account_id), "ma")]
     step(boss, t, "assign", assignee=str(other))
@@ -75,8 +75,8 @@ def test_a_supervisor_names_handlers_of_their_department_only(app: Any, make_acc
 
 def test_an_admin_names_anyone_but_themselves(app: Any, make_account: Any, services: Any):
     t = accepted_by_someone_else(services, make_account)
-    root = signed_in(app, make_account, "root", "admin", "handler")
-    xu = make_account("xu", "handler")
+    root = signed_in(app, make_account, "root", "admin", "caseworker")
+    xu = make_account("xu", "caseworker")
     step(root, t, "assign", assignee=str(root.account_id))
     assert fresh(services, t).assignee_id is None
     assert PHONE not in page(root, f"/console/tickets/{t.number}")
@@ -87,7 +87,7 @@ def test_an_admin_names_anyone_but_themselves(app: Any, make_account: Any, servi
 def test_the_workflow_itself_refuses_a_name_without_an_allowed_actor(app: Any, make_account: Any, services: Any):
     """Not only the form: a step that names a person needs an admin or the supervisor behind it."""
     t = accepted_by_someone_else(services, make_account)
-    xu = make_account("xu", "handler")
+    xu = make_account("xu", "caseworker")
     with services.sessions() as db:
         s = flow.Step.by(db, TicketConfig.of(services.settings), "someone")
         for actor in (None, xu):

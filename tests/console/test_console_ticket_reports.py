@@ -39,9 +39,9 @@ def tickets(services: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     )
 
 
-def handler(services: Any, client: Any, name: str = "li", department: str | None = None) -> Any:
+def caseworker(services: Any, client: Any, name: str = "li", department: str | None = None) -> Any:
     with services.sessions() as db:
-        account = create_account(db, name, PASSWORD, ["handler"])
+        account = create_account(db, name, PASSWORD, ["caseworker"])
         account.department = department
         db.commit()
     assert login(client, name).status_code == 302
@@ -66,7 +66,7 @@ def parts(data: bytes) -> Iterator[str]:
 
 
 def test_the_page_shows_the_known_figures(services, client, tickets):
-    page = text(handler(services, client).get(PAGE))
+    page = text(caseworker(services, client).get(PAGE))
     assert "已收集 9 件，已解决 3 件" in page
     rates = {
         k: re.search(rf'id="rate-{k}"><span class="stat-n">([^<]+)<', page).group(1)
@@ -84,7 +84,7 @@ def test_the_page_shows_the_known_figures(services, client, tickets):
 
 
 def test_a_month_range_narrows_the_page(services, client, tickets):
-    handler(services, client)
+    caseworker(services, client)
     assert "已收集 5 件，已解决 1 件" in text(client.get(PAGE, query_string={"from": "2026-11", "to": "2026-11"}))
     assert "已收集 4 件，已解决 2 件" in text(client.get(PAGE, query_string={"to": "2026-10"}))
     page = text(client.get(PAGE, query_string={"from": "2027-01"}))
@@ -105,7 +105,7 @@ def test_admins_see_the_page_and_others_get_403(app, client, make_account, ticke
 
 
 def test_user_text_is_escaped(services, client, tickets):
-    handler(services, client)
+    caseworker(services, client)
     page = text(client.get(PAGE, query_string={"category": "<i>x</i>"}))
     assert "<script>alert(1)</script>" not in text(client.get(PAGE))
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text(client.get(PAGE))
@@ -136,7 +136,7 @@ def test_the_export_masks_phones_and_leaves_out_openids(services, client, make_a
 
 
 def test_the_export_follows_the_filter_and_is_audited(services, client, tickets):
-    handler(services, client, "li", department="zhengwu")
+    caseworker(services, client, "li", department="zhengwu")
     wb = workbook(client.get(EXPORT, query_string={"from": "2026-11", "category": "政务审批"}))
     numbers = [r[0] for r in wb["诉求明细"].iter_rows(min_row=2, values_only=True)]
     assert numbers == ["JK2611050003", "JK2611050004"]
@@ -146,7 +146,7 @@ def test_the_export_follows_the_filter_and_is_audited(services, client, tickets)
 
 
 def test_a_department_handler_exports_only_the_tickets_they_may_see(services, client, tickets):
-    handler(services, client, "zhou", department="renshe")
+    caseworker(services, client, "zhou", department="renshe")
     wb = workbook(client.get(EXPORT))
     numbers = {r[0] for r in wb["诉求明细"].iter_rows(min_row=2, values_only=True)}
     # renshe's t1, t2, t6 and the unassigned queue (t3, t5, t7, t9, t10); not jianshe's t4 nor zhengwu's t8
@@ -167,7 +167,7 @@ def test_the_page_fits_a_phone(services, live, tickets):
     from playwright.sync_api import sync_playwright
 
     with services.sessions() as db:
-        create_account(db, "li", PASSWORD, ["handler"])
+        create_account(db, "li", PASSWORD, ["caseworker"])
         db.commit()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])

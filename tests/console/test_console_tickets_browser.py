@@ -1,4 +1,4 @@
-"""In headless Chromium: a handler accepts, assigns and resolves a ticket submitted by an emulator user, whose chat
+"""In headless Chromium: a caseworker accepts, assigns and resolves a ticket submitted by an emulator user, whose chat
 page then shows the notices; the queue and ticket pages fit a phone's width; a copied picture shows on the page."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_handle_a_ticket_and_the_submitter_is_told(browser: Any, live: str, make
     emu.open_window(openid)
     ticket = new_ticket(services, "b1", openid)
     late = new_ticket(services, "b2", "o_other", days_ago=8, description="宿舍楼道灯坏了", place="三号宿舍")
-    make_account("chen", "handler")
+    make_account("chen", "caseworker")
     screen = Screen(browser, live, viewport=LAPTOP)
     page = screen.login("chen")
     page.click("nav.nav a:has-text('诉求')")
@@ -51,9 +51,9 @@ def test_handle_a_ticket_and_the_submitter_is_told(browser: Any, live: str, make
     page.select_option("#tier", "urgent")
     page.click("#do-accept")
     expect(page.locator(".flash-success")).to_contain_text("已受理", timeout=WAIT)
-    expect(page.locator("#ticket-phone")).to_have_text("13812345678")  # the handler of record sees it in full
+    expect(page.locator("#ticket-phone")).to_have_text("13812345678")  # the caseworker of record sees it in full
     page.select_option("#department", "renshe")
-    expect(page.locator("#assignee")).to_have_count(0)  # a handler names no person (nor themself)
+    expect(page.locator("#assignee")).to_have_count(0)  # a caseworker names no person (nor themself)
     page.click("#do-assign")
     expect(page.locator(".flash-success")).to_contain_text("已交办", timeout=WAIT)
     page.click("#do-start")
@@ -87,7 +87,7 @@ def test_ticket_pages_fit_a_phone(browser: Any, live: str, make_account: Any, se
     )
     new_ticket(services, "p2", "o_x", days_ago=8)
     new_ticket(services, "p3", "o_y", description="同一家厂拖欠工资" + long_text)
-    make_account("chen", "handler")
+    make_account("chen", "caseworker")
     screen = Screen(browser, live, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
     page = screen.login("chen")
     page.goto(f"{live}/console/tickets/")
@@ -113,7 +113,7 @@ def test_a_tickets_copied_picture_shows_on_its_page(
     ]
     ticket = new_ticket(services, "m1", "o_media_user", media=media)
     assert fetch_ticket(services, ticket.id) == 2
-    make_account("chen", "handler")
+    make_account("chen", "caseworker")
     screen = Screen(browser, live, viewport=LAPTOP)
     page = screen.login("chen")
     page.goto(f"{live}/console/tickets/{ticket.number}")
