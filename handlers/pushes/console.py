@@ -25,7 +25,7 @@ from handlers.pushes.models import Push, PushRun
 from handlers.pushes.schedule import calendar as plan_calendar
 from handlers.quiz.points import TZ
 
-bp = Blueprint("pushes", __name__, url_prefix="/pushes")
+bp = Blueprint("pushes", __name__, url_prefix="/pushes", template_folder="templates")
 audit.ACTIONS.update(
     {  # how the audit page names push actions
         "push.create": "新建推送",

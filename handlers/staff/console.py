@@ -12,7 +12,7 @@ from bot.core.logs import mask
 from bot.core.services import services
 from handlers.staff import alerts as staff_alerts
 
-bp = Blueprint("binding", __name__, url_prefix="/wechat")
+bp = Blueprint("binding", __name__, url_prefix="/wechat", template_folder="templates")
 
 
 @bp.get("/")

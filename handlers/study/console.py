@@ -14,7 +14,7 @@ from bot.core.services import services
 from bot.library.loader import Episode
 from bot.library.questions import THEMES
 
-bp = Blueprint("content", __name__, url_prefix="/content")
+bp = Blueprint("content", __name__, url_prefix="/content", template_folder="templates")
 SHOWN_PROBLEMS = 20  # problems listed on the page after a refused reload
 ACTIONS.setdefault("content.reload", "重新加载内容")
 

@@ -39,7 +39,7 @@ from handlers.tickets.rules import (
 )
 from handlers.tickets.similar import likely_duplicates
 
-bp = Blueprint("tickets", __name__, url_prefix="/tickets")
+bp = Blueprint("tickets", __name__, url_prefix="/tickets", template_folder="templates")
 PER_PAGE = 20  # tickets per queue page
 NOTICES_SHOWN = 100  # unread staff notices listed
 TEXT_MAX = 1000  # characters of a reply or note

@@ -20,7 +20,7 @@ from handlers.tickets.models import Ticket
 from handlers.tickets.rules import TicketConfig, china
 from handlers.tickets.stats import Counts, Filters, percent
 
-bp = Blueprint("ticket_reports", __name__, url_prefix="/ticket-reports")
+bp = Blueprint("ticket_reports", __name__, url_prefix="/ticket-reports", template_folder="templates")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SPOOL = 8 * 1024 * 1024  # an export up to this size stays in memory; a bigger one goes to a temp file
 RATES = (("response", "响应率"), ("solve", "解决率"), ("satisfaction", "满意率"))  # Counts.<key>_rate → name
