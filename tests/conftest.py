@@ -1,5 +1,5 @@
 """Fixtures: a real Redis (embedded, or REDIS_URL) and database (SQLite, or DATABASE_URL), the app,
-a live server with the emulator, and `wx`, a simulated WeChat client posting to it."""
+a live server with the emulator, `wx`, a simulated WeChat client posting to it, and console accounts."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from flask import Flask
 from sqlalchemy import create_engine, inspect, text
 from werkzeug.serving import make_server
 
+from bot.console.accounts import create_account
 from bot.core.migrations import upgrade
 from bot.emulator.client import SimClient
 from bot.emulator.state import EmulatorState
 from tests.browser_helpers import chromium
+from tests.console.console_helpers import PASSWORD, login
 from tests.helpers import clean, free_port, make_app, poll
 
 # A developer's own WeChat settings must never leak into tests (they would point the suite at WeChat).
@@ -159,3 +161,34 @@ def user(emu: EmulatorState) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "config(**overrides): create_app overrides for this test")
+
+
+# Console accounts, for the shell's tests (tests/console/) and the features' console pages (tests/handlers/).
+@pytest.fixture
+def make_account(services: Any):
+    """Create an account (no forced password change) and return its id."""
+
+    def make(username: str, *roles: str, password: str = PASSWORD, active: bool = True) -> int:
+        with services.sessions() as db:
+            account = create_account(db, username, password, roles)
+            account.active = active
+            db.commit()
+            return account.id
+
+    return make
+
+
+@pytest.fixture
+def admin(client: Any, make_account: Any) -> Any:
+    """A client signed in as the admin "root"."""
+    make_account("root", "admin")
+    assert login(client, "root").status_code == 302
+    return client
+
+
+@pytest.fixture
+def editor(client: Any, make_account: Any) -> Any:
+    """A client signed in as the editor "wang"."""
+    make_account("wang", "editor")
+    assert login(client, "wang").status_code == 302
+    return client

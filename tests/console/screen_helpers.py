@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from console_helpers import PASSWORD
 from tests.browser_helpers import WAIT, expect
+from tests.console.console_helpers import PASSWORD
 
 
 class Screen:

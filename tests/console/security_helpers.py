@@ -10,7 +10,7 @@ import requests
 from sqlalchemy import select
 
 from bot.console.models import ConsoleSession
-from console_helpers import PASSWORD, TOKEN, csrf_token
+from tests.console.console_helpers import PASSWORD, TOKEN, csrf_token
 
 COOKIE = "session"  # Flask's session cookie name
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.console.models import Account, AuditEntry
-from console_helpers import PASSWORD, csrf_token, login, submit
+from tests.console.console_helpers import PASSWORD, csrf_token, login, submit
 
 NEW_PASSWORD = "first secret 1"  # the password an admin gives a new account
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.console.models import Account, AppendOnlyError, AuditEntry
 from bot.console.web import SESSION_MAX
-from console_helpers import PASSWORD, csrf_token, login, submit
+from tests.console.console_helpers import PASSWORD, csrf_token, login, submit
 
 MAX_FAILURES = 5  # config.yaml console.login_max_failures
 

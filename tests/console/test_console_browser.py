@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from screen_helpers import Screen
 from tests.browser_helpers import LAPTOP, PHONE, WAIT, expect
+from tests.console.screen_helpers import Screen
 
 
 @pytest.fixture

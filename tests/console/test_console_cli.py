@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.console.models import Account, AuditEntry
-from console_helpers import login
+from tests.console.console_helpers import login
 
 
 def script(password: str) -> dict[str, str]:

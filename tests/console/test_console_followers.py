@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.console.models import AuditEntry, ConsoleTag
 from bot.core.database import Follower
 from bot.core.logs import mask
-from console_helpers import login, submit
+from tests.console.console_helpers import login, submit
 
 REF = re.compile(r'name="refs" value="([^"]+)" aria-label="选择 ([^"]+)"')  # a row's checkbox and whose it is
 

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from bot.core.errors import AccessRefused
-from console_helpers import PASSWORD, login, submit
-from console_push_helpers import FORM, create, only_push
-from console_ticket_helpers import PHONE, audit_entries, fresh, new_ticket, page, signed_in, step
 from handlers.tickets import flow
 from handlers.tickets.models import Ticket
 from handlers.tickets.rules import TicketConfig
-from security_helpers import flashed
+from tests.console.console_helpers import PASSWORD, login, submit
+from tests.console.security_helpers import flashed
+from tests.handlers.pushes.console_push_helpers import FORM, create, only_push
+from tests.handlers.tickets.console_ticket_helpers import PHONE, audit_entries, fresh, new_ticket, page, signed_in, step
 
 DEPARTMENTS = [
     {"id": "zhengwu", "name": "政务服务中心", "supervisor": ""},

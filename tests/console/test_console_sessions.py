@@ -10,8 +10,8 @@ from sqlalchemy import update
 
 from bot.console.models import ConsoleSession
 from bot.core.database import utcnow
-from console_helpers import PASSWORD, csrf_token, login, submit
-from security_helpers import copied_browser, logout, opens_console, session_rows
+from tests.console.console_helpers import PASSWORD, csrf_token, login, submit
+from tests.console.security_helpers import copied_browser, logout, opens_console, session_rows
 
 
 def test_a_cookie_copied_before_logout_stops_working(app: Any, admin: Any, services: Any):

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from bot.console.models import AuditEntry
 from bot.console.security import gate
-from console_helpers import PASSWORD, login, submit
-from security_helpers import flashed, http_login
+from tests.console.console_helpers import PASSWORD, login, submit
+from tests.console.security_helpers import flashed, http_login
 
 SPRAYER = "10.1.1.1"
 

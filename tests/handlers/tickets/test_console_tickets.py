@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from bot.console.models import Account
 from bot.core.database import utcnow
-from console_helpers import login, submit as post_form
-from console_ticket_helpers import PHONE, audit_entries, fresh, new_ticket, page, signed_in, step
 from handlers.tickets.media import fetch_ticket
 from handlers.tickets.models import StaffNotice, Ticket, TicketEvent, TicketMedia, TicketNotice
 from handlers.tickets.notify import escalate
+from tests.console.console_helpers import login, submit as post_form
 from tests.factories import AMR, PNG
+from tests.handlers.tickets.console_ticket_helpers import PHONE, audit_entries, fresh, new_ticket, page, signed_in, step
 
 
 @pytest.fixture

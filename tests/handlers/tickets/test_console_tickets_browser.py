@@ -10,8 +10,8 @@ from bot.core.database import utcnow
 from handlers.tickets.media import fetch_ticket
 from handlers.tickets.models import Ticket
 from handlers.tickets.rules import Submission, TicketConfig, submit
-from screen_helpers import Screen
 from tests.browser_helpers import LAPTOP, PHONE, WAIT, expect
+from tests.console.screen_helpers import Screen
 from tests.factories import AMR, PNG
 
 

@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from bot.console.accounts import create_account
 from bot.console.models import AuditEntry
-from console_helpers import PASSWORD, login
 from handlers.tickets import stats as ticket_stats
-from tests import ticket_known as known
+from tests.console.console_helpers import PASSWORD, login
+from tests.handlers.tickets import ticket_known as known
 
 PAGE = "/console/ticket-reports/"
 EXPORT = "/console/ticket-reports/export.xlsx"

@@ -1,4 +1,4 @@
-"""The WeChat API client: every URL under WECHAT_API_BASE_URL, one token shared by all processes."""
+"""The WeChat API client (bot.outbound.client): every URL under WECHAT_API_BASE_URL, one token for all processes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Quiz test helpers (tests/): the fast-answer setting, the current question, right and wrong answers, points."""
+"""Quiz test helpers (tests/handlers/quiz/): the fast-answer setting, the current question, answers, points."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import yaml
 
 from bot.library.loader import CONTENT
 from bot.library.store import ContentStore
-from console_helpers import submit
+from tests.console.console_helpers import submit
 
 
 def test_browse_and_preview(editor, services):
@@ -46,7 +46,7 @@ def test_reload_button_swaps_good_content_and_refuses_bad(editor, services, tmp_
 
 
 def test_reload_needs_the_editor_role(client, make_account):
-    from console_helpers import login
+    from tests.console.console_helpers import login
 
     make_account("li", "caseworker")
     login(client, "li")

@@ -1,4 +1,4 @@
-"""Console push test helpers (tests/console/): the new-push form, posting it, the saved push and the audit actions."""
+"""Console push test helpers (tests/handlers/pushes/): the new-push form, posting it, the saved push, audit actions."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from bot.console.models import AuditEntry
 from bot.core.database import utcnow
-from console_helpers import submit
 from handlers.pushes.models import Push
 from handlers.quiz.points import TZ
+from tests.console.console_helpers import submit
 
 
 def when(days: int = 1, hour: int = 12) -> str:

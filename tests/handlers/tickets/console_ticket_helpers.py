@@ -1,4 +1,4 @@
-"""Console ticket test helpers (tests/console/): tickets as the chat makes them, signed-in staff, steps, audit."""
+"""Console ticket test helpers (tests/handlers/tickets/): tickets as the chat makes them, staff, steps, audit."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from bot.console.models import Account, AuditEntry
 from bot.core.database import utcnow
-from console_helpers import login, submit as post_form
 from handlers.tickets.models import Ticket
 from handlers.tickets.rules import Submission, TicketConfig, submit as submit_ticket
+from tests.console.console_helpers import login, submit as post_form
 
 PHONE = "13812345678"
 _keys = count(1)

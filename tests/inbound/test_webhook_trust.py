@@ -20,9 +20,9 @@ from bot.emulator.client import SimClient, new_openid, to_xml
 from bot.inbound.webhook import NONCE_KEY, accepted_modes
 from tests import factories as f
 from tests.helpers import free_port, poll
-from tests.webhook_helpers import PATH, PLAIN_OK, nothing_stored
+from tests.inbound.webhook_helpers import PATH, PLAIN_OK, nothing_stored
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def send(client, query: dict[str, str], body: str, **kw: Any):

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from bot.console.models import Account, AuditEntry
 from bot.core.database import utcnow
-from console_helpers import login, submit
 from handlers.tickets.notify import escalate
+from tests.console.console_helpers import login, submit
 from tests.ticket_helpers import new_ticket
 
 CODE = re.compile(r"绑定后台 (\d{10})")  # the code shown on the 微信提醒 page

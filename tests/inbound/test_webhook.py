@@ -9,7 +9,7 @@ import pytest
 from bot.emulator.client import SimClient, new_openid, to_xml
 from tests import factories as f
 from tests.factories import BOMB, XXE
-from tests.webhook_helpers import PATH, PLAIN_OK, nothing_stored
+from tests.inbound.webhook_helpers import PATH, PLAIN_OK, nothing_stored
 
 HELP = "常用指令"  # in the help text (and not in the fallback reply, which also says 帮助)
 

@@ -11,8 +11,8 @@ from bot.core.database import utcnow
 from handlers.pushes import service as pushes
 from handlers.pushes.models import Push
 from handlers.quiz.points import TZ
-from screen_helpers import Screen
 from tests.browser_helpers import LAPTOP, PHONE, WAIT, expect
+from tests.console.screen_helpers import Screen
 
 
 def test_schedule_a_push_and_watch_it_arrive(browser: Any, live: str, make_account: Any, services: Any, emu: Any):

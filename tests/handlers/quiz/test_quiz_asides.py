@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.quiz_helpers import FAST, current, points, right
+from tests.handlers.quiz.quiz_helpers import FAST, current, points, right
 
 
 def question_line(services, openid: str) -> str:

@@ -1,4 +1,4 @@
-"""Test helpers for the webhook's gate (tests/): its path, the plaintext-window settings, the "no effect" check."""
+"""Test helpers for the webhook's gate (tests/inbound/): its path, the plaintext-window settings, "no effect"."""
 
 from __future__ import annotations
 

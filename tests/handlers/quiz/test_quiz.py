@@ -17,8 +17,8 @@ from bot.library.questions import Question
 from handlers.quiz.models import Mistake, QuizAnswer
 from handlers.quiz.reminders import send_review_reminders
 from handlers.quiz.runs import Scorer, parse_answer, start
+from tests.handlers.quiz.quiz_helpers import FAST, current, points, right, wrong
 from tests.helpers import make_app
-from tests.quiz_helpers import FAST, current, points, right, wrong
 
 
 @pytest.mark.config(**FAST)

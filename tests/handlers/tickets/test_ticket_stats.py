@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from handlers.tickets import flow
 from handlers.tickets.models import Ticket
 from handlers.tickets.stats import Counts, Filters, cached_report, cube_report, month_span, percent, report, sets_report
-from tests import ticket_known as known
+from tests.handlers.tickets import ticket_known as known
 
 EVERYTHING = Filters()  # no filter: every ticket
 

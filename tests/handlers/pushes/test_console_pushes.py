@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from console_helpers import login, submit
-from console_push_helpers import actions, create, only_push
 from handlers.pushes import service as pushes
 from handlers.pushes.models import Push
+from tests.console.console_helpers import login, submit
+from tests.handlers.pushes.console_push_helpers import actions, create, only_push
 
 
 def test_editor_creates_a_push_escaped_and_audited(editor: Any, services: Any):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from staff_binding_helpers import bound_openid, new_code, staff_member
 
 from handlers.staff.alerts import CODE_DIGITS
+from tests.handlers.staff.staff_binding_helpers import bound_openid, new_code, staff_member
 
 
 def follower(emu: Any, services: Any, name: str = "指导员") -> str:
