@@ -237,7 +237,7 @@ def read(path: Path) -> Any:
 
 
 def real_documents() -> list[Document]:
-    """Episodes and album articles from content/, shaped as bot/content.py shapes them for search."""
+    """Episodes and album articles from content/, shaped as bot/library/loader.py shapes them for search."""
     docs = []
     for ep in read(CONTENT / "xinsheng" / "episodes.yaml") or []:
         if isinstance(ep, dict) and {"id", "title", "summary"} <= ep.keys():

@@ -38,7 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "what the warm-up rate needs so no MsgId repeats (default 20000)",
     )
     p.add_argument("--openids", type=int, default=100, help="fixed pool of senders (default 100)")
-    p.add_argument("--text", default="帮助", help="message text; 帮助 is handled by handlers/common.show_help")
+    p.add_argument("--text", default="帮助", help="message text; 帮助 is answered by handlers/common/chat.py")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     p.add_argument("--connections", type=int, default=30, help="connections for throughput (default 30)")
     p.add_argument("--latency-connections", type=int, default=4, help="connections for the p99 run (default 4)")

@@ -1,4 +1,4 @@
-"""Database models: what must never be lost (followers now; tickets, points and pushes as features land)."""
+"""Database core: the declarative Base all tables derive from, UTC time helpers, and tables kept outside features."""
 
 from __future__ import annotations
 

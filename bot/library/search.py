@@ -1,4 +1,4 @@
-"""Search over study content: normalise, segment, BM25 index; used by handlers/study.py."""
+"""Search over study content: normalise, segment, BM25 index; used by the study feature (handlers/study/chat.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""急难愁盼 in chat: 我要反映, a guided dialog kept as a resumable draft, ending in a ticket (then: ticket_followup)."""
+"""急难愁盼 in chat: 我要反映, a guided dialog kept as a resumable draft, ending in a ticket (then: followup.py)."""
 
 from __future__ import annotations
 

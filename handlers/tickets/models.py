@@ -32,7 +32,7 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_status_due", "status", "due_at"),
         Index("ix_tickets_openid_created", "openid", "created_at"),
-        # Covers the dashboard's grouped scan (bot/ticket_stats.py): read in group order, no table rows, no sort.
+        # Covers the dashboard's grouped scan (handlers/tickets/stats.py): read in group order, no table rows, no sort.
         Index(
             "ix_tickets_stats",
             "month",
