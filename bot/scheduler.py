@@ -93,14 +93,14 @@ class Scheduler:
     def __init__(self, services: Services) -> None:
         global _services, _scheduler  # noqa: PLW0603 (jobs find the one scheduler of the process here)
         _services = services
-        cfg = services.settings.section("scheduler")
+        cfg = services.settings.scheduler
         self.services = services
-        self.lease_ttl = int(cfg["lease_ttl"])
+        self.lease_ttl = cfg.lease_ttl
         self.token = uuid.uuid4().hex
         self.stopping = threading.Event()
         self.aps = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=services.engine)},
-            job_defaults={"coalesce": True, "misfire_grace_time": int(cfg["misfire_grace"]), "max_instances": 1},
+            job_defaults={"coalesce": True, "misfire_grace_time": cfg.misfire_grace, "max_instances": 1},
             timezone=TIMEZONE,
         )
         self.aps.add_listener(self.missed, EVENT_JOB_MISSED)
@@ -124,16 +124,20 @@ class Scheduler:
 
     def start(self, block: bool = False) -> None:
         """Wait for the lease, start firing jobs, keep the lease renewed (pausing if it is lost)."""
+        from handlers.pushes.config import PushConfig
+        from handlers.quiz.config import QuizConfig
+        from handlers.tickets.config import TicketConfig
+
         self.aps.start(paused=True)
         self.aps.add_job(heartbeat, "interval", seconds=60, id="heartbeat", replace_existing=True)
-        hour, minute = self.services.settings.section("quiz")["reminder_time"].split(":")
+        hour, minute = QuizConfig.of(self.services.settings).reminder_time.split(":")
         self.aps.add_job(
             review_reminders, "cron", hour=int(hour), minute=int(minute), id="review-reminders", replace_existing=True
         )
         self.aps.add_job(
             sync_pushes,
             "interval",
-            seconds=int(self.services.settings.section("push")["sync_interval"]),
+            seconds=PushConfig.of(self.services.settings).sync_interval,
             id="sync-pushes",
             replace_existing=True,
             next_run_time=datetime.now(UTC),
@@ -143,14 +147,14 @@ class Scheduler:
             "interval",
             id="ticket-escalation",
             replace_existing=True,
-            seconds=int(self.services.settings.section("tickets")["escalation_interval"]),
+            seconds=TicketConfig.of(self.services.settings).escalation_interval,
         )
         self.aps.add_job(
             fetch_ticket_media,
             "interval",
             id="ticket-media",
             replace_existing=True,
-            seconds=int(self.services.settings.section("tickets")["media_fetch_interval"]),
+            seconds=TicketConfig.of(self.services.settings).media_fetch_interval,
         )
         thread = threading.Thread(target=self.lease_loop, name="scheduler-lease", daemon=True)
         thread.start()

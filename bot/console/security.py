@@ -16,6 +16,7 @@ from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from bot.core.errors import LoginBusy
+from bot.core.sections import ConsoleConfig
 
 FAIL_KEY = "console:login-fail:{}:{}"  # Redis counter of failures (username, address)
 ADDRESS_KEY = "console:login-fail-ip:{}"  # Redis counter of failures from one address, any username
@@ -95,14 +96,14 @@ class LoginRules:
     password_check_wait: float  # seconds a login waits for a free check
 
     @classmethod
-    def read(cls, cfg: dict[str, Any]) -> LoginRules:
+    def read(cls, cfg: ConsoleConfig) -> LoginRules:
         return cls(
-            int(cfg["login_max_failures"]),
-            int(cfg["login_address_max_failures"]),
-            int(cfg["login_global_max_failures"]),
-            int(cfg["login_window"]),
-            int(cfg["password_checks"]),
-            float(cfg["password_check_wait"]),
+            cfg.login_max_failures,
+            cfg.login_address_max_failures,
+            cfg.login_global_max_failures,
+            cfg.login_window,
+            cfg.password_checks,
+            cfg.password_check_wait,
         )
 
 

@@ -92,14 +92,14 @@ class Pipeline:
     def __init__(self, services: Services) -> None:
         self.s = services
         cfg = services.settings
-        self.soft_limit = float(cfg.section("webhook")["soft_limit"])
-        self.retry_wait = float(cfg.section("webhook")["retry_wait"])
-        self.retry_floor = float(cfg.section("webhook")["wechat_timeout"]) * RETRY_SHARE
-        self.dialog_ttl = int(cfg.section("dialog")["ttl"])
-        self.lock_ms = int(cfg.section("dialog")["lock_timeout"]) * 1000
-        self.lock_wait = float(cfg.section("dialog")["lock_wait"])
-        self.dedupe_ttl = int(cfg.section("dedupe")["ttl"])
-        self.touch_ttl = max(1, int(cfg.section("followers")["touch_interval"]))
+        self.soft_limit = cfg.webhook.soft_limit
+        self.retry_wait = cfg.webhook.retry_wait
+        self.retry_floor = cfg.webhook.wechat_timeout * RETRY_SHARE
+        self.dialog_ttl = cfg.dialog.ttl
+        self.lock_ms = cfg.dialog.lock_timeout * 1000
+        self.lock_wait = cfg.dialog.lock_wait
+        self.dedupe_ttl = cfg.dedupe.ttl
+        self.touch_ttl = max(1, cfg.followers.touch_interval)
         self.local = threading.local()  # one dedicated Redis connection per thread for the two hot scripts
         self.begin = services.redis.register_script(BEGIN)
         self.finish = services.redis.register_script(FINISH)

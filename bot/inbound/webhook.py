@@ -17,6 +17,7 @@ from flask import Flask
 
 from bot.core import metrics
 from bot.core.errors import RequestRefused
+from bot.core.sections import WebhookConfig
 from bot.core.services import Services
 from bot.inbound.message import TextReply
 from bot.inbound.pipeline import FALLBACK
@@ -47,11 +48,10 @@ class Webhook:
 
     def __init__(self, inner: Callable[..., Iterable[bytes]], services: Services, path: str) -> None:
         self.inner, self.services, self.path = inner, services, path
-        cfg = services.settings.section("webhook")
-        self.window, self.cap = int(cfg["timestamp_window"]), int(cfg["max_body"])
         s = services.settings
+        self.window, self.cap = s.webhook.timestamp_window, s.webhook.max_body
         self.crypto = Crypto(s.token, s.aes_key, s.appid) if s.aes_key else None
-        self.modes = accepted_modes(cfg, bool(s.aes_key))
+        self.modes = accepted_modes(s.webhook, bool(s.aes_key))
         if "plain" in self.modes:
             log.warning("the webhook accepts plaintext requests, whose signature does not cover the body")
 
@@ -151,11 +151,11 @@ def refuse(exc: RequestRefused) -> tuple[int, str, str]:
     return exc.status, exc.reason, TEXT
 
 
-def accepted_modes(cfg: Mapping[str, Any], has_key: bool) -> frozenset[str]:
+def accepted_modes(cfg: WebhookConfig, has_key: bool) -> frozenset[str]:
     """webhook.accepted_modes (default aes only) with an AES key; plain is the only mode without one."""
     if not has_key:
         return frozenset({"plain"})
-    return frozenset(cfg.get("accepted_modes") or ["aes"])
+    return frozenset(cfg.accepted_modes or ("aes",))
 
 
 def query(environ: Mapping[str, Any]) -> dict[str, str]:

@@ -52,7 +52,7 @@ def build_help(ctx: Context) -> str:
     return "\n".join(
         [
             "您好！这里是园区微党建公众号，可以：",
-            *menu_lines(ctx.settings.section("menu")),
+            *menu_lines(ctx.settings.menu),
             "",
             "常用指令：",
             "「新声」继续收听，「新声37」听第37集，「新声目录」看全部",
@@ -103,7 +103,7 @@ def subscribe(msg: Message, ctx: Context) -> str:
     key = msg.event_key
     scene = key[len("qrscene_") :] if key.startswith("qrscene_") else None
     ctx.services.followers.subscribe(msg.openid, scene)
-    return ctx.settings.section("followers")["welcome"]
+    return ctx.settings.followers.welcome
 
 
 @router.event("unsubscribe")

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.core.database import Follower, utcnow
 from bot.core.services import Services
 from bot.outbound.outbox import SendResult
+from handlers.pushes.config import PushConfig
 from handlers.pushes.content import (
     Payload,
     audience_openids,
@@ -53,13 +54,8 @@ class Policy:
 
     @classmethod
     def of(cls, services: Services) -> Policy:
-        cfg = services.settings.section("push")
-        return cls(
-            float(cfg["rate_per_second"]),
-            int(cfg["concurrency"]),
-            bool(cfg.get("resend_uncertain")),
-            {k: str(v) for k, v in (cfg.get("templates") or {}).items() if v},
-        )
+        cfg = PushConfig.of(services.settings)
+        return cls(cfg.rate_per_second, cfg.concurrency, cfg.resend_uncertain, cfg.templates)
 
 
 class Limiter:

@@ -352,7 +352,7 @@ def confirm(msg: Message, ctx: Context) -> str:
         rollback(ctx)
         return DB_DOWN
     done = {"id": draft["id"], "number": ticket.number}  # a second 确认 answers with the same number
-    ticket_drafts.store(ctx.services, ctx.openid, done, int(ctx.settings.section("dialog")["ttl"]))
+    ticket_drafts.store(ctx.services, ctx.openid, done, ctx.settings.dialog.ttl)
     ctx.dialog.clear()
     log.info("ticket %s submitted by %s (new: %s)", ticket.number, mask(ctx.openid), created)
     if created:
