@@ -13,12 +13,11 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.core import claims
+from bot.core.clock import TZ
+from bot.core.keys import HEARTBEAT_KEY, LEASE_KEY
 from bot.core.services import Services
 
-LEASE_KEY = "sched:lease"  # Redis key held by the active scheduler process
-RUN_KEY = "sched:run:{}:{}"  # Redis key claimed by the process that fires a job's run
-HEARTBEAT_KEY = "sched:heartbeat"  # last time the active scheduler ticked (shown by /healthz users)
-TIMEZONE = "Asia/Shanghai"  # schedules are written in China time
 log = logging.getLogger(__name__)
 _services: Services | None = None  # job functions take only ids and find services here
 _scheduler: BackgroundScheduler | None = None  # the APScheduler instance, for jobs that manage jobs
@@ -27,8 +26,7 @@ _scheduler: BackgroundScheduler | None = None  # the APScheduler instance, for j
 def claim_run(job_id: str, run_time: datetime, ttl: int = 86400) -> bool:
     """True for the one process that may fire this run of the job (two schedulers by mistake fire once)."""
     assert _services is not None
-    key = RUN_KEY.format(job_id, int(run_time.timestamp()))
-    return bool(_services.redis.set(key, "1", nx=True, ex=ttl))
+    return claims.claim_run(_services.redis, job_id, run_time, ttl)
 
 
 def review_reminders() -> None:
@@ -101,7 +99,7 @@ class Scheduler:
         self.aps = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=services.engine)},
             job_defaults={"coalesce": True, "misfire_grace_time": cfg.misfire_grace, "max_instances": 1},
-            timezone=TIMEZONE,
+            timezone=TZ.key,  # schedules are written in China time
         )
         self.aps.add_listener(self.missed, EVENT_JOB_MISSED)
         _scheduler = self.aps

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.core.config import VAR, Settings
 from bot.core.followers import Followers
 from bot.core.sections import DatabaseConfig
-from bot.inbound.dialog import RedisDialogStorage
+from bot.inbound.dialog import DialogStore
 from bot.inbound.router import Dispatcher
 from bot.library.store import ContentStore
 from bot.outbound.client import WxClient
@@ -126,7 +126,7 @@ class Services:
     redis: redis.Redis
     engine: Engine
     sessions: Callable[[], Session]
-    dialogs: RedisDialogStorage
+    dialogs: DialogStore
     followers: Followers
     wx: WxClient
     outbox: Outbox
@@ -162,7 +162,7 @@ def build_services(settings: Settings, var: Path = VAR) -> Services:
         redis=client,
         engine=engine,
         sessions=sessions,
-        dialogs=RedisDialogStorage(client, settings.dialog.ttl),
+        dialogs=DialogStore(client, settings.dialog.ttl),
         followers=followers,
         wx=wx,
         outbox=Outbox(wx, followers, ob.backoff),

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from bot.core.keys import WXJOB_KEY
 from bot.core.logs import mask
 from bot.inbound.context import Context
 from bot.inbound.message import Message
@@ -123,7 +124,7 @@ def job_finished(msg: Message, ctx: Context) -> None:
     """WeChat reports a mass or template send's result: kept for the push report."""
     fields = {k: str(v) for k, v in msg.raw.items() if isinstance(v, str)}
     job = fields.get("MsgID") or fields.get("MsgId") or str(msg.create_time)
-    ctx.services.redis.hset(f"wxjob:{msg.event}:{job}", mapping=fields)
+    ctx.services.redis.hset(WXJOB_KEY.format(msg.event, job), mapping=fields)
     log.info("%s for job %s: %s", msg.event, job, fields.get("Status"))
 
 

@@ -16,6 +16,7 @@ from bot.console import audit, tags
 from bot.console.forms import REQUIRED, ActionForm, choices
 from bot.console.models import AuditEntry
 from bot.console.web import current, db, login_required, role_required
+from bot.core.clock import TZ
 from bot.core.database import utcnow
 from bot.core.errors import SelfApproval
 from bot.core.services import services
@@ -24,7 +25,6 @@ from handlers.pushes.config import PushConfig
 from handlers.pushes.fanout import report
 from handlers.pushes.models import Push, PushRun
 from handlers.pushes.schedule import calendar as plan_calendar
-from handlers.quiz.points import TZ
 
 bp = Blueprint("pushes", __name__, url_prefix="/pushes")
 audit.ACTIONS.update(

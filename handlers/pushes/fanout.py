@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.database import Follower, utcnow
+from bot.core.keys import WXJOB_KEY
 from bot.core.services import Services
 from bot.outbound.outbox import SendResult
 from handlers.pushes.config import PushConfig
@@ -390,7 +391,11 @@ def report(services: Services, run_id: int) -> dict[str, Any]:
     totals = {
         s: sum(counts.get(s, {}).values()) for s in ("pending", "sending", "sent", "skipped", "failed", "uncertain")
     }
-    job = services.redis.hgetall(f"wxjob:masssendjobfinish:{run.mass_msg_id}") if run and run.mass_msg_id else {}
+    job = (
+        services.redis.hgetall(WXJOB_KEY.format("masssendjobfinish", run.mass_msg_id))
+        if run and run.mass_msg_id
+        else {}
+    )
     done = sum(totals[s] for s in FINISHED)
     return {
         "run_id": run_id,

@@ -12,6 +12,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.core.claims import claim_run
+from bot.core.clock import TZ
 from bot.core.database import aware, utcnow
 from bot.core.errors import SelfApproval
 from bot.core.services import Services
@@ -22,7 +24,6 @@ from handlers.pushes.content import mass_text, payload
 from handlers.pushes.fanout import FanOut
 from handlers.pushes.models import Delivery, Push, PushRun
 from handlers.pushes.schedule import ScheduleError, next_due, quota_conflict, series_item, trigger, utc
-from handlers.quiz.points import TZ
 
 CONTENT_KINDS = {
     "episode": "新声单集",
@@ -50,7 +51,6 @@ RUN_STATUSES = {
     "blocked": "未审核未发送",
     "missed": "已错过",
 }  # PushRun.status
-RUN_KEY = "sched:run:{}:{}"  # the scheduler's fire-once key (bot.scheduler.RUN_KEY), claimed per push and due time
 CLAIM_TTL = 86400 * 2  # seconds a fired run's claim is remembered
 log = logging.getLogger(__name__)
 
@@ -231,8 +231,7 @@ def preview(services: Services, push: Push) -> list[tuple[str, SendResult]]:
 # Firing -------------------------------------------------------------------------------------------------
 def claim(services: Services, push_id: int, due: datetime) -> bool:
     """The one process that fires this push at this due time (two schedulers by mistake fire once)."""
-    key = RUN_KEY.format(f"push-{push_id}", int(due.timestamp()))
-    return bool(services.redis.set(key, "1", nx=True, ex=CLAIM_TTL))
+    return claim_run(services.redis, f"push-{push_id}", due, CLAIM_TTL)
 
 
 def advance(push: Push, due: datetime, now: datetime, quiet: list[str]) -> None:

@@ -13,7 +13,7 @@ from bot.library.questions import THEMES, Question
 from handlers.common.chat import on_cancel, on_help
 from handlers.quiz.config import QuizConfig
 from handlers.quiz.models import Membership, QuizRun
-from handlers.quiz.points import ALL, day_of, week_of
+from handlers.quiz.points import ALL, GROUP, WEEK, day_of, week_of
 from handlers.quiz.runs import Outcome, Scorer, active_run, choose, due_mistakes, finish, parse_answer, start
 
 router = Router("quiz")
@@ -255,12 +255,12 @@ def leaderboard(msg: Message, ctx: Context) -> str:
     pts = ctx.services.points
     parts = [
         board(pts.top(ALL), "总榜", ctx.openid),
-        board(pts.top(f"lb:week:{week_of(day_of(utcnow()))}"), "本周榜", ctx.openid),
+        board(pts.top(WEEK.format(week_of(day_of(utcnow())))), "本周榜", ctx.openid),
     ]
     member = ctx.db.get(Membership, ctx.openid)
     if member is not None:
         name = next((o.name for o in bank(ctx).organisations if o.id == member.organisation), member.organisation)
-        parts.append(board(pts.top(f"lb:org:{member.organisation}:all"), f"{name}榜", ctx.openid))
+        parts.append(board(pts.top(GROUP.format("org", member.organisation)), f"{name}榜", ctx.openid))
     else:
         parts.append("回复「绑定组织」加入所在党组织的榜单。")
     return with_question(ctx, "\n\n".join(parts))

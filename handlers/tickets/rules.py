@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -15,7 +14,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.core.database import aware, utcnow
+from bot.core.clock import china  # ticket numbers, months and deadlines shown follow China time
+from bot.core.database import utcnow
 from bot.core.phones import mask_phone  # noqa: F401 - re-exported: the console and the export import it from here
 from handlers.tickets.config import TicketConfig
 from handlers.tickets.media import add_rows
@@ -24,7 +24,6 @@ from handlers.tickets.models import Ticket, TicketCounter, TicketEvent
 if TYPE_CHECKING:
     from bot.console.models import Account
 
-TZ = ZoneInfo("Asia/Shanghai")  # ticket numbers, months and deadlines shown follow China time
 PHONE = re.compile(r"^1[3-9]\d{9}$")  # a mainland mobile number (11 digits, 13x–19x)
 NUMBER = re.compile(r"^[A-Z]{1,4}\d{10}$")  # a ticket number: prefix, yymmdd, 4-digit sequence
 
@@ -42,11 +41,6 @@ class Submission:
     anonymous: bool = False
     media: list[dict[str, Any]] = field(default_factory=list)
     district: str | None = None
-
-
-def china(when: datetime) -> datetime:
-    """`when` in China time."""
-    return aware(when).astimezone(TZ)
 
 
 def valid_phone(text: str) -> str | None:
