@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.core.database import utcnow
+from bot.inbound.choices import pick
 from bot.inbound.context import Context
 from bot.inbound.message import Message
 from bot.inbound.router import Router, regex, state_is, text_is
@@ -76,10 +77,7 @@ def special(msg: Message, ctx: Context) -> str:
 
 @router.on(state_is("quiz:theme"), lambda msg, ctx: msg.type == "text")
 def special_theme(msg: Message, ctx: Context) -> str:
-    text = msg.text.strip()
-    theme = (
-        THEMES[int(text) - 1] if text.isdigit() and 1 <= int(text) <= len(THEMES) else text if text in THEMES else None
-    )
+    theme = pick(msg.text.strip(), THEMES)
     if theme is None:
         return f"请回复 1 到 {len(THEMES)} 的序号选择主题，或回复「退出」。"
     pool = [q for q in bank(ctx).questions.values() if q.theme == theme]
