@@ -75,9 +75,22 @@ class Settings:
     defaults_used: list[str] = field(default_factory=list)
     metrics_token: str | None = None  # METRICS_TOKEN: a bearer token that opens /metrics
     features: dict[type, Any] = field(default_factory=dict, repr=False)  # feature sections, each read once
+    # The platform's sections, typed once in __post_init__ (the values were validated by load_settings).
+    webhook: WebhookConfig = field(init=False)
+    dialog: DialogConfig = field(init=False)
+    dedupe: DedupeConfig = field(init=False)
+    followers: FollowersConfig = field(init=False)
+    outbox: OutboxConfig = field(init=False)
+    scheduler: SchedulerConfig = field(init=False)
+    redis: RedisConfig = field(init=False)
+    database: DatabaseConfig = field(init=False)
+    health: HealthConfig = field(init=False)
+    server: ServerConfig = field(init=False)
+    logging: LoggingConfig = field(init=False)
+    emulator: EmulatorConfig = field(init=False)
+    console: ConsoleConfig = field(init=False)
 
     def __post_init__(self) -> None:
-        """The platform's sections, typed once (the values were validated by load_settings)."""
         self.webhook = WebhookConfig.from_raw(self.section("webhook"))
         self.dialog = DialogConfig.from_raw(self.section("dialog"))
         self.dedupe = DedupeConfig.from_raw(self.section("dedupe"))
