@@ -48,12 +48,12 @@ def run_push(push_id: int) -> None:
 def sync_pushes() -> None:
     """Keep one date job per active push at its next run, and resume runs a crash or a pause left unfinished."""
     from handlers.pushes.fanout import resume, started_runs
-    from handlers.pushes.service import jobs
+    from handlers.pushes.service import JOB_ID, jobs
 
     assert _services is not None and _scheduler is not None
-    wanted = {f"push-{pid}": (pid, when) for pid, when in jobs(_services)}
+    wanted = {JOB_ID.format(pid): (pid, when) for pid, when in jobs(_services)}
     for job in _scheduler.get_jobs():
-        if job.id.startswith("push-") and job.id not in wanted:
+        if job.id.startswith(JOB_ID.format("")) and job.id not in wanted:
             job.remove()
     for job_id, (pid, when) in wanted.items():
         _scheduler.add_job(

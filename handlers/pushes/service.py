@@ -52,6 +52,7 @@ RUN_STATUSES = {
     "missed": "已错过",
 }  # PushRun.status
 CLAIM_TTL = 86400 * 2  # seconds a fired run's claim is remembered
+JOB_ID = "push-{}"  # push id → its scheduler job's id (also the id its fire-once claim is taken under)
 log = logging.getLogger(__name__)
 
 
@@ -231,7 +232,7 @@ def preview(services: Services, push: Push) -> list[tuple[str, SendResult]]:
 # Firing -------------------------------------------------------------------------------------------------
 def claim(services: Services, push_id: int, due: datetime) -> bool:
     """The one process that fires this push at this due time (two schedulers by mistake fire once)."""
-    return claim_run(services.redis, f"push-{push_id}", due, CLAIM_TTL)
+    return claim_run(services.redis, JOB_ID.format(push_id), due, CLAIM_TTL)
 
 
 def advance(push: Push, due: datetime, now: datetime, quiet: list[str]) -> None:
