@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Self
 
 from bot.core.errors import ConfigError
 
 CASTS = {"int": int, "float": float, "bool": bool, "str": str}  # annotation → cast applied to the raw value
+MINIMUM = "minimum"  # field metadata: load_settings checks the key is a number at least this
+
+
+def at_least(minimum: float, default: Any = MISSING) -> Any:
+    """A numeric field: load_settings checks it is present, a number (an integer for int fields), at least `minimum`."""
+    return field(default=default, metadata={MINIMUM: minimum})
 
 
 class Section:
@@ -37,69 +43,69 @@ class Section:
 @dataclass(frozen=True)
 class WebhookConfig(Section):
     path: str
-    timestamp_window: int
-    max_body: int
-    soft_limit: float
-    retry_wait: float
-    wechat_timeout: float
+    timestamp_window: int = at_least(1)
+    max_body: int = at_least(1024)
+    soft_limit: float = at_least(0.1)
+    retry_wait: float = at_least(0)
+    wechat_timeout: float = at_least(0.1)
     accepted_modes: tuple[str, ...] = ("aes",)
 
 
 @dataclass(frozen=True)
 class DialogConfig(Section):
-    ttl: int
-    lock_timeout: int
-    lock_wait: float
+    ttl: int = at_least(1)
+    lock_timeout: int = at_least(1)
+    lock_wait: float = at_least(0)
 
 
 @dataclass(frozen=True)
 class DedupeConfig(Section):
-    ttl: int
+    ttl: int = at_least(1)
 
 
 @dataclass(frozen=True)
 class FollowersConfig(Section):
-    touch_interval: int
+    touch_interval: int = at_least(0)
     welcome: str = ""
 
 
 @dataclass(frozen=True)
 class OutboxConfig(Section):
-    timeout: float
-    workers: int
-    backoff: float
+    timeout: float = at_least(0.1)
+    workers: int = at_least(1)
+    backoff: float = at_least(0)
     use_stable_token: bool = False
 
 
 @dataclass(frozen=True)
-class SchedulerConfig(Section):
-    lease_ttl: int
-    misfire_grace: int
-    enabled: bool = False
-
-
-@dataclass(frozen=True)
 class RedisConfig(Section):
-    connect_timeout: float
-    timeout: float
+    connect_timeout: float = at_least(0.05)
+    timeout: float = at_least(0.05)
 
 
 @dataclass(frozen=True)
 class DatabaseConfig(Section):
-    busy_timeout: float = 1.5
-    statement_timeout: float = 2.0  # 0: no limit
-    connect_timeout: int = 2
-    pool_timeout: float = 1.0
+    busy_timeout: float = at_least(0.05, 1.5)
+    statement_timeout: float = at_least(0, 2.0)  # 0: no limit
+    connect_timeout: int = at_least(1, 2)
+    pool_timeout: float = at_least(0.05, 1.0)
 
 
 @dataclass(frozen=True)
 class HealthConfig(Section):
-    timeout: float
+    timeout: float = at_least(0.05)
+
+
+@dataclass(frozen=True)
+class SchedulerConfig(Section):
+    lease_ttl: int = at_least(3)
+    misfire_grace: int = at_least(1)
+    enabled: bool = False
 
 
 @dataclass(frozen=True)
 class ServerConfig(Section):
-    trusted_proxies: int = 0
+    trusted_proxies: int = at_least(0, 0)
     metrics_allow: tuple[str, ...] = ()
 
 
@@ -110,54 +116,47 @@ class LoggingConfig(Section):
 
 @dataclass(frozen=True)
 class EmulatorConfig(Section):
+    latency_ms: int = at_least(0, 0)
+    failure_rate: float = at_least(0, 0.0)
     enabled_in_development: bool = False
-    latency_ms: int = 0
-    failure_rate: float = 0.0
     account_type: str = "service"
     account_name: str = ""
 
 
 @dataclass(frozen=True)
 class ConsoleConfig(Section):
-    login_max_failures: int
-    login_address_max_failures: int
-    login_global_max_failures: int
-    login_window: int
-    password_checks: int
-    password_check_wait: float
-    bind_max_attempts: int
-    bind_global_max_attempts: int
-    bind_window: int
+    login_max_failures: int = at_least(1)
+    login_address_max_failures: int = at_least(1)
+    login_global_max_failures: int = at_least(1)
+    login_window: int = at_least(1)
+    password_checks: int = at_least(1)
+    password_check_wait: float = at_least(0)
+    bind_max_attempts: int = at_least(1)
+    bind_global_max_attempts: int = at_least(1)
+    bind_window: int = at_least(1)
+
+
+# section name → its typed view, in the order the numbers are checked
+PLATFORM: dict[str, type[Section]] = {
+    "webhook": WebhookConfig,
+    "dialog": DialogConfig,
+    "dedupe": DedupeConfig,
+    "followers": FollowersConfig,
+    "outbox": OutboxConfig,
+    "redis": RedisConfig,
+    "database": DatabaseConfig,
+    "health": HealthConfig,
+    "scheduler": SchedulerConfig,
+    "server": ServerConfig,
+    "emulator": EmulatorConfig,
+    "console": ConsoleConfig,
+}
 
 
 # The checks load_settings runs on config.yaml's sections --------------------------------------------------------------
-# (section, key, type, minimum) of every numeric setting that must be checked.
-NUMBERS = [
-    ("webhook", "timestamp_window", int, 1),
-    ("webhook", "max_body", int, 1024),
-    ("webhook", "soft_limit", float, 0.1),
-    ("webhook", "retry_wait", float, 0),
-    ("webhook", "wechat_timeout", float, 0.1),
-    ("dialog", "ttl", int, 1),
-    ("dialog", "lock_timeout", int, 1),
-    ("dialog", "lock_wait", float, 0),
-    ("dedupe", "ttl", int, 1),
-    ("followers", "touch_interval", int, 0),
-    ("outbox", "timeout", float, 0.1),
-    ("outbox", "workers", int, 1),
-    ("outbox", "backoff", float, 0),
-    ("redis", "connect_timeout", float, 0.05),
-    ("redis", "timeout", float, 0.05),
-    ("database", "busy_timeout", float, 0.05),
-    ("database", "statement_timeout", float, 0),
-    ("database", "connect_timeout", int, 1),
-    ("database", "pool_timeout", float, 0.05),
-    ("health", "timeout", float, 0.05),
-    ("scheduler", "lease_ttl", int, 3),
-    ("scheduler", "misfire_grace", int, 1),
-    ("server", "trusted_proxies", int, 0),
-    ("emulator", "latency_ms", int, 0),
-    ("emulator", "failure_rate", float, 0),
+# (section, key, type, minimum) of the features' numeric settings (the platform's are the at_least fields above);
+# each feature reads its section in handlers/<feature>/config.py.
+FEATURE_NUMBERS = [
     ("quiz", "daily_size", int, 1),
     ("quiz", "special_size", int, 1),
     ("quiz", "challenge_size", int, 1),
@@ -176,21 +175,23 @@ NUMBERS = [
     ("tickets", "escalation_interval", int, 5),
     ("tickets", "duplicate_days", int, 1),
     ("tickets", "media_fetch_interval", int, 10),
-    ("console", "login_max_failures", int, 1),
-    ("console", "login_address_max_failures", int, 1),
-    ("console", "login_global_max_failures", int, 1),
-    ("console", "login_window", int, 1),
-    ("console", "password_checks", int, 1),
-    ("console", "password_check_wait", float, 0),
-    ("console", "bind_max_attempts", int, 1),
-    ("console", "bind_global_max_attempts", int, 1),
-    ("console", "bind_window", int, 1),
 ]
+
+
+def numbers() -> list[tuple[str, str, type, float]]:
+    """(section, key, type, minimum) of every numeric setting that must be checked."""
+    platform = [
+        (name, f.name, CASTS[str(f.type)], f.metadata[MINIMUM])
+        for name, cls in PLATFORM.items()
+        for f in fields(cls)  # type: ignore[arg-type]
+        if MINIMUM in f.metadata
+    ]
+    return platform + FEATURE_NUMBERS
 
 
 def check_numbers(raw: dict[str, Any]) -> None:
     """Each numeric setting exists and is a number at or above its minimum."""
-    for section, key, kind, minimum in NUMBERS:
+    for section, key, kind, minimum in numbers():
         value = raw.get(section, {}).get(key)
         if (
             isinstance(value, bool)
