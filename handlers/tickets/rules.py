@@ -1,4 +1,4 @@
-"""Tickets (急难愁盼): settings, numbers, submission from chat, the submitter's view, and privacy rules."""
+"""Tickets (急难愁盼): numbers, submission from chat, the submitter's view, and privacy rules (settings: config.py)."""
 
 from __future__ import annotations
 
