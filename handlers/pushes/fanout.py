@@ -391,11 +391,8 @@ def report(services: Services, run_id: int) -> dict[str, Any]:
     totals = {
         s: sum(counts.get(s, {}).values()) for s in ("pending", "sending", "sent", "skipped", "failed", "uncertain")
     }
-    job = (
-        services.redis.hgetall(WXJOB_KEY.format("masssendjobfinish", run.mass_msg_id))
-        if run and run.mass_msg_id
-        else {}
-    )
+    job_key = WXJOB_KEY.format("masssendjobfinish", run.mass_msg_id) if run and run.mass_msg_id else ""
+    job = services.redis.hgetall(job_key) if job_key else {}
     done = sum(totals[s] for s in FINISHED)
     return {
         "run_id": run_id,
