@@ -32,7 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         settings = load_settings(overrides)
     except ConfigError as exc:
         raise SystemExit(f"config error: {exc}") from None
-    logs.setup(settings.section("logging").get("level", "INFO"))
+    logs.setup(settings.logging.level)
     logs.add_secrets(
         [
             settings.token,
@@ -47,9 +47,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         log.warning("%s mode: development defaults for %s", settings.env, ", ".join(settings.defaults_used))
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, BOT=settings, VAR=var)
-    trust_proxies(app, int(settings.section("server").get("trusted_proxies", 0)), settings.env)
+    trust_proxies(app, settings.server.trusted_proxies, settings.env)
     init_app(app, settings, var)
-    webhook.register(app, settings.section("webhook")["path"])
+    webhook.register(app, settings.webhook.path)
     health.register(app)
     console.init_app(app)
     if settings.emulator_enabled:

@@ -34,7 +34,7 @@ def migrate_cmd() -> None:
 def sync_menu_cmd() -> None:
     """Push the custom menu in config.yaml to WeChat."""
     s = services()
-    result = s.outbox.sync_menu(s.settings.section("menu"))
+    result = s.outbox.sync_menu(s.settings.menu)
     if not result.ok:
         raise click.ClickException(f"menu not pushed: {result.errcode} {result.errmsg} ({result.kind})")
     click.echo("menu pushed to " + s.settings.api_base_url)
@@ -69,10 +69,10 @@ def serve_cmd(host: str) -> None:
         f"content: {len(library.episodes)} episodes, {len(library.albums)} albums, {len(library.questions)} questions"
     )
     s.points.rebuild()
-    if s.settings.section("scheduler").get("enabled"):
+    if s.settings.scheduler.enabled:
         Scheduler(s).start()
     port = s.settings.port
-    click.echo(f"\n  webhook:    http://{host}:{port}{s.settings.section('webhook')['path']}")
+    click.echo(f"\n  webhook:    http://{host}:{port}{s.settings.webhook.path}")
     if s.settings.emulator_enabled:
         click.echo(f"  chat page:  http://{host}:{port}/emulator   <- open this to talk to the bot\n")
     run_simple(

@@ -63,7 +63,7 @@ def failing(s: Services, timeout: float) -> list[str]:
 def healthz() -> tuple[Response, int]:
     """200 when Redis and the database answer within health.timeout; 503 naming those that do not."""
     s = services()
-    bad = failing(s, float(s.settings.section("health")["timeout"]))
+    bad = failing(s, s.settings.health.timeout)
     if bad:
         log.warning("health check failed: %s", ", ".join(bad))
         return jsonify(status="error", failing=bad), 503

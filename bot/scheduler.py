@@ -13,12 +13,11 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.core import claims
+from bot.core.clock import TZ
+from bot.core.keys import HEARTBEAT_KEY, LEASE_KEY
 from bot.core.services import Services
 
-LEASE_KEY = "sched:lease"  # Redis key held by the active scheduler process
-RUN_KEY = "sched:run:{}:{}"  # Redis key claimed by the process that fires a job's run
-HEARTBEAT_KEY = "sched:heartbeat"  # last time the active scheduler ticked (shown by /healthz users)
-TIMEZONE = "Asia/Shanghai"  # schedules are written in China time
 log = logging.getLogger(__name__)
 _services: Services | None = None  # job functions take only ids and find services here
 _scheduler: BackgroundScheduler | None = None  # the APScheduler instance, for jobs that manage jobs
@@ -27,8 +26,7 @@ _scheduler: BackgroundScheduler | None = None  # the APScheduler instance, for j
 def claim_run(job_id: str, run_time: datetime, ttl: int = 86400) -> bool:
     """True for the one process that may fire this run of the job (two schedulers by mistake fire once)."""
     assert _services is not None
-    key = RUN_KEY.format(job_id, int(run_time.timestamp()))
-    return bool(_services.redis.set(key, "1", nx=True, ex=ttl))
+    return claims.claim_run(_services.redis, job_id, run_time, ttl)
 
 
 def review_reminders() -> None:
@@ -50,12 +48,12 @@ def run_push(push_id: int) -> None:
 def sync_pushes() -> None:
     """Keep one date job per active push at its next run, and resume runs a crash or a pause left unfinished."""
     from handlers.pushes.fanout import resume, started_runs
-    from handlers.pushes.service import jobs
+    from handlers.pushes.service import JOB_ID, jobs
 
     assert _services is not None and _scheduler is not None
-    wanted = {f"push-{pid}": (pid, when) for pid, when in jobs(_services)}
+    wanted = {JOB_ID.format(pid): (pid, when) for pid, when in jobs(_services)}
     for job in _scheduler.get_jobs():
-        if job.id.startswith("push-") and job.id not in wanted:
+        if job.id.startswith(JOB_ID.format("")) and job.id not in wanted:
             job.remove()
     for job_id, (pid, when) in wanted.items():
         _scheduler.add_job(
@@ -93,15 +91,15 @@ class Scheduler:
     def __init__(self, services: Services) -> None:
         global _services, _scheduler  # noqa: PLW0603 (jobs find the one scheduler of the process here)
         _services = services
-        cfg = services.settings.section("scheduler")
+        cfg = services.settings.scheduler
         self.services = services
-        self.lease_ttl = int(cfg["lease_ttl"])
+        self.lease_ttl = cfg.lease_ttl
         self.token = uuid.uuid4().hex
         self.stopping = threading.Event()
         self.aps = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=services.engine)},
-            job_defaults={"coalesce": True, "misfire_grace_time": int(cfg["misfire_grace"]), "max_instances": 1},
-            timezone=TIMEZONE,
+            job_defaults={"coalesce": True, "misfire_grace_time": cfg.misfire_grace, "max_instances": 1},
+            timezone=TZ.key,  # schedules are written in China time
         )
         self.aps.add_listener(self.missed, EVENT_JOB_MISSED)
         _scheduler = self.aps
@@ -124,16 +122,20 @@ class Scheduler:
 
     def start(self, block: bool = False) -> None:
         """Wait for the lease, start firing jobs, keep the lease renewed (pausing if it is lost)."""
+        from handlers.pushes.config import PushConfig
+        from handlers.quiz.config import QuizConfig
+        from handlers.tickets.config import TicketConfig
+
         self.aps.start(paused=True)
         self.aps.add_job(heartbeat, "interval", seconds=60, id="heartbeat", replace_existing=True)
-        hour, minute = self.services.settings.section("quiz")["reminder_time"].split(":")
+        hour, minute = QuizConfig.of(self.services.settings).reminder_time.split(":")
         self.aps.add_job(
             review_reminders, "cron", hour=int(hour), minute=int(minute), id="review-reminders", replace_existing=True
         )
         self.aps.add_job(
             sync_pushes,
             "interval",
-            seconds=int(self.services.settings.section("push")["sync_interval"]),
+            seconds=PushConfig.of(self.services.settings).sync_interval,
             id="sync-pushes",
             replace_existing=True,
             next_run_time=datetime.now(UTC),
@@ -143,14 +145,14 @@ class Scheduler:
             "interval",
             id="ticket-escalation",
             replace_existing=True,
-            seconds=int(self.services.settings.section("tickets")["escalation_interval"]),
+            seconds=TicketConfig.of(self.services.settings).escalation_interval,
         )
         self.aps.add_job(
             fetch_ticket_media,
             "interval",
             id="ticket-media",
             replace_existing=True,
-            seconds=int(self.services.settings.section("tickets")["media_fetch_interval"]),
+            seconds=TicketConfig.of(self.services.settings).media_fetch_interval,
         )
         thread = threading.Thread(target=self.lease_loop, name="scheduler-lease", daemon=True)
         thread.start()

@@ -41,7 +41,7 @@ LOCKED = {  # the limit reached → what the login page says
 
 
 def rules() -> LoginRules:
-    return LoginRules.read(services().settings.section("console"))
+    return LoginRules.read(services().settings.console)
 
 
 def limiter() -> LoginLimiter:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -14,6 +13,7 @@ from bot.console import accounts, audit, auth, followers, home
 from bot.console.forms import ActionForm
 from bot.console.models import ROLES
 from bot.console.web import close_db, current, load_account
+from bot.core.clock import TZ  # times are stored in UTC and shown in China time
 from handlers.pushes import console as pushes
 from handlers.staff import console as binding
 from handlers.study import console as content
@@ -28,7 +28,6 @@ bp = Blueprint(
     static_url_path="/static",
 )
 csrf = CSRFProtect()  # checked by before() on every console POST (WTF_CSRF_CHECK_DEFAULT is off elsewhere)
-LOCAL = ZoneInfo("Asia/Shanghai")  # times are stored in UTC and shown in China time
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # methods that change nothing and need no CSRF token
 # Sent with every console page: no framing, no third-party anything, nothing cached.
 HEADERS = {
@@ -112,7 +111,7 @@ def console_time(value: datetime | None) -> str:
         return "—"
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
 
 
 @bp.app_template_filter("console_value")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, event
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.database import Base, utcnow
+from bot.core.database import Base, append_only, utcnow
 
 # Role → the Chinese name shown in the console; admin may do everything the others may.
 ROLES = {
@@ -88,11 +87,4 @@ class AuditEntry(Base):
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
-class AppendOnlyError(RuntimeError):
-    """Raised when code tries to change or delete an audit entry."""
-
-
-@event.listens_for(AuditEntry, "before_update")
-@event.listens_for(AuditEntry, "before_delete")
-def _refuse_change(_mapper: Any, _conn: Any, target: AuditEntry) -> None:
-    raise AppendOnlyError(f"audit_log is append-only (entry {target.id})")
+append_only(AuditEntry, "entry")

@@ -16,10 +16,9 @@ from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from bot.core.errors import LoginBusy
+from bot.core.keys import LOGIN_FAIL_ADDRESS_KEY, LOGIN_FAIL_ALL_KEY, LOGIN_FAIL_KEY
+from bot.core.sections import ConsoleConfig
 
-FAIL_KEY = "console:login-fail:{}:{}"  # Redis counter of failures (username, address)
-ADDRESS_KEY = "console:login-fail-ip:{}"  # Redis counter of failures from one address, any username
-GLOBAL_KEY = "console:login-fail-all"  # Redis counter of every failure
 MIN_PASSWORD = 12  # characters a password must have at least
 MAX_PASSWORD = 128  # characters at most
 STRENGTH_CHARS = 72  # zxcvbn rates at most this many characters (its own limit; its cost grows with the length)
@@ -95,14 +94,14 @@ class LoginRules:
     password_check_wait: float  # seconds a login waits for a free check
 
     @classmethod
-    def read(cls, cfg: dict[str, Any]) -> LoginRules:
+    def read(cls, cfg: ConsoleConfig) -> LoginRules:
         return cls(
-            int(cfg["login_max_failures"]),
-            int(cfg["login_address_max_failures"]),
-            int(cfg["login_global_max_failures"]),
-            int(cfg["login_window"]),
-            int(cfg["password_checks"]),
-            float(cfg["password_check_wait"]),
+            cfg.login_max_failures,
+            cfg.login_address_max_failures,
+            cfg.login_global_max_failures,
+            cfg.login_window,
+            cfg.password_checks,
+            cfg.password_check_wait,
         )
 
 
@@ -130,9 +129,9 @@ class LoginLimiter:
         """(scope, Redis key, limit) of each counter a login from `ip` as `username` touches."""
         r = self.rules
         return [
-            ("user", FAIL_KEY.format(username.strip().lower(), ip), r.max_failures),
-            ("address", ADDRESS_KEY.format(ip), r.address_max_failures),
-            ("global", GLOBAL_KEY, r.global_max_failures),
+            ("user", LOGIN_FAIL_KEY.format(username.strip().lower(), ip), r.max_failures),
+            ("address", LOGIN_FAIL_ADDRESS_KEY.format(ip), r.address_max_failures),
+            ("global", LOGIN_FAIL_ALL_KEY, r.global_max_failures),
         ]
 
     def _limit(self, counts: list[Any], ttls: list[Any], keys: list[tuple[str, str, int]]) -> Limit:

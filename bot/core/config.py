@@ -5,19 +5,38 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import ipaddress
 import logging
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import yaml
 
 from bot.core.errors import ConfigError
+from bot.core.sections import (
+    ConsoleConfig,
+    DatabaseConfig,
+    DedupeConfig,
+    DialogConfig,
+    EmulatorConfig,
+    FollowersConfig,
+    HealthConfig,
+    LoggingConfig,
+    OutboxConfig,
+    RedisConfig,
+    SchedulerConfig,
+    ServerConfig,
+    WebhookConfig,
+    check_accepted_modes,
+    check_menu,
+    check_numbers,
+    check_server,
+    check_tickets,
+)
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder
 VAR = ROOT / "var"  # embedded Redis and SQLite data in development
@@ -35,9 +54,12 @@ DEV_SECRETS = {
 log = logging.getLogger(__name__)
 
 
+T = TypeVar("T")
+
+
 @dataclass
 class Settings:
-    """Everything the app reads at start-up; `raw` keeps config.yaml's sections."""
+    """Everything the app reads at start-up: typed platform sections; `raw` keeps config.yaml's sections."""
 
     env: str
     token: str
@@ -52,14 +74,56 @@ class Settings:
     raw: dict[str, Any] = field(default_factory=dict)
     defaults_used: list[str] = field(default_factory=list)
     metrics_token: str | None = None  # METRICS_TOKEN: a bearer token that opens /metrics
+    features: dict[type, Any] = field(default_factory=dict, repr=False)  # feature sections, each read once
+    # The platform's sections, typed once in __post_init__ (the values were validated by load_settings).
+    webhook: WebhookConfig = field(init=False)
+    dialog: DialogConfig = field(init=False)
+    dedupe: DedupeConfig = field(init=False)
+    followers: FollowersConfig = field(init=False)
+    outbox: OutboxConfig = field(init=False)
+    scheduler: SchedulerConfig = field(init=False)
+    redis: RedisConfig = field(init=False)
+    database: DatabaseConfig = field(init=False)
+    health: HealthConfig = field(init=False)
+    server: ServerConfig = field(init=False)
+    logging: LoggingConfig = field(init=False)
+    emulator: EmulatorConfig = field(init=False)
+    console: ConsoleConfig = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.webhook = WebhookConfig.from_raw(self.section("webhook"))
+        self.dialog = DialogConfig.from_raw(self.section("dialog"))
+        self.dedupe = DedupeConfig.from_raw(self.section("dedupe"))
+        self.followers = FollowersConfig.from_raw(self.section("followers"))
+        self.outbox = OutboxConfig.from_raw(self.section("outbox"))
+        self.scheduler = SchedulerConfig.from_raw(self.section("scheduler"))
+        self.redis = RedisConfig.from_raw(self.section("redis"))
+        self.database = DatabaseConfig.from_raw(self.section("database"))
+        self.health = HealthConfig.from_raw(self.section("health"))
+        self.server = ServerConfig.from_raw(self.section("server"))
+        self.logging = LoggingConfig.from_raw(self.section("logging"))
+        self.emulator = EmulatorConfig.from_raw(self.section("emulator"))
+        self.console = ConsoleConfig.from_raw(self.section("console"))
 
     def section(self, name: str) -> dict[str, Any]:
-        """One section of config.yaml (webhook, dialog, ...)."""
+        """One section of config.yaml as written (the menu; a feature's section before it is typed)."""
         return self.raw.get(name, {})
+
+    def feature(self, cls: type[T]) -> T:
+        """A feature's typed section (cls.SECTION read by cls.from_raw), built on first use and kept here."""
+        found = self.features.get(cls)
+        if found is None:
+            found = self.features[cls] = cls.from_raw(self.section(cls.SECTION))  # type: ignore[attr-defined]
+        return found  # type: ignore[no-any-return]
+
+    @property
+    def menu(self) -> dict[str, Any]:
+        """The custom menu as WeChat takes it (checked by load_settings, sent as written)."""
+        return self.section("menu")
 
     @property
     def emulator_enabled(self) -> bool:
-        return self.env != "production" and bool(self.section("emulator").get("enabled_in_development"))
+        return self.env != "production" and self.emulator.enabled_in_development
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
@@ -87,132 +151,6 @@ def merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-# (section, key, type, minimum) of every numeric setting that must be checked.
-NUMBERS = [
-    ("webhook", "timestamp_window", int, 1),
-    ("webhook", "max_body", int, 1024),
-    ("webhook", "soft_limit", float, 0.1),
-    ("webhook", "retry_wait", float, 0),
-    ("webhook", "wechat_timeout", float, 0.1),
-    ("dialog", "ttl", int, 1),
-    ("dialog", "lock_timeout", int, 1),
-    ("dialog", "lock_wait", float, 0),
-    ("dedupe", "ttl", int, 1),
-    ("followers", "touch_interval", int, 0),
-    ("outbox", "timeout", float, 0.1),
-    ("outbox", "workers", int, 1),
-    ("outbox", "backoff", float, 0),
-    ("redis", "connect_timeout", float, 0.05),
-    ("redis", "timeout", float, 0.05),
-    ("database", "busy_timeout", float, 0.05),
-    ("database", "statement_timeout", float, 0),
-    ("database", "connect_timeout", int, 1),
-    ("database", "pool_timeout", float, 0.05),
-    ("health", "timeout", float, 0.05),
-    ("scheduler", "lease_ttl", int, 3),
-    ("scheduler", "misfire_grace", int, 1),
-    ("server", "trusted_proxies", int, 0),
-    ("emulator", "latency_ms", int, 0),
-    ("emulator", "failure_rate", float, 0),
-    ("quiz", "daily_size", int, 1),
-    ("quiz", "special_size", int, 1),
-    ("quiz", "challenge_size", int, 1),
-    ("quiz", "repeat_after_days", int, 0),
-    ("quiz", "challenge_seconds", float, 1),
-    ("quiz", "min_answer_seconds", float, 0),
-    ("quiz", "review_size", int, 1),
-    ("push", "rate_per_second", float, 0.1),
-    ("push", "concurrency", int, 1),
-    ("push", "sync_interval", int, 1),
-    ("push", "preview_limit", int, 1),
-    ("tickets", "intake_hours", float, 0.1),
-    ("tickets", "draft_days", int, 1),
-    ("tickets", "description_max", int, 10),
-    ("tickets", "media_max", int, 0),
-    ("tickets", "escalation_interval", int, 5),
-    ("tickets", "duplicate_days", int, 1),
-    ("tickets", "media_fetch_interval", int, 10),
-    ("console", "login_max_failures", int, 1),
-    ("console", "login_address_max_failures", int, 1),
-    ("console", "login_global_max_failures", int, 1),
-    ("console", "login_window", int, 1),
-    ("console", "password_checks", int, 1),
-    ("console", "password_check_wait", float, 0),
-    ("console", "bind_max_attempts", int, 1),
-    ("console", "bind_global_max_attempts", int, 1),
-    ("console", "bind_window", int, 1),
-]
-
-
-def check_numbers(raw: dict[str, Any]) -> None:
-    """Each numeric setting exists and is a number at or above its minimum."""
-    for section, key, kind, minimum in NUMBERS:
-        value = raw.get(section, {}).get(key)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or (kind is int and not isinstance(value, int))
-        ):
-            raise ConfigError(
-                f"config.yaml {section}.{key}: expected {'an integer' if kind is int else 'a number'}, got {value!r}"
-            )
-        if value < minimum:
-            raise ConfigError(f"config.yaml {section}.{key}: must be at least {minimum}, got {value!r}")
-    path = raw.get("webhook", {}).get("path")
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise ConfigError(f"config.yaml webhook.path: must start with '/', got {path!r}")
-
-
-def check_accepted_modes(webhook: dict[str, Any]) -> None:
-    """webhook.accepted_modes: a non-empty list of aes and plain (absent: aes only)."""
-    modes = webhook.get("accepted_modes", ["aes"])
-    if not isinstance(modes, list) or not modes or any(m not in ("aes", "plain") for m in modes):
-        raise ConfigError(
-            f"config.yaml webhook.accepted_modes: expected a non-empty list of aes and plain, got {modes!r}"
-        )
-
-
-def check_menu(menu: Any) -> None:
-    """The menu follows WeChat's shape: 1-3 buttons, at most 5 sub-buttons, keys on clicks."""
-    buttons = (menu or {}).get("button") if isinstance(menu, dict) else None
-    if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
-        raise ConfigError("config.yaml menu.button: expected a list of 1 to 3 buttons")
-    for i, button in enumerate(buttons):
-        subs = button.get("sub_button") or []
-        if len(subs) > 5:
-            raise ConfigError(f"config.yaml menu.button[{i}]: at most 5 sub_button entries, got {len(subs)}")
-        for j, sub in enumerate(subs or [button]):
-            if not sub.get("name") or (sub.get("type") == "click" and not sub.get("key")):
-                raise ConfigError(
-                    f"config.yaml menu.button[{i}].sub_button[{j}]: needs a name, and a key for type click"
-                )
-
-
-def check_tickets(cfg: dict[str, Any]) -> None:
-    """Ticket tiers, categories and departments: each category names a known tier, ids are unique."""
-    tiers = cfg.get("tiers") or {}
-    for key, tier in tiers.items():
-        if (
-            not isinstance(tier, dict)
-            or not tier.get("name")
-            or not isinstance(tier.get("hours"), (int, float))
-            or tier["hours"] <= 0
-        ):
-            raise ConfigError(f"config.yaml tickets.tiers.{key}: expected {{name: ..., hours: a positive number}}")
-    for i, cat in enumerate(cfg.get("categories") or []):
-        if not isinstance(cat, dict) or not cat.get("name") or cat.get("tier") not in tiers:
-            raise ConfigError(
-                f"config.yaml tickets.categories[{i}]: expected {{name: ..., tier: one of {', '.join(tiers)}}}"
-            )
-    seen: set[str] = set()
-    for i, dep in enumerate(cfg.get("departments") or []):
-        if not isinstance(dep, dict) or not dep.get("id") or not dep.get("name") or dep["id"] in seen:
-            raise ConfigError(
-                f"config.yaml tickets.departments[{i}]: expected {{id: unique, name: ..., supervisor: username}}"
-            )
-        seen.add(dep["id"])
 
 
 def check_aes_key(value: str) -> str:
@@ -367,15 +305,3 @@ def metrics_token(env: Mapping[str, str], dev: bool) -> str | None:
     if value and not dev and len(value) < MIN_METRICS_TOKEN:
         raise ConfigError(f"METRICS_TOKEN: at least {MIN_METRICS_TOKEN} characters in production, got {len(value)}")
     return value or None
-
-
-def check_server(cfg: dict[str, Any]) -> None:
-    """server.metrics_allow: a list of addresses or networks (trusted_proxies is checked with the numbers)."""
-    allow = cfg.get("metrics_allow") or []
-    if not isinstance(allow, list):
-        raise ConfigError(f"config.yaml server.metrics_allow: expected a list of addresses or networks, got {allow!r}")
-    for i, item in enumerate(allow):
-        try:
-            ipaddress.ip_network(str(item), strict=False)
-        except ValueError:
-            raise ConfigError(f"config.yaml server.metrics_allow[{i}]: not an address or network: {item!r}") from None

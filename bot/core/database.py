@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, UniqueConstraint, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    """Timezone-aware now, as every timestamp column stores it."""
-    return datetime.now(UTC)
-
-
-def aware(value: datetime) -> datetime:
-    """`value` with its time zone: SQLite gives back naive datetimes, which are UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+from bot.core.clock import aware, utcnow  # noqa: F401 - re-exported: models and features import them from here
+from bot.core.errors import AppendOnlyError
 
 
 class Base(DeclarativeBase):
     """Declarative base of every model; Alembic reads its metadata."""
+
+
+def append_only(model: type[Base], row: str) -> None:
+    """Refuse updates and deletes of `model`'s rows: AppendOnlyError names the table and the row (`row` and its id)."""
+
+    def refuse(_mapper: Any, _conn: Any, target: Any) -> None:
+        raise AppendOnlyError(f"{model.__tablename__} is append-only ({row} {target.id})")
+
+    event.listen(model, "before_update", refuse)
+    event.listen(model, "before_delete", refuse)
 
 
 class Follower(Base):

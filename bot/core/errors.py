@@ -34,6 +34,10 @@ class WeChatAPIError(BotError):
         self.kind = kind  # the class in outbox.ERROR_KINDS: token, unsubscribed, window, backoff, ...
 
 
+class AppendOnlyError(BotError, RuntimeError):
+    """Code tried to change or delete a row of an append-only table (the audit log, ticket events)."""
+
+
 class LoginBusy(BotError):
     """Every password-check slot of this process stayed taken for the short wait; the console says "busy"."""
 

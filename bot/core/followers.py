@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from bot.core.database import Follower, aware, utcnow
 from bot.core.logs import mask
 
-SEEN_KEY = "seen:{}"  # Redis key set when last_interaction was written recently (throttles the write)
 WINDOW = timedelta(hours=48)  # WeChat's customer-service window after a user's message
 
 log = logging.getLogger(__name__)

@@ -61,7 +61,7 @@ def access(settings: Settings, remote_addr: str | None, authorization: str | Non
     Open when nothing is configured outside production; in production with neither METRICS_TOKEN nor
     server.metrics_allow, 404 (as if there were no such page). Otherwise the bearer token or an allowed address.
     """
-    allow = settings.section("server").get("metrics_allow") or []
+    allow = list(settings.server.metrics_allow)
     token = settings.metrics_token
     if not token and not allow:
         return 404 if settings.env == "production" else 200

@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.config import VAR, Settings
 from bot.core.followers import Followers
-from bot.inbound.dialog import RedisDialogStorage
+from bot.core.sections import DatabaseConfig
+from bot.inbound.dialog import DialogStore
 from bot.inbound.router import Dispatcher
 from bot.library.store import ContentStore
 from bot.outbound.client import WxClient
 from bot.outbound.ordered import OrderedPool
 from bot.outbound.outbox import Outbox
+from handlers.quiz.config import QuizConfig
 from handlers.quiz.points import Points
 
 log = logging.getLogger(__name__)
@@ -34,11 +36,10 @@ EMBEDDED_CONFIG = {"appendonly": "yes", "appendfsync": "everysec"}  # a restart 
 
 def redis_options(settings: Settings) -> dict[str, Any]:
     """Bounded calls: short connect and read timeouts, no retries (a stalled Redis fails fast, never stalls)."""
-    cfg = settings.section("redis")
     return {
         "decode_responses": True,
-        "socket_connect_timeout": float(cfg["connect_timeout"]),
-        "socket_timeout": float(cfg["timeout"]),
+        "socket_connect_timeout": settings.redis.connect_timeout,
+        "socket_timeout": settings.redis.timeout,
         "retry_on_timeout": False,
         "retry": Retry(NoBackoff(), 0),
     }
@@ -67,19 +68,19 @@ def connect_redis(settings: Settings, var: Path = VAR) -> redis.Redis:
 
 def make_engine(url: str, settings: Settings | None = None) -> Engine:
     """The SQLAlchemy engine with bounded waits (lock, statement, connect, pool) and no parameters in logs."""
-    cfg = settings.section("database") if settings else {}
+    cfg = settings.database if settings else DatabaseConfig()
     if url.startswith("sqlite"):
         return _sqlite_engine(url, cfg)
-    statement_ms = int(float(cfg.get("statement_timeout", 2.0)) * 1000)  # 0: no limit
-    options = f"-c statement_timeout={statement_ms} -c lock_timeout={int(float(cfg.get('busy_timeout', 1.5)) * 1000)}"
+    statement_ms = int(cfg.statement_timeout * 1000)  # 0: no limit
+    options = f"-c statement_timeout={statement_ms} -c lock_timeout={int(cfg.busy_timeout * 1000)}"
     engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=20,
         hide_parameters=True,
-        pool_timeout=float(cfg.get("pool_timeout", 1.0)),
-        connect_args={"options": options, "connect_timeout": int(cfg.get("connect_timeout", 2))},
+        pool_timeout=cfg.pool_timeout,
+        connect_args={"options": options, "connect_timeout": cfg.connect_timeout},
     )
     event.listen(engine, "handle_error", _terse_errors)
     return engine
@@ -96,14 +97,14 @@ def _terse_errors(context: Any) -> None:
         wrapped.args = (f"({type(orig).__module__}.{type(orig).__name__}) {primary}", *wrapped.args[1:])
 
 
-def _sqlite_engine(url: str, cfg: dict[str, Any]) -> Engine:
+def _sqlite_engine(url: str, cfg: DatabaseConfig) -> Engine:
     """SQLite with WAL, a busy timeout and its folder created."""
     path = url.split("///", 1)[-1]
     pooled: dict[str, Any] = {}
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        pooled["pool_timeout"] = float(cfg.get("pool_timeout", 1.0))  # a file has a queue pool (memory: one per thread)
-    connect = {"timeout": float(cfg.get("busy_timeout", 1.5)), "check_same_thread": False}
+        pooled["pool_timeout"] = cfg.pool_timeout  # a file has a queue pool (memory: one per thread)
+    connect = {"timeout": cfg.busy_timeout, "check_same_thread": False}
     engine = create_engine(url, connect_args=connect, hide_parameters=True, **pooled)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -125,7 +126,7 @@ class Services:
     redis: redis.Redis
     engine: Engine
     sessions: Callable[[], Session]
-    dialogs: RedisDialogStorage
+    dialogs: DialogStore
     followers: Followers
     wx: WxClient
     outbox: Outbox
@@ -146,30 +147,30 @@ def build_services(settings: Settings, var: Path = VAR) -> Services:
     engine = make_engine(settings.database_url, settings)
     sessions = sessionmaker(engine, expire_on_commit=False)
     followers = Followers(sessions)
-    ob = settings.section("outbox")
+    ob = settings.outbox
     wx = WxClient(
         settings.appid,
         settings.secret,
         settings.api_base_url,
         client,
-        timeout=float(ob["timeout"]),
-        stable_token=bool(ob.get("use_stable_token")),
+        timeout=ob.timeout,
+        stable_token=ob.use_stable_token,
     )
-    pool = ThreadPoolExecutor(int(ob["workers"]), thread_name_prefix="outbox")
+    pool = ThreadPoolExecutor(ob.workers, thread_name_prefix="outbox")
     services = Services(
         settings=settings,
         redis=client,
         engine=engine,
         sessions=sessions,
-        dialogs=RedisDialogStorage(client, int(settings.section("dialog")["ttl"])),
+        dialogs=DialogStore(client, settings.dialog.ttl),
         followers=followers,
         wx=wx,
-        outbox=Outbox(wx, followers, float(ob["backoff"])),
+        outbox=Outbox(wx, followers, ob.backoff),
         dispatcher=Dispatcher(ROUTERS),
         pool=pool,
         ordered=OrderedPool(pool),
         content=ContentStore(client),
-        points=Points(client, sessions, dict(settings.section("quiz")["caps"])),
+        points=Points(client, sessions, dict(QuizConfig.of(settings).caps)),
     )
     services.pipeline = Pipeline(services)
     return services

@@ -117,7 +117,7 @@ def settings() -> Settings:
 
 def account_type() -> str:
     """ "service" or "subscription", from config emulator.account_type."""
-    return str(settings().section("emulator").get("account_type", "service"))
+    return settings().emulator.account_type
 
 
 def body() -> dict[str, Any]:
@@ -133,11 +133,11 @@ def body() -> dict[str, Any]:
 
 def delay() -> int:
     """Simulated latency and random failures of one call: 0, or -1 (system busy)."""
-    cfg = settings().section("emulator")
-    latency = float(cfg.get("latency_ms", 0) or 0)
+    cfg = settings().emulator
+    latency = float(cfg.latency_ms)
     if latency > 0:
         time.sleep(latency / 1000)
-    rate = float(cfg.get("failure_rate", 0) or 0)
+    rate = cfg.failure_rate
     if rate > 0 and random.random() < rate:
         return -1
     return 0
@@ -181,7 +181,7 @@ def own_address(s: Settings) -> str:
 def webhook_client(observer: Observer | None = None) -> SimClient:
     """A simulated WeChat client posting to this app's own webhook at its configured address."""
     s = settings()
-    url = own_address(s) + s.section("webhook")["path"]
+    url = own_address(s) + s.webhook.path
     return SimClient(url, s.token, s.aes_key, s.appid, mode="safe" if s.aes_key else "plain", observer=observer)
 
 

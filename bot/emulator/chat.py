@@ -71,11 +71,11 @@ def state() -> EmulatorState:
 
 
 def menu() -> dict[str, Any]:
-    return settings().section("menu") or {}
+    return settings().menu or {}
 
 
 def account_name() -> str:
-    return str(settings().section("emulator").get("account_name") or "公众号")
+    return settings().emulator.account_name or "公众号"
 
 
 def menu_items() -> Iterator[dict[str, Any]]:

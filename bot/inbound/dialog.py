@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
-from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
-KEY = "dlg:{}"  # Redis key of a user's dialog
-LOCK_KEY = "lock:user:{}"  # Redis key of a user's message lock
+from bot.core.keys import DIALOG_KEY
 
 
 @dataclass
@@ -54,20 +50,29 @@ class Dialog:
             return cls()
 
 
-class DialogStorage(ABC):
-    """Where dialogs live: get / set / clear, every entry expiring after `ttl` seconds."""
+class DialogStore:
+    """Dialogs as JSON strings in Redis with a TTL: read and written one at a time (tools, tests, the slow path).
 
-    def __init__(self, ttl: int) -> None:
+    The pipeline's hot path loads and saves the same record (DIALOG_KEY, Dialog.dumps/loads, `ttl`) inside its
+    one-round-trip scripts, together with the dedupe record and the user's lock, so no other backend could serve it.
+    """
+
+    def __init__(self, client: redis.Redis, ttl: int) -> None:
+        self.redis = client
         self.ttl = ttl
 
-    @abstractmethod
-    def get(self, openid: str) -> Dialog: ...
+    def get(self, openid: str) -> Dialog:
+        return Dialog.loads(self.redis.get(DIALOG_KEY.format(openid)))
 
-    @abstractmethod
-    def set(self, openid: str, dialog: Dialog) -> None: ...
+    def set(self, openid: str, dialog: Dialog) -> None:
+        raw = dialog.dumps()
+        if raw:
+            self.redis.set(DIALOG_KEY.format(openid), raw, ex=self.ttl)
+        else:
+            self.clear(openid)
 
-    @abstractmethod
-    def clear(self, openid: str) -> None: ...
+    def clear(self, openid: str) -> None:
+        self.redis.delete(DIALOG_KEY.format(openid))
 
     def update(self, openid: str, state: str, **data: Any) -> Dialog:
         """Load, enter `state` with `data`, save."""
@@ -75,50 +80,3 @@ class DialogStorage(ABC):
         dialog.set(state, **data)
         self.set(openid, dialog)
         return dialog
-
-
-class RedisDialogStorage(DialogStorage):
-    """Dialogs as JSON strings in Redis with a TTL."""
-
-    def __init__(self, client: redis.Redis, ttl: int) -> None:
-        super().__init__(ttl)
-        self.redis = client
-
-    def get(self, openid: str) -> Dialog:
-        return Dialog.loads(self.redis.get(KEY.format(openid)))
-
-    def set(self, openid: str, dialog: Dialog) -> None:
-        raw = dialog.dumps()
-        if raw:
-            self.redis.set(KEY.format(openid), raw, ex=self.ttl)
-        else:
-            self.clear(openid)
-
-    def clear(self, openid: str) -> None:
-        self.redis.delete(KEY.format(openid))
-
-
-class MemoryDialogStorage(DialogStorage):
-    """Dialogs in this process only (terminal experiments, single-process tools)."""
-
-    def __init__(self, ttl: int) -> None:
-        super().__init__(ttl)
-        self.items: dict[str, tuple[float, str]] = {}
-        self.guard = threading.Lock()
-
-    def get(self, openid: str) -> Dialog:
-        with self.guard:
-            expires, raw = self.items.get(openid, (0.0, ""))
-        return Dialog.loads(raw if expires > time.monotonic() else None)
-
-    def set(self, openid: str, dialog: Dialog) -> None:
-        raw = dialog.dumps()
-        with self.guard:
-            if raw:
-                self.items[openid] = (time.monotonic() + self.ttl, raw)
-            else:
-                self.items.pop(openid, None)
-
-    def clear(self, openid: str) -> None:
-        with self.guard:
-            self.items.pop(openid, None)

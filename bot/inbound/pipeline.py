@@ -15,10 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core import metrics
 from bot.core.errors import RequestRefused, UserFacingError
-from bot.core.followers import SEEN_KEY
+from bot.core.keys import DEDUPE_KEY, DIALOG_KEY, LOCK_KEY, SEEN_KEY
 from bot.core.logs import mask
 from bot.inbound.context import Context, Deferred
-from bot.inbound.dialog import KEY as DIALOG_KEY, LOCK_KEY, Dialog
+from bot.inbound.dialog import Dialog
 from bot.inbound.message import Message, Reply, TextReply, as_reply
 from bot.inbound.wire import render
 from handlers.tickets import notify as ticket_notify
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEDUPE_KEY = "dd:{}"  # Redis key of a handled message: "pending", "deferred" or "done:<reply xml>"
 FALLBACK = "抱歉，系统开小差了，请稍后再试。如需帮助请回复「帮助」。"  # reply when a handler fails
 BUSY = "系统繁忙，请稍后再发一次。您已填写的内容都还在。"  # reply when Redis or the database did not answer in time
 BUSY_REPLY = TextReply(BUSY)  # a handler's dependency failed: the dialog is kept as it was before the message
@@ -92,14 +91,14 @@ class Pipeline:
     def __init__(self, services: Services) -> None:
         self.s = services
         cfg = services.settings
-        self.soft_limit = float(cfg.section("webhook")["soft_limit"])
-        self.retry_wait = float(cfg.section("webhook")["retry_wait"])
-        self.retry_floor = float(cfg.section("webhook")["wechat_timeout"]) * RETRY_SHARE
-        self.dialog_ttl = int(cfg.section("dialog")["ttl"])
-        self.lock_ms = int(cfg.section("dialog")["lock_timeout"]) * 1000
-        self.lock_wait = float(cfg.section("dialog")["lock_wait"])
-        self.dedupe_ttl = int(cfg.section("dedupe")["ttl"])
-        self.touch_ttl = max(1, int(cfg.section("followers")["touch_interval"]))
+        self.soft_limit = cfg.webhook.soft_limit
+        self.retry_wait = cfg.webhook.retry_wait
+        self.retry_floor = cfg.webhook.wechat_timeout * RETRY_SHARE
+        self.dialog_ttl = services.dialogs.ttl
+        self.lock_ms = cfg.dialog.lock_timeout * 1000
+        self.lock_wait = cfg.dialog.lock_wait
+        self.dedupe_ttl = cfg.dedupe.ttl
+        self.touch_ttl = max(1, cfg.followers.touch_interval)
         self.local = threading.local()  # one dedicated Redis connection per thread for the two hot scripts
         self.begin = services.redis.register_script(BEGIN)
         self.finish = services.redis.register_script(FINISH)
@@ -179,16 +178,15 @@ class Pipeline:
     def wait_lock(self, turn: Turn, wait: float | None = None) -> Dialog | None:
         """Wait for the user's previous message to finish; the dialog once the lock is ours."""
         deadline = time.monotonic() + (self.lock_wait if wait is None else wait)
-        lock_key, dialog_key = turn.keys[1], turn.keys[2]
         while time.monotonic() < deadline:
             time.sleep(POLL)
-            if self.s.redis.set(lock_key, turn.token, nx=True, px=self.lock_ms):
-                return Dialog.loads(self.s.redis.get(dialog_key))
+            if self.s.redis.set(turn.keys[1], turn.token, nx=True, px=self.lock_ms):
+                return self.s.dialogs.get(turn.msg.openid)
         return None
 
     def run_late(self, turn: Turn) -> None:
         """Background: a message that waited too long for the lock; its reply goes out through the outbox."""
-        dialog = self.wait_lock(turn, wait=self.lock_ms / 1000 + 1) or Dialog.loads(self.s.redis.get(turn.keys[2]))
+        dialog = self.wait_lock(turn, wait=self.lock_ms / 1000 + 1) or self.s.dialogs.get(turn.msg.openid)
         turn.started = float("-inf")  # past any soft limit: whatever comes back is sent out of band
         xml_reply = self.run(turn, dialog, out_of_band=True)
         log.debug("late message for %s handled (%s)", mask(turn.msg.openid), bool(xml_reply))

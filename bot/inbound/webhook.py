@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -17,6 +17,7 @@ from flask import Flask
 
 from bot.core import metrics
 from bot.core.errors import RequestRefused
+from bot.core.keys import NONCE_KEY
 from bot.core.services import Services
 from bot.inbound.message import TextReply
 from bot.inbound.pipeline import FALLBACK
@@ -34,7 +35,6 @@ REASONS = {
 }  # status lines the webhook answers with
 StartResponse = Callable[..., Any]
 MAX_NONCE = 64  # characters; WeChat's nonce is a short number, anything longer is junk
-NONCE_KEY = "wh:n:{}:{}"  # Redis key: hash of the body first seen with (timestamp, nonce); checked in pipeline BEGIN
 
 
 def register(app: Flask, path: str) -> None:
@@ -47,11 +47,10 @@ class Webhook:
 
     def __init__(self, inner: Callable[..., Iterable[bytes]], services: Services, path: str) -> None:
         self.inner, self.services, self.path = inner, services, path
-        cfg = services.settings.section("webhook")
-        self.window, self.cap = int(cfg["timestamp_window"]), int(cfg["max_body"])
         s = services.settings
+        self.window, self.cap = s.webhook.timestamp_window, s.webhook.max_body
         self.crypto = Crypto(s.token, s.aes_key, s.appid) if s.aes_key else None
-        self.modes = accepted_modes(cfg, bool(s.aes_key))
+        self.modes = accepted_modes(s.webhook.accepted_modes, bool(s.aes_key))
         if "plain" in self.modes:
             log.warning("the webhook accepts plaintext requests, whose signature does not cover the body")
 
@@ -151,11 +150,11 @@ def refuse(exc: RequestRefused) -> tuple[int, str, str]:
     return exc.status, exc.reason, TEXT
 
 
-def accepted_modes(cfg: Mapping[str, Any], has_key: bool) -> frozenset[str]:
+def accepted_modes(configured: Sequence[str], has_key: bool) -> frozenset[str]:
     """webhook.accepted_modes (default aes only) with an AES key; plain is the only mode without one."""
     if not has_key:
         return frozenset({"plain"})
-    return frozenset(cfg.get("accepted_modes") or ["aes"])
+    return frozenset(configured or ("aes",))
 
 
 def query(environ: Mapping[str, Any]) -> dict[str, str]:

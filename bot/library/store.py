@@ -9,9 +9,9 @@ from pathlib import Path
 
 import redis
 
+from bot.core.keys import CONTENT_VERSION_KEY as VERSION_KEY
 from bot.library.loader import CONTENT, ContentInvalid, Library, Problem, load_library
 
-VERSION_KEY = "content:version"  # Redis counter; every process reloads when it changes
 POLL = 2.0  # seconds between a process's looks at VERSION_KEY
 EMPTY = Library((), ())  # served when content/ has never loaded
 

@@ -20,10 +20,10 @@ from wechatpy import WeChatClient
 from wechatpy.session import SessionStorage
 
 from bot.core.errors import WeChatAPIError
+from bot.core.keys import TOKEN_LOCK, TOKEN_PREFIX
 
 WECHAT_ROOT = "https://api.weixin.qq.com/"  # what wechatpy hard-codes; rewritten to our base's root
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # token invalid / expired: refresh once and retry
-TOKEN_LOCK = "wx:token:lock"  # Redis lock held while one process refreshes the token
 REFRESH_MARGIN = 60  # seconds before expiry a token is treated as expired
 TOKEN_CACHE = 5.0  # seconds a token read from Redis is reused in-process before Redis is asked again
 
@@ -44,7 +44,7 @@ class Download:
 class RedisTokenStore(SessionStorage):
     """wechatpy's session storage in Redis, so every process shares one access token."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "wx:") -> None:
+    def __init__(self, client: redis.Redis, prefix: str = TOKEN_PREFIX) -> None:
         self.redis = client
         self.prefix = prefix
 

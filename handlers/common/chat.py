@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from bot.core.keys import WXJOB_KEY
 from bot.core.logs import mask
 from bot.inbound.context import Context
 from bot.inbound.message import Message
@@ -52,7 +53,7 @@ def build_help(ctx: Context) -> str:
     return "\n".join(
         [
             "您好！这里是园区微党建公众号，可以：",
-            *menu_lines(ctx.settings.section("menu")),
+            *menu_lines(ctx.settings.menu),
             "",
             "常用指令：",
             "「新声」继续收听，「新声37」听第37集，「新声目录」看全部",
@@ -103,7 +104,7 @@ def subscribe(msg: Message, ctx: Context) -> str:
     key = msg.event_key
     scene = key[len("qrscene_") :] if key.startswith("qrscene_") else None
     ctx.services.followers.subscribe(msg.openid, scene)
-    return ctx.settings.section("followers")["welcome"]
+    return ctx.settings.followers.welcome
 
 
 @router.event("unsubscribe")
@@ -123,7 +124,7 @@ def job_finished(msg: Message, ctx: Context) -> None:
     """WeChat reports a mass or template send's result: kept for the push report."""
     fields = {k: str(v) for k, v in msg.raw.items() if isinstance(v, str)}
     job = fields.get("MsgID") or fields.get("MsgId") or str(msg.create_time)
-    ctx.services.redis.hset(f"wxjob:{msg.event}:{job}", mapping=fields)
+    ctx.services.redis.hset(WXJOB_KEY.format(msg.event, job), mapping=fields)
     log.info("%s for job %s: %s", msg.event, job, fields.get("Status"))
 
 

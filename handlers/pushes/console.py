@@ -16,14 +16,15 @@ from bot.console import audit, tags
 from bot.console.forms import REQUIRED, ActionForm, choices
 from bot.console.models import AuditEntry
 from bot.console.web import current, db, login_required, role_required
+from bot.core.clock import TZ
 from bot.core.database import utcnow
 from bot.core.errors import SelfApproval
 from bot.core.services import services
 from handlers.pushes import service as pushes
+from handlers.pushes.config import PushConfig
 from handlers.pushes.fanout import report
 from handlers.pushes.models import Push, PushRun
 from handlers.pushes.schedule import calendar as plan_calendar
-from handlers.quiz.points import TZ
 
 bp = Blueprint("pushes", __name__, url_prefix="/pushes", template_folder="templates")
 audit.ACTIONS.update(
@@ -261,6 +262,6 @@ def progress(run_id: int) -> Response:
 @bp.get("/calendar")
 @login_required
 def calendar() -> str:
-    quiet = list(services().settings.section("push")["quiet_hours"])
+    quiet = list(PushConfig.of(services().settings).quiet_hours)
     days = plan_calendar(db(), utcnow(), quiet)
     return render_template("console/pushes_calendar.html", days=days, quiet=quiet)

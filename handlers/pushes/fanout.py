@@ -14,8 +14,10 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.database import Follower, utcnow
+from bot.core.keys import WXJOB_KEY
 from bot.core.services import Services
 from bot.outbound.outbox import SendResult
+from handlers.pushes.config import PushConfig
 from handlers.pushes.content import (
     Payload,
     audience_openids,
@@ -53,13 +55,8 @@ class Policy:
 
     @classmethod
     def of(cls, services: Services) -> Policy:
-        cfg = services.settings.section("push")
-        return cls(
-            float(cfg["rate_per_second"]),
-            int(cfg["concurrency"]),
-            bool(cfg.get("resend_uncertain")),
-            {k: str(v) for k, v in (cfg.get("templates") or {}).items() if v},
-        )
+        cfg = PushConfig.of(services.settings)
+        return cls(cfg.rate_per_second, cfg.concurrency, cfg.resend_uncertain, cfg.templates)
 
 
 class Limiter:
@@ -394,7 +391,8 @@ def report(services: Services, run_id: int) -> dict[str, Any]:
     totals = {
         s: sum(counts.get(s, {}).values()) for s in ("pending", "sending", "sent", "skipped", "failed", "uncertain")
     }
-    job = services.redis.hgetall(f"wxjob:masssendjobfinish:{run.mass_msg_id}") if run and run.mass_msg_id else {}
+    job_key = WXJOB_KEY.format("masssendjobfinish", run.mass_msg_id) if run and run.mass_msg_id else ""
+    job = services.redis.hgetall(job_key) if job_key else {}
     done = sum(totals[s] for s in FINISHED)
     return {
         "run_id": run_id,

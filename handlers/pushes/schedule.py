@@ -11,9 +11,9 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core.clock import TZ
 from bot.core.database import aware
 from handlers.pushes.models import Push, PushRun
-from handlers.quiz.points import TZ
 from handlers.quiz.reminders import in_quiet_hours, parse_clock
 
 CLOCK = r"(?P<h>[01]?\d|2[0-3])[:：](?P<m>[0-5]\d)"  # "09:00" (full-width colon too)

@@ -12,16 +12,18 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.core.claims import claim_run
+from bot.core.clock import TZ
 from bot.core.database import aware, utcnow
 from bot.core.errors import SelfApproval
 from bot.core.services import Services
 from bot.library.loader import Library
 from bot.outbound.outbox import SendResult
+from handlers.pushes.config import PushConfig
 from handlers.pushes.content import mass_text, payload
 from handlers.pushes.fanout import FanOut
 from handlers.pushes.models import Delivery, Push, PushRun
 from handlers.pushes.schedule import ScheduleError, next_due, quota_conflict, series_item, trigger, utc
-from handlers.quiz.points import TZ
 
 CONTENT_KINDS = {
     "episode": "新声单集",
@@ -49,13 +51,13 @@ RUN_STATUSES = {
     "blocked": "未审核未发送",
     "missed": "已错过",
 }  # PushRun.status
-RUN_KEY = "sched:run:{}:{}"  # the scheduler's fire-once key (bot.scheduler.RUN_KEY), claimed per push and due time
 CLAIM_TTL = 86400 * 2  # seconds a fired run's claim is remembered
+JOB_ID = "push-{}"  # push id → its scheduler job's id (also the id its fire-once claim is taken under)
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class PushConfig:
+class PlanConfig:
     """config push: and the scheduler's grace, as the push logic needs them."""
 
     quiet: list[str]
@@ -65,14 +67,14 @@ class PushConfig:
     preview_limit: int
 
     @classmethod
-    def of(cls, services: Services) -> PushConfig:
-        cfg = services.settings.section("push")
+    def of(cls, services: Services) -> PlanConfig:
+        cfg = PushConfig.of(services.settings)
         return cls(
-            list(cfg["quiet_hours"]),
-            str(cfg.get("account_type", "service")),
-            {k: str(v) for k, v in (cfg.get("templates") or {}).items() if v},
-            int(services.settings.section("scheduler")["misfire_grace"]),
-            int(cfg["preview_limit"]),
+            list(cfg.quiet_hours),
+            cfg.account_type,
+            cfg.templates,
+            services.settings.scheduler.misfire_grace,
+            cfg.preview_limit,
         )
 
 
@@ -90,7 +92,7 @@ def content_problems(push: Push, library: Library) -> list[str]:
     return []
 
 
-def audience_problems(push: Push, cfg: PushConfig) -> list[str]:
+def audience_problems(push: Push, cfg: PlanConfig) -> list[str]:
     problems = []
     if push.audience_kind == "tag" and not (push.audience_ref or "").isdigit():
         problems.append("请选择标签")
@@ -131,7 +133,7 @@ def timing_problems(push: Push, now: datetime) -> list[str]:
 
 def plan(db: Session, services: Services, push: Push, now: datetime | None = None) -> list[str]:
     """Check the push and set its next run; the problems (Chinese) if it cannot be scheduled as it is."""
-    now, cfg = now or utcnow(), PushConfig.of(services)
+    now, cfg = now or utcnow(), PlanConfig.of(services)
     push.series_done = push.series_done or 0  # column defaults arrive only at insert
     push.needs_approval = bool(push.needs_approval)
     push.test_openids = list(push.test_openids or [])
@@ -178,7 +180,7 @@ def pause(db: Session, push: Push) -> int:
 
 def resume(db: Session, services: Services, push: Push, now: datetime | None = None) -> int:
     """Fire again; a paused run continues (the scheduler picks it up); a time passed while paused moves to now."""
-    now, cfg = now or utcnow(), PushConfig.of(services)
+    now, cfg = now or utcnow(), PlanConfig.of(services)
     push.status = "active"
     if push.timing == "recurring" and push.next_run_at is not None and aware(push.next_run_at) < now:
         due = next_due(push, now, cfg.quiet)
@@ -230,8 +232,7 @@ def preview(services: Services, push: Push) -> list[tuple[str, SendResult]]:
 # Firing -------------------------------------------------------------------------------------------------
 def claim(services: Services, push_id: int, due: datetime) -> bool:
     """The one process that fires this push at this due time (two schedulers by mistake fire once)."""
-    key = RUN_KEY.format(f"push-{push_id}", int(due.timestamp()))
-    return bool(services.redis.set(key, "1", nx=True, ex=CLAIM_TTL))
+    return claim_run(services.redis, JOB_ID.format(push_id), due, CLAIM_TTL)
 
 
 def advance(push: Push, due: datetime, now: datetime, quiet: list[str]) -> None:
@@ -254,7 +255,7 @@ def gate(push: Push, due: datetime, now: datetime, grace: int) -> tuple[str, str
 
 def start_run(services: Services, push_id: int, now: datetime) -> tuple[int, str] | None:
     """Write the run of the push's due firing (fire-once) and move the push on; (run id, status)."""
-    cfg = PushConfig.of(services)
+    cfg = PlanConfig.of(services)
     with services.sessions() as db:
         push = db.get(Push, push_id)
         if push is None or push.status != "active" or push.next_run_at is None or aware(push.next_run_at) > now:

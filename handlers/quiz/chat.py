@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from bot.core.database import utcnow
+from bot.inbound.choices import pick
 from bot.inbound.context import Context
 from bot.inbound.message import Message
 from bot.inbound.router import Router, regex, state_is, text_is
 from bot.library.loader import Episode, Library
 from bot.library.questions import THEMES, Question
 from handlers.common.chat import on_cancel, on_help
+from handlers.quiz.config import QuizConfig
 from handlers.quiz.models import Membership, QuizRun
-from handlers.quiz.points import ALL, day_of, week_of
+from handlers.quiz.points import ALL, GROUP, WEEK, day_of, week_of
 from handlers.quiz.runs import Outcome, Scorer, active_run, choose, due_mistakes, finish, parse_answer, start
 
 router = Router("quiz")
@@ -27,8 +28,8 @@ MODES = {"daily": "每日答题", "special": "专项答题", "challenge": "挑�
 ACTIVITY = {"daily": "每日答题", "special": "专项答题", "challenge": "挑战答题"}  # ledger activity names
 
 
-def cfg(ctx: Context) -> dict[str, Any]:
-    return ctx.settings.section("quiz")
+def cfg(ctx: Context) -> QuizConfig:
+    return QuizConfig.of(ctx.settings)
 
 
 def bank(ctx: Context) -> Library:
@@ -46,7 +47,7 @@ def begin(ctx: Context, mode: str, ids: list[str], theme: str | None = None, int
     run = start(ctx.db, ctx.openid, mode, ids, theme)
     ctx.dialog.set(STATE, run=run.id, org=list(ctx.services.points.membership(ctx.db, ctx.openid)))
     if mode == "challenge":
-        head = f"【挑战答题】答错即止，每题限时{int(cfg(ctx)['challenge_seconds'])}秒"
+        head = f"【挑战答题】答错即止，每题限时{int(cfg(ctx).challenge_seconds)}秒"
     else:
         head = intro or f"【{MODES[mode]}】共{len(ids)}题"
     return f"{head}\n\n{ask(ctx, run)}"
@@ -62,9 +63,7 @@ def ask(ctx: Context, run: QuizRun) -> str:
 @router.click("QUIZ_DAILY")
 def daily(msg: Message, ctx: Context) -> str:
     c = cfg(ctx)
-    ids = choose(
-        ctx.db, list(bank(ctx).questions.values()), ctx.openid, int(c["daily_size"]), int(c["repeat_after_days"])
-    )
+    ids = choose(ctx.db, list(bank(ctx).questions.values()), ctx.openid, c.daily_size, c.repeat_after_days)
     return begin(ctx, "daily", ids)
 
 
@@ -78,10 +77,7 @@ def special(msg: Message, ctx: Context) -> str:
 
 @router.on(state_is("quiz:theme"), lambda msg, ctx: msg.type == "text")
 def special_theme(msg: Message, ctx: Context) -> str:
-    text = msg.text.strip()
-    theme = (
-        THEMES[int(text) - 1] if text.isdigit() and 1 <= int(text) <= len(THEMES) else text if text in THEMES else None
-    )
+    theme = pick(msg.text.strip(), THEMES)
     if theme is None:
         return f"请回复 1 到 {len(THEMES)} 的序号选择主题，或回复「退出」。"
     pool = [q for q in bank(ctx).questions.values() if q.theme == theme]
@@ -89,9 +85,9 @@ def special_theme(msg: Message, ctx: Context) -> str:
     return begin(
         ctx,
         "special",
-        choose(ctx.db, pool, ctx.openid, int(c["special_size"]), int(c["repeat_after_days"])),
+        choose(ctx.db, pool, ctx.openid, c.special_size, c.repeat_after_days),
         theme,
-        f"【专项答题·{theme}】共{int(c['special_size'])}题",
+        f"【专项答题·{theme}】共{c.special_size}题",
     )
 
 
@@ -100,15 +96,13 @@ def special_theme(msg: Message, ctx: Context) -> str:
 def challenge(msg: Message, ctx: Context) -> str:
     pool = [q for q in bank(ctx).questions.values() if q.type == "single"]
     c = cfg(ctx)
-    return begin(
-        ctx, "challenge", choose(ctx.db, pool, ctx.openid, int(c["challenge_size"]), int(c["repeat_after_days"]))
-    )
+    return begin(ctx, "challenge", choose(ctx.db, pool, ctx.openid, c.challenge_size, c.repeat_after_days))
 
 
 @router.text("复习", "错题本", "错题复习")
 @router.click("QUIZ_REVIEW")
 def review(msg: Message, ctx: Context) -> str:
-    ids = [i for i in due_mistakes(ctx.db, ctx.openid, limit=int(cfg(ctx)["review_size"])) if i in bank(ctx).questions]
+    ids = [i for i in due_mistakes(ctx.db, ctx.openid, limit=cfg(ctx).review_size) if i in bank(ctx).questions]
     if not ids:
         return "错题本里暂时没有到期需要复习的题目。答题时答错的题会按 1、2、4、8、16 天的间隔提醒您复习。"
     return begin(ctx, "review", ids, intro=f"【错题复习】今天有{len(ids)}道题到期")
@@ -195,7 +189,7 @@ def quit_run(ctx: Context, run: QuizRun) -> str:
 def verdict(ctx: Context, out: Outcome) -> str:
     q = out.question
     if out.timed_out:
-        head = f"⏰ 超过{int(cfg(ctx)['challenge_seconds'])}秒未作答，按答错计。"
+        head = f"⏰ 超过{int(cfg(ctx).challenge_seconds)}秒未作答，按答错计。"
     elif out.given == "":
         head = "已跳过。"
     else:
@@ -259,12 +253,12 @@ def leaderboard(msg: Message, ctx: Context) -> str:
     pts = ctx.services.points
     parts = [
         board(pts.top(ALL), "总榜", ctx.openid),
-        board(pts.top(f"lb:week:{week_of(day_of(utcnow()))}"), "本周榜", ctx.openid),
+        board(pts.top(WEEK.format(week_of(day_of(utcnow())))), "本周榜", ctx.openid),
     ]
     member = ctx.db.get(Membership, ctx.openid)
     if member is not None:
         name = next((o.name for o in bank(ctx).organisations if o.id == member.organisation), member.organisation)
-        parts.append(board(pts.top(f"lb:org:{member.organisation}:all"), f"{name}榜", ctx.openid))
+        parts.append(board(pts.top(GROUP.format("org", member.organisation)), f"{name}榜", ctx.openid))
     else:
         parts.append("回复「绑定组织」加入所在党组织的榜单。")
     return with_question(ctx, "\n\n".join(parts))

@@ -8,24 +8,23 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.core.clock import TZ, day_of  # noqa: F401 - re-exported: points days, streaks and weeks follow China time
 from bot.core.database import utcnow
 from handlers.quiz.models import Membership, PointsEntry
 
-TZ = ZoneInfo("Asia/Shanghai")  # points days, streaks and weeks follow China time
 BUILT_KEY = "lb:built"  # present while the leaderboards match the ledger; gone after a Redis flush
 ALL = "lb:all"  # all-time leaderboard
+WEEK = "lb:week:{}"  # week (week_of) → that week's leaderboard
+GROUP = "lb:{}:{}:all"  # (org or district, its id) → the group's all-time leaderboard
+GROUP_WEEK = "lb:{}:{}:week:{}"  # (org or district, its id, week) → the group's leaderboard of that week
+BOARDS = "lb:*"  # every leaderboard key (BUILT_KEY included), for a rebuild
 BATCH = 10_000  # members written per pipeline during a rebuild
 log = logging.getLogger(__name__)
-
-
-def day_of(moment: datetime) -> date:
-    return moment.astimezone(TZ).date()
 
 
 def week_of(day: date) -> str:
@@ -36,10 +35,10 @@ def week_of(day: date) -> str:
 def board_keys(day: date, org: str | None, district: str | None) -> list[str]:
     """Every leaderboard a point earned on `day` counts in."""
     week = week_of(day)
-    keys = [ALL, f"lb:week:{week}"]
+    keys = [ALL, WEEK.format(week)]
     for kind, name in (("org", org), ("district", district)):
         if name:
-            keys += [f"lb:{kind}:{name}:all", f"lb:{kind}:{name}:week:{week}"]
+            keys += [GROUP.format(kind, name), GROUP_WEEK.format(kind, name, week)]
     return keys
 
 
@@ -175,7 +174,7 @@ class Points:
         return {"members": len(totals), "seconds": seconds}
 
     def clear(self) -> None:
-        for key in self.redis.scan_iter("lb:*", count=1000):
+        for key in self.redis.scan_iter(BOARDS, count=1000):
             self.redis.delete(key)
 
     def write(self, rows: list[Any], span: str, members: dict[str, tuple[str | None, str | None]], week: str) -> None:
@@ -201,7 +200,7 @@ class Points:
         self.ensure_built()
         week = week_of(day_of(utcnow()))
         scores = {
-            span: self.redis.zscore(ALL if span == "all" else f"lb:week:{week}", openid) for span in ("all", "week")
+            span: self.redis.zscore(ALL if span == "all" else WEEK.format(week), openid) for span in ("all", "week")
         }
         pipe = self.redis.pipeline(transaction=False)
         for span, score in scores.items():

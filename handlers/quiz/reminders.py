@@ -8,11 +8,12 @@ from datetime import datetime, time as clock, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.core.clock import TZ, day_of
 from bot.core.database import Follower, utcnow
 from bot.core.followers import WINDOW
 from bot.core.services import Services
+from handlers.quiz.config import QuizConfig
 from handlers.quiz.models import Mistake, ReviewReminder
-from handlers.quiz.points import TZ, day_of
 
 TEXT = "您的错题本里有 {n} 道题到期待复习。回复「复习」开始，巩固学习成果。"  # the reminder message
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def candidates(services: Services, now: datetime) -> list[tuple[str, int]]:
 def send_review_reminders(services: Services, now: datetime | None = None) -> int:
     """Send today's reminders; the reminder row is written before the send, so none goes twice."""
     now = now or utcnow()
-    if in_quiet_hours(now, services.settings.section("quiz")["quiet_hours"]):
+    if in_quiet_hours(now, list(QuizConfig.of(services.settings).quiet_hours)):
         log.info("review reminders skipped: quiet hours")
         return 0
     sent = 0

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.database import utcnow
 from bot.library.questions import Question
+from handlers.quiz.config import QuizConfig
 from handlers.quiz.models import Mistake, QuizAnswer, QuizRun
 from handlers.quiz.points import Points
 
@@ -106,7 +107,7 @@ def finish(db: Session, run: QuizRun, now: datetime | None = None) -> None:
 class Scorer:
     """Scores answers of a run: points (capped, idempotent), 错题本, suspicious speed."""
 
-    def __init__(self, points: Points, settings: dict[str, Any]) -> None:
+    def __init__(self, points: Points, settings: QuizConfig) -> None:
         self.points, self.cfg = points, settings
 
     def answer(
@@ -121,9 +122,9 @@ class Scorer:
         """Record the answer to the run's current question and move on; committed in one transaction."""
         now = now or utcnow()
         elapsed = (now - _aware(run.asked_at, now)).total_seconds()
-        timed_out = run.mode == "challenge" and elapsed > float(self.cfg["challenge_seconds"])
+        timed_out = run.mode == "challenge" and elapsed > self.cfg.challenge_seconds
         correct = not timed_out and given == q.answer
-        suspicious = given not in ("", "timeout") and elapsed < float(self.cfg["min_answer_seconds"])
+        suspicious = given not in ("", "timeout") and elapsed < self.cfg.min_answer_seconds
         out = Outcome(
             q, correct, "timeout" if timed_out else given, suspicious=suspicious, timed_out=timed_out, run=run
         )
@@ -160,7 +161,7 @@ class Scorer:
             return self.points.stage(db, run.openid, run.mode, 1, f"{out.question.id} 答对", key, now)
         if run.mode == "challenge" and out.finished:
             length = run.correct
-            earned = next((p for need, p in self.cfg["challenge_points"] if length >= need), 0)
+            earned = next((p for need, p in self.cfg.challenge_points if length >= need), 0)
             return (
                 self.points.stage(db, run.openid, "challenge", earned, f"挑战答题连对{length}题", key, now)
                 if earned
@@ -170,7 +171,7 @@ class Scorer:
 
     def review(self, db: Session, run: QuizRun, q: Question, correct: bool, given: str, now: datetime) -> None:
         """Leitner: a wrong answer puts the question in box 1; in review, right moves it up, wrong back to 1."""
-        days = list(self.cfg["leitner_days"])
+        days = list(self.cfg.leitner_days)
         if run.mode != "review" and (correct or given == ""):
             return  # nothing to file: a right answer outside review leaves the 错题本 as it is
         item = db.scalar(select(Mistake).where(Mistake.openid == run.openid, Mistake.question_id == q.id))

@@ -42,11 +42,11 @@ def new_code(services: Services, account_id: int) -> str:
 
 def try_allowed(services: Services, openid: str) -> int:
     """Count one code try by `openid`; 0 if allowed, else the seconds until this user (or everyone) may try again."""
-    cfg = services.settings.section("console")
-    window, wait = int(cfg["bind_window"]), 0
+    cfg = services.settings.console
+    window, wait = cfg.bind_window, 0
     for key, limit in (
-        (TRY_KEY.format(openid), int(cfg["bind_max_attempts"])),
-        (TRY_ALL_KEY, int(cfg["bind_global_max_attempts"])),
+        (TRY_KEY.format(openid), cfg.bind_max_attempts),
+        (TRY_ALL_KEY, cfg.bind_global_max_attempts),
     ):
         pipe = services.redis.pipeline()
         pipe.set(key, 0, ex=window, nx=True)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.logs import mask
+from bot.inbound.choices import pick
 from bot.inbound.context import Context
 from bot.inbound.message import Message
 from bot.inbound.router import Router, kind_is, normalize, state_is, text_is
@@ -213,12 +214,7 @@ def edit_choice(msg: Message, ctx: Context) -> str:
     text = ctx.norm_text
     if text in BACK:
         return goto(ctx, draft, "confirm")
-    names = list(ITEMS)
-    item = (
-        names[int(text) - 1]
-        if text.isdigit() and 1 <= int(text) <= len(names)
-        else next((k for k, v in ITEMS.items() if normalize(v) == text), None)
-    )
+    item = pick(text, list(ITEMS), lambda key: normalize(ITEMS[key]))
     if item is None:
         return "请回复要修改项目的序号（1–5），或「上一步」返回核对。"
     draft["editing"] = True
@@ -274,11 +270,7 @@ def other_media(msg: Message, ctx: Context) -> str:
 def category(msg: Message, ctx: Context) -> str:
     draft, names = current(ctx), list(cfg(ctx).categories)
     text = ctx.norm_text
-    chosen = (
-        names[int(text) - 1]
-        if text.isdigit() and 1 <= int(text) <= len(names)
-        else next((n for n in names if normalize(n) == text), None)
-    )
+    chosen = pick(text, names, normalize)
     if chosen is None:
         return f"请回复 1 到 {len(names)} 的序号，或类别名称。\n\n" + prompt(ctx, draft, "category")
     draft["category"] = chosen
@@ -352,7 +344,7 @@ def confirm(msg: Message, ctx: Context) -> str:
         rollback(ctx)
         return DB_DOWN
     done = {"id": draft["id"], "number": ticket.number}  # a second 确认 answers with the same number
-    ticket_drafts.store(ctx.services, ctx.openid, done, int(ctx.settings.section("dialog")["ttl"]))
+    ticket_drafts.store(ctx.services, ctx.openid, done, ctx.settings.dialog.ttl)
     ctx.dialog.clear()
     log.info("ticket %s submitted by %s (new: %s)", ticket.number, mask(ctx.openid), created)
     if created:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, LargeBinary, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.database import Base, utcnow
+from bot.core.database import Base, append_only, utcnow
 
 # Status → the Chinese name shown to submitters and staff.
 STATUSES = {
@@ -167,11 +166,4 @@ class TicketMedia(Base):
     error: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the last failure: expired, too_large, ...
 
 
-class AppendOnlyError(RuntimeError):
-    """Raised when code tries to change or delete a ticket event."""
-
-
-@event.listens_for(TicketEvent, "before_update")
-@event.listens_for(TicketEvent, "before_delete")
-def _refuse_change(_mapper: Any, _conn: Any, target: TicketEvent) -> None:
-    raise AppendOnlyError(f"ticket_events is append-only (event {target.id})")
+append_only(TicketEvent, "event")

@@ -12,12 +12,13 @@ import redis
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bot.core.clock import aware
 from bot.core.database import utcnow
 from bot.core.logs import mask
 from bot.outbound.outbox import TEMPLATE_VALUE
 from handlers.tickets.flow import Step
 from handlers.tickets.models import OPEN_STATUSES, StaffNotice, Ticket, TicketNotice
-from handlers.tickets.rules import TicketConfig, aware, china
+from handlers.tickets.rules import TicketConfig, china
 
 if TYPE_CHECKING:
     from bot.core.services import Services

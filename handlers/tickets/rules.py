@@ -1,13 +1,12 @@
-"""Tickets (急难愁盼): settings, numbers, submission from chat, the submitter's view, and privacy rules."""
+"""Tickets (急难愁盼): numbers, submission from chat, the submitter's view, and privacy rules (settings: config.py)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -15,68 +14,18 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.core.database import aware, utcnow
+from bot.core.clock import china  # ticket numbers, months and deadlines shown follow China time
+from bot.core.database import utcnow
 from bot.core.phones import mask_phone  # noqa: F401 - re-exported: the console and the export import it from here
+from handlers.tickets.config import TicketConfig
 from handlers.tickets.media import add_rows
 from handlers.tickets.models import Ticket, TicketCounter, TicketEvent
 
 if TYPE_CHECKING:
     from bot.console.models import Account
-    from bot.core.config import Settings
 
-TZ = ZoneInfo("Asia/Shanghai")  # ticket numbers, months and deadlines shown follow China time
 PHONE = re.compile(r"^1[3-9]\d{9}$")  # a mainland mobile number (11 digits, 13x–19x)
 NUMBER = re.compile(r"^[A-Z]{1,4}\d{10}$")  # a ticket number: prefix, yymmdd, 4-digit sequence
-_configs: dict[int, tuple[Any, TicketConfig]] = {}  # per settings object: (settings, its TicketConfig)
-
-
-@dataclass(frozen=True)
-class TicketConfig:
-    """The `tickets` section of config.yaml, read once."""
-
-    prefix: str
-    intake: timedelta
-    tiers: dict[str, tuple[str, timedelta]]  # key → (name, deadline)
-    categories: dict[str, str]  # name → starting tier
-    departments: dict[str, tuple[str, str]]  # id → (name, supervisor username)
-    draft_days: int
-    description_max: int
-    media_max: int
-    duplicate_days: int
-    template_id: str
-    staff_template_id: str
-    alert_new: bool
-
-    @classmethod
-    def of(cls, settings: Settings) -> TicketConfig:
-        """The settings' ticket config, built on first use (the settings object is kept so its id stays its own)."""
-        found = _configs.get(id(settings))
-        if found is None or found[0] is not settings:
-            found = _configs[id(settings)] = (settings, cls.read(settings.section("tickets")))
-        return found[1]
-
-    @classmethod
-    def read(cls, cfg: dict[str, Any]) -> TicketConfig:
-        return cls(
-            prefix=str(cfg.get("number_prefix") or "JK"),
-            intake=timedelta(hours=float(cfg["intake_hours"])),
-            tiers={k: (v["name"], timedelta(hours=float(v["hours"]))) for k, v in cfg["tiers"].items()},
-            categories={c["name"]: c["tier"] for c in cfg["categories"]},
-            departments={d["id"]: (d["name"], str(d.get("supervisor") or "")) for d in cfg.get("departments") or []},
-            draft_days=int(cfg["draft_days"]),
-            description_max=int(cfg["description_max"]),
-            media_max=int(cfg["media_max"]),
-            duplicate_days=int(cfg["duplicate_days"]),
-            template_id=str(cfg.get("template_id") or ""),
-            staff_template_id=str(cfg.get("staff_template_id") or ""),
-            alert_new=bool(cfg.get("alert_new", True)),
-        )
-
-    def tier_name(self, tier: str) -> str:
-        return self.tiers.get(tier, (tier, timedelta()))[0]
-
-    def department_name(self, dep: str | None) -> str:
-        return self.departments.get(dep or "", (dep or "", ""))[0]
 
 
 @dataclass
@@ -92,11 +41,6 @@ class Submission:
     anonymous: bool = False
     media: list[dict[str, Any]] = field(default_factory=list)
     district: str | None = None
-
-
-def china(when: datetime) -> datetime:
-    """`when` in China time."""
-    return aware(when).astimezone(TZ)
 
 
 def valid_phone(text: str) -> str | None:

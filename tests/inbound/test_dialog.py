@@ -1,4 +1,4 @@
-"""One contract for every dialog storage backend: get / set / clear / update, with a TTL."""
+"""The dialog record and its Redis store: get / set / clear / update, with a TTL."""
 
 from __future__ import annotations
 
@@ -7,16 +7,14 @@ import time
 import pytest
 import redis
 
-from bot.inbound.dialog import Dialog, DialogStorage, MemoryDialogStorage, RedisDialogStorage
+from bot.inbound.dialog import Dialog, DialogStore
 
 
-@pytest.fixture(params=["memory", "redis"])
-def storage(request, redis_url) -> DialogStorage:
-    if request.param == "memory":
-        return MemoryDialogStorage(ttl=1)
+@pytest.fixture
+def storage(redis_url) -> DialogStore:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     client.flushdb()
-    return RedisDialogStorage(client, ttl=1)
+    return DialogStore(client, ttl=1)
 
 
 def test_empty_by_default(storage):

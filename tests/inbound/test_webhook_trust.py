@@ -53,9 +53,9 @@ def test_plaintext_is_accepted_during_a_configured_migration_window(client, plai
 
 
 def test_without_an_aes_key_plain_is_the_only_mode():
-    assert accepted_modes({"accepted_modes": ["aes"]}, has_key=False) == {"plain"}
-    assert accepted_modes({}, has_key=True) == {"aes"}
-    assert accepted_modes(PLAIN_OK, has_key=True) == {"aes", "plain"}
+    assert accepted_modes(["aes"], has_key=False) == {"plain"}
+    assert accepted_modes([], has_key=True) == {"aes"}
+    assert accepted_modes(PLAIN_OK["accepted_modes"], has_key=True) == {"aes", "plain"}
 
 
 @pytest.mark.parametrize("bad", [[], ["none"], "aes", ["aes", "rot13"], None])

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from bot.library.loader import CONTENT, ContentInvalid, load_library
 from bot.library.questions import Question
+from handlers.quiz.config import QuizConfig
 from handlers.quiz.models import Mistake, QuizAnswer
 from handlers.quiz.reminders import send_review_reminders
 from handlers.quiz.runs import Scorer, parse_answer, start
@@ -124,7 +125,7 @@ def test_a_quiz_survives_an_app_restart_and_a_redis_flush(
 def test_leitner_schedule_with_a_controlled_clock(services):
     bank = services.content.current().questions
     q = next(iter(bank.values()))
-    scorer = Scorer(services.points, services.settings.section("quiz"))
+    scorer = Scorer(services.points, QuizConfig.of(services.settings))
     t0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
     def box_and_due():

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import delete, select
 
 from bot.console.models import Account
-from bot.core.errors import UserFacingError
+from bot.core.errors import AppendOnlyError, UserFacingError
 from handlers.tickets import flow
 from handlers.tickets.media import retry_pending
-from handlers.tickets.models import AppendOnlyError, StaffNotice, Ticket, TicketEvent, TicketMedia, TicketNotice
+from handlers.tickets.models import StaffNotice, Ticket, TicketEvent, TicketMedia, TicketNotice
 from handlers.tickets.notify import PENDING_KEY, deliver, escalate
 from handlers.tickets.rules import (
     TicketConfig,

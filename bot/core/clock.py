@@ -1,0 +1,28 @@
+"""Core: the one clock; timestamps are stored in UTC, and days, schedules and pages follow China time."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+TZ = ZoneInfo("Asia/Shanghai")  # China time: points days, schedules, ticket numbers, times shown in the console
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, as every timestamp column stores it."""
+    return datetime.now(UTC)
+
+
+def aware(value: datetime) -> datetime:
+    """`value` with its time zone: SQLite gives back naive datetimes, which are UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def china(when: datetime) -> datetime:
+    """`when` in China time (a naive value is UTC)."""
+    return aware(when).astimezone(TZ)
+
+
+def day_of(moment: datetime) -> date:
+    """The China-time day of an aware moment."""
+    return moment.astimezone(TZ).date()

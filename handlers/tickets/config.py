@@ -1,0 +1,63 @@
+"""Tickets feature: its `tickets` section of config.yaml, typed once per Settings (validated by load_settings)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.core.config import Settings
+
+
+@dataclass(frozen=True)
+class TicketConfig:
+    """The `tickets` section of config.yaml, read once."""
+
+    SECTION = "tickets"
+
+    prefix: str
+    intake: timedelta
+    tiers: dict[str, tuple[str, timedelta]]  # key → (name, deadline)
+    categories: dict[str, str]  # name → starting tier
+    departments: dict[str, tuple[str, str]]  # id → (name, supervisor username)
+    draft_days: int
+    description_max: int
+    media_max: int
+    duplicate_days: int
+    template_id: str
+    staff_template_id: str
+    alert_new: bool
+    escalation_interval: int = 60  # seconds between the scheduler's deadline checks
+    media_fetch_interval: int = 600  # seconds between the scheduler's media fetch retries
+
+    @classmethod
+    def of(cls, settings: Settings) -> TicketConfig:
+        """The settings' ticket config, built on first use and kept on the settings."""
+        return settings.feature(cls)
+
+    @classmethod
+    def from_raw(cls, cfg: Mapping[str, Any]) -> TicketConfig:
+        return cls(
+            prefix=str(cfg.get("number_prefix") or "JK"),
+            intake=timedelta(hours=float(cfg["intake_hours"])),
+            tiers={k: (v["name"], timedelta(hours=float(v["hours"]))) for k, v in cfg["tiers"].items()},
+            categories={c["name"]: c["tier"] for c in cfg["categories"]},
+            departments={d["id"]: (d["name"], str(d.get("supervisor") or "")) for d in cfg.get("departments") or []},
+            draft_days=int(cfg["draft_days"]),
+            description_max=int(cfg["description_max"]),
+            media_max=int(cfg["media_max"]),
+            duplicate_days=int(cfg["duplicate_days"]),
+            template_id=str(cfg.get("template_id") or ""),
+            staff_template_id=str(cfg.get("staff_template_id") or ""),
+            alert_new=bool(cfg.get("alert_new", True)),
+            escalation_interval=int(cfg.get("escalation_interval", 60)),
+            media_fetch_interval=int(cfg.get("media_fetch_interval", 600)),
+        )
+
+    def tier_name(self, tier: str) -> str:
+        return self.tiers.get(tier, (tier, timedelta()))[0]
+
+    def department_name(self, dep: str | None) -> str:
+        return self.departments.get(dep or "", (dep or "", ""))[0]
