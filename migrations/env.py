@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import bot.console.models  # noqa: F401
+import bot.library.progress  # noqa: F401
 import handlers.pushes.models  # noqa: F401
 import handlers.quiz.models  # noqa: F401
 import handlers.tickets.models  # noqa: F401
