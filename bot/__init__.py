@@ -1,8 +1,10 @@
-"""The app factory: config → logging → services → webhook, health, emulator, console → CLI commands."""
+"""The app factory (the composition root): config → logging → services and features from the registry → webhook,
+health, emulator, console → CLI commands."""
 
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,10 +15,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import cli, console, health
 from bot.core import logs
-from bot.core.config import DEV_SECRETS, VAR, load_settings
+from bot.core.config import DEV_SECRETS, VAR, Settings, load_settings
 from bot.core.errors import ConfigError
-from bot.core.services import init_app
+from bot.core.feature import resolve
+from bot.core.services import Services, build_services
 from bot.inbound import webhook
+from bot.web import init_app
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +52,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, BOT=settings, VAR=var)
     trust_proxies(app, int(settings.section("server").get("trusted_proxies", 0)), settings.env)
-    init_app(app, settings, var)
+    init_app(app, services_for(settings, var))
     webhook.register(app, settings.section("webhook")["path"])
     health.register(app)
-    console.init_app(app)
+    wire_console(app)
     if settings.emulator_enabled:
         from bot import emulator
 
         emulator.init_app(app)
     cli.init_app(app)
+    for feature in features():
+        for ref in feature.commands:
+            app.cli.add_command(resolve(ref))
     if settings.env == "production":
         gc.freeze()  # what start-up built lives as long as the process: full collections skip it (shorter pauses)
     return app
@@ -73,3 +80,37 @@ def trust_proxies(app: Flask, count: int, env: str) -> None:
     if count > 0:
         proxied = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0, x_port=0, x_prefix=0)
         app.wsgi_app = proxied  # type: ignore[method-assign]
+
+
+PLATFORM_MODELS = ("bot.core.database", "bot.library.progress", "bot.console.models")  # the platform's tables
+
+
+def features() -> list[Any]:
+    """The registry's features (imported here: the one platform module that knows handlers)."""
+    from handlers.registry import FEATURES
+
+    return FEATURES
+
+
+def model_modules() -> list[str]:
+    """Every module that defines tables: the platform's, then each feature's (Alembic's env imports these too)."""
+    return [*PLATFORM_MODELS, *(module for feature in features() for module in feature.models)]
+
+
+def services_for(settings: Settings, var: Path = VAR) -> Services:
+    """The services with every feature's routers, tables, hooks and jobs wired in."""
+    from handlers.registry import ROUTERS
+
+    for module in model_modules():
+        importlib.import_module(module)
+    return build_services(settings, var, ROUTERS, features())
+
+
+def wire_console(app: Flask) -> None:
+    """The console shell with the features' pages, nav links and audit action labels."""
+    from bot.console import audit
+
+    for feature in features():
+        audit.ACTIONS.update(feature.audit_actions)
+    pages = [resolve(ref) for feature in features() for ref in feature.blueprints]
+    console.init_app(app, pages, [entry for feature in features() for entry in feature.nav])

@@ -11,7 +11,8 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from sqlalchemy import text
 
 from bot.core.metrics import access, render
-from bot.core.services import Services, services
+from bot.core.services import Services
+from bot.web import services
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from bot.console.forms import AccountForm, ActionForm, ResetPasswordForm, RolesF
 from bot.console.models import ROLES, Account
 from bot.console.security import hash_password
 from bot.console.web import current, db, role_required
-from bot.core.services import services
+from bot.web import services
 from handlers.tickets.rules import TicketConfig
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")

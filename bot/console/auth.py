@@ -27,7 +27,7 @@ from bot.console.security import (
 from bot.console.web import client_ip, current, db, login_required, sign_in, sign_out
 from bot.core.database import utcnow
 from bot.core.errors import LoginBusy
-from bot.core.services import services
+from bot.web import services
 
 bp = Blueprint("auth", __name__)
 BAD_LOGIN = "用户名或密码错误"  # the same message whether the username exists or not

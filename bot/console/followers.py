@@ -19,7 +19,7 @@ from bot.console.web import current, db, login_required, role_required
 from bot.core.database import Follower
 from bot.core.errors import WeChatAPIError
 from bot.core.logs import mask
-from bot.core.services import services
+from bot.web import services
 from handlers.quiz.models import Membership
 
 bp = Blueprint("followers", __name__, url_prefix="/followers")

@@ -11,7 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bot.console.models import ConsoleTag
 from bot.core.database import Follower
 from bot.core.errors import WeChatAPIError
-from bot.core.services import services
+from bot.web import services
 
 BATCH = 50  # openids per batchtagging / batchuntagging call (WeChat's limit)
 # WeChat errcode → what the console tells the editor

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.console import sessions
 from bot.console.models import Account
-from bot.core.services import services
+from bot.web import services
 
 SESSION_IDLE = timedelta(hours=2)  # a session unused this long expires (PERMANENT_SESSION_LIFETIME)
 SESSION_MAX = timedelta(hours=12)  # a session older than this expires however busy it is

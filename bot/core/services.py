@@ -1,22 +1,22 @@
-"""Shared services (Redis, database, WeChat client, outbox, router, pool), created once per process."""
+"""Shared services (Redis, database, WeChat client, outbox, router, pool), created once per process; Flask-free."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis
-from flask import Flask, current_app
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.config import VAR, Settings
+from bot.core.feature import Feature, resolve
 from bot.core.followers import Followers
 from bot.inbound.dialog import RedisDialogStorage
 from bot.inbound.router import Dispatcher
@@ -24,7 +24,6 @@ from bot.library.store import ContentStore
 from bot.outbound.client import WxClient
 from bot.outbound.ordered import OrderedPool
 from bot.outbound.outbox import Outbox
-from handlers.quiz.points import Points
 
 log = logging.getLogger(__name__)
 EMBEDDED_REDIS = "redis.db"  # file name of the embedded Redis data under var/
@@ -133,14 +132,18 @@ class Services:
     pool: ThreadPoolExecutor
     ordered: OrderedPool  # out-of-band sends to one user, in the order they were produced
     content: ContentStore
-    points: Points
+    points: Any = None  # handlers.quiz.points.Points, attached by the quiz feature's setup
     pipeline: Any = None  # bot.inbound.pipeline.Pipeline, set after construction
+    # fn(services, openid), called when a user's message reopens the 48-hour window (features' observers)
+    window_observers: list[Callable[[Services, str], None]] = field(default_factory=list)
+    features: Sequence[Feature] = ()  # the registry's features (the scheduler runs their jobs)
 
 
-def build_services(settings: Settings, var: Path = VAR) -> Services:
-    """Connect to Redis and the database and wire the WeChat client and router."""
+def build_services(
+    settings: Settings, var: Path = VAR, routers: Sequence[Any] = (), features: Sequence[Feature] = ()
+) -> Services:
+    """Connect to Redis and the database and wire the WeChat client, the routers and the features' hooks."""
     from bot.inbound.pipeline import Pipeline
-    from handlers.registry import ROUTERS
 
     client = connect_redis(settings, var)
     engine = make_engine(settings.database_url, settings)
@@ -165,23 +168,15 @@ def build_services(settings: Settings, var: Path = VAR) -> Services:
         followers=followers,
         wx=wx,
         outbox=Outbox(wx, followers, float(ob["backoff"])),
-        dispatcher=Dispatcher(ROUTERS),
+        dispatcher=Dispatcher(list(routers)),
         pool=pool,
         ordered=OrderedPool(pool),
         content=ContentStore(client),
-        points=Points(client, sessions, dict(settings.section("quiz")["caps"])),
+        features=tuple(features),
     )
+    for feature in features:
+        services.window_observers += [resolve(ref) for ref in feature.window_observers]
+        for ref in feature.setup:
+            resolve(ref)(services)
     services.pipeline = Pipeline(services)
     return services
-
-
-def init_app(app: Flask, settings: Settings, var: Path = VAR) -> Services:
-    """Attach the services to the app."""
-    services = build_services(settings, var)
-    app.extensions["bot"] = services
-    return services
-
-
-def services() -> Services:
-    """The current app's services (inside a request or app context)."""
-    return current_app.extensions["bot"]

@@ -18,7 +18,7 @@ from bot.console.models import AuditEntry
 from bot.console.web import current, db, login_required, role_required
 from bot.core.database import utcnow
 from bot.core.errors import SelfApproval
-from bot.core.services import services
+from bot.web import services
 from handlers.pushes import service as pushes
 from handlers.pushes.fanout import report
 from handlers.pushes.models import Push, PushRun

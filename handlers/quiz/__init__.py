@@ -1,1 +1,20 @@
 """Quizzes: runs, points and leaderboards, the 错题本, review reminders."""
+
+from typing import Any
+
+from bot.core.feature import Feature, Job
+
+
+def _daily_reminders(settings: Any) -> dict[str, Any]:
+    """A cron trigger at quiz.reminder_time (HH:MM, China time)."""
+    hour, minute = settings.section("quiz")["reminder_time"].split(":")
+    return {"trigger": "cron", "hour": int(hour), "minute": int(minute)}
+
+
+FEATURE = Feature(
+    name="quiz",
+    routers=("handlers.quiz.chat:router",),  # quizzes, points, leaderboards, 错题本 (a running quiz owns the text)
+    jobs=(Job("review-reminders", "handlers.quiz.reminders:send_review_reminders", _daily_reminders),),
+    models=("handlers.quiz.models",),
+    setup=("handlers.quiz.points:attach",),
+)

@@ -210,3 +210,8 @@ class Points:
             for key in self.span_keys(span, week, *new)[1:]:
                 pipe.zadd(key, {openid: score or 0}) if score else None
         pipe.execute()
+
+
+def attach(services: Any) -> None:
+    """The quiz feature's setup: `services.points`, built once per process from the `quiz.caps` settings."""
+    services.points = Points(services.redis, services.sessions, dict(services.settings.section("quiz")["caps"]))

@@ -9,7 +9,7 @@ from bot.console import audit
 from bot.console.forms import ActionForm
 from bot.console.web import current, login_required
 from bot.core.logs import mask
-from bot.core.services import services
+from bot.web import services
 from handlers.staff import alerts as staff_alerts
 
 bp = Blueprint("binding", __name__, url_prefix="/wechat")

@@ -22,7 +22,7 @@ from bot.console.web import current, db, login_required, role_required
 from bot.core.database import utcnow
 from bot.core.errors import AccessRefused, UserFacingError
 from bot.core.phones import mask_phones
-from bot.core.services import services
+from bot.web import services
 from handlers.tickets import flow
 from handlers.tickets.media import INLINE_TYPES, attachments, download_name
 from handlers.tickets.models import OPEN_STATUSES, RATINGS, STATUSES, StaffNotice, Ticket, TicketEvent, TicketMedia

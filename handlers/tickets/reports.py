@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from bot.console import audit
 from bot.console.web import current, db, role_required
 from bot.core.database import utcnow
-from bot.core.services import services
+from bot.web import services
 from handlers.tickets import export as ticket_export, stats as ticket_stats
 from handlers.tickets.models import Ticket
 from handlers.tickets.rules import TicketConfig, china
