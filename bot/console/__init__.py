@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from flask import Blueprint, Flask
 
-from bot.console import models  # noqa: F401  (registers the console tables on Base.metadata)
 from bot.console.web import SESSION_IDLE, SESSION_MAX
+from bot.core import accounts  # noqa: F401  (registers the console tables on Base.metadata)
 from bot.core.feature import NavEntry
 
 

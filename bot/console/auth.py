@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response
 from bot.console import audit
 from bot.console.accounts import by_username, set_password
 from bot.console.forms import ActionForm, LoginForm, OwnPasswordForm
-from bot.console.models import Account
 from bot.console.security import (
     Limit,
     LoginLimiter,
@@ -25,6 +24,7 @@ from bot.console.security import (
     verify_password,
 )
 from bot.console.web import client_ip, current, db, login_required, sign_in, sign_out
+from bot.core.accounts import Account
 from bot.core.database import utcnow
 from bot.core.errors import LoginBusy
 from bot.web import services

@@ -12,8 +12,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from bot.console import accounts, audit, auth, followers, home, nav
 from bot.console.forms import ActionForm
-from bot.console.models import ROLES
 from bot.console.web import close_db, current, load_account
+from bot.core.accounts import ROLES
 
 bp = Blueprint(
     "console",

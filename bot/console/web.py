@@ -13,7 +13,7 @@ from flask import abort, flash, g, redirect, request, session, url_for
 from sqlalchemy.orm import Session
 
 from bot.console import sessions
-from bot.console.models import Account
+from bot.core.accounts import Account
 from bot.web import services
 
 SESSION_IDLE = timedelta(hours=2)  # a session unused this long expires (PERMANENT_SESSION_LIFETIME)

@@ -14,8 +14,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from bot.console import audit, tags
 from bot.console.forms import REQUIRED, ActionForm, choices
-from bot.console.models import AuditEntry
 from bot.console.web import current, db, login_required, role_required
+from bot.core.accounts import AuditEntry
 from bot.core.database import utcnow
 from bot.core.errors import SelfApproval
 from bot.web import services

@@ -98,7 +98,7 @@ def audience_openids(db: Session, push: Push) -> Any:
     """SQL selecting the audience's openids (test audiences are listed on the push)."""
     kind, ref = push.audience_kind, push.audience_ref
     if kind == "tag":
-        from bot.console.tags import has_tag
+        from bot.core.followers import has_tag
 
         return select(Follower.openid).where(has_tag(int(ref or 0)))
     if kind == "organisation":

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.console.models import Account
+from bot.core.accounts import Account
 from bot.core.database import utcnow
 from bot.core.logs import mask
 from bot.outbound.outbox import TEMPLATE_VALUE

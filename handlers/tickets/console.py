@@ -16,9 +16,9 @@ from wtforms.validators import DataRequired, Length
 
 from bot.console import audit
 from bot.console.forms import REQUIRED, ActionForm
-from bot.console.models import Account
 from bot.console.paging import page_number
 from bot.console.web import current, db, login_required, role_required
+from bot.core.accounts import Account
 from bot.core.database import utcnow
 from bot.core.errors import AccessRefused, UserFacingError
 from bot.core.phones import mask_phones

@@ -138,7 +138,7 @@ def _safe_pending(services: Services, openid: str) -> None:
 
 def staff_to_tell(db: Session, cfg: TicketConfig, ticket: Ticket) -> set[int]:
     """The assignee and their supervisor, the department's accounts and supervisor; admins if nobody."""
-    from bot.console.models import Account
+    from bot.core.accounts import Account
 
     ids: set[int] = set()
     accounts = db.scalars(select(Account).where(Account.active.is_(True))).all()

@@ -21,7 +21,7 @@ from handlers.tickets.media import add_rows
 from handlers.tickets.models import Ticket, TicketCounter, TicketEvent
 
 if TYPE_CHECKING:
-    from bot.console.models import Account
+    from bot.core.accounts import Account
     from bot.core.config import Settings
 
 TZ = ZoneInfo("Asia/Shanghai")  # ticket numbers, months and deadlines shown follow China time

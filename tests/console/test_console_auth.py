@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.console.models import Account, AppendOnlyError, AuditEntry
 from bot.console.web import SESSION_MAX
+from bot.core.accounts import Account, AppendOnlyError, AuditEntry
 from console_helpers import PASSWORD, csrf_token, login, submit
 
 MAX_FAILURES = 5  # config.yaml console.login_max_failures

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.console.models import AuditEntry, ConsoleTag
+from bot.core.accounts import AuditEntry, ConsoleTag
 from bot.core.database import Follower
 from bot.core.logs import mask
 from console_helpers import login, submit

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.console.models import Account
+from bot.core.accounts import Account
 from bot.core.database import utcnow
 from console_helpers import login, submit as post_form
 from console_ticket_helpers import PHONE, audit_entries, fresh, new_ticket, page, signed_in, step
