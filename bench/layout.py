@@ -1,6 +1,7 @@
 """The layout's figures (issue #11), read from the code with ast: loose modules in bot/, import cycles, long modules.
 
-Cycles count every import, those inside functions too: of modules, and of packages (bot.core, handlers.tickets...).
+Cycles count every import run, those inside functions too (not those under `if TYPE_CHECKING:`, never run): of
+modules, and of packages (bot.core, handlers.tickets...).
 Run: python bench/layout.py
 """
 
@@ -35,11 +36,11 @@ def modules() -> dict[str, Path]:
 
 
 def imported(name: str, path: Path, known: Iterable[str]) -> set[str]:
-    """The project modules `name` imports anywhere in its body (functions and TYPE_CHECKING blocks included)."""
+    """The project modules `name` imports anywhere in its body, inside functions too (not `if TYPE_CHECKING:`)."""
     known = set(known)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     targets: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             targets.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -47,9 +48,22 @@ def imported(name: str, path: Path, known: Iterable[str]) -> set[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
-            targets.add(base)
-            targets.update(f"{base}.{alias.name}" for alias in node.names)
+            for alias in node.names:  # `from pkg import module` imports the module; `from pkg import name`, pkg
+                targets.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
     return {_owner(t, known) for t in targets if _owner(t, known)} - {name}
+
+
+def _runtime_nodes(tree: ast.AST) -> Iterable[ast.AST]:
+    """Every node but those under `if TYPE_CHECKING:` (imports for annotations only, never run)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                stack.extend(child.orelse)
+                continue
+            stack.append(child)
 
 
 def _owner(target: str, known: set[str]) -> str:
@@ -114,8 +128,6 @@ def main() -> None:
         packages.setdefault(source, set()).update(
             package_of(t, paths) for t in targets if package_of(t, paths) != source
         )
-    # A package's __init__ importing its own children is not a cycle between packages: drop parent → child edges
-    # only when they stay inside the parent (handled above: same package skipped).
     loose = sorted(p.name for p in (ROOT / "bot").glob("*.py"))
     long = sorted(((n, len(p.read_text(encoding="utf-8").splitlines())) for n, p in paths.items()), key=lambda x: -x[1])
     module_cycles, package_cycles = cycles(graph), cycles(packages)

@@ -6,21 +6,30 @@ from __future__ import annotations
 import gc
 import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.orm import sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import cli, console, health
 from bot.core import logs
 from bot.core.config import DEV_SECRETS, VAR, Settings, load_settings
 from bot.core.errors import ConfigError
-from bot.core.feature import resolve
-from bot.core.services import Services, build_services
+from bot.core.feature import Feature, resolve
+from bot.core.followers import Followers
+from bot.core.services import Services, connect_redis, make_engine
 from bot.inbound import webhook
-from bot.web import init_app
+from bot.inbound.dialog import RedisDialogStorage
+from bot.inbound.pipeline import Pipeline
+from bot.inbound.router import Dispatcher
+from bot.library.store import ContentStore
+from bot.outbound.client import WxClient
+from bot.outbound.ordered import OrderedPool
+from bot.outbound.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, BOT=settings, VAR=var)
     trust_proxies(app, int(settings.section("server").get("trusted_proxies", 0)), settings.env)
-    init_app(app, services_for(settings, var))
+    app.extensions["bot"] = services_for(settings, var)  # views find them with bot.console.web.services()
     webhook.register(app, settings.section("webhook")["path"])
     health.register(app)
     wire_console(app)
@@ -114,3 +123,44 @@ def wire_console(app: Flask) -> None:
         audit.ACTIONS.update(feature.audit_actions)
     pages = [resolve(ref) for feature in features() for ref in feature.blueprints]
     console.init_app(app, pages, [entry for feature in features() for entry in feature.nav])
+
+
+def build_services(
+    settings: Settings, var: Path = VAR, routers: Sequence[Any] = (), features: Sequence[Feature] = ()
+) -> Services:
+    """Connect to Redis and the database and wire the WeChat client, the routers and the features' hooks."""
+    client = connect_redis(settings, var)
+    engine = make_engine(settings.database_url, settings)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    followers = Followers(sessions)
+    ob = settings.section("outbox")
+    wx = WxClient(
+        settings.appid,
+        settings.secret,
+        settings.api_base_url,
+        client,
+        timeout=float(ob["timeout"]),
+        stable_token=bool(ob.get("use_stable_token")),
+    )
+    pool = ThreadPoolExecutor(int(ob["workers"]), thread_name_prefix="outbox")
+    services = Services(
+        settings=settings,
+        redis=client,
+        engine=engine,
+        sessions=sessions,
+        dialogs=RedisDialogStorage(client, int(settings.section("dialog")["ttl"])),
+        followers=followers,
+        wx=wx,
+        outbox=Outbox(wx, followers, float(ob["backoff"])),
+        dispatcher=Dispatcher(list(routers)),
+        pool=pool,
+        ordered=OrderedPool(pool),
+        content=ContentStore(client),
+        features=tuple(features),
+    )
+    for feature in features:
+        services.window_observers += [resolve(ref) for ref in feature.window_observers]
+        for ref in feature.setup:
+            resolve(ref)(services)
+    services.pipeline = Pipeline(services)
+    return services

@@ -10,9 +10,9 @@ import redis
 from flask import Blueprint, Flask, Response, jsonify, request
 from sqlalchemy import text
 
+from bot.console.web import services
 from bot.core.metrics import access, render
 from bot.core.services import Services
-from bot.web import services
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)

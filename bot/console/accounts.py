@@ -14,9 +14,8 @@ from werkzeug.wrappers import Response
 from bot.console import audit, sessions
 from bot.console.forms import AccountForm, ActionForm, ResetPasswordForm, RolesForm, TicketingForm
 from bot.console.security import hash_password
-from bot.console.web import current, db, role_required
+from bot.console.web import current, db, role_required, services
 from bot.core.accounts import ROLES, Account
-from bot.web import services
 from handlers.tickets.rules import TicketConfig
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
+from bot.console.web import services
 from bot.core.accounts import ConsoleTag
 from bot.core.database import Follower
 from bot.core.errors import WeChatAPIError
-from bot.web import services
 
 BATCH = 50  # openids per batchtagging / batchuntagging call (WeChat's limit)
 # WeChat errcode → what the console tells the editor

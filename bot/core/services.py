@@ -1,4 +1,4 @@
-"""Shared services (Redis, database, WeChat client, outbox, router, pool), created once per process; Flask-free."""
+"""The services container (Redis, database, WeChat client, outbox, router, pool) and its connections; Flask-free."""
 
 from __future__ import annotations
 
@@ -7,23 +7,25 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.core.config import VAR, Settings
-from bot.core.feature import Feature, resolve
-from bot.core.followers import Followers
-from bot.inbound.dialog import RedisDialogStorage
-from bot.inbound.router import Dispatcher
-from bot.library.store import ContentStore
-from bot.outbound.client import WxClient
-from bot.outbound.ordered import OrderedPool
-from bot.outbound.outbox import Outbox
+
+if TYPE_CHECKING:  # the container holds the layers above core; it is filled by the composition root (bot/__init__.py)
+    from bot.core.feature import Feature
+    from bot.core.followers import Followers
+    from bot.inbound.dialog import RedisDialogStorage
+    from bot.inbound.router import Dispatcher
+    from bot.library.store import ContentStore
+    from bot.outbound.client import WxClient
+    from bot.outbound.ordered import OrderedPool
+    from bot.outbound.outbox import Outbox
 
 log = logging.getLogger(__name__)
 EMBEDDED_REDIS = "redis.db"  # file name of the embedded Redis data under var/
@@ -137,46 +139,3 @@ class Services:
     # fn(services, openid), called when a user's message reopens the 48-hour window (features' observers)
     window_observers: list[Callable[[Services, str], None]] = field(default_factory=list)
     features: Sequence[Feature] = ()  # the registry's features (the scheduler runs their jobs)
-
-
-def build_services(
-    settings: Settings, var: Path = VAR, routers: Sequence[Any] = (), features: Sequence[Feature] = ()
-) -> Services:
-    """Connect to Redis and the database and wire the WeChat client, the routers and the features' hooks."""
-    from bot.inbound.pipeline import Pipeline
-
-    client = connect_redis(settings, var)
-    engine = make_engine(settings.database_url, settings)
-    sessions = sessionmaker(engine, expire_on_commit=False)
-    followers = Followers(sessions)
-    ob = settings.section("outbox")
-    wx = WxClient(
-        settings.appid,
-        settings.secret,
-        settings.api_base_url,
-        client,
-        timeout=float(ob["timeout"]),
-        stable_token=bool(ob.get("use_stable_token")),
-    )
-    pool = ThreadPoolExecutor(int(ob["workers"]), thread_name_prefix="outbox")
-    services = Services(
-        settings=settings,
-        redis=client,
-        engine=engine,
-        sessions=sessions,
-        dialogs=RedisDialogStorage(client, int(settings.section("dialog")["ttl"])),
-        followers=followers,
-        wx=wx,
-        outbox=Outbox(wx, followers, float(ob["backoff"])),
-        dispatcher=Dispatcher(list(routers)),
-        pool=pool,
-        ordered=OrderedPool(pool),
-        content=ContentStore(client),
-        features=tuple(features),
-    )
-    for feature in features:
-        services.window_observers += [resolve(ref) for ref in feature.window_observers]
-        for ref in feature.setup:
-            resolve(ref)(services)
-    services.pipeline = Pipeline(services)
-    return services

@@ -14,11 +14,10 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from bot.console import audit, tags
 from bot.console.forms import REQUIRED, ActionForm, choices
-from bot.console.web import current, db, login_required, role_required
+from bot.console.web import current, db, login_required, role_required, services
 from bot.core.accounts import AuditEntry
 from bot.core.database import utcnow
 from bot.core.errors import SelfApproval
-from bot.web import services
 from handlers.pushes import service as pushes
 from handlers.pushes.fanout import report
 from handlers.pushes.models import Push, PushRun

@@ -9,10 +9,9 @@ from werkzeug.wrappers import Response
 
 from bot.console.audit import ACTIONS, record
 from bot.console.forms import ActionForm
-from bot.console.web import login_required, role_required
+from bot.console.web import login_required, role_required, services
 from bot.library.loader import Episode
 from bot.library.questions import THEMES
-from bot.web import services
 
 bp = Blueprint("content", __name__, url_prefix="/content")
 SHOWN_PROBLEMS = 20  # problems listed on the page after a refused reload
