@@ -91,7 +91,12 @@ def trust_proxies(app: Flask, count: int, env: str) -> None:
         app.wsgi_app = proxied  # type: ignore[method-assign]
 
 
-PLATFORM_MODELS = ("bot.core.database", "bot.library.progress", "bot.core.accounts")  # the platform's tables
+PLATFORM_MODELS = (
+    "bot.core.database",
+    "bot.core.members",
+    "bot.core.accounts",
+    "bot.library.progress",
+)  # the platform's tables
 
 
 def features() -> list[Any]:

@@ -20,7 +20,7 @@ from bot.core.database import Follower
 from bot.core.errors import WeChatAPIError
 from bot.core.followers import has_tag
 from bot.core.logs import mask
-from handlers.quiz.models import Membership
+from bot.core.members import Membership
 
 bp = Blueprint("followers", __name__, url_prefix="/followers")
 PER_PAGE = 20  # followers per page

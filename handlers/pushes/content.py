@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from bot.core.database import Follower
 from bot.core.followers import WINDOW
+from bot.core.members import Membership
 from bot.library.loader import Library
 from bot.library.progress import next_episode
 from bot.outbound.outbox import TEMPLATE_VALUE
 from handlers.pushes.models import Push, PushOptIn
-from handlers.quiz.models import Membership
 
 TOPICS = {"reminder": "reminders", "episode": "xinsheng", "next_episode": "xinsheng"}  # content kind → opt-in topic
 STREAM = 2000  # audience rows fetched per round trip

@@ -6,13 +6,14 @@ import re
 from typing import Any
 
 from bot.core.database import utcnow
+from bot.core.members import Membership
 from bot.inbound.context import Context
 from bot.inbound.message import Message
 from bot.inbound.router import Router, regex, state_is, text_is
 from bot.library.loader import Episode, Library
 from bot.library.questions import THEMES, Question
 from handlers.common.chat import on_cancel, on_help
-from handlers.quiz.models import Membership, QuizRun
+from handlers.quiz.models import QuizRun
 from handlers.quiz.points import ALL, day_of, week_of
 from handlers.quiz.runs import Outcome, Scorer, active_run, choose, due_mistakes, finish, parse_answer, start
 

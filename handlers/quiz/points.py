@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.core.database import utcnow
-from handlers.quiz.models import Membership, PointsEntry
+from bot.core.members import Membership
+from handlers.quiz.models import PointsEntry
 
 TZ = ZoneInfo("Asia/Shanghai")  # points days, streaks and weeks follow China time
 BUILT_KEY = "lb:built"  # present while the leaderboards match the ledger; gone after a Redis flush

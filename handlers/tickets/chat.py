@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.logs import mask
+from bot.core.members import Membership
 from bot.inbound.context import Context
 from bot.inbound.message import Message
 from bot.inbound.router import Router, kind_is, normalize, state_is, text_is
 from handlers.common.chat import on_cancel
-from handlers.quiz.models import Membership
 from handlers.staff import alerts as staff_alerts
 from handlers.tickets import drafts as ticket_drafts
 from handlers.tickets.media import fetch_later
