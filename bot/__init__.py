@@ -162,6 +162,7 @@ def build_services(
         ordered=OrderedPool(pool),
         content=ContentStore(client),
         features=tuple(features),
+        help_lines=tuple(line for _, line in sorted(h for feature in features for h in feature.help)),
     )
     for feature in features:
         services.window_observers += [resolve(ref) for ref in feature.window_observers]

@@ -57,3 +57,4 @@ class Feature:
     setup: tuple[Ref, ...] = ()  # fn(services): attach the feature's shared objects when services are built
     commands: tuple[Ref, ...] = ()  # click commands added to app.cli
     audit_actions: Mapping[str, str] = field(default_factory=dict)  # audit action → its label on the audit page
+    help: tuple[tuple[int, str], ...] = ()  # (position, line) of the 帮助 text's command list, lower first

@@ -139,3 +139,5 @@ class Services:
     # fn(services, openid), called when a user's message reopens the 48-hour window (features' observers)
     window_observers: list[Callable[[Services, str], None]] = field(default_factory=list)
     features: Sequence[Feature] = ()  # the registry's features (the scheduler runs their jobs)
+    help_lines: tuple[str, ...] = ()  # the features' lines of the 帮助 text, in their positions
+    departments: dict[str, str] = field(default_factory=dict)  # department id → name (tickets' setup fills it)

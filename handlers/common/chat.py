@@ -55,12 +55,7 @@ def build_help(ctx: Context) -> str:
             *menu_lines(ctx.settings.section("menu")),
             "",
             "常用指令：",
-            "「新声」继续收听，「新声37」听第37集，「新声目录」看全部",
-            "「每日答题」「专项答题」「挑战答题」「复习」",
-            "「我的积分」「排行榜」「绑定组织」",
-            "「我要反映」反映急难愁盼问题，「我的诉求」查看办理进度，「诉求 编号」查看某条诉求",
-            "直接输入关键词（如「遵义会议」）搜索学习内容",
-            "「帮助」查看本说明，「取消」退出正在进行的操作",
+            *ctx.services.help_lines,  # each feature's (handlers/<feature>/__init__.py), in their positions
         ]
     )
 

@@ -17,4 +17,5 @@ FEATURE = Feature(
     jobs=(Job("review-reminders", "handlers.quiz.reminders:send_review_reminders", _daily_reminders),),
     models=("handlers.quiz.models",),
     setup=("handlers.quiz.points:attach",),
+    help=((20, "「每日答题」「专项答题」「挑战答题」「复习」"), (21, "「我的积分」「排行榜」「绑定组织」")),
 )

@@ -17,8 +17,7 @@ from bot.inbound.context import Context
 from bot.inbound.message import Message
 from bot.inbound.router import Router, kind_is, normalize, state_is, text_is
 from handlers.common.chat import on_cancel
-from handlers.staff import alerts as staff_alerts
-from handlers.tickets import drafts as ticket_drafts
+from handlers.tickets import alerts as staff_alerts, drafts as ticket_drafts
 from handlers.tickets.media import fetch_later
 from handlers.tickets.rules import Submission, TicketConfig, china, mask_phone, submit, valid_phone
 

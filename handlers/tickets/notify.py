@@ -156,7 +156,7 @@ def staff_to_tell(db: Session, cfg: TicketConfig, ticket: Ticket) -> set[int]:
 
 def escalate(services: Services, now: datetime | None = None) -> int:
     """Tell staff once about each ticket past its intake or resolution deadline; the number of tickets."""
-    from handlers.staff import alerts as staff_alerts
+    from handlers.tickets import alerts as staff_alerts
 
     cfg, now = TicketConfig.of(services.settings), now or utcnow()
     with services.sessions() as db:

@@ -221,3 +221,8 @@ def can_view(account: Account, ticket: Ticket) -> bool:
         or ticket.accepted_by_id == account.id
         or (account.department is not None and ticket.department == account.department)
     )
+
+
+def attach(services: Any) -> None:
+    """The tickets feature's setup: the departments (id → name) the console's account page offers."""
+    services.departments = {key: name for key, (name, _) in TicketConfig.of(services.settings).departments.items()}
