@@ -166,6 +166,8 @@ def build_services(
     )
     for feature in features:
         services.window_observers += [resolve(ref) for ref in feature.window_observers]
+        services.help_hooks += [resolve(ref) for ref in feature.help_hooks]
+        services.cancel_hooks += [resolve(ref) for ref in feature.cancel_hooks]
         for ref in feature.setup:
             resolve(ref)(services)
     services.pipeline = Pipeline(services)

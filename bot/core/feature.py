@@ -57,4 +57,6 @@ class Feature:
     setup: tuple[Ref, ...] = ()  # fn(services): attach the feature's shared objects when services are built
     commands: tuple[Ref, ...] = ()  # click commands added to app.cli
     audit_actions: Mapping[str, str] = field(default_factory=dict)  # audit action → its label on the audit page
+    help_hooks: tuple[Ref, ...] = ()  # fn(ctx) → text or None: after 帮助, what the feature's running dialog awaits
+    cancel_hooks: tuple[Ref, ...] = ()  # fn(ctx) → bool: on 取消, close what the feature keeps open (True: closed)
     help: tuple[tuple[int, str], ...] = ()  # (position, line) of the 帮助 text's command list, lower first

@@ -139,5 +139,7 @@ class Services:
     # fn(services, openid), called when a user's message reopens the 48-hour window (features' observers)
     window_observers: list[Callable[[Services, str], None]] = field(default_factory=list)
     features: Sequence[Feature] = ()  # the registry's features (the scheduler runs their jobs)
+    help_hooks: list[Callable[[Any], str | None]] = field(default_factory=list)  # the features' 帮助 reminders
+    cancel_hooks: list[Callable[[Any], bool]] = field(default_factory=list)  # the features' clean-up on 取消
     help_lines: tuple[str, ...] = ()  # the features' lines of the 帮助 text, in their positions
     departments: dict[str, str] = field(default_factory=dict)  # department id → name (tickets' setup fills it)

@@ -37,6 +37,7 @@ FEATURE = Feature(
     models=("handlers.tickets.models",),
     window_observers=("handlers.tickets.notify:on_message",),  # status notices that waited for the window
     audit_actions={"account.ticketing": "设置诉求部门和主管", "ticket.export": "导出诉求"},
+    cancel_hooks=("handlers.tickets.chat:drop_draft",),  # 取消 inside the dialog discards the draft too
     setup=("handlers.tickets.rules:attach",),  # the departments the console's account page offers
     help=((30, "「我要反映」反映急难愁盼问题，「我的诉求」查看办理进度，「诉求 编号」查看某条诉求"),),
 )
