@@ -54,8 +54,8 @@ def app() -> Any:
 
 
 def child_services() -> Any:
+    from bot import services_for as build_services
     from bot.core.config import load_settings
-    from bot.core.services import build_services
 
     overrides = {"push": {"rate_per_second": RATE, "concurrency": CONCURRENCY}, "logging": {"level": "WARNING"}}
     return build_services(load_settings(overrides))
@@ -367,8 +367,8 @@ def machine_busy() -> tuple[float, float]:
 
 def main() -> None:
     from bench.webhook_env import bench_env
+    from bot import services_for as build_services
     from bot.core.config import load_settings
-    from bot.core.services import build_services
 
     port, kind = 5077, server_kind()
     benv = bench_env()

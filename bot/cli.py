@@ -11,7 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from bot.core.services import services
+from bot.console.web import services
 
 log = logging.getLogger(__name__)
 CREDENTIALS = re.compile(r"([a-z][a-z0-9+.-]*://)[^/\s]*@")  # the user:password@ part of a URL

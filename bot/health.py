@@ -10,8 +10,9 @@ import redis
 from flask import Blueprint, Flask, Response, jsonify, request
 from sqlalchemy import text
 
+from bot.console.web import services
 from bot.core.metrics import access, render
-from bot.core.services import Services, services
+from bot.core.services import Services
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)

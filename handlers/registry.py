@@ -1,23 +1,30 @@
-"""The registry of features: their chat routers in priority order (tried top to bottom, first match wins)."""
+"""The registry of features, in chat priority order; adding a feature is its package plus one line here."""
 
 from __future__ import annotations
 
-from bot.inbound import paging
-from handlers.common import chat as common
-from handlers.pushes import chat as subscriptions
-from handlers.quiz import chat as quiz
-from handlers.staff import chat as staff
-from handlers.study import chat as study
-from handlers.tickets import chat as tickets, followup as ticket_followup
+from typing import Any
 
-ROUTERS = [
-    common.router,  # global commands (帮助, 取消) and follow/unfollow events: always first
-    staff.router,  # 绑定后台 <code> / 解绑后台: console staff receive ticket alerts in WeChat
-    ticket_followup.router,  # 我的诉求, 诉求 <编号>, ratings (满意/不满意) while a resolved ticket awaits one
-    tickets.router,  # 我要反映: a running submission owns the user's text
-    subscriptions.router,  # 订阅提醒 / 退订提醒, 订阅新声 / 退订新声 (push opt-ins)
-    quiz.router,  # quizzes, points, leaderboards, 错题本 (before study: a running quiz owns the text)
-    study.router,  # 新声 episodes, albums, catalogue, and search for any other text
-    common.fallback,  # unknown text, clicks and media: a helpful answer, always last
+from bot.core.feature import Feature, resolve
+from handlers import common, pushes, quiz, staff, study, tickets
+
+FEATURES: list[Feature] = [
+    common.FEATURE,  # global commands (帮助, 取消) and follower events first; the fallback answer last of all
+    staff.FEATURE,  # 绑定后台 / 解绑后台 and the alerts bound staff receive
+    tickets.FEATURE,  # follow-up (我的诉求, ratings) before the 我要反映 dialog
+    pushes.FEATURE,  # push opt-ins in chat, the push pages and the sync job
+    quiz.FEATURE,  # before study: a running quiz owns the text
+    study.FEATURE,  # 新声 and search for any other text
 ]
-paging.install(ROUTERS)  # 「继续」 first of all; every text reply fitted to 2,047 bytes (bot.inbound.fit)
+
+
+def routers() -> list[Any]:
+    """Every feature's chat routers in priority order (tried top to bottom, first match wins), fallbacks last."""
+    from bot.inbound import paging
+
+    found = [resolve(ref) for feature in FEATURES for ref in feature.routers]
+    found += [resolve(f.fallback) for f in FEATURES if f.fallback]
+    paging.install(found)  # 「继续」 first of all; every text reply fitted to 2,047 bytes (bot.inbound.fit)
+    return found
+
+
+ROUTERS = routers()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import bot.console.models  # noqa: F401
-import handlers.pushes.models  # noqa: F401
-import handlers.quiz.models  # noqa: F401
-import handlers.tickets.models  # noqa: F401
+from bot import model_modules
 from bot.core.database import Base
+
+for module in model_modules():  # the platform's tables and every registered feature's
+    importlib.import_module(module)
 
 config = context.config
 target_metadata = Base.metadata

@@ -74,7 +74,7 @@ def test_make_create_admin_prompts_and_creates_the_account(redis_url: str, tmp_p
 def test_make_shell_opens_the_app_in_development(redis_url: str, tmp_path: Path):
     env = {"REDIS_URL": redis_url, "DATABASE_URL": f"sqlite:///{tmp_path / 'shell.db'}"}
     proc = make(
-        "shell", env=env, stdin="from bot.core.services import services\nprint('env is', services().settings.env)\n"
+        "shell", env=env, stdin="from bot.console.web import services\nprint('env is', services().settings.env)\n"
     )
     assert proc.returncode == 0 and "env is development" in proc.stdout
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import create_app
-from bot.console.models import AuditEntry
+from bot.core.accounts import AuditEntry
 from bot.core.config import DEV_SECRETS, load_settings
 from bot.core.errors import ConfigError
 from tests.production_helpers import PRODUCTION, close, login, make_account, second_app, signed_in

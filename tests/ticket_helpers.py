@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.console.models import Account
+from bot.core.accounts import Account
 from handlers.tickets.models import Ticket
 from handlers.tickets.rules import Submission, TicketConfig, submit
 

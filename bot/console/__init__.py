@@ -5,17 +5,24 @@ Server-rendered Flask + Jinja; init_app wires cookies, CSRF, the blueprint tree 
 
 from __future__ import annotations
 
-from flask import Flask
+from collections.abc import Sequence
 
-from bot.console import models  # noqa: F401  (registers the console tables on Base.metadata)
+from flask import Blueprint, Flask
+
 from bot.console.web import SESSION_IDLE, SESSION_MAX
+from bot.core import accounts  # noqa: F401  (registers the console tables on Base.metadata)
+from bot.core.feature import NavEntry
 
 
-def init_app(app: Flask) -> None:
-    """Session cookie policy, CSRF protection, the /console views and the create-admin command."""
-    from bot.console.blueprint import bp, csrf
+def init_app(app: Flask, pages: Sequence[Blueprint] = (), nav: Sequence[NavEntry] = ()) -> None:
+    """Session cookie policy, CSRF protection, the /console views (the features' `pages` and `nav` links among them)
+    and the create-admin command."""
+    from bot.console import nav as console_nav
+    from bot.console.blueprint import add_pages, bp, csrf
     from bot.console.cli import create_admin_cmd
 
+    add_pages(list(pages))
+    app.extensions["console_nav"] = console_nav.build(nav)
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -13,11 +13,9 @@ from werkzeug.wrappers import Response
 
 from bot.console import audit, sessions
 from bot.console.forms import AccountForm, ActionForm, ResetPasswordForm, RolesForm, TicketingForm
-from bot.console.models import ROLES, Account
 from bot.console.security import hash_password
-from bot.console.web import current, db, role_required
-from bot.core.services import services
-from handlers.tickets.rules import TicketConfig
+from bot.console.web import current, db, role_required, services
+from bot.core.accounts import ROLES, Account
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 
@@ -115,8 +113,8 @@ def new() -> Any:
 def ticketing_form(account: Account, **data: Any) -> TicketingForm:
     """The department and supervisor form, its choices from the config and the other active accounts."""
     form = TicketingForm(**data)
-    departments = TicketConfig.of(services().settings).departments
-    form.department.choices = [("", "（无）")] + [(key, name) for key, (name, _) in departments.items()]
+    departments = services().departments  # from the tickets feature's setup
+    form.department.choices = [("", "（无）")] + list(departments.items())
     others = (
         db()
         .execute(select(Account).where(Account.active.is_(True), Account.id != account.id).order_by(Account.username))
@@ -141,7 +139,7 @@ def account_page(account: Account, **forms: Any) -> str:
         reset_form=reset_form,
         ticket_form=ticket_form,
         action_form=ActionForm(),
-        department_name=TicketConfig.of(services().settings).department_name(account.department),
+        department_name=services().departments.get(account.department or "", account.department or ""),
         supervisor=supervisor,
     )
 

@@ -8,9 +8,9 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.console.models import Account, AuditEntry
 from bot.console.paging import paginate
 from bot.console.web import client_ip, current, db, role_required
+from bot.core.accounts import Account, AuditEntry
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PER_PAGE = 50  # audit entries per page

@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response
 from bot.console import audit
 from bot.console.accounts import by_username, set_password
 from bot.console.forms import ActionForm, LoginForm, OwnPasswordForm
-from bot.console.models import Account
 from bot.console.security import (
     Limit,
     LoginLimiter,
@@ -24,10 +23,10 @@ from bot.console.security import (
     safe_next,
     verify_password,
 )
-from bot.console.web import client_ip, current, db, login_required, sign_in, sign_out
+from bot.console.web import client_ip, current, db, login_required, services, sign_in, sign_out
+from bot.core.accounts import Account
 from bot.core.database import utcnow
 from bot.core.errors import LoginBusy
-from bot.core.services import services
 
 bp = Blueprint("auth", __name__)
 BAD_LOGIN = "用户名或密码错误"  # the same message whether the username exists or not

@@ -6,18 +6,14 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from bot.console import accounts, audit, auth, followers, home
+from bot.console import accounts, audit, auth, followers, home, nav
 from bot.console.forms import ActionForm
-from bot.console.models import ROLES
 from bot.console.web import close_db, current, load_account
+from bot.core.accounts import ROLES
 from bot.core.clock import TZ  # times are stored in UTC and shown in China time
-from handlers.pushes import console as pushes
-from handlers.staff import console as binding
-from handlers.study import console as content
-from handlers.tickets import console as tickets, reports as ticket_reports
 
 bp = Blueprint(
     "console",
@@ -43,19 +39,21 @@ ERRORS = {  # status → (title, explanation) of the error page
     404: ("页面不存在", "找不到这个页面，可能已被删除或地址有误。"),
 }
 
-for child in (
-    auth.bp,
-    home.bp,
-    accounts.bp,
-    audit.bp,
-    followers.bp,
-    pushes.bp,
-    content.bp,
-    tickets.bp,
-    ticket_reports.bp,
-    binding.bp,
-):
-    bp.register_blueprint(child)
+SHELL = (auth.bp, home.bp, accounts.bp, audit.bp, followers.bp)  # the shell's own pages; features add theirs
+
+
+def add_pages(children: list[Blueprint]) -> None:
+    """The shell's pages and the features' as children of /console (once per process: the tree is module-level)."""
+    if bp._got_registered_once:  # an app of this process registered the tree already (tests build many apps)
+        return
+    for child in (*SHELL, *children):
+        if child.name not in bp_children():
+            bp.register_blueprint(child)
+
+
+def bp_children() -> set[str]:
+    """Names of the child blueprints registered so far."""
+    return {child.name for child, _ in bp._blueprints}
 
 
 @bp.before_request
@@ -100,8 +98,15 @@ def http_error(exc: Any) -> tuple[str, int]:
 
 @bp.context_processor
 def context() -> dict[str, Any]:
-    """What every console template may use: the account, role names, a logout form, the unread staff notices."""
-    return {"me": current(), "role_names": ROLES, "logout_form": ActionForm(), "unread_notices": tickets.unread_count}
+    """What every console template may use: the account, role names, a logout form, the features' nav links."""
+    me = current()
+    links = current_app.extensions.get("console_nav", [])
+    return {
+        "me": me,
+        "role_names": ROLES,
+        "logout_form": ActionForm(),
+        "nav_links": (lambda: nav.visible(links, me)) if me else list,
+    }
 
 
 @bp.app_template_filter("console_time")

@@ -12,7 +12,7 @@ from bot.console import audit
 from bot.console.accounts import AccountError, by_username, create_account, set_password
 from bot.console.forms import USERNAME
 from bot.console.security import password_problem
-from bot.core.services import services
+from bot.console.web import services
 
 PASSWORD_ENV = "CONSOLE_ADMIN_PASSWORD"  # the password for scripts (no prompt when set)
 

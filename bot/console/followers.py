@@ -15,12 +15,12 @@ from bot.console import audit, tags
 from bot.console.forms import ActionForm, TagForm, TagMembersForm, choices
 from bot.console.paging import paginate
 from bot.console.security import safe_next
-from bot.console.web import current, db, login_required, role_required
+from bot.console.web import current, db, login_required, role_required, services
 from bot.core.database import Follower
 from bot.core.errors import WeChatAPIError
+from bot.core.followers import has_tag
 from bot.core.logs import mask
-from bot.core.services import services
-from handlers.quiz.models import Membership
+from bot.core.members import Membership
 
 bp = Blueprint("followers", __name__, url_prefix="/followers")
 PER_PAGE = 20  # followers per page
@@ -86,7 +86,7 @@ def search(q: str, status: str, tag: int | None, organisation: str = "") -> Sele
     if status in ("subscribed", "unsubscribed"):
         query = query.where(Follower.subscribed.is_(status == "subscribed"))
     if tag is not None:
-        query = query.where(tags.has_tag(tag))
+        query = query.where(has_tag(tag))
     if organisation:
         query = query.where(
             Follower.openid.in_(select(Membership.openid).where(Membership.organisation == organisation))

@@ -17,8 +17,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from bot.console.models import ROLES
 from bot.console.security import password_problem
+from bot.core.accounts import ROLES
 
 USERNAME = r"^[A-Za-z0-9_.\-]{3,32}$"  # letters, digits, _ . - ; 3 to 32 characters
 TAG_NAME_MAX = 30  # WeChat's limit on a tag name, in characters

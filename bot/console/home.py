@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from bot.console import tags
 from bot.console.audit import ACTIONS
 from bot.console.followers import status_counts
-from bot.console.models import ROLES, Account, AuditEntry
 from bot.console.web import current, db, login_required
+from bot.core.accounts import ROLES, Account, AuditEntry
 
 bp = Blueprint("home", __name__)
 RECENT = 8  # audit entries on the admin's dashboard

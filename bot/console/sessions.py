@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from bot.console.models import ConsoleSession
+from bot.core.accounts import ConsoleSession
 from bot.core.database import aware, utcnow
 
 SEEN_EVERY = timedelta(minutes=1)  # seen_at is written at most this often per session

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
-from bot.console.models import ConsoleTag
+from bot.console.web import services
+from bot.core.accounts import ConsoleTag
 from bot.core.database import Follower
 from bot.core.errors import WeChatAPIError
-from bot.core.services import services
 
 BATCH = 50  # openids per batchtagging / batchuntagging call (WeChat's limit)
 # WeChat errcode → what the console tells the editor
@@ -72,13 +71,6 @@ def change_members(session: Session, tag_id: int, openids: list[str], add: bool)
         if new != now:
             row.tags, changed = sorted(new), changed + 1
     return changed
-
-
-def has_tag(tag_id: int) -> ColumnElement[bool]:
-    """SQL: the follower's JSON list of tag ids holds `tag_id` (works on SQLite and PostgreSQL)."""
-    text = cast(Follower.tags, String)
-    n = str(int(tag_id))
-    return or_(text.like(f"[{n}]"), text.like(f"[{n},%"), text.like(f"%, {n},%"), text.like(f"%, {n}]"))
 
 
 def counts(session: Session, tag_ids: Iterable[int]) -> dict[int, int]:

@@ -9,18 +9,23 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from flask import abort, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from sqlalchemy.orm import Session
 
 from bot.console import sessions
-from bot.console.models import Account
-from bot.core.services import services
+from bot.core.accounts import Account
+from bot.core.services import Services
 
 SESSION_IDLE = timedelta(hours=2)  # a session unused this long expires (PERMANENT_SESSION_LIFETIME)
 SESSION_MAX = timedelta(hours=12)  # a session older than this expires however busy it is
 PASSWORD_EXEMPT = {"console.auth.password", "console.auth.logout"}  # open while a new password is due
 
 View = TypeVar("View", bound=Callable[..., Any])
+
+
+def services() -> Services:
+    """The current app's services (inside a request or app context; create_app attached them)."""
+    return current_app.extensions["bot"]
 
 
 def db() -> Session:

@@ -1,11 +1,11 @@
-"""Database core: the declarative Base all tables derive from, UTC time helpers, and tables kept outside features."""
+"""Database base and the platform's table: followers (each feature keeps its own tables in its models module)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, UniqueConstraint, event
+from sqlalchemy import JSON, Boolean, DateTime, String, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.core.clock import aware, utcnow  # noqa: F401 - re-exported: models and features import them from here
@@ -41,27 +41,3 @@ class Follower(Base):
         String(64), nullable=True
     )  # qrscene_ key of the QR code that brought them
     tags: Mapped[list] = mapped_column(JSON, default=list)  # WeChat tag ids
-
-
-class EpisodeView(Base):
-    """A member heard (opened) an episode of the 新声 serial: their progress, kept across Redis flushes."""
-
-    __tablename__ = "episode_views"
-    __table_args__ = (UniqueConstraint("openid", "episode_no", name="uq_episode_views_openid_episode"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    openid: Mapped[str] = mapped_column(String(64), index=True)
-    episode_no: Mapped[int] = mapped_column(Integer)
-    viewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class TicketDraft(Base):
-    """A submitter's unfinished 我要反映 (or, briefly, the number it was submitted as): kept here so a Redis loss
-    or restart cannot lose what they entered; Redis holds a cached copy."""
-
-    __tablename__ = "ticket_drafts"
-
-    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    data: Mapped[dict] = mapped_column(JSON)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -6,9 +6,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.core.database import Follower, aware, utcnow
 from bot.core.logs import mask
@@ -94,3 +95,10 @@ class Followers:
         with self.sessions() as db:
             rows = db.execute(select(Follower.subscribed)).scalars().all()
         return {"subscribed": sum(1 for r in rows if r), "unsubscribed": sum(1 for r in rows if not r)}
+
+
+def has_tag(tag_id: int) -> ColumnElement[bool]:
+    """SQL: the follower's JSON list of tag ids holds `tag_id` (works on SQLite and PostgreSQL)."""
+    text = cast(Follower.tags, String)
+    n = str(int(tag_id))
+    return or_(text.like(f"[{n}]"), text.like(f"[{n},%"), text.like(f"%, {n},%"), text.like(f"%, {n}]"))

@@ -1,32 +1,32 @@
-"""Shared services (Redis, database, WeChat client, outbox, router, pool), created once per process."""
+"""The services container (Redis, database, WeChat client, outbox, router, pool) and its connections; Flask-free."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
-from flask import Flask, current_app
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.core.config import VAR, Settings
-from bot.core.followers import Followers
 from bot.core.sections import DatabaseConfig
-from bot.inbound.dialog import DialogStore
-from bot.inbound.router import Dispatcher
-from bot.library.store import ContentStore
-from bot.outbound.client import WxClient
-from bot.outbound.ordered import OrderedPool
-from bot.outbound.outbox import Outbox
-from handlers.quiz.config import QuizConfig
-from handlers.quiz.points import Points
+
+if TYPE_CHECKING:  # the container holds the layers above core; it is filled by the composition root (bot/__init__.py)
+    from bot.core.feature import Feature
+    from bot.core.followers import Followers
+    from bot.inbound.dialog import DialogStore
+    from bot.inbound.router import Dispatcher
+    from bot.library.store import ContentStore
+    from bot.outbound.client import WxClient
+    from bot.outbound.ordered import OrderedPool
+    from bot.outbound.outbox import Outbox
 
 log = logging.getLogger(__name__)
 EMBEDDED_REDIS = "redis.db"  # file name of the embedded Redis data under var/
@@ -134,55 +134,12 @@ class Services:
     pool: ThreadPoolExecutor
     ordered: OrderedPool  # out-of-band sends to one user, in the order they were produced
     content: ContentStore
-    points: Points
+    points: Any = None  # handlers.quiz.points.Points, attached by the quiz feature's setup
     pipeline: Any = None  # bot.inbound.pipeline.Pipeline, set after construction
-
-
-def build_services(settings: Settings, var: Path = VAR) -> Services:
-    """Connect to Redis and the database and wire the WeChat client and router."""
-    from bot.inbound.pipeline import Pipeline
-    from handlers.registry import ROUTERS
-
-    client = connect_redis(settings, var)
-    engine = make_engine(settings.database_url, settings)
-    sessions = sessionmaker(engine, expire_on_commit=False)
-    followers = Followers(sessions)
-    ob = settings.outbox
-    wx = WxClient(
-        settings.appid,
-        settings.secret,
-        settings.api_base_url,
-        client,
-        timeout=ob.timeout,
-        stable_token=ob.use_stable_token,
-    )
-    pool = ThreadPoolExecutor(ob.workers, thread_name_prefix="outbox")
-    services = Services(
-        settings=settings,
-        redis=client,
-        engine=engine,
-        sessions=sessions,
-        dialogs=DialogStore(client, settings.dialog.ttl),
-        followers=followers,
-        wx=wx,
-        outbox=Outbox(wx, followers, ob.backoff),
-        dispatcher=Dispatcher(ROUTERS),
-        pool=pool,
-        ordered=OrderedPool(pool),
-        content=ContentStore(client),
-        points=Points(client, sessions, dict(QuizConfig.of(settings).caps)),
-    )
-    services.pipeline = Pipeline(services)
-    return services
-
-
-def init_app(app: Flask, settings: Settings, var: Path = VAR) -> Services:
-    """Attach the services to the app."""
-    services = build_services(settings, var)
-    app.extensions["bot"] = services
-    return services
-
-
-def services() -> Services:
-    """The current app's services (inside a request or app context)."""
-    return current_app.extensions["bot"]
+    # fn(services, openid), called when a user's message reopens the 48-hour window (features' observers)
+    window_observers: list[Callable[[Services, str], None]] = field(default_factory=list)
+    features: Sequence[Feature] = ()  # the registry's features (the scheduler runs their jobs)
+    help_hooks: list[Callable[[Any], str | None]] = field(default_factory=list)  # the features' 帮助 reminders
+    cancel_hooks: list[Callable[[Any], bool]] = field(default_factory=list)  # the features' clean-up on 取消
+    help_lines: tuple[str, ...] = ()  # the features' lines of the 帮助 text, in their positions
+    departments: dict[str, str] = field(default_factory=dict)  # department id → name (tickets' setup fills it)

@@ -21,7 +21,6 @@ from bot.inbound.context import Context, Deferred
 from bot.inbound.dialog import Dialog
 from bot.inbound.message import Message, Reply, TextReply, as_reply
 from bot.inbound.wire import render
-from handlers.tickets import notify as ticket_notify
 
 if TYPE_CHECKING:
     from bot.core.services import Services
@@ -155,7 +154,8 @@ class Pipeline:
             return self.answer_retry(turn, _text(res[1]))
         if res[3]:
             self.s.followers.touch(msg.openid)
-            ticket_notify.on_message(self.s, msg.openid)  # status notices that waited for the window
+            for observe in self.s.window_observers:  # features' hooks (e.g. ticket notices that waited)
+                observe(self.s, msg.openid)
         if res[1]:
             return self.run(turn, Dialog.loads(res[2]))
         dialog = self.wait_lock(turn)

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from datetime import datetime
 
-from bot.core.database import EpisodeView, utcnow
+from sqlalchemy import DateTime, Integer, String, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from bot.core.database import Base, utcnow
+
+
+class EpisodeView(Base):
+    """A member heard (opened) an episode of the 新声 serial: their progress, kept across Redis flushes."""
+
+    __tablename__ = "episode_views"
+    __table_args__ = (UniqueConstraint("openid", "episode_no", name="uq_episode_views_openid_episode"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    episode_no: Mapped[int] = mapped_column(Integer)
+    viewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 def record_view(db: Session, openid: str, number: int) -> None:

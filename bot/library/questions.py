@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.library.loader import LINE, Checker, Problem, read_yaml
+from bot.library.checks import LINE, Checker, Problem, read_yaml
 
 THEMES = ("学史明理", "学史增信", "学史崇德", "学史力行", "百年百事")  # the themes of 专项答题
 TYPES = ("single", "multiple", "judge")  # question types

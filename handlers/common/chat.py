@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from bot.core.keys import WXJOB_KEY
@@ -16,8 +15,6 @@ router = Router("common")
 fallback = Router("fallback")
 log = logging.getLogger(__name__)
 
-CANCEL_HOOKS: list[Callable[[Context], bool]] = []  # features' clean-up on 取消: True when they closed something
-HELP_HOOKS: list[Callable[[Context], str | None]] = []  # after 帮助, a running dialog repeats what it waits for
 MEDIA_NAMES = {
     "image": "图片",
     "voice": "语音",
@@ -56,12 +53,7 @@ def build_help(ctx: Context) -> str:
             *menu_lines(ctx.settings.menu),
             "",
             "常用指令：",
-            "「新声」继续收听，「新声37」听第37集，「新声目录」看全部",
-            "「每日答题」「专项答题」「挑战答题」「复习」",
-            "「我的积分」「排行榜」「绑定组织」",
-            "「我要反映」反映急难愁盼问题，「我的诉求」查看办理进度，「诉求 编号」查看某条诉求",
-            "直接输入关键词（如「遵义会议」）搜索学习内容",
-            "「帮助」查看本说明，「取消」退出正在进行的操作",
+            *ctx.services.help_lines,  # each feature's (handlers/<feature>/__init__.py), in their positions
         ]
     )
 
@@ -70,20 +62,8 @@ def build_help(ctx: Context) -> str:
 @router.click("HELP")
 def show_help(msg: Message, ctx: Context) -> str:
     """The help text, then whatever a running dialog (a quiz question...) is still waiting for."""
-    pending = [text for hook in HELP_HOOKS if (text := hook(ctx))]
+    pending = [text for hook in ctx.services.help_hooks if (text := hook(ctx))]  # the features' (Feature.help_hooks)
     return "\n\n".join([help_text(ctx), *pending])
-
-
-def on_help(hook: Callable[[Context], str | None]) -> Callable[[Context], str | None]:
-    """Register a feature's reminder shown after 帮助 while its dialog runs (None when it has nothing open)."""
-    HELP_HOOKS.append(hook)
-    return hook
-
-
-def on_cancel(hook: Callable[[Context], bool]) -> Callable[[Context], bool]:
-    """Register a feature's clean-up for 取消 (e.g. closing a quiz run kept in the database)."""
-    CANCEL_HOOKS.append(hook)
-    return hook
 
 
 @router.on(
@@ -92,7 +72,7 @@ def on_cancel(hook: Callable[[Context], bool]) -> Callable[[Context], bool]:
 )
 def cancel(msg: Message, ctx: Context) -> str:
     """Leave whatever dialog runs (a quiz answers its own 退出 with a score)."""
-    closed = [hook(ctx) for hook in CANCEL_HOOKS]
+    closed = [hook(ctx) for hook in ctx.services.cancel_hooks]  # the features' clean-up (Feature.cancel_hooks)
     if ctx.dialog.state is None and not any(closed):
         return "当前没有进行中的操作。回复「帮助」查看能做什么。"
     ctx.dialog.clear()

@@ -14,12 +14,11 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from bot.console import audit, tags
 from bot.console.forms import REQUIRED, ActionForm, choices
-from bot.console.models import AuditEntry
-from bot.console.web import current, db, login_required, role_required
+from bot.console.web import current, db, login_required, role_required, services
+from bot.core.accounts import AuditEntry
 from bot.core.clock import TZ
 from bot.core.database import utcnow
 from bot.core.errors import SelfApproval
-from bot.core.services import services
 from handlers.pushes import service as pushes
 from handlers.pushes.config import PushConfig
 from handlers.pushes.fanout import report

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from bot.core.database import Follower
 from bot.core.followers import WINDOW
+from bot.core.members import Membership
 from bot.library.loader import Library
 from bot.library.progress import next_episode
 from bot.outbound.outbox import TEMPLATE_VALUE
 from handlers.pushes.models import Push, PushOptIn
-from handlers.quiz.models import Membership
 
 TOPICS = {"reminder": "reminders", "episode": "xinsheng", "next_episode": "xinsheng"}  # content kind → opt-in topic
 STREAM = 2000  # audience rows fetched per round trip
@@ -98,7 +98,7 @@ def audience_openids(db: Session, push: Push) -> Any:
     """SQL selecting the audience's openids (test audiences are listed on the push)."""
     kind, ref = push.audience_kind, push.audience_ref
     if kind == "tag":
-        from bot.console.tags import has_tag
+        from bot.core.followers import has_tag
 
         return select(Follower.openid).where(has_tag(int(ref or 0)))
     if kind == "organisation":

@@ -11,10 +11,9 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.clock import TZ
+from bot.core.clock import TZ, in_quiet_hours, parse_clock
 from bot.core.database import aware
 from handlers.pushes.models import Push, PushRun
-from handlers.quiz.reminders import in_quiet_hours, parse_clock
 
 CLOCK = r"(?P<h>[01]?\d|2[0-3])[:：](?P<m>[0-5]\d)"  # "09:00" (full-width colon too)
 WEEKDAYS = {"一": "mon", "二": "tue", "三": "wed", "四": "thu", "五": "fri", "六": "sat", "日": "sun", "天": "sun"}

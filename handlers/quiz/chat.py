@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 
 from bot.core.database import utcnow
+from bot.core.members import Membership
 from bot.inbound.choices import pick
 from bot.inbound.context import Context
 from bot.inbound.message import Message
 from bot.inbound.router import Router, regex, state_is, text_is
 from bot.library.loader import Episode, Library
 from bot.library.questions import THEMES, Question
-from handlers.common.chat import on_cancel, on_help
 from handlers.quiz.config import QuizConfig
-from handlers.quiz.models import Membership, QuizRun
+from handlers.quiz.models import QuizRun
 from handlers.quiz.points import ALL, GROUP, WEEK, day_of, week_of
 from handlers.quiz.runs import Outcome, Scorer, active_run, choose, due_mistakes, finish, parse_answer, start
 
@@ -132,7 +132,6 @@ def aside(msg: Message, ctx: Context) -> str:
     return my_points(msg, ctx) if ctx.norm_text in POINTS_WORDS else leaderboard(msg, ctx)
 
 
-@on_help
 def still_open(ctx: Context) -> str | None:
     """The run's current question, when the dialog holds an open run (shown after 帮助, 我的积分, 排行榜)."""
     if not ctx.dialog.in_state(STATE):
@@ -171,7 +170,6 @@ def answer(msg: Message, ctx: Context) -> str:
     return after(ctx, out)
 
 
-@on_cancel
 def cancel_run(ctx: Context) -> bool:
     """「取消」 during a quiz closes the run too, so it is not resumed later."""
     run = active_run(ctx.db, ctx.openid)

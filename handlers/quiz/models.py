@@ -90,14 +90,3 @@ class ReviewReminder(Base):
     openid: Mapped[str] = mapped_column(String(64))
     day: Mapped[date] = mapped_column(Date)
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class Membership(Base):
-    """A member's chosen organisation (and its 片区) for per-organisation leaderboards."""
-
-    __tablename__ = "memberships"
-
-    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    organisation: Mapped[str] = mapped_column(String(32), index=True)
-    district: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
-    bound_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

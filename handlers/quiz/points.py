@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from bot.core.clock import TZ, day_of  # noqa: F401 - re-exported: points days, streaks and weeks follow China time
 from bot.core.database import utcnow
-from handlers.quiz.models import Membership, PointsEntry
+from bot.core.members import Membership
+from handlers.quiz.config import QuizConfig
+from handlers.quiz.models import PointsEntry
 
 BUILT_KEY = "lb:built"  # present while the leaderboards match the ledger; gone after a Redis flush
 ALL = "lb:all"  # all-time leaderboard
@@ -209,3 +211,8 @@ class Points:
             for key in self.span_keys(span, week, *new)[1:]:
                 pipe.zadd(key, {openid: score or 0}) if score else None
         pipe.execute()
+
+
+def attach(services: Any) -> None:
+    """The quiz feature's setup: `services.points`, built once per process from the `quiz.caps` settings."""
+    services.points = Points(services.redis, services.sessions, dict(QuizConfig.of(services.settings).caps))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time as clock, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.core.clock import TZ, day_of
+from bot.core.clock import TZ, day_of, in_quiet_hours, parse_clock
 from bot.core.database import Follower, utcnow
 from bot.core.followers import WINDOW
 from bot.core.services import Services
@@ -17,17 +17,6 @@ from handlers.quiz.models import Mistake, ReviewReminder
 
 TEXT = "您的错题本里有 {n} 道题到期待复习。回复「复习」开始，巩固学习成果。"  # the reminder message
 log = logging.getLogger(__name__)
-
-
-def parse_clock(value: str) -> clock:
-    hours, minutes = value.split(":")
-    return clock(int(hours), int(minutes))
-
-
-def in_quiet_hours(now: datetime, quiet: list[str]) -> bool:
-    """True inside the configured quiet hours (China time; the span may cross midnight)."""
-    start, end, local = parse_clock(quiet[0]), parse_clock(quiet[1]), now.astimezone(TZ).time()
-    return start <= local or local < end if start > end else start <= local < end
 
 
 def candidates(services: Services, now: datetime) -> list[tuple[str, int]]:

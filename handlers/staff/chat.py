@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from bot.console.models import AuditEntry
+from bot.core.accounts import AuditEntry
 from bot.inbound.context import Context
 from bot.inbound.message import Message
 from bot.inbound.router import Router

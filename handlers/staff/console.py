@@ -7,9 +7,8 @@ from werkzeug.wrappers import Response
 
 from bot.console import audit
 from bot.console.forms import ActionForm
-from bot.console.web import current, login_required
+from bot.console.web import current, login_required, services
 from bot.core.logs import mask
-from bot.core.services import services
 from handlers.staff import alerts as staff_alerts
 
 bp = Blueprint("binding", __name__, url_prefix="/wechat", template_folder="templates")

@@ -9,8 +9,7 @@ from werkzeug.wrappers import Response
 
 from bot.console.audit import ACTIONS, record
 from bot.console.forms import ActionForm
-from bot.console.web import login_required, role_required
-from bot.core.services import services
+from bot.console.web import login_required, role_required, services
 from bot.library.loader import Episode
 from bot.library.questions import THEMES
 

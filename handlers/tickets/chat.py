@@ -12,14 +12,12 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.logs import mask
+from bot.core.members import Membership
 from bot.inbound.choices import pick
 from bot.inbound.context import Context
 from bot.inbound.message import Message
 from bot.inbound.router import Router, kind_is, normalize, state_is, text_is
-from handlers.common.chat import on_cancel
-from handlers.quiz.models import Membership
-from handlers.staff import alerts as staff_alerts
-from handlers.tickets import drafts as ticket_drafts
+from handlers.tickets import alerts as staff_alerts, drafts as ticket_drafts
 from handlers.tickets.media import fetch_later
 from handlers.tickets.rules import Submission, TicketConfig, china, mask_phone, submit, valid_phone
 
@@ -198,7 +196,6 @@ def resume(msg: Message, ctx: Context) -> str:
     return "请回复「继续」接着填写草稿，「重新填写」从头开始，或「取消」放弃草稿。"
 
 
-@on_cancel
 def drop_draft(ctx: Context) -> bool:
     """「取消」 inside the dialog discards the draft too."""
     if not ctx.dialog.in_state(STATE):

@@ -16,13 +16,12 @@ from wtforms.validators import DataRequired, Length
 
 from bot.console import audit
 from bot.console.forms import REQUIRED, ActionForm
-from bot.console.models import Account
 from bot.console.paging import page_number
-from bot.console.web import current, db, login_required, role_required
+from bot.console.web import current, db, login_required, role_required, services
+from bot.core.accounts import Account
 from bot.core.database import utcnow
 from bot.core.errors import AccessRefused, UserFacingError
 from bot.core.phones import mask_phones
-from bot.core.services import services
 from handlers.tickets import flow
 from handlers.tickets.media import INLINE_TYPES, attachments, download_name
 from handlers.tickets.models import OPEN_STATUSES, RATINGS, STATUSES, StaffNotice, Ticket, TicketEvent, TicketMedia

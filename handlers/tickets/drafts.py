@@ -11,7 +11,8 @@ from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.core.database import TicketDraft, aware, utcnow
+from bot.core.database import aware, utcnow
+from handlers.tickets.models import TicketDraft
 
 if TYPE_CHECKING:
     from bot.core.services import Services

@@ -24,7 +24,7 @@ from handlers.tickets.rules import TicketConfig, china, mask_phone
 from handlers.tickets.stats import Counts, Filters, Report
 
 if TYPE_CHECKING:
-    from bot.console.models import Account
+    from bot.core.accounts import Account
 
 BATCH = 2000  # rows fetched from the database at a time
 COLUMNS = [  # header → width (characters) of the tickets sheet

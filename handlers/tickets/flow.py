@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.console.models import Account
+from bot.core.accounts import Account
 from bot.core.database import aware, utcnow
 from bot.core.errors import AccessRefused, UserFacingError
 from handlers.tickets.models import OPEN_STATUSES, RATINGS, STATUSES, Ticket, TicketEvent, TicketNotice

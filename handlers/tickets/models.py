@@ -167,3 +167,15 @@ class TicketMedia(Base):
 
 
 append_only(TicketEvent, "event")
+
+
+class TicketDraft(Base):
+    """A submitter's unfinished 我要反映 (or, briefly, the number it was submitted as): kept here so a Redis loss
+    or restart cannot lose what they entered; Redis holds a cached copy."""
+
+    __tablename__ = "ticket_drafts"
+
+    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -139,7 +139,7 @@ def _safe_pending(services: Services, openid: str) -> None:
 
 def staff_to_tell(db: Session, cfg: TicketConfig, ticket: Ticket) -> set[int]:
     """The assignee and their supervisor, the department's accounts and supervisor; admins if nobody."""
-    from bot.console.models import Account
+    from bot.core.accounts import Account
 
     ids: set[int] = set()
     accounts = db.scalars(select(Account).where(Account.active.is_(True))).all()
@@ -157,7 +157,7 @@ def staff_to_tell(db: Session, cfg: TicketConfig, ticket: Ticket) -> set[int]:
 
 def escalate(services: Services, now: datetime | None = None) -> int:
     """Tell staff once about each ticket past its intake or resolution deadline; the number of tickets."""
-    from handlers.staff import alerts as staff_alerts
+    from handlers.tickets import alerts as staff_alerts
 
     cfg, now = TicketConfig.of(services.settings), now or utcnow()
     with services.sessions() as db:

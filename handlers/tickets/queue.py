@@ -13,7 +13,7 @@ from handlers.tickets.models import OPEN_STATUSES, STATUSES, Ticket
 from handlers.tickets.rules import NUMBER
 
 if TYPE_CHECKING:
-    from bot.console.models import Account
+    from bot.core.accounts import Account
 
 QUERY_MAX = 50  # characters of a search text used (a scan: ~110 ms on SQLite, ~60 ms on PostgreSQL at 100k tickets)
 

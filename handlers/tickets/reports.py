@@ -12,9 +12,8 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from bot.console import audit
-from bot.console.web import current, db, role_required
+from bot.console.web import current, db, role_required, services
 from bot.core.database import utcnow
-from bot.core.services import services
 from handlers.tickets import export as ticket_export, stats as ticket_stats
 from handlers.tickets.models import Ticket
 from handlers.tickets.rules import TicketConfig, china

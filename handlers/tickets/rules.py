@@ -22,7 +22,7 @@ from handlers.tickets.media import add_rows
 from handlers.tickets.models import Ticket, TicketCounter, TicketEvent
 
 if TYPE_CHECKING:
-    from bot.console.models import Account
+    from bot.core.accounts import Account
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")  # a mainland mobile number (11 digits, 13x–19x)
 NUMBER = re.compile(r"^[A-Z]{1,4}\d{10}$")  # a ticket number: prefix, yymmdd, 4-digit sequence
@@ -165,3 +165,8 @@ def can_view(account: Account, ticket: Ticket) -> bool:
         or ticket.accepted_by_id == account.id
         or (account.department is not None and ticket.department == account.department)
     )
+
+
+def attach(services: Any) -> None:
+    """The tickets feature's setup: the departments (id → name) the console's account page offers."""
+    services.departments = {key: name for key, (name, _) in TicketConfig.of(services.settings).departments.items()}

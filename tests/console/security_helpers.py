@@ -9,7 +9,7 @@ from typing import Any
 import requests
 from sqlalchemy import select
 
-from bot.console.models import ConsoleSession
+from bot.core.accounts import ConsoleSession
 from tests.console.console_helpers import PASSWORD, TOKEN, csrf_token
 
 COOKIE = "session"  # Flask's session cookie name

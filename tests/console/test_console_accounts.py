@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.console.models import Account, AuditEntry
+from bot.core.accounts import Account, AuditEntry
 from tests.console.console_helpers import PASSWORD, csrf_token, login, submit
 
 NEW_PASSWORD = "first secret 1"  # the password an admin gives a new account

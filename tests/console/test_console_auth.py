@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.console.models import Account, AuditEntry
 from bot.console.web import SESSION_MAX
+from bot.core.accounts import Account, AuditEntry
 from bot.core.errors import AppendOnlyError
 from tests.console.console_helpers import PASSWORD, csrf_token, login, submit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.console.models import Account, AuditEntry
+from bot.core.accounts import Account, AuditEntry
 from tests.console.console_helpers import login
 
 

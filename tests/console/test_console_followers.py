@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.console.models import AuditEntry, ConsoleTag
+from bot.core.accounts import AuditEntry, ConsoleTag
 from bot.core.database import Follower
 from bot.core.logs import mask
 from tests.console.console_helpers import login, submit
@@ -156,7 +156,7 @@ def test_wechat_failure_changes_nothing(editor, live, services):
 
 
 def test_organisation_bindings_are_counted_shown_and_filtered(admin, services, people):
-    from handlers.quiz.models import Membership
+    from bot.core.members import Membership
 
     with services.sessions() as db:
         db.add_all(

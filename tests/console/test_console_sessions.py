@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from bot.console.models import ConsoleSession
+from bot.core.accounts import ConsoleSession
 from bot.core.database import utcnow
 from tests.console.console_helpers import PASSWORD, csrf_token, login, submit
 from tests.console.security_helpers import copied_browser, logout, opens_console, session_rows

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.console.models import AuditEntry
 from bot.console.security import gate
+from bot.core.accounts import AuditEntry
 from tests.console.console_helpers import PASSWORD, login, submit
 from tests.console.security_helpers import flashed, http_login
 

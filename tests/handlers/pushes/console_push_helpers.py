@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.console.models import AuditEntry
+from bot.core.accounts import AuditEntry
 from bot.core.database import utcnow
 from handlers.pushes.models import Push
 from handlers.quiz.points import TZ

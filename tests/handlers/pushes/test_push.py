@@ -208,7 +208,7 @@ def test_customer_service_push_skips_followers_outside_the_window(live, services
 
 @pytest.mark.parametrize("kind,ref", [("organisation", "sany"), ("district", "一片区")])
 def test_organisation_and_district_audiences_reach_only_their_members(live, services, emu, kind, ref):
-    from handlers.quiz.models import Membership
+    from bot.core.members import Membership
 
     inside, other, unbound = members(emu, services, 3)
     with services.sessions() as db:

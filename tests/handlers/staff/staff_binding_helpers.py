@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.console.accounts import create_account
-from bot.console.models import Account
+from bot.core.accounts import Account
 
 PASSWORD = "correct horse 42"
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

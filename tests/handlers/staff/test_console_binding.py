@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.console.models import Account, AuditEntry
+from bot.core.accounts import Account, AuditEntry
 from bot.core.database import utcnow
 from handlers.tickets.notify import escalate
 from tests.console.console_helpers import login, submit

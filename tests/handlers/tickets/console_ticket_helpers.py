@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.console.models import Account, AuditEntry
+from bot.core.accounts import Account, AuditEntry
 from bot.core.database import utcnow
 from handlers.tickets.models import Ticket
 from handlers.tickets.rules import Submission, TicketConfig, submit as submit_ticket

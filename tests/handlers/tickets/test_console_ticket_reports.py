@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.console.accounts import create_account
-from bot.console.models import AuditEntry
+from bot.core.accounts import AuditEntry
 from handlers.tickets import stats as ticket_stats
 from tests.console.console_helpers import PASSWORD, login
 from tests.handlers.tickets import ticket_known as known

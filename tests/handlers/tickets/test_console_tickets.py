@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.console.models import Account
+from bot.core.accounts import Account
 from bot.core.database import utcnow
 from handlers.tickets.media import fetch_ticket
 from handlers.tickets.models import StaffNotice, Ticket, TicketEvent, TicketMedia, TicketNotice

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
-from bot.console.models import Account
+from bot.core.accounts import Account
 from bot.core.errors import AppendOnlyError, UserFacingError
 from handlers.tickets import flow
 from handlers.tickets.media import retry_pending

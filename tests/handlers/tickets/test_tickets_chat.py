@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import undefer
 
-from handlers.quiz.models import Membership
+from bot.core.members import Membership
 from handlers.tickets import flow
 from handlers.tickets.chat import DRAFT_KEY
 from handlers.tickets.media import retry_pending

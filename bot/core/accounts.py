@@ -1,4 +1,4 @@
-"""Console tables: accounts with roles, their server-side sessions, WeChat tag names, and the append-only audit log."""
+"""Accounts and roles, their console sessions, WeChat tag names and the append-only audit log: tables, Flask-free."""
 
 from __future__ import annotations
 

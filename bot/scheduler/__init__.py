@@ -1,4 +1,4 @@
-"""The scheduler: APScheduler with a persistent job store, one active process (a Redis lease), runs fire once."""
+"""The scheduler: APScheduler with a persistent job store, one active process (a Redis lease); jobs from features."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.core import claims
 from bot.core.clock import TZ
+from bot.core.feature import resolve
 from bot.core.keys import HEARTBEAT_KEY, LEASE_KEY
 from bot.core.services import Services
 
@@ -29,54 +30,16 @@ def claim_run(job_id: str, run_time: datetime, ttl: int = 86400) -> bool:
     return claims.claim_run(_services.redis, job_id, run_time, ttl)
 
 
-def review_reminders() -> None:
-    """Daily job: review reminders (see handlers.quiz.reminders)."""
-    from handlers.quiz.reminders import send_review_reminders
-
+def run_job(func: str, *args: object) -> None:
+    """Every feature job's entry point: `func` ("module:function") called with the services and `args`."""
     assert _services is not None
-    send_review_reminders(_services)
+    resolve(func)(_services, *args)
 
 
-def run_push(push_id: int) -> None:
-    """A push's job (id "push-<id>"): fire it if due and fan the run out (see handlers.pushes.service)."""
-    from handlers.pushes.service import run_push as fire
-
-    assert _services is not None
-    fire(_services, push_id)
-
-
-def sync_pushes() -> None:
-    """Keep one date job per active push at its next run, and resume runs a crash or a pause left unfinished."""
-    from handlers.pushes.fanout import resume, started_runs
-    from handlers.pushes.service import JOB_ID, jobs
-
-    assert _services is not None and _scheduler is not None
-    wanted = {JOB_ID.format(pid): (pid, when) for pid, when in jobs(_services)}
-    for job in _scheduler.get_jobs():
-        if job.id.startswith(JOB_ID.format("")) and job.id not in wanted:
-            job.remove()
-    for job_id, (pid, when) in wanted.items():
-        _scheduler.add_job(
-            run_push, "date", run_date=when, args=[pid], id=job_id, replace_existing=True, misfire_grace_time=None
-        )
-    for run_id in started_runs(_services):
-        resume(_services, run_id)  # "busy" when the process fanning it out is alive
-
-
-def escalate_tickets() -> None:
-    """Tell staff about tickets past a deadline (see handlers.tickets.notify)."""
-    from handlers.tickets.notify import escalate
-
-    assert _services is not None
-    escalate(_services)
-
-
-def fetch_ticket_media() -> None:
-    """Copy ticket images and voice still missing (a WeChat hiccup, a crash) before their media ids expire."""
-    from handlers.tickets.media import retry_pending
-
-    assert _services is not None
-    retry_pending(_services)
+def current() -> BackgroundScheduler:
+    """The process's APScheduler, for feature jobs that manage jobs (the pushes' sync)."""
+    assert _scheduler is not None
+    return _scheduler
 
 
 def heartbeat() -> None:
@@ -122,38 +85,12 @@ class Scheduler:
 
     def start(self, block: bool = False) -> None:
         """Wait for the lease, start firing jobs, keep the lease renewed (pausing if it is lost)."""
-        from handlers.pushes.config import PushConfig
-        from handlers.quiz.config import QuizConfig
-        from handlers.tickets.config import TicketConfig
-
         self.aps.start(paused=True)
         self.aps.add_job(heartbeat, "interval", seconds=60, id="heartbeat", replace_existing=True)
-        hour, minute = QuizConfig.of(self.services.settings).reminder_time.split(":")
-        self.aps.add_job(
-            review_reminders, "cron", hour=int(hour), minute=int(minute), id="review-reminders", replace_existing=True
-        )
-        self.aps.add_job(
-            sync_pushes,
-            "interval",
-            seconds=PushConfig.of(self.services.settings).sync_interval,
-            id="sync-pushes",
-            replace_existing=True,
-            next_run_time=datetime.now(UTC),
-        )
-        self.aps.add_job(
-            escalate_tickets,
-            "interval",
-            id="ticket-escalation",
-            replace_existing=True,
-            seconds=TicketConfig.of(self.services.settings).escalation_interval,
-        )
-        self.aps.add_job(
-            fetch_ticket_media,
-            "interval",
-            id="ticket-media",
-            replace_existing=True,
-            seconds=TicketConfig.of(self.services.settings).media_fetch_interval,
-        )
+        for feature in self.services.features:
+            for job in feature.jobs:
+                trigger = dict(job.trigger(self.services.settings))
+                self.aps.add_job(run_job, args=[job.func], id=job.id, replace_existing=True, **trigger)
         thread = threading.Thread(target=self.lease_loop, name="scheduler-lease", daemon=True)
         thread.start()
         if block:
