@@ -20,10 +20,11 @@ run: install  ## migrate, then serve webhook + emulator chat page + scheduler on
 test: install  ## the whole suite (embedded Redis + SQLite unless REDIS_URL / DATABASE_URL are set)
 	$(BIN)/python -m pytest -q --durations=15
 
-lint: install  ## ruff (lint rules, files `ruff format` would change) and import-linter's contracts in pyproject.toml (CI runs this)
+lint: install  ## ruff (lint, format), import-linter's contracts and mypy on the core layers, all in pyproject.toml (CI runs this)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 check-content: install  ## validate content/ (CI runs this); names file, line and id of every problem
 	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot check-content

@@ -114,7 +114,7 @@ class Settings:
         found = self.features.get(cls)
         if found is None:
             found = self.features[cls] = cls.from_raw(self.section(cls.SECTION))  # type: ignore[attr-defined]
-        return found  # type: ignore[no-any-return]
+        return found
 
     @property
     def menu(self) -> dict[str, Any]:

@@ -96,7 +96,7 @@ class MediaReply(Reply):
     """An image, voice or video reply by media id."""
 
     media_id: str
-    msgtype: str = "image"  # type: ignore[misc]
+    msgtype: str = "image"
     title: str = ""
     description: str = ""
 

@@ -116,15 +116,15 @@ class Pipeline:
         if self.local.unread:
             self.local.unread = False
             try:
-                client.connection.read_response()
+                client.connection.read_response()  # type: ignore[union-attr]  # a single-connection client
             except redis.RedisError as exc:  # the reply already went out; the record will expire
                 log.error("a previous message's FINISH failed in Redis: %s", exc)
         return client
 
-    def finish_fast(self, keys: list[str], args: list[object]) -> None:
+    def finish_fast(self, keys: list[str], args: list[str | int]) -> None:
         """FINISH without awaiting its answer: only for turns too quick for WeChat to have retried them."""
         client = self.conn()
-        client.connection.send_command("EVAL", FINISH, len(keys), *keys, *args)
+        client.connection.send_command("EVAL", FINISH, len(keys), *keys, *args)  # type: ignore[union-attr]
         self.local.unread = True
 
     def handle(self, msg: Message, started: float | None = None) -> str | None:
@@ -200,7 +200,7 @@ class Pipeline:
             after = ctx.dialog.dumps()
             saved = "-" if (after == before and not after) or reply is BUSY_REPLY else after
             xml_reply = render(reply, turn.msg) if reply else ""
-            args = [xml_reply, self.dedupe_ttl, turn.token, saved, self.dialog_ttl]
+            args: list[str | int] = [xml_reply, self.dedupe_ttl, turn.token, saved, self.dialog_ttl]
             if not out_of_band and time.monotonic() - turn.started < self.retry_floor:
                 self.finish_fast(turn.keys[:3], args)
                 prev = ""  # a retry comes after WeChat's 5 s timeout, so none can have marked this turn yet

@@ -164,7 +164,7 @@ def query(environ: Mapping[str, Any]) -> dict[str, str]:
     if "%" in qs or "+" in qs or not qs.isascii():
         pairs = parse_qsl(qs, keep_blank_values=True)
     else:
-        pairs = [tuple(p.partition("=")[::2]) for p in qs.split("&") if p]  # type: ignore[misc]
+        pairs = [tuple(p.partition("=")[::2]) for p in qs.split("&") if p]
     params: dict[str, str] = {}
     for key, value in pairs:
         params.setdefault(key, value)

@@ -21,8 +21,8 @@ from bot.core.database import utcnow
 from bot.core.errors import SelfApproval
 from handlers.pushes import service as pushes
 from handlers.pushes.config import PushConfig
-from handlers.pushes.fanout import report
 from handlers.pushes.models import Push, PushRun
+from handlers.pushes.report import report
 from handlers.pushes.schedule import calendar as plan_calendar
 
 bp = Blueprint("pushes", __name__, url_prefix="/pushes", template_folder="templates")

@@ -14,7 +14,6 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.database import Follower, utcnow
-from bot.core.keys import WXJOB_KEY
 from bot.core.services import Services
 from bot.outbound.outbox import SendResult
 from handlers.pushes.config import PushConfig
@@ -374,39 +373,6 @@ def outcome(result: SendResult) -> tuple[str, str | None, int | None]:
     if result.kind in SKIP_KINDS:
         return "skipped", result.kind, result.errcode
     return "failed", result.kind, result.errcode
-
-
-def report(services: Services, run_id: int) -> dict[str, Any]:
-    """Targeted, and each status with its reasons; for a mass send WeChat's MASSSENDJOBFINISH counts."""
-    with services.sessions() as db:
-        run = db.get(PushRun, run_id)
-        rows = db.execute(
-            select(Delivery.status, Delivery.reason, func.count())
-            .where(Delivery.run_id == run_id)
-            .group_by(Delivery.status, Delivery.reason)
-        ).all()
-    counts: dict[str, dict[str, int]] = {}
-    for status, reason, n in rows:
-        counts.setdefault(status, {})[reason or ""] = int(n)
-    totals = {
-        s: sum(counts.get(s, {}).values()) for s in ("pending", "sending", "sent", "skipped", "failed", "uncertain")
-    }
-    job_key = WXJOB_KEY.format("masssendjobfinish", run.mass_msg_id) if run and run.mass_msg_id else ""
-    job = services.redis.hgetall(job_key) if job_key else {}
-    done = sum(totals[s] for s in FINISHED)
-    return {
-        "run_id": run_id,
-        "status": run.status if run else "missing",
-        "targeted": run.targeted if run else 0,
-        "totals": totals,
-        "reasons": counts,
-        "done": done,
-        "note": run.note if run else None,
-        "mass": {k: job.get(k) for k in ("Status", "TotalCount", "FilterCount", "SentCount", "ErrorCount")}
-        if job
-        else None,
-        "mass_msg_id": run.mass_msg_id if run else None,
-    }
 
 
 def started_runs(services: Services) -> list[int]:

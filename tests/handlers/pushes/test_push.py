@@ -11,8 +11,8 @@ from sqlalchemy import select
 from bot.core.database import utcnow
 from handlers.pushes import service as pushes
 from handlers.pushes.chat import choose
-from handlers.pushes.fanout import report
 from handlers.pushes.models import Push, PushRun
+from handlers.pushes.report import report
 from handlers.quiz.points import TZ
 from tests.push_helpers import get, got, local, make, members
 

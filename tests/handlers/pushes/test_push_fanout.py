@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select, update
 
 from handlers.pushes import service as pushes
-from handlers.pushes.fanout import FanOut, report
+from handlers.pushes.fanout import FanOut
 from handlers.pushes.models import Delivery, Push, PushRun
+from handlers.pushes.report import report
 from tests.push_helpers import get, got, local, make, members
 
 
