@@ -43,6 +43,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     var = Path(overrides.pop("var_dir", VAR))
     try:
         settings = load_settings(overrides)
+        for ref in (ref for feature in features() for ref in feature.config_checks):
+            resolve(ref)(settings.raw)  # each feature checks its own section
     except ConfigError as exc:
         raise SystemExit(f"config error: {exc}") from None
     logs.setup(settings.logging.level)

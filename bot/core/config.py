@@ -35,7 +35,6 @@ from bot.core.sections import (
     check_menu,
     check_numbers,
     check_server,
-    check_tickets,
 )
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder
@@ -226,7 +225,6 @@ def load_settings(overrides: Mapping[str, Any] | None = None, env: Mapping[str, 
     check_numbers(raw)
     check_menu(raw.get("menu"))
     check_accepted_modes(raw.get("webhook") or {})
-    check_tickets(raw.get("tickets") or {})
     check_server(raw.get("server") or {})
     used: list[str] = []
     aes = env.get("WECHAT_AES_KEY", "").strip() or (DEV_SECRETS["WECHAT_AES_KEY"] if dev else "")

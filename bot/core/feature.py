@@ -60,3 +60,4 @@ class Feature:
     help_hooks: tuple[Ref, ...] = ()  # fn(ctx) → text or None: after 帮助, what the feature's running dialog awaits
     cancel_hooks: tuple[Ref, ...] = ()  # fn(ctx) → bool: on 取消, close what the feature keeps open (True: closed)
     help: tuple[tuple[int, str], ...] = ()  # (position, line) of the 帮助 text's command list, lower first
+    config_checks: tuple[Ref, ...] = ()  # fn(raw config.yaml) raising ConfigError: the feature's section at start-up

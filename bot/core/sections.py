@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Self
 
@@ -154,30 +154,6 @@ PLATFORM: dict[str, type[Section]] = {
 
 
 # The checks load_settings runs on config.yaml's sections --------------------------------------------------------------
-# (section, key, type, minimum) of the features' numeric settings (the platform's are the at_least fields above);
-# each feature reads its section in handlers/<feature>/config.py.
-FEATURE_NUMBERS = [
-    ("quiz", "daily_size", int, 1),
-    ("quiz", "special_size", int, 1),
-    ("quiz", "challenge_size", int, 1),
-    ("quiz", "repeat_after_days", int, 0),
-    ("quiz", "challenge_seconds", float, 1),
-    ("quiz", "min_answer_seconds", float, 0),
-    ("quiz", "review_size", int, 1),
-    ("push", "rate_per_second", float, 0.1),
-    ("push", "concurrency", int, 1),
-    ("push", "sync_interval", int, 1),
-    ("push", "preview_limit", int, 1),
-    ("tickets", "intake_hours", float, 0.1),
-    ("tickets", "draft_days", int, 1),
-    ("tickets", "description_max", int, 10),
-    ("tickets", "media_max", int, 0),
-    ("tickets", "escalation_interval", int, 5),
-    ("tickets", "duplicate_days", int, 1),
-    ("tickets", "media_fetch_interval", int, 10),
-]
-
-
 def numbers() -> list[tuple[str, str, type, float]]:
     """(section, key, type, minimum) of every numeric setting that must be checked."""
     platform = [
@@ -186,12 +162,20 @@ def numbers() -> list[tuple[str, str, type, float]]:
         for f in fields(cls)  # type: ignore[arg-type]
         if MINIMUM in f.metadata
     ]
-    return platform + FEATURE_NUMBERS
+    return platform
 
 
 def check_numbers(raw: dict[str, Any]) -> None:
-    """Each numeric setting exists and is a number at or above its minimum."""
-    for section, key, kind, minimum in numbers():
+    """Each of the platform's numeric settings exists and is a number at or above its minimum; webhook.path."""
+    check_entries(raw, numbers())
+    path = raw.get("webhook", {}).get("path")
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ConfigError(f"config.yaml webhook.path: must start with '/', got {path!r}")
+
+
+def check_entries(raw: Mapping[str, Any], entries: Iterable[tuple[str, str, type, float]]) -> None:
+    """Each (section, key, type, minimum) names a number at or above its minimum (features check theirs too)."""
+    for section, key, kind, minimum in entries:
         value = raw.get(section, {}).get(key)
         if (
             isinstance(value, bool)
@@ -203,9 +187,6 @@ def check_numbers(raw: dict[str, Any]) -> None:
             )
         if value < minimum:
             raise ConfigError(f"config.yaml {section}.{key}: must be at least {minimum}, got {value!r}")
-    path = raw.get("webhook", {}).get("path")
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise ConfigError(f"config.yaml webhook.path: must start with '/', got {path!r}")
 
 
 def check_accepted_modes(webhook: dict[str, Any]) -> None:
@@ -231,31 +212,6 @@ def check_menu(menu: Any) -> None:
                 raise ConfigError(
                     f"config.yaml menu.button[{i}].sub_button[{j}]: needs a name, and a key for type click"
                 )
-
-
-def check_tickets(cfg: dict[str, Any]) -> None:
-    """Ticket tiers, categories and departments: each category names a known tier, ids are unique."""
-    tiers = cfg.get("tiers") or {}
-    for key, tier in tiers.items():
-        if (
-            not isinstance(tier, dict)
-            or not tier.get("name")
-            or not isinstance(tier.get("hours"), (int, float))
-            or tier["hours"] <= 0
-        ):
-            raise ConfigError(f"config.yaml tickets.tiers.{key}: expected {{name: ..., hours: a positive number}}")
-    for i, cat in enumerate(cfg.get("categories") or []):
-        if not isinstance(cat, dict) or not cat.get("name") or cat.get("tier") not in tiers:
-            raise ConfigError(
-                f"config.yaml tickets.categories[{i}]: expected {{name: ..., tier: one of {', '.join(tiers)}}}"
-            )
-    seen: set[str] = set()
-    for i, dep in enumerate(cfg.get("departments") or []):
-        if not isinstance(dep, dict) or not dep.get("id") or not dep.get("name") or dep["id"] in seen:
-            raise ConfigError(
-                f"config.yaml tickets.departments[{i}]: expected {{id: unique, name: ..., supervisor: username}}"
-            )
-        seen.add(dep["id"])
 
 
 def check_server(cfg: dict[str, Any]) -> None:

@@ -22,4 +22,5 @@ FEATURE = Feature(
         ),
     ),
     models=("handlers.pushes.models",),
+    config_checks=("handlers.pushes.config:check",),
 )

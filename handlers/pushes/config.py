@@ -1,10 +1,12 @@
-"""Pushes feature: its `push` section of config.yaml, typed once per Settings (validated by load_settings)."""
+"""Pushes feature: its `push` section of config.yaml: typed once, checked at start-up."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from bot.core.sections import check_entries
 
 if TYPE_CHECKING:
     from bot.core.config import Settings
@@ -42,3 +44,17 @@ class PushConfig:
             preview_limit=int(cfg["preview_limit"]),
             templates={k: str(v) for k, v in (cfg.get("templates") or {}).items() if v},
         )
+
+
+# (section, key, type, minimum) of this section's numbers, checked at start-up (a config error names the key)
+NUMBERS = [
+    ("push", "rate_per_second", float, 0.1),
+    ("push", "concurrency", int, 1),
+    ("push", "sync_interval", int, 1),
+    ("push", "preview_limit", int, 1),
+]
+
+
+def check(raw: Mapping[str, Any]) -> None:
+    """The `push` section is usable: numbers at or above their minimums."""
+    check_entries(raw, NUMBERS)

@@ -17,6 +17,7 @@ FEATURE = Feature(
     routers=("handlers.quiz.chat:router",),  # quizzes, points, leaderboards, 错题本 (a running quiz owns the text)
     jobs=(Job("review-reminders", "handlers.quiz.reminders:send_review_reminders", _daily_reminders),),
     models=("handlers.quiz.models",),
+    config_checks=("handlers.quiz.config:check",),
     setup=("handlers.quiz.points:attach",),
     help_hooks=("handlers.quiz.chat:still_open",),  # the open question, after 帮助
     cancel_hooks=("handlers.quiz.chat:cancel_run",),  # 取消 closes the run too

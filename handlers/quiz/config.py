@@ -1,10 +1,12 @@
-"""Quiz feature: its `quiz` section of config.yaml, typed once per Settings (validated by load_settings)."""
+"""Quiz feature: its `quiz` section of config.yaml: typed once, checked at start-up."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from bot.core.sections import check_entries
 
 if TYPE_CHECKING:
     from bot.core.config import Settings
@@ -50,3 +52,20 @@ class QuizConfig:
             reminder_time=str(cfg["reminder_time"]),
             quiet_hours=tuple(cfg["quiet_hours"]),
         )
+
+
+# (section, key, type, minimum) of this section's numbers, checked at start-up (a config error names the key)
+NUMBERS = [
+    ("quiz", "daily_size", int, 1),
+    ("quiz", "special_size", int, 1),
+    ("quiz", "challenge_size", int, 1),
+    ("quiz", "repeat_after_days", int, 0),
+    ("quiz", "challenge_seconds", float, 1),
+    ("quiz", "min_answer_seconds", float, 0),
+    ("quiz", "review_size", int, 1),
+]
+
+
+def check(raw: Mapping[str, Any]) -> None:
+    """The `quiz` section is usable: numbers at or above their minimums."""
+    check_entries(raw, NUMBERS)

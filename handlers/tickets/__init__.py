@@ -36,6 +36,7 @@ FEATURE = Feature(
         Job("ticket-media", "handlers.tickets.media:retry_pending", _every("media_fetch_interval")),
     ),
     models=("handlers.tickets.models",),
+    config_checks=("handlers.tickets.config:check",),
     window_observers=("handlers.tickets.notify:on_message",),  # status notices that waited for the window
     audit_actions={"account.ticketing": "设置诉求部门和主管", "ticket.export": "导出诉求"},
     cancel_hooks=("handlers.tickets.chat:drop_draft",),  # 取消 inside the dialog discards the draft too

@@ -1,4 +1,4 @@
-"""Tickets feature: its `tickets` section of config.yaml, typed once per Settings (validated by load_settings)."""
+"""Tickets feature: its `tickets` section of config.yaml: typed once, checked at start-up."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+from bot.core.errors import ConfigError
+from bot.core.sections import check_entries
 
 if TYPE_CHECKING:
     from bot.core.config import Settings
@@ -61,3 +64,46 @@ class TicketConfig:
 
     def department_name(self, dep: str | None) -> str:
         return self.departments.get(dep or "", (dep or "", ""))[0]
+
+
+# (section, key, type, minimum) of this section's numbers, checked at start-up (a config error names the key)
+NUMBERS = [
+    ("tickets", "intake_hours", float, 0.1),
+    ("tickets", "draft_days", int, 1),
+    ("tickets", "description_max", int, 10),
+    ("tickets", "media_max", int, 0),
+    ("tickets", "escalation_interval", int, 5),
+    ("tickets", "duplicate_days", int, 1),
+    ("tickets", "media_fetch_interval", int, 10),
+]
+
+
+def check(raw: Mapping[str, Any]) -> None:
+    """The `tickets` section: numbers at their minimums; tiers, categories and departments well formed."""
+    check_entries(raw, NUMBERS)
+    check_shapes(raw.get("tickets") or {})
+
+
+def check_shapes(cfg: Mapping[str, Any]) -> None:
+    """Ticket tiers, categories and departments: each category names a known tier, ids are unique."""
+    tiers = cfg.get("tiers") or {}
+    for key, tier in tiers.items():
+        if (
+            not isinstance(tier, dict)
+            or not tier.get("name")
+            or not isinstance(tier.get("hours"), (int, float))
+            or tier["hours"] <= 0
+        ):
+            raise ConfigError(f"config.yaml tickets.tiers.{key}: expected {{name: ..., hours: a positive number}}")
+    for i, cat in enumerate(cfg.get("categories") or []):
+        if not isinstance(cat, dict) or not cat.get("name") or cat.get("tier") not in tiers:
+            raise ConfigError(
+                f"config.yaml tickets.categories[{i}]: expected {{name: ..., tier: one of {', '.join(tiers)}}}"
+            )
+    seen: set[str] = set()
+    for i, dep in enumerate(cfg.get("departments") or []):
+        if not isinstance(dep, dict) or not dep.get("id") or not dep.get("name") or dep["id"] in seen:
+            raise ConfigError(
+                f"config.yaml tickets.departments[{i}]: expected {{id: unique, name: ..., supervisor: username}}"
+            )
+        seen.add(dep["id"])

@@ -74,14 +74,27 @@ def test_development_runs_with_nothing_set_and_says_so():
         ({"dialog": {"ttl": 0}}, "dialog.ttl: must be at least 1"),
         ({"webhook": {"path": "wechat"}}, "webhook.path: must start with '/'"),
         ({"menu": {"button": []}}, "menu.button: expected a list of 1 to 3"),
-        ({"tickets": {"categories": [{"name": "住房", "tier": "soon"}]}}, "tickets.categories[0]: expected {name"),
-        ({"tickets": {"tiers": {"general": {"name": "一般", "hours": 0}}}}, "tickets.tiers.general: expected {name"),
-        ({"tickets": {"intake_hours": "two"}}, "tickets.intake_hours: expected a number"),
     ],
 )
 def test_bad_config_yaml_values_name_the_key(override, fault):
     with pytest.raises(ConfigError, match=re.escape(fault)):
         load_settings(override, env=PROD)
+
+
+@pytest.mark.parametrize(
+    "override,fault",
+    [
+        ({"tickets": {"categories": [{"name": "住房", "tier": "soon"}]}}, "tickets.categories[0]: expected {name"),
+        ({"tickets": {"tiers": {"general": {"name": "一般", "hours": 0}}}}, "tickets.tiers.general: expected {name"),
+        ({"tickets": {"intake_hours": "two"}}, "tickets.intake_hours: expected a number"),
+        ({"quiz": {"daily_size": 0}}, "quiz.daily_size: must be at least 1"),
+        ({"push": {"concurrency": "many"}}, "push.concurrency: expected an integer"),
+    ],
+)
+def test_a_features_bad_section_stops_start_up_naming_the_key(override, fault):
+    """Each feature checks its own section (FEATURE.config_checks) before anything connects."""
+    with pytest.raises(SystemExit, match="^config error: " + re.escape("config.yaml " + fault)):
+        create_app({**override, "env": PROD})
 
 
 def test_broken_yaml_names_the_line(tmp_path: Path):
