@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any
 
 from bot.core.keys import WXJOB_KEY
@@ -35,15 +36,16 @@ def menu_lines(menu: dict[str, Any]) -> list[str]:
     return lines
 
 
-_help: dict[int, str] = {}  # help text per settings object (the menu does not change while running)
+_help: dict[int, tuple[weakref.ref[Any], str]] = {}  # id(services) → (the services, their help text), built once
 
 
 def help_text(ctx: Context) -> str:
-    """What the account can do, with the menu."""
-    key = id(ctx.settings)
-    if key not in _help:
-        _help[key] = build_help(ctx)
-    return _help[key]
+    """What the account can do, with the menu: built once per services (menu and features do not change while
+    running); the weak reference tells a live entry from one whose id a later services object reuses."""
+    cached = _help.get(id(ctx.services))
+    if cached is None or cached[0]() is not ctx.services:
+        cached = _help[id(ctx.services)] = (weakref.ref(ctx.services), build_help(ctx))
+    return cached[1]
 
 
 def build_help(ctx: Context) -> str:
