@@ -24,6 +24,7 @@ from handlers.pushes.config import PushConfig
 from handlers.pushes.models import Push, PushRun
 from handlers.pushes.report import report
 from handlers.pushes.schedule import calendar as plan_calendar
+from handlers.pushes.service import EDITABLE
 
 bp = Blueprint("pushes", __name__, url_prefix="/pushes", template_folder="templates")
 audit.ACTIONS.update(
@@ -59,21 +60,7 @@ class PushForm(FlaskForm):
 
 def fill(push: Push, form: PushForm) -> None:
     """The form's values onto the push (times entered in China time)."""
-    for name in (
-        "title",
-        "content_kind",
-        "content_ref",
-        "body",
-        "audience_kind",
-        "audience_ref",
-        "channel",
-        "timing",
-        "recurrence",
-        "series_from",
-        "series_to",
-        "series_every_days",
-        "needs_approval",
-    ):
+    for name in EDITABLE:
         value = getattr(form, name).data
         setattr(push, name, value.strip() if isinstance(value, str) else value)
     push.test_openids = [o.strip() for o in (form.test_openids.data or "").split() if o.strip()]

@@ -320,22 +320,27 @@ def describe_timing(push: Push) -> str:
     return "一次"
 
 
+# What an editor sets on a push (the console's form), and of those what the audit log keeps (not the free text).
+EDITABLE = (
+    "title",
+    "content_kind",
+    "content_ref",
+    "body",
+    "audience_kind",
+    "audience_ref",
+    "channel",
+    "timing",
+    "recurrence",
+    "series_from",
+    "series_to",
+    "series_every_days",
+    "needs_approval",
+)
+AUDITED = tuple(name for name in EDITABLE if name != "body")
+
+
 def as_dict(push: Push) -> dict[str, Any]:
     """The fields the audit log keeps of a push."""
-    keys = (
-        "title",
-        "content_kind",
-        "content_ref",
-        "audience_kind",
-        "audience_ref",
-        "channel",
-        "timing",
-        "recurrence",
-        "series_from",
-        "series_to",
-        "series_every_days",
-        "needs_approval",
-    )
-    out = {k: getattr(push, k) for k in keys}
+    out = {k: getattr(push, k) for k in AUDITED}
     out["run_at"] = aware(push.run_at).isoformat() if push.run_at else None
     return out
