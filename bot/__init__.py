@@ -95,6 +95,7 @@ def trust_proxies(app: Flask, count: int, env: str) -> None:
 
 PLATFORM_MODELS = (
     "bot.core.database",
+    "bot.core.organisations",
     "bot.core.members",
     "bot.core.accounts",
     "bot.library.progress",

@@ -15,7 +15,10 @@ ROLES = {
     "editor": "编辑",  # content, pushes and follower tags
     "reviewer": "审核",  # approves pushes
     "caseworker": "诉求处理",  # tickets
+    "secretary": "党组织书记",  # their organisation's roster, confirmations, study figures and pushes
+    "instructor": "党建指导员",  # the same, for the organisations they guide
 }
+SCOPED_ROLES = ("secretary", "instructor")  # roles that act only inside the account's organisation subtree
 
 
 class Account(Base):
@@ -30,6 +33,9 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)  # set by an admin's reset
     department: Mapped[str | None] = mapped_column(String(32), nullable=True)  # a tickets.departments id (caseworkers)
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id"), nullable=True
+    )  # scope: this organisation and everything under it (None: the whole park)
     supervisor_id: Mapped[int | None] = mapped_column(
         Integer, nullable=True
     )  # told when this account's ticket is overdue
