@@ -98,6 +98,7 @@ PLATFORM_MODELS = (
     "bot.core.organisations",
     "bot.core.members",
     "bot.core.accounts",
+    "bot.core.qrcodes",
     "bot.library.progress",
 )  # the platform's tables
 
@@ -171,6 +172,7 @@ def build_services(
         services.window_observers += [resolve(ref) for ref in feature.window_observers]
         services.help_hooks += [resolve(ref) for ref in feature.help_hooks]
         services.cancel_hooks += [resolve(ref) for ref in feature.cancel_hooks]
+        services.scene_hooks += [resolve(ref) for ref in feature.scene_hooks]
         for ref in feature.setup:
             resolve(ref)(services)
     services.pipeline = Pipeline(services)

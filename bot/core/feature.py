@@ -59,5 +59,6 @@ class Feature:
     audit_actions: Mapping[str, str] = field(default_factory=dict)  # audit action → its label on the audit page
     help_hooks: tuple[Ref, ...] = ()  # fn(ctx) → text or None: after 帮助, what the feature's running dialog awaits
     cancel_hooks: tuple[Ref, ...] = ()  # fn(ctx) → bool: on 取消, close what the feature keeps open (True: closed)
+    scene_hooks: tuple[Ref, ...] = ()  # fn(ctx, scene) → text or None: a QR code's scene (subscribe or SCAN) answered
     help: tuple[tuple[int, str], ...] = ()  # (position, line) of the 帮助 text's command list, lower first
     config_checks: tuple[Ref, ...] = ()  # fn(raw config.yaml) raising ConfigError: the feature's section at start-up

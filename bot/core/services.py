@@ -141,5 +141,6 @@ class Services:
     features: Sequence[Feature] = ()  # the registry's features (the scheduler runs their jobs)
     help_hooks: list[Callable[[Any], str | None]] = field(default_factory=list)  # the features' 帮助 reminders
     cancel_hooks: list[Callable[[Any], bool]] = field(default_factory=list)  # the features' clean-up on 取消
+    scene_hooks: list[Callable[[Any, str], str | None]] = field(default_factory=list)  # QR scenes (subscribe, SCAN)
     help_lines: tuple[str, ...] = ()  # the features' lines of the 帮助 text, in their positions
     departments: dict[str, str] = field(default_factory=dict)  # department id → name (tickets' setup fills it)

@@ -81,12 +81,21 @@ def cancel(msg: Message, ctx: Context) -> str:
     return "已取消当前操作。回复「帮助」查看能做什么。"
 
 
+def scene_answer(ctx: Context, scene: str | None) -> str | None:
+    """What a feature answers to a QR code's scene (Feature.scene_hooks: the first that knows it), if any."""
+    if not scene:
+        return None
+    return next((text for hook in ctx.services.scene_hooks if (text := hook(ctx, scene))), None)
+
+
 @router.event("subscribe")
 def subscribe(msg: Message, ctx: Context) -> str:
+    """The welcome; after a QR code (EventKey qrscene_<scene>), followed by what its feature answers."""
     key = msg.event_key
     scene = key[len("qrscene_") :] if key.startswith("qrscene_") else None
     ctx.services.followers.subscribe(msg.openid, scene)
-    return ctx.settings.followers.welcome
+    extra = scene_answer(ctx, scene)
+    return f"{ctx.settings.followers.welcome}\n\n{extra}" if extra else ctx.settings.followers.welcome
 
 
 @router.event("unsubscribe")
@@ -97,8 +106,9 @@ def unsubscribe(msg: Message, ctx: Context) -> None:
 
 @router.event("scan")
 def scan(msg: Message, ctx: Context) -> str:
+    """A follower scanned a QR code (EventKey = its scene): the scene's feature answers, else a welcome back."""
     ctx.services.followers.subscribe(msg.openid, msg.event_key or None)
-    return "欢迎回来！回复「帮助」查看能做什么。"
+    return scene_answer(ctx, msg.event_key) or "欢迎回来！回复「帮助」查看能做什么。"
 
 
 @router.event("masssendjobfinish", "templatesendjobfinish")

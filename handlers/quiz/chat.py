@@ -1,4 +1,4 @@
-"""Quizzes in chat: 每日答题, 专项答题, 挑战答题, 复习 (错题本), 我的积分, 排行榜, 绑定组织."""
+"""Quizzes in chat: 每日答题, 专项答题, 挑战答题, 复习 (错题本), 我的积分, 排行榜."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from bot.core.members import Membership
 from bot.inbound.choices import pick
 from bot.inbound.context import Context
 from bot.inbound.message import Message
-from bot.inbound.router import Router, regex, state_is, text_is
+from bot.inbound.router import Router, state_is, text_is
 from bot.library.loader import Episode, Library
 from bot.library.questions import THEMES, Question
 from handlers.quiz.config import QuizConfig
@@ -267,33 +267,3 @@ def board(rows: list[tuple[str, int]], title: str, me: str) -> str:
         return f"【{title}】暂无数据"
     lines = [f"{i}. {'我' if o == me else '党员' + o[-4:]}　{p}分" for i, (o, p) in enumerate(rows, 1)]
     return "\n".join([f"【{title}】", *lines])
-
-
-@router.text("绑定组织", "我的组织", "选择组织")
-def bind(msg: Message, ctx: Context) -> str:
-    orgs = bank(ctx).organisations
-    if not orgs:
-        return "组织列表暂未配置。"
-    ctx.dialog.set("quiz:bind")
-    return "\n".join(
-        ["请选择您所在的党组织：", *(f"{i}. {o.name}" for i, o in enumerate(orgs, 1)), "", "回复序号完成绑定。"]
-    )
-
-
-@router.on(state_is("quiz:bind"), regex(r"^(?P<n>\d+)$"))
-def bind_choice(msg: Message, ctx: Context) -> str:
-    orgs = bank(ctx).organisations
-    n = int(ctx.match["n"])
-    if not 1 <= n <= len(orgs):
-        return f"请回复 1 到 {len(orgs)} 的序号。"
-    org = orgs[n - 1]
-    row = ctx.db.get(Membership, ctx.openid)
-    old = (row.organisation, row.district) if row else (None, None)
-    if row is None:
-        ctx.db.add(Membership(openid=ctx.openid, organisation=org.id, district=org.district))
-    else:
-        row.organisation, row.district = org.id, org.district
-    ctx.db.commit()
-    ctx.services.points.move(ctx.db, ctx.openid, old, (org.id, org.district))
-    ctx.dialog.clear()
-    return f"已绑定到「{org.name}」。回复「排行榜」查看本组织榜单。"

@@ -184,18 +184,6 @@ def test_ranks_identical_after_a_redis_flush_and_rebuild(wx, services, emu):
     assert "第 1 名" in wx.text(users[2], "我的积分").text
 
 
-@pytest.mark.config(**FAST)
-def test_binding_an_organisation_gives_its_leaderboard(wx, user, services):
-    wx.text(user, "每日答题")
-    wx.text(user, right(current(services, user)))
-    wx.text(user, "退出")
-    orgs = services.content.current().organisations
-    assert orgs[0].name in wx.text(user, "绑定组织").text
-    assert "已绑定" in wx.text(user, "1").text
-    board = wx.text(user, "排行榜").text
-    assert f"【{orgs[0].name}榜】" in board and "1. 我　1分" in board
-
-
 def test_review_reminders_once_a_day_inside_the_window(wx, user, services, emu):
     wx.text(user, "你好")  # opens the 48 h window (and the emulator's)
     emu.inbound(wx.build(user, "text", Content="你好"))

@@ -1,0 +1,69 @@
+"""Organisations' QR codes, Flask-free: a permanent parametric code per organisation (scene org:<code>), made once
+through WeChat's qrcode/create and kept in bot.core.qrcodes; scanning it starts 党员认证 (handlers.orgs.chat)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from sqlalchemy.orm import Session
+
+from bot.core.errors import UserFacingError, WeChatAPIError
+from bot.core.organisations import Organisation
+from bot.core.qrcodes import QrCode, by_scene
+
+IMAGE_MAX = 2 * 1024 * 1024  # bytes of a QR picture fetched for the console
+SCENE = "org:{}"  # an organisation's scene_str (WeChat allows 64 characters; codes have at most 32)
+WECHAT_API = "https://api.weixin.qq.com/"  # WeChat serves showqrcode from mp.weixin.qq.com, not the API host
+WECHAT_SHOW = "https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket="
+
+
+def scene_of(org: Organisation) -> str:
+    return SCENE.format(org.code)
+
+
+def existing(db: Session, org: Organisation) -> QrCode | None:
+    return by_scene(db, scene_of(org))
+
+
+def ensure(db: Session, wx: Any, org: Organisation) -> tuple[QrCode, bool]:
+    """The organisation's code, created through qrcode/create (QR_LIMIT_STR_SCENE) on first use; (code, created).
+    Not committed. WeChat's refusal becomes a UserFacingError naming its errcode."""
+    found = existing(db, org)
+    if found is not None:
+        return found, False
+    try:
+        answer = wx.qrcode.create(
+            {"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene_of(org)}}}
+        )
+    except WeChatAPIError as exc:
+        raise UserFacingError(f"微信未能生成二维码（{exc.errcode or '网络错误'}），请稍后再试。") from None
+    ticket = str(answer.get("ticket") or "")
+    if not ticket:
+        raise UserFacingError("微信未返回二维码，请稍后再试。")
+    row = QrCode(scene=scene_of(org), ticket=ticket, url=str(answer.get("url") or ""))
+    db.add(row)
+    return row, True
+
+
+def image_url(api_base_url: str, ticket: str) -> str:
+    """Where the code's picture is: showqrcode at the API base (the emulator), or WeChat's own image host."""
+    if api_base_url.startswith(WECHAT_API):
+        return WECHAT_SHOW + quote(ticket, safe="")
+    return f"{api_base_url}showqrcode?ticket={quote(ticket, safe='')}"
+
+
+def fetch_image(wx: Any, url: str) -> tuple[bytes, str]:
+    """The picture behind `url` (showqrcode), fetched by the server so the console page needs no third-party host;
+    UserFacingError when WeChat does not answer with an image."""
+    try:
+        with wx.session_for_thread().get(url, timeout=wx.timeout, stream=True) as res:
+            res.raise_for_status()
+            kind = res.headers.get("Content-Type", "")
+            data = res.raw.read(IMAGE_MAX + 1, decode_content=True)
+    except requests.RequestException:
+        raise UserFacingError("暂时无法从微信取得二维码图片，请稍后刷新。") from None
+    if not kind.startswith("image/") or len(data) > IMAGE_MAX:
+        raise UserFacingError("微信没有返回二维码图片，请稍后刷新。")
+    return data, kind
