@@ -1,5 +1,5 @@
 """The fake WeChat API at /emulator/cgi-bin/: tokens, custom and template messages, controls
-(+ api_mass, api_users, api_media)."""
+(+ api_mass, api_users, api_media, api_qr)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import jsonify, request
 
-from bot.emulator import api_mass, api_media, api_users  # noqa: F401  (their routes join bp)
+from bot.emulator import api_mass, api_media, api_qr, api_users  # noqa: F401  (their routes join bp)
 from bot.emulator.api_base import ApiError, account_type, api, body, bp, fail, ok, post_event, settings, state
 from bot.emulator.client import REPLY_LIMIT
 from bot.emulator.keys import DAY

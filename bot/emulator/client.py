@@ -7,12 +7,13 @@ import secrets
 import string
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
 
 import requests
 
 from bot.emulator.shapes import shape
+from bot.emulator.state_qr import QrCode
 from bot.inbound.wire import Crypto, cdata_safe, parse_xml, signature, verify
 
 TIMEOUT = 5.0  # seconds WeChat waits for an answer
@@ -59,6 +60,15 @@ class Observer(Protocol):
     def inbound(self, fields: dict[str, Any]) -> None: ...
 
     def passive(self, openid: str, reply: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class QrDirectory(Protocol):
+    """Where a scan finds the code scanned and whether the user follows (EmulatorState is one)."""
+
+    def find_qr(self, scene_or_ticket: str) -> QrCode | None: ...
+
+    def user(self, openid: str) -> dict[str, Any] | None: ...
 
 
 @dataclass
@@ -201,6 +211,38 @@ class SimClient:
 
     def subscribe(self, openid: str, scene: str | None = None) -> Exchange:
         return self.event(openid, "subscribe", f"qrscene_{scene}" if scene else "")
+
+    def scan(
+        self,
+        openid: str,
+        code: QrCode | str,
+        follower: bool | None = None,
+        codes: QrDirectory | None = None,
+    ) -> Exchange | None:
+        """The user scans a parametric QR code (a QrCode, or a ticket or scene looked up in `codes` or the observer).
+
+        A follower sends SCAN with EventKey = the scene, a new follower subscribe with EventKey qrscene_<scene>; both
+        carry the Ticket. `follower` None asks the directory whether the user follows. An unknown or expired code
+        sends nothing (WeChat tells the user the code has expired): None.
+        """
+        directory = codes if codes is not None else self.observer
+        known = directory if isinstance(directory, QrDirectory) else None
+        if not isinstance(code, QrCode):
+            if known is None:
+                raise ValueError("scanning by ticket or scene needs the emulator's state (codes= or the observer)")
+            code = known.find_qr(code)
+        if code is None or code.expired():
+            return None
+        if follower is None:
+            user = known.user(openid) if known is not None else None
+            follower = bool(user and user.get("subscribed"))
+        return self.post(self.scan_fields(openid, code, follower))
+
+    def scan_fields(self, openid: str, code: QrCode, follower: bool) -> dict[str, Any]:
+        """What WeChat posts for a scan: SCAN with EventKey = scene, or subscribe with qrscene_<scene>; and Ticket."""
+        if follower:
+            return self.build(openid, "event", Event="SCAN", EventKey=code.scene, Ticket=code.ticket)
+        return self.build(openid, "event", Event="subscribe", EventKey=f"qrscene_{code.scene}", Ticket=code.ticket)
 
     def unsubscribe(self, openid: str) -> Exchange:
         return self.event(openid, "unsubscribe")

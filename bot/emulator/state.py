@@ -29,6 +29,7 @@ from bot.emulator.keys import (
 from bot.emulator.state_account import AccountMixin
 from bot.emulator.state_gate import GateMixin
 from bot.emulator.state_media import MediaMixin
+from bot.emulator.state_qr import QrMixin
 
 __all__ = ["EmulatorState", "PREFIX", "USERS", "LOG", "SEQ", "LOG_CAP"]
 
@@ -85,8 +86,8 @@ def entry_tail(direction: str, kind: str, body: dict[str, Any]) -> str:
     return json.dumps(entry, ensure_ascii=False)[1:]
 
 
-class EmulatorState(GateMixin, AccountMixin, MediaMixin):
-    """Users, logs, windows, tokens, quotas, menu, tags, mass jobs, media: shared by the fake API, chat page, tests."""
+class EmulatorState(GateMixin, AccountMixin, MediaMixin, QrMixin):
+    """Users, logs, windows, tokens, quotas, menu, tags, mass jobs, media, QR codes: for the API, chat page, tests."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client

@@ -23,6 +23,7 @@ from bot.core.errors import WeChatAPIError
 from bot.core.keys import TOKEN_LOCK, TOKEN_PREFIX
 
 WECHAT_ROOT = "https://api.weixin.qq.com/"  # what wechatpy hard-codes; rewritten to our base's root
+SHOW_QRCODE = "https://mp.weixin.qq.com/cgi-bin/showqrcode"  # where WeChat shows a QR code's image for its ticket
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # token invalid / expired: refresh once and retry
 REFRESH_MARGIN = 60  # seconds before expiry a token is treated as expired
 TOKEN_CACHE = 5.0  # seconds a token read from Redis is reused in-process before Redis is asked again
@@ -171,6 +172,12 @@ class WxClient(WeChatClient):
             return json.loads(res.content.decode("utf-8", "ignore"), strict=False)
         except (requests.RequestException, ValueError) as exc:
             raise WeChatAPIError(None, transport_error(exc), kind="network") from None
+
+    def qrcode_image_url(self, ticket: str) -> str:
+        """The address of a parametric QR code's image: WeChat's showqrcode (another host than the API's, no token),
+        or the emulator's beside its API when the base URL is not WeChat's."""
+        base = SHOW_QRCODE if self.API_BASE_URL == WECHAT_ROOT + "cgi-bin/" else self.API_BASE_URL + "showqrcode"
+        return f"{base}?{urlencode({'ticket': ticket})}"
 
     def download_media(self, media_id: str, max_bytes: int) -> Download:
         """A temporary media file (media/get): wechatpy's client.media.download, through our URL and error rules."""
