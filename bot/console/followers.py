@@ -63,7 +63,7 @@ def organisation_names() -> dict[str, str]:
 
 
 def organisation_counts() -> dict[str, int]:
-    """Members bound to each organisation (回复「绑定组织」 in chat)."""
+    """Members bound to each organisation (「党员认证」 in chat, or carried over from the old 绑定组织)."""
     rows = db().execute(select(Membership.organisation, func.count()).group_by(Membership.organisation)).all()
     return {org: n for org, n in rows}
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+from sqlalchemy.exc import IntegrityError
+
 from bot.core.members import CONFIRMED, PENDING
 from bot.core.organisations import Organisation, OrganisationsConfig, RosterMember, by_code, mask_name
 from bot.inbound.context import Context
@@ -120,9 +122,14 @@ def taken(ctx: Context, member: RosterMember) -> None:
 def matched(ctx: Context, member: RosterMember, org: Organisation, via: str) -> str:
     """Bind: confirmed at once (auto), or pending with the secretaries told (secretary)."""
     mode = cfg(ctx).confirm
-    old = binding.bind(ctx.db, ctx.openid, member, org, mode, "auto" if mode == "auto" else via)
+    method = via if mode == "secretary" or via == "qr" else "auto"  # auto, qr; or chat / qr until a secretary decides
+    old = binding.bind(ctx.db, ctx.openid, member, org, mode, method)
     binding.audit(ctx.db, "member.apply", None, member.id, via=via, confirm=mode)
-    ctx.db.commit()
+    try:
+        ctx.db.commit()
+    except IntegrityError:  # another WeChat bound the same member at this very moment: theirs stands
+        ctx.db.rollback()
+        return NOT_VERIFIED
     binding.forget_wrong(ctx.services.redis, ctx.openid)
     move_points(ctx, old, (org.code, org.district))
     shown = mask_name(member.name, "middle")

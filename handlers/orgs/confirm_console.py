@@ -178,7 +178,7 @@ def qr_image() -> Response:
     if code is None:
         abort(404)
     try:
-        data, kind = qr.fetch_image(services().wx, qr.image_url(services().settings.api_base_url, code.ticket))
+        data, kind = qr.fetch_image(services().wx, code.ticket)
     except UserFacingError:
         abort(404)
     return Response(data, mimetype=kind)

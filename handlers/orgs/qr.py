@@ -4,9 +4,9 @@ through WeChat's qrcode/create and kept in bot.core.qrcodes; scanning it starts 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import requests
+import urllib3
 from sqlalchemy.orm import Session
 
 from bot.core.errors import UserFacingError, WeChatAPIError
@@ -15,8 +15,6 @@ from bot.core.qrcodes import QrCode, by_scene
 
 IMAGE_MAX = 2 * 1024 * 1024  # bytes of a QR picture fetched for the console
 SCENE = "org:{}"  # an organisation's scene_str (WeChat allows 64 characters; codes have at most 32)
-WECHAT_API = "https://api.weixin.qq.com/"  # WeChat serves showqrcode from mp.weixin.qq.com, not the API host
-WECHAT_SHOW = "https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket="
 
 
 def scene_of(org: Organisation) -> str:
@@ -47,22 +45,16 @@ def ensure(db: Session, wx: Any, org: Organisation) -> tuple[QrCode, bool]:
     return row, True
 
 
-def image_url(api_base_url: str, ticket: str) -> str:
-    """Where the code's picture is: showqrcode at the API base (the emulator), or WeChat's own image host."""
-    if api_base_url.startswith(WECHAT_API):
-        return WECHAT_SHOW + quote(ticket, safe="")
-    return f"{api_base_url}showqrcode?ticket={quote(ticket, safe='')}"
-
-
-def fetch_image(wx: Any, url: str) -> tuple[bytes, str]:
-    """The picture behind `url` (showqrcode), fetched by the server so the console page needs no third-party host;
-    UserFacingError when WeChat does not answer with an image."""
+def fetch_image(wx: Any, ticket: str) -> tuple[bytes, str]:
+    """The code's picture from showqrcode (wx.qrcode_image_url: WeChat's, or the emulator's), fetched by the server
+    so the console page needs no third-party host; UserFacingError when no image comes back."""
+    url = wx.qrcode_image_url(ticket)
     try:
         with wx.session_for_thread().get(url, timeout=wx.timeout, stream=True) as res:
             res.raise_for_status()
             kind = res.headers.get("Content-Type", "")
             data = res.raw.read(IMAGE_MAX + 1, decode_content=True)
-    except requests.RequestException:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
         raise UserFacingError("暂时无法从微信取得二维码图片，请稍后刷新。") from None
     if not kind.startswith("image/") or len(data) > IMAGE_MAX:
         raise UserFacingError("微信没有返回二维码图片，请稍后刷新。")

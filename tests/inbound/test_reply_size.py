@@ -146,7 +146,7 @@ def test_help_catalogue_albums_search_points_and_leaderboards_fit(wx, user):
         "下一页",
         "我的积分",
         "排行榜",
-        "绑定组织",
+        "我的认证",
         "专项答题",
         "订阅提醒",
         "我要反映",

@@ -5,7 +5,6 @@ Every person here is obviously fictional (测试 names, 199 0000 phone numbers).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +18,6 @@ from tests.org_helpers import add_member, small_tree
 
 SECRETARY = {"organisations": {"confirm": "secretary"}}  # @pytest.mark.config: the secretary confirms
 NOT_VERIFIED = "未能核实您的党员身份"
-TRIES = re.compile(r"（还可尝试 \d+ 次）")
 
 
 def tree_with_members(services: Any) -> dict[str, Any]:
