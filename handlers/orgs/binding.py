@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from bot.core.accounts import SCOPED_ROLES, Account, AuditEntry
@@ -126,6 +126,17 @@ def binding(db: Session, openid: str) -> tuple[Membership, RosterMember | None, 
     return row, member, org
 
 
+def scoped(status: str, root: Organisation | None) -> Select[Any]:
+    """Memberships in `status` with their roster member and organisation, inside `root`'s subtree (None: all)."""
+    query = (
+        select(Membership, RosterMember, Organisation)
+        .join(RosterMember, Membership.member_id == RosterMember.id)
+        .join(Organisation, RosterMember.organisation_id == Organisation.id)
+        .where(Membership.status == status)
+    )
+    return query.where(Organisation.path.startswith(root.path, autoescape=True)) if root else query
+
+
 def pending_of(db: Session, member_id: int) -> Membership | None:
     """The application awaiting confirmation for roster member `member_id` (its 编号)."""
     return db.scalar(select(Membership).where(Membership.member_id == member_id, Membership.status == PENDING))
@@ -187,7 +198,7 @@ def nearest_secretaries(db: Session, org: Organisation) -> list[Account]:
         select(Account).where(
             Account.active.is_(True),
             Account.openid.is_not(None),
-            (Account.organisation_id.in_(chain)) | (Account.organisation_id.is_(None)),
+            or_(Account.organisation_id.in_(chain), Account.organisation_id.is_(None)),
         )
     ).all()
     scoped = [a for a in accounts if set(a.roles or []) & set(SCOPED_ROLES)]

@@ -34,15 +34,8 @@ QR_ROLES = ("secretary", "instructor", "editor")  # and admins: who prints an or
 
 
 def rows(status: str) -> Select[Any]:
-    """Memberships in `status` with their roster member and organisation, inside the signed-in account's scope."""
-    query = (
-        select(Membership, RosterMember, Organisation)
-        .join(RosterMember, Membership.member_id == RosterMember.id)
-        .join(Organisation, RosterMember.organisation_id == Organisation.id)
-        .where(Membership.status == status)
-    )
-    root = scope_root(db(), current())
-    return query.where(Organisation.path.startswith(root.path, autoescape=True)) if root else query
+    """Memberships in `status` inside the signed-in account's scope."""
+    return binding.scoped(status, scope_root(db(), current()))
 
 
 def confirmed_page() -> Page:
