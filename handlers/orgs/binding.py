@@ -51,17 +51,13 @@ def wait_seconds(client: redis.Redis, openid: str, cfg: OrganisationsConfig) -> 
 
 
 def count_wrong(client: redis.Redis, openid: str, cfg: OrganisationsConfig) -> int:
-    """Count one wrong guess; the guesses left in the window."""
+    """Count one wrong guess; the guesses left in the window (a success does not reset it: the window simply ends)."""
     key = TRY_KEY.format(openid)
     pipe = client.pipeline()
     pipe.set(key, 0, ex=cfg.attempt_window, nx=True)
     pipe.incr(key)
     _, count = pipe.execute()
     return max(cfg.max_attempts - int(count), 0)
-
-
-def forget_wrong(client: redis.Redis, openid: str) -> None:
-    client.delete(TRY_KEY.format(openid))
 
 
 # --- matching and binding ------------------------------------------------------------------------------------------

@@ -78,76 +78,6 @@ def scene_hook(ctx: Context, scene: str) -> str | None:
     return start(ctx, org)
 
 
-@router.on(state_is(f"{STATE}:name"), kind_is("text"))
-def got_name(msg: Message, ctx: Context) -> str:
-    name = binding.clean_name(msg.text)
-    if not binding.NAME.match(name):
-        return "请回复您的姓名（2 到 20 个汉字或字母），或回复「取消」退出。"
-    ctx.dialog.set(f"{STATE}:phone", name=name)
-    return "请回复您在党组织登记的手机号码（11 位）。"
-
-
-@router.on(state_is(f"{STATE}:phone"), kind_is("text"))
-def got_phone(msg: Message, ctx: Context) -> str:
-    phone = binding.clean_phone(msg.text)
-    if phone is None:
-        return "手机号码应为 11 位数字，请重新回复，或回复「取消」退出。"
-    c, data = cfg(ctx), dict(ctx.dialog.data)
-    ctx.dialog.clear()
-    wait = binding.wait_seconds(ctx.services.redis, ctx.openid, c)
-    if wait:
-        return too_many(wait)
-    root = by_code(ctx.db, data["org"]) if data.get("org") else None
-    found = binding.find(ctx.db, ctx.openid, str(data.get("name", "")), phone, root)
-    if found.problem == "already" and found.organisation is not None:
-        return f"您已完成党员认证：{found.organisation.name}。回复「我的认证」查看。"
-    if found.problem or found.member is None or found.organisation is None:
-        if found.problem == "taken" and found.member is not None:
-            taken(ctx, found.member)
-        left = binding.count_wrong(ctx.services.redis, ctx.openid, c)
-        return f"{NOT_VERIFIED}（还可尝试 {left} 次）" if left else too_many(c.attempt_window)
-    return matched(ctx, found.member, found.organisation, "qr" if root else "chat")
-
-
-def taken(ctx: Context, member: RosterMember) -> None:
-    """The member is bound to another WeChat: the applicant hears 未能核实; the secretaries are told."""
-    org = ctx.db.get(Organisation, member.organisation_id)
-    text = (
-        f"【党员认证提醒】有微信用户以{org.name if org else ''}党员{member.name}（编号 {member.id}）的信息申请认证，"
-        "但该党员已绑定其他微信，申请未通过。如确属本人更换微信，请在管理后台「党员认证」页面解除原绑定后请其重新认证。"
-    )
-    notify.tell_secretaries(ctx.services, member.organisation_id, text)
-
-
-def matched(ctx: Context, member: RosterMember, org: Organisation, via: str) -> str:
-    """Bind: confirmed at once (auto), or pending with the secretaries told (secretary)."""
-    mode = cfg(ctx).confirm
-    method = via if mode == "secretary" or via == "qr" else "auto"  # auto, qr; or chat / qr until a secretary decides
-    old = binding.bind(ctx.db, ctx.openid, member, org, mode, method)
-    binding.audit(ctx.db, "member.apply", None, member.id, via=via, confirm=mode)
-    try:
-        ctx.db.commit()
-    except IntegrityError:  # another WeChat bound the same member at this very moment: theirs stands
-        ctx.db.rollback()
-        return NOT_VERIFIED
-    binding.forget_wrong(ctx.services.redis, ctx.openid)
-    move_points(ctx, old, (org.code, org.district))
-    shown = mask_name(member.name, "middle")
-    if mode == "auto":
-        return (
-            f"认证成功！您已认证为「{org.name}」党员（{shown}）。\n"
-            "回复「我的认证」查看，「排行榜」查看本组织榜单，「解除认证」可解除。"
-        )
-    told = notify.tell_secretaries(
-        ctx.services,
-        org.id,
-        f"【党员认证】{org.name}的{member.name}申请认证（编号 {member.id}）。"
-        f"回复「确认认证 {member.id}」通过，「拒绝认证 {member.id}」拒绝，也可在管理后台「党员认证」页面处理。",
-    )
-    who = "党组织书记" if told else "党组织书记在管理后台"
-    return f"已提交认证申请（{org.name}，{shown}），等待{who}确认，结果会在公众号通知您。回复「我的认证」查看进度。"
-
-
 @router.text(*MINE_WORDS)
 def mine(msg: Message, ctx: Context) -> str:
     found = binding.binding(ctx.db, ctx.openid)
@@ -226,6 +156,76 @@ def decide(msg: Message, ctx: Context) -> str:
         points.move(ctx.db, openid, old, (None, None))
     notify.tell(ctx.services, openid, "您的党员认证申请未通过。如有疑问，请联系所在党组织书记。")
     return f"已拒绝：{member.name}（{org.name}）的认证申请，已通知申请人。"
+
+
+# The dialog's steps come after the commands: 我的认证, 解除认证 or 确认认证 typed mid-dialog are not a name.
+@router.on(state_is(f"{STATE}:name"), kind_is("text"))
+def got_name(msg: Message, ctx: Context) -> str:
+    name = binding.clean_name(msg.text)
+    if not binding.NAME.match(name):
+        return "请回复您的姓名（2 到 20 个汉字或字母），或回复「取消」退出。"
+    ctx.dialog.set(f"{STATE}:phone", name=name)
+    return "请回复您在党组织登记的手机号码（11 位）。"
+
+
+@router.on(state_is(f"{STATE}:phone"), kind_is("text"))
+def got_phone(msg: Message, ctx: Context) -> str:
+    phone = binding.clean_phone(msg.text)
+    if phone is None:
+        return "手机号码应为 11 位数字，请重新回复，或回复「取消」退出。"
+    c, data = cfg(ctx), dict(ctx.dialog.data)
+    ctx.dialog.clear()
+    wait = binding.wait_seconds(ctx.services.redis, ctx.openid, c)
+    if wait:
+        return too_many(wait)
+    root = by_code(ctx.db, data["org"]) if data.get("org") else None
+    found = binding.find(ctx.db, ctx.openid, str(data.get("name", "")), phone, root)
+    if found.problem == "already" and found.organisation is not None:
+        return f"您已完成党员认证：{found.organisation.name}。回复「我的认证」查看。"
+    if found.problem or found.member is None or found.organisation is None:
+        if found.problem == "taken" and found.member is not None:
+            taken(ctx, found.member)
+        left = binding.count_wrong(ctx.services.redis, ctx.openid, c)
+        return f"{NOT_VERIFIED}（还可尝试 {left} 次）" if left else too_many(c.attempt_window)
+    return matched(ctx, found.member, found.organisation, "qr" if root else "chat")
+
+
+def taken(ctx: Context, member: RosterMember) -> None:
+    """The member is bound to another WeChat: the applicant hears 未能核实; the secretaries are told."""
+    org = ctx.db.get(Organisation, member.organisation_id)
+    text = (
+        f"【党员认证提醒】有微信用户以{org.name if org else ''}党员{member.name}（编号 {member.id}）的信息申请认证，"
+        "但该党员已绑定其他微信，申请未通过。如确属本人更换微信，请在管理后台「党员认证」页面解除原绑定后请其重新认证。"
+    )
+    notify.tell_secretaries(ctx.services, member.organisation_id, text)
+
+
+def matched(ctx: Context, member: RosterMember, org: Organisation, via: str) -> str:
+    """Bind: confirmed at once (auto), or pending with the secretaries told (secretary)."""
+    mode = cfg(ctx).confirm
+    method = via if mode == "secretary" or via == "qr" else "auto"  # auto, qr; or chat / qr until a secretary decides
+    old = binding.bind(ctx.db, ctx.openid, member, org, mode, method)
+    binding.audit(ctx.db, "member.apply", None, member.id, via=via, confirm=mode)
+    try:
+        ctx.db.commit()
+    except IntegrityError:  # another WeChat bound the same member at this very moment: theirs stands
+        ctx.db.rollback()
+        return NOT_VERIFIED
+    move_points(ctx, old, (org.code, org.district))
+    shown = mask_name(member.name, "middle")
+    if mode == "auto":
+        return (
+            f"认证成功！您已认证为「{org.name}」党员（{shown}）。\n"
+            "回复「我的认证」查看，「排行榜」查看本组织榜单，「解除认证」可解除。"
+        )
+    told = notify.tell_secretaries(
+        ctx.services,
+        org.id,
+        f"【党员认证】{org.name}的{member.name}申请认证（编号 {member.id}）。"
+        f"回复「确认认证 {member.id}」通过，「拒绝认证 {member.id}」拒绝，也可在管理后台「党员认证」页面处理。",
+    )
+    who = "党组织书记" if told else "党组织书记在管理后台"
+    return f"已提交认证申请（{org.name}，{shown}），等待{who}确认，结果会在公众号通知您。回复「我的认证」查看进度。"
 
 
 def still_open(ctx: Context) -> str | None:

@@ -87,6 +87,7 @@ def test_my_binding_and_leaving_it(wx, user, services):
 def test_cancel_and_help_inside_the_dialog(wx, user, services):
     tree_with_members(services)
     wx.text(user, "党员认证")
+    assert "还没有进行党员认证" in wx.text(user, "我的认证").text  # a command, not a name
     assert "请回复您的姓名" in wx.text(user, "帮助").text
     assert "「党员认证」" in wx.text(user, "帮助").text
     assert "已取消" in wx.text(user, "取消").text
@@ -159,3 +160,16 @@ def test_the_secretary_rejects_and_scope_is_checked(wxo, services, emu, wait_for
     assert membership(services, member) is None
     assert audits(services, "member.reject")[0].target == str(ids["jia"])
     assert member_id(services, "19900001001") == ids["jia"]
+
+
+def test_someone_else_trying_a_bound_member_tells_the_secretary(wxo, services, emu, wait_for):
+    ids = tree_with_members(services)
+    owner, other, boss = (emu.create_user(subscribed=True)["openid"] for _ in range(3))
+    secretary(services, "shuji", "T111", boss)
+    wxo.text(boss, "你好")
+    apply(wxo, owner, "测试党员甲", "19900001001")
+    assert NOT_VERIFIED in apply(wxo, other, "测试党员甲", "19900001001")
+    wait_for(lambda: emu.received(boss, "custom"))
+    told = emu.received(boss, "custom")[0]["body"]["text"]["content"]
+    assert "已绑定其他微信" in told and f"编号 {ids['jia']}" in told
+    assert membership(services, owner).member_id == ids["jia"] and membership(services, other) is None
