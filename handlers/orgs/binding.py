@@ -94,7 +94,9 @@ def find(db: Session, openid: str, name: str, phone: str, root: Organisation | N
     return Match(member, org)
 
 
-def bind(db: Session, openid: str, member: RosterMember, org: Organisation, confirm: str, method: str) -> tuple:
+def bind(
+    db: Session, openid: str, member: RosterMember, org: Organisation, confirm: str, method: str
+) -> tuple[str | None, str | None]:
     """Bind `openid` to `member`: confirmed at once ("auto") or awaiting the secretary ("secretary").
     Returns the (organisation code, 片区) the follower had before, for the leaderboards' move. Not committed."""
     row = db.get(Membership, openid)
@@ -122,7 +124,7 @@ def binding(db: Session, openid: str) -> tuple[Membership, RosterMember | None, 
     return row, member, org
 
 
-def scoped(status: str, root: Organisation | None) -> Select[Any]:
+def scoped(status: str, root: Organisation | None) -> Select[Membership, RosterMember, Organisation]:
     """Memberships in `status` with their roster member and organisation, inside `root`'s subtree (None: all)."""
     query = (
         select(Membership, RosterMember, Organisation)

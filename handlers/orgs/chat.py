@@ -39,11 +39,11 @@ def too_many(wait: int) -> str:
     return f"党员认证尝试次数过多，请 {max(1, math.ceil(wait / 60))} 分钟后再试。"
 
 
-def move_points(ctx: Context, old: tuple, new: tuple) -> None:
+def move_points(ctx: Context, old: tuple[str | None, str | None], new: tuple[str | None, str | None]) -> None:
     """Keep the follower's points on the organisation boards they now belong to (quiz's services.points)."""
     points = getattr(ctx.services, "points", None)
-    if points is not None and tuple(old) != tuple(new):
-        points.move(ctx.db, ctx.openid, tuple(old), tuple(new))
+    if points is not None and old != new:
+        points.move(ctx.db, ctx.openid, old, new)
 
 
 def start(ctx: Context, org: Organisation | None = None) -> str:

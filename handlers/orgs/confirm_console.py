@@ -4,8 +4,6 @@ and every change is audited (target: the roster member's id)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -33,7 +31,7 @@ DECIDERS = ("secretary", "instructor")  # and admins: who confirms members
 QR_ROLES = ("secretary", "instructor", "editor")  # and admins: who prints an organisation's code
 
 
-def rows(status: str) -> Select[Any]:
+def rows(status: str) -> Select[Membership, RosterMember, Organisation]:
     """Memberships in `status` inside the signed-in account's scope."""
     return binding.scoped(status, scope_root(db(), current()))
 
