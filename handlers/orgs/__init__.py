@@ -8,6 +8,7 @@ FEATURE = Feature(
     blueprints=("handlers.orgs.confirm_console:bp",),
     nav=(NavEntry("党员认证", "console.org_confirmations.index", roles=("secretary", "instructor"), order=26),),
     config_checks=("handlers.orgs.config:check",),
+    window_observers=("handlers.orgs.notify:on_message",),  # 党员认证 notices that waited for the 48 h window
     help_hooks=("handlers.orgs.chat:still_open",),  # the name or phone the dialog awaits, after 帮助
     scene_hooks=("handlers.orgs.chat:scene_hook",),  # an organisation's QR code (org:<code>) starts 党员认证
     audit_actions={

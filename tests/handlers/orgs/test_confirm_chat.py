@@ -173,3 +173,18 @@ def test_someone_else_trying_a_bound_member_tells_the_secretary(wxo, services, e
     told = emu.received(boss, "custom")[0]["body"]["text"]["content"]
     assert "已绑定其他微信" in told and f"编号 {ids['jia']}" in told
     assert membership(services, owner).member_id == ids["jia"] and membership(services, other) is None
+
+
+@pytest.mark.config(**SECRETARY)
+def test_notices_outside_the_window_wait_for_the_next_message(wxo, services, emu, wait_for):
+    ids = tree_with_members(services)
+    member, boss = (emu.create_user(subscribed=True)["openid"] for _ in range(2))
+    secretary(services, "shuji", "T111", boss)  # has not written for 48 h: nothing can reach them yet
+    apply(wxo, member, "测试党员甲", "19900001001")
+    wait_for(lambda: services.redis.exists(f"orgs:waiting:{boss}"))
+    assert not emu.received(boss, "custom")
+    wxo.text(boss, "你好")  # the window opens: the application's notice goes out
+    wait_for(lambda: emu.received(boss, "custom"))
+    told = emu.received(boss, "custom")[0]["body"]["text"]["content"]
+    assert told.startswith("【补发】") and f"确认认证 {ids['jia']}" in told
+    assert not services.redis.exists(f"orgs:waiting:{boss}")
