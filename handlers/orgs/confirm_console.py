@@ -58,6 +58,7 @@ def index() -> str:
         pending=len(pending),
         confirmed=len(page.items),
         page=page.number,
+        members=[member.id for _m, member, _o in [*pending, *page.items]],  # whose names were shown
     )
     return render_template(
         "console/orgs_confirm.html",

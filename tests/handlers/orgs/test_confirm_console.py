@@ -42,6 +42,7 @@ def test_the_page_shows_only_the_accounts_subtree(wx, client, services, emu):
     assert 'href="/console/orgs/confirmations/qr?code=T111"' in page
     [view] = audits(services, "member.view_confirmations")
     assert (view.actor, view.target, view.details["pending"]) == ("shuji", "T11", 1)
+    assert view.details["members"] == [ids["jia"]]
     assert post(client, f"{ids['yi']}/confirm").status_code == 403
     assert post(client, f"{ids['yi']}/reject").status_code == 403
     assert post(client, "99999/confirm").status_code == 404
