@@ -119,6 +119,8 @@ class QrMixin:
         if code is not None:
             return code
         tickets = self.redis.zrevrange(QR_ORDER, 0, -1)
+        if not tickets:
+            return None
         matches = [c for c in (qr_from_json(r) for r in self.redis.hmget(QR_CODES, tickets)) if c and c.scene == value]
         live = [c for c in matches if not c.expired()]
         return (live or matches or [None])[0]
