@@ -4,6 +4,7 @@ SimClient.scan sending what WeChat sends (SCAN for a follower, subscribe with qr
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -53,6 +54,14 @@ def test_a_permanent_code_has_no_expiry_and_the_same_scene_gives_the_same_ticket
     assert wxapi.post("qrcode/create", perm("org:ORG-002"))["ticket"] != first["ticket"]
     by_id = wxapi.post("qrcode/create", perm(100_000))
     assert wxapi.post("qrcode/create", perm(100_000)) == by_id
+
+
+def test_concurrent_creates_of_one_permanent_scene_give_one_ticket(wxapi, emu):
+    wxapi.fresh_token()
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: wxapi.post("qrcode/create", perm("org:ORG-777")), range(16)))
+    assert len({a["ticket"] for a in answers}) == 1
+    assert [c.scene for c in emu.qr_codes()] == ["org:ORG-777"]
 
 
 def test_temporary_codes_are_new_each_time(wxapi):
