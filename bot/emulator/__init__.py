@@ -22,7 +22,7 @@ class ApiWithoutSessions(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     """Mount the fake WeChat API at /emulator/cgi-bin/ and the chat page at /emulator."""
-    from bot.emulator import api, chat
+    from bot.emulator import api, chat, chat_qr  # noqa: F401  (chat_qr's routes join chat.bp)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(chat.bp)

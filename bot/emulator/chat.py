@@ -30,6 +30,7 @@ OPENID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # an acceptable openid in a URL
 MAX_TEXT = 2000  # characters in one text message
 MAX_NICKNAME = 32  # characters in a nickname
 PICTURES = "/emulator/chat/media/"  # where a sent picture's PicUrl points (WeChat's is a public CDN address)
+SCANNED = {"subscribe": "你扫码关注了公众号", "scan": "你扫描了二维码"}  # notes for a scan's event
 OUT_LABELS = {"custom": "客服消息", "template": "模板消息", "mass": "群发消息", "preview": "群发预览"}
 MEDIA_LABELS = {
     "image": "图片",
@@ -185,6 +186,9 @@ def inbound(kind: str, b: dict[str, Any]) -> dict[str, Any]:
     if kind != "event":
         return {"side": "user", "format": "text", "text": f"[{MEDIA_LABELS.get(kind, kind)}]"}
     event, key = str(b.get("Event", "")).lower(), str(b.get("EventKey", "") or "")
+    if event in ("subscribe", "scan") and b.get("Ticket"):  # from a parametric QR code
+        scene = key.removeprefix("qrscene_") if event == "subscribe" else key
+        return {"side": "system", "format": "note", "text": f"{SCANNED[event]}（场景 {scene}）"}
     notes = {
         "subscribe": "你关注了公众号",
         "unsubscribe": "你已不再关注公众号",

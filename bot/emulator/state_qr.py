@@ -24,6 +24,18 @@ PERMANENT = frozenset({"QR_LIMIT_SCENE", "QR_LIMIT_STR_SCENE"})  # action names 
 STRING_SCENES = frozenset({"QR_STR_SCENE", "QR_LIMIT_STR_SCENE"})  # those whose scene is a scene_str
 QR_URL = "http://weixin.qq.com/q/{}"  # the shape of the url a WeChat QR code encodes
 COUNT_EXCEEDED = 45029  # errcode when the account already has QR_PERMANENT_LIMIT permanent codes
+# A permanent code in one round trip: the scene's existing ticket, or 45029 at the limit, or the new code stored.
+# KEYS permanent index, codes, order; ARGV "action:scene", ticket, code JSON, seq, limit, errcode.
+# Returns {errcode, ticket}.
+CREATE_PERMANENT = """
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+if existing then return {0, existing} end
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then return {tonumber(ARGV[6]), ''} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+return {0, ARGV[2]}
+"""
 
 
 @dataclass(frozen=True)
@@ -74,22 +86,18 @@ class QrMixin:
         now = time.time()
         self.prune_qr(now)
         if action in PERMANENT:
-            key = f"{action}:{scene}"
-            existing = self.redis.hget(QR_PERMANENT, key)
-            if existing:
-                return 0, self.qr(str(existing))
-            if int(self.redis.hlen(QR_PERMANENT)) >= QR_PERMANENT_LIMIT:
-                return COUNT_EXCEEDED, None
             code = self.new_qr(action, scene, now, 0.0)
-            if not self.redis.hsetnx(QR_PERMANENT, key, code.ticket):  # a concurrent create won: its code
-                return 0, self.qr(str(self.redis.hget(QR_PERMANENT, key)))
-        else:
-            code = self.new_qr(action, scene, now, now + expire_seconds)
+            keys = [QR_PERMANENT, QR_CODES, QR_ORDER]
+            args = [f"{action}:{scene}", code.ticket, json.dumps(asdict(code), ensure_ascii=False), code.seq]
+            errcode, ticket = self.redis.register_script(CREATE_PERMANENT)(
+                keys=keys, args=[*args, QR_PERMANENT_LIMIT, COUNT_EXCEEDED]
+            )
+            return (int(errcode), None) if int(errcode) else (0, self.qr(str(ticket)))
+        code = self.new_qr(action, scene, now, now + expire_seconds)
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(QR_CODES, code.ticket, json.dumps(asdict(code), ensure_ascii=False))
         pipe.zadd(QR_ORDER, {code.ticket: code.seq})
-        if not code.permanent:
-            pipe.zadd(QR_EXPIRY, {code.ticket: code.expires_at})
+        pipe.zadd(QR_EXPIRY, {code.ticket: code.expires_at})
         pipe.execute()
         return 0, code
 
@@ -119,6 +127,8 @@ class QrMixin:
         if code is not None:
             return code
         tickets = self.redis.zrevrange(QR_ORDER, 0, -1)
+        if not tickets:
+            return None
         matches = [c for c in (qr_from_json(r) for r in self.redis.hmget(QR_CODES, tickets)) if c and c.scene == value]
         live = [c for c in matches if not c.expired()]
         return (live or matches or [None])[0]

@@ -20,6 +20,8 @@ HELP = """命令：
   直接输入文字      发送文本消息（以 / 开头的文字请写成 //…）
   /menu             列出菜单
   /click KEY        点击菜单按钮
+  /codes            列出公众号生成的带参数二维码（最新的在前）
+  /scan 场景或ticket 扫描二维码（未关注时扫码即关注）
   /follow           关注公众号
   /unfollow         不再关注
   /help             显示本说明
@@ -135,6 +137,28 @@ def button_line(button: dict[str, Any], pad: str) -> str:
     return f"{pad}{button['name']}    ({button.get('type')}{' ' + button['url'] if button.get('url') else ''})"
 
 
+def codes_listing(codes: list[dict[str, Any]], now: float) -> str:
+    """The account's QR codes, newest first: scene, kind and life, and the ticket /scan also takes."""
+    lines = []
+    for code in codes:
+        if code["permanent"]:
+            kind = "永久二维码"
+        elif code["expired"]:
+            kind = "临时二维码，已过期"
+        else:
+            kind = f"临时二维码，{time_left(float(code['expires_at']) - now)}后过期"
+        lines.append(f"{code['scene']}    {kind}\n    ticket {code['ticket']}")
+    return "\n".join(lines) or "（还没有二维码：公众号调用 qrcode/create 后会出现在这里）"
+
+
+def time_left(seconds: float) -> str:
+    left = max(0, int(seconds))
+    for unit, name in ((86400, "天"), (3600, "小时"), (60, "分钟")):
+        if left >= unit:
+            return f"{left // unit} {name}"
+    return f"{left} 秒"
+
+
 def base_url(settings: Settings, url: str | None) -> str:
     """The instance's root URL; any URL of the instance (its webhook URL too) will do."""
     if not url:
@@ -158,6 +182,14 @@ class Session:
             self.print_fn(f"  ✗ 无法连接到 {self.api.root}：{type(exc).__name__}")
         self.feed.drain()
 
+    def list_codes(self) -> None:
+        try:
+            data = self.api.call("GET", "/qrcodes")
+        except (ChatError, requests.RequestException) as exc:
+            self.print_fn(f"  ✗ {exc}")
+            return
+        self.print_fn(codes_listing(data["codes"], float(data["now"])))
+
     def handle(self, line: str) -> bool:
         """Act on one typed line; False to stop."""
         line = line.strip()
@@ -171,6 +203,10 @@ class Session:
             return False
         if command == "/click" and arg.strip():
             self.send("/click", {"key": arg.strip()})
+        elif command == "/scan" and arg.strip():
+            self.send("/scan", {"code": arg.strip()})
+        elif command == "/codes":
+            self.list_codes()
         elif command in ("/follow", "/unfollow"):
             self.send(command)
         elif command == "/menu":

@@ -4,6 +4,7 @@ SimClient.scan sending what WeChat sends (SCAN for a follower, subscribe with qr
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -11,7 +12,7 @@ import segno
 
 from bot.core.errors import WeChatAPIError
 from bot.emulator.client import new_openid, to_xml
-from bot.emulator.keys import QR_PERMANENT, QR_PERMANENT_LIMIT
+from bot.emulator.keys import QR_EXPIRY, QR_KEEP_EXPIRED, QR_PERMANENT, QR_PERMANENT_LIMIT
 from bot.inbound.wire import parse_xml
 from tests.emulator.qr_helpers import png_modules
 
@@ -53,6 +54,14 @@ def test_a_permanent_code_has_no_expiry_and_the_same_scene_gives_the_same_ticket
     assert wxapi.post("qrcode/create", perm("org:ORG-002"))["ticket"] != first["ticket"]
     by_id = wxapi.post("qrcode/create", perm(100_000))
     assert wxapi.post("qrcode/create", perm(100_000)) == by_id
+
+
+def test_concurrent_creates_of_one_permanent_scene_give_one_ticket(wxapi, emu):
+    wxapi.fresh_token()
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: wxapi.post("qrcode/create", perm("org:ORG-777")), range(16)))
+    assert len({a["ticket"] for a in answers}) == 1
+    assert [c.scene for c in emu.qr_codes()] == ["org:ORG-777"]
 
 
 def test_temporary_codes_are_new_each_time(wxapi):
@@ -235,3 +244,39 @@ def test_codes_are_listed_newest_first_with_their_expiry(wxapi, emu):
         (new["ticket"], "b", False, True),
         (old["ticket"], "a", True, False),
     ]
+
+
+# The chat page's endpoints ----------------------------------------------------------------------------
+def test_the_chat_scan_endpoint_takes_json_only(live, wxapi, emu, user):
+    ticket = wxapi.post("qrcode/create", perm(3))["ticket"]
+    for content_type in ("application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"):
+        res = requests.post(
+            f"{live}/emulator/chat/users/{user}/scan",
+            data=f'{{"code": "{ticket}"}}'.encode(),
+            headers={"Content-Type": content_type},
+            timeout=10,
+        )
+        assert res.status_code == 400
+    assert emu.messages(user) == []
+
+
+def test_the_chat_scan_endpoint_refuses_what_wechat_would_not_send(live, wxapi, emu, user):
+    scan = f"{live}/emulator/chat/users/{user}/scan"
+    assert requests.post(scan, json={"code": ""}, timeout=10).status_code == 400
+    assert requests.post(scan, json={"code": "nope"}, timeout=10).json() == {"error": "没有这个二维码"}
+    nobody = requests.post(f"{live}/emulator/chat/users/{new_openid()}/scan", json={"code": "3"}, timeout=10)
+    assert nobody.status_code == 404
+    answer = requests.post(scan, json={"code": wxapi.post("qrcode/create", perm(3))["ticket"]}, timeout=30).json()
+    assert answer["ok"] and answer["user"]["subscribed"]
+    assert requests.get(f"{live}/emulator/chat/qrcodes", timeout=10).json()["codes"][0]["scene"] == "3"
+
+
+def test_temporary_codes_are_forgotten_a_day_after_they_expire(wxapi, emu):
+    gone = wxapi.post("qrcode/create", temp("long ago", expire_seconds=60))["ticket"]
+    kept = wxapi.post("qrcode/create", temp("yesterday", expire_seconds=60))["ticket"]
+    emu.expire_qr(gone)
+    emu.expire_qr(kept)
+    emu.redis.zadd(QR_EXPIRY, {gone: time.time() - QR_KEEP_EXPIRED - 5})
+    wxapi.post("qrcode/create", perm(1))  # creating a code prunes
+    assert emu.qr(gone) is None and emu.qr(kept) is not None
+    assert [c.ticket for c in emu.qr_codes()][-1] == kept

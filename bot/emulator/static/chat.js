@@ -302,6 +302,8 @@ function renderBottom() {
   const subscribed = !!(S.user && S.user.subscribed);
   $("bottom").hidden = !S.openid;
   $("more").hidden = !subscribed;
+  $("scan").hidden = !S.openid; // a non-follower may scan too: that is how a code makes followers
+  $("scan").classList.toggle("alone", !subscribed);
   $("follow-bar").hidden = subscribed;
   const mode = hasMenu() ? S.mode : "input";
   $("menu-bar").hidden = !subscribed || mode !== "menu";
@@ -361,6 +363,7 @@ function toggleSubMenu(btn, subs) {
 function closePopups() {
   $("sub-menu").hidden = true;
   $("more-menu").hidden = true;
+  $("scan-menu").hidden = true;
   document.querySelectorAll(".menu-buttons .open").forEach((b) => b.classList.remove("open"));
 }
 
@@ -373,6 +376,54 @@ function press(button) {
   }
   localLine(`模拟器暂不支持「${button.name}」这类菜单（${button.type}）`, false);
   return null;
+}
+
+// Scanning the account's parametric QR codes ------------------------------------------------
+async function openScanMenu() {
+  const wasOpen = !$("scan-menu").hidden;
+  closePopups();
+  if (wasOpen) return;
+  let codes;
+  try {
+    codes = (await api("GET", "/qrcodes")).codes;
+  } catch (e) {
+    localLine(e.message, true);
+    return;
+  }
+  const list = $("scan-list");
+  list.replaceChildren();
+  for (const c of codes) {
+    const li = el("li", c.expired ? "expired" : "");
+    li.dataset.ticket = c.ticket;
+    const btn = el("button");
+    btn.type = "button";
+    const image = c.expired ? el("span", "qr-blank") : el("img");
+    if (!c.expired) {
+      image.alt = "二维码";
+      image.src = "/emulator/cgi-bin/showqrcode?ticket=" + encodeURIComponent(c.ticket);
+    }
+    const text = el("span", "qr-text");
+    const kind = c.permanent ? "永久二维码" : c.expired ? "已过期" : `临时二维码 · ${expiresIn(c.expires_at)}`;
+    text.append(el("span", "scene", c.scene), el("span", "kind", kind));
+    btn.append(image, text);
+    btn.addEventListener("click", (e) => {
+      e.stopPropagation();
+      closePopups();
+      act("/scan", { code: c.ticket });
+    });
+    li.append(btn);
+    list.append(li);
+  }
+  $("scan-empty").hidden = codes.length > 0;
+  $("scan-menu").hidden = false;
+}
+
+function expiresIn(at) {
+  const left = Math.max(0, Math.floor(at - Date.now() / 1000));
+  if (left >= 86400) return `${Math.floor(left / 86400)} 天后过期`;
+  if (left >= 3600) return `${Math.floor(left / 3600)} 小时后过期`;
+  if (left >= 60) return `${Math.floor(left / 60)} 分钟后过期`;
+  return `${left} 秒后过期`;
 }
 
 // Start-up ---------------------------------------------------------------------------------
@@ -393,6 +444,11 @@ function wire() {
     closePopups();
     $("more-menu").hidden = !open;
   });
+  $("scan").addEventListener("click", (e) => {
+    e.stopPropagation();
+    openScanMenu();
+  });
+  $("scan-menu").addEventListener("click", (e) => e.stopPropagation());
   document.addEventListener("click", closePopups);
 }
 
