@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 
-from sqlalchemy import literal, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.database import utcnow
@@ -155,7 +155,7 @@ def move(db: Session, org: Organisation, parent: Organisation | None) -> None:
     db.execute(
         update(Organisation)
         .where(Organisation.path.startswith(old, autoescape=True))
-        .values(path=literal(new).concat(Organisation.path.substr(len(old) + 1)))
+        .values(path=literal(new).concat(func.substr(Organisation.path, len(old) + 1)))
         .execution_options(synchronize_session=False)
     )
     db.expire_all()
