@@ -157,13 +157,13 @@ def edit(org_id: int) -> Any:
         abort(403)
     form = org_form(found, data=False)
     if not form.validate_on_submit():
-        return show_org(found, form), 400
+        return show_org(found, form)
     try:
         changed = orgedit.edit(db(), found, wanted_fields(form), config().districts, access.scope())
     except orgedit.EditRefused as exc:
         db().rollback()
         problems_to(form, exc.problems)
-        return show_org(found, form), 400
+        return show_org(found, form)
     if changed:
         audit.record("orgs.edit", found.code, fields=changed)  # commits the edit with its entry
         flash(f"已保存「{found.name}」。", "success")
@@ -248,7 +248,7 @@ def group_new() -> Any:
     every = groups()
     return render_template(
         "console/orgs_groups.html", groups=every, cover=covered([g.id for g in every]), form=form, can_edit=True
-    ), 400
+    )
 
 
 def show_group(group: GuidanceGroup, form: GroupForm | None = None, assign: AssignForm | None = None) -> str:
@@ -279,13 +279,13 @@ def group_edit(group_id: int) -> Any:
         abort(403)
     form = GroupForm()
     if not form.validate_on_submit():
-        return show_group(found, form), 400
+        return show_group(found, form)
     try:
         orgedit.save_group(db(), found, form.name.data or "", form.instructor.data or "", form.phone.data or "")
     except orgedit.EditRefused as exc:
         db().rollback()
         problems_to(form, exc.problems)
-        return show_group(found, form), 400
+        return show_group(found, form)
     audit.record("orgs.group", found.name)
     flash("已保存。", "success")
     return redirect(url_for(".group", group_id=found.id))
@@ -299,13 +299,13 @@ def group_assign(group_id: int) -> Any:
         abort(403)
     form = AssignForm()
     if not form.validate_on_submit():
-        return show_group(found, assign=form), 400
+        return show_group(found, assign=form)
     try:
         codes = orgedit.assign(db(), found, form.codes.data or "", access.scope())
     except orgedit.EditRefused as exc:
         db().rollback()
         problems_to(form, exc.problems)
-        return show_group(found, assign=form), 400
+        return show_group(found, assign=form)
     audit.record("orgs.group_assign", found.name, codes=codes[:50], count=len(codes))
     flash(f"已将 {len(codes)} 个组织划入「{found.name}」。", "success")
     return redirect(url_for(".group", group_id=found.id))

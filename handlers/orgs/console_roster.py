@@ -141,7 +141,7 @@ def member_edit(member_id: int) -> Any:
         abort(403)
     form = MemberForm()
     if not form.validate_on_submit():
-        return show_member(found, org, form), 400
+        return show_member(found, org, form)
     wanted_fields = roster.MemberFields(
         name=form.name.data or "",
         sex=form.sex.data or "",
@@ -155,7 +155,7 @@ def member_edit(member_id: int) -> Any:
     except EditRefused as exc:
         db().rollback()
         put_problems(form, exc.problems)
-        return show_member(found, org, form), 400
+        return show_member(found, org, form)
     if changed:
         audit.record("roster.edit", f"member:{found.id}", organisation=org.code, fields=changed)
         flash("已保存。", "success")
@@ -172,7 +172,7 @@ def member_transfer(member_id: int) -> Any:
         abort(403)
     form = TransferForm()
     if not form.validate_on_submit():
-        return show_member(found, org, move=form), 400
+        return show_member(found, org, move=form)
     to = access.code_in_scope(form.to_code.data or "")
     try:
         if to is None:
@@ -181,7 +181,7 @@ def member_transfer(member_id: int) -> Any:
     except EditRefused as exc:
         db().rollback()
         put_problems(form, exc.problems)
-        return show_member(found, org, move=form), 400
+        return show_member(found, org, move=form)
     audit.record("roster.transfer", f"member:{found.id}", organisation=org.code, to=to.code)
     flash(f"已转入「{to.name}」。", "success")
     return redirect(url_for(".member", member_id=found.id))

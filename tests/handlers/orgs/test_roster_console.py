@@ -81,7 +81,7 @@ def test_a_secretary_cannot_open_another_organisations_members(app: Any, service
     moved = secretary.post(member_url(ids["other"]) + "/transfer", data={"csrf_token": token, "to_code": "T111"})
     assert moved.status_code == 404
     out = secretary.post(member_url(ids["first"]) + "/transfer", data={"csrf_token": token, "to_code": "T21"})
-    assert out.status_code == 400 and "组织编码不存在或不在你的管理范围内" in out.get_data(as_text=True)
+    assert out.status_code == 200 and "组织编码不存在或不在你的管理范围内" in out.get_data(as_text=True)
 
 
 def test_filters_and_left_members(admin: Any, services: Any):
@@ -113,7 +113,7 @@ def test_edit_validation_messages(admin: Any, services: Any):
     ids = seeded(services)
     response = edit_member(admin, ids["first"], name="", phone="1234", joined_on="2010-13-01", category="党员")
     text = response.get_data(as_text=True)
-    assert response.status_code == 400
+    assert response.status_code == 200
     for message in ("请填写姓名", "手机号应为 11 位大陆手机号", "入党日期格式应为 2010-07-01", "类别无效"):
         assert message in text
     taken = edit_member(admin, ids["first"], phone="19900000002")
