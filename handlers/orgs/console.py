@@ -64,7 +64,7 @@ def tree() -> str:
     dissolved = dissolved if dissolved in org_tree.DISSOLVED_FILTERS else ""
     q = request.args.get("q", "").strip()[:50]
     at_id = int_arg("at", 0)
-    whole = org_tree.load(db(), access.scope())
+    whole = org_tree.load(db(), access.scope(), services().redis)
     top = whole.nodes.get(at_id) if at_id else None
     if at_id and top is None:
         abort(404)  # not an organisation inside the account's scope
@@ -166,6 +166,7 @@ def edit(org_id: int) -> Any:
         return show_org(found, form)
     if changed:
         audit.record("orgs.edit", found.code, fields=changed)  # commits the edit with its entry
+        org_tree.bump(services().redis)
         flash(f"已保存「{found.name}」。", "success")
     else:
         flash("没有修改。", "success")
@@ -190,6 +191,7 @@ def dissolve(org_id: int, action: str) -> Response:
             flash(message, "error")
         return redirect(url_for(".org", org_id=found.id))
     audit.record(f"orgs.{action}", found.code)
+    org_tree.bump(services().redis)
     flash(f"已{'撤销' if action == 'dissolve' else '恢复'}「{found.name}」。", "success")
     return redirect(url_for(".org", org_id=found.id))
 

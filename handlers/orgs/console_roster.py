@@ -16,12 +16,13 @@ from werkzeug.wrappers import Response
 from bot.console import audit
 from bot.console.forms import ActionForm
 from bot.console.paging import paginate
-from bot.console.web import current, db, role_required
+from bot.console.web import current, db, role_required, services
 from bot.core.database import utcnow
 from bot.core.organisations import CATEGORIES, POSTS, Organisation, RosterMember
 from handlers.orgs import access, roster
 from handlers.orgs.forms import MemberForm, TransferForm
 from handlers.orgs.orgedit import EditRefused
+from handlers.orgs.tree import bump
 
 PER_PAGE = 50  # members per roster page
 SPOOL = 8 * 1024 * 1024  # an export is kept in memory up to this size, then spooled to a temporary file
@@ -183,6 +184,7 @@ def member_transfer(member_id: int) -> Any:
         put_problems(form, exc.problems)
         return show_member(found, org, move=form)
     audit.record("roster.transfer", f"member:{found.id}", organisation=org.code, to=to.code)
+    bump(services().redis)
     flash(f"已转入「{to.name}」。", "success")
     return redirect(url_for(".member", member_id=found.id))
 
@@ -197,6 +199,7 @@ def member_left(member_id: int, action: str) -> Response:
         abort(400)
     roster.set_left(found, action == "leave")
     audit.record(f"roster.{action}", f"member:{found.id}", organisation=org.code)
+    bump(services().redis)
     flash("已移出花名册。" if action == "leave" else "已恢复在册。", "success")
     return redirect(url_for(".member", member_id=found.id))
 

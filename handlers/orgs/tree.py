@@ -7,17 +7,28 @@ subtree are added up in Python. The console page (handlers/orgs/console.py) then
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+import redis
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from bot.core.database import utcnow
 from bot.core.members import CONFIRMED, Membership
 from bot.core.organisations import KINDS, Organisation, RosterMember, subtree_ids
 
+log = logging.getLogger(__name__)
+
 ROW_LIMIT = 600  # rows the tree page renders at most (then it asks to search or open a subtree)
 SEARCH_LIMIT = 200  # matching organisations shown for a search
+COUNTS_KEY = "orgs:tree-counts:"  # + version + ":" + scope root id ("all") → {org id: [members, confirmed]} (JSON)
+VERSION_KEY = "orgs:tree-counts:version"  # counter bumped by every console change of the roster or the tree
+COUNTS_SECONDS = 60  # a cached count is kept this long; the minute is part of its key, so changes made elsewhere
+# (imports, 党员认证 in chat) show within a minute, and the console's own changes at once (bump)
 DISSOLVED_FILTERS = ("", "active", "dissolved")  # all, only existing ones, only 撤销
 COLUMNS = (
     Organisation.id,
@@ -147,13 +158,43 @@ def counts(db: Session, root: Organisation | None) -> dict[int, tuple[int, int]]
     return {org_id: (members, confirmed) for org_id, members, confirmed in db.execute(query)}
 
 
-def load(db: Session, root: Organisation | None) -> Tree:
-    """The tree under `root` (None: the whole park) with every count."""
+def bump(cache: redis.Redis) -> None:
+    """The counts changed: the next tree page computes them again."""
+    try:
+        cache.incr(VERSION_KEY)
+    except redis.RedisError:
+        log.warning("tree counts version not bumped", exc_info=True)
+
+
+def cached_counts(
+    cache: redis.Redis, db: Session, root: Organisation | None, now: datetime | None = None
+) -> dict[int, tuple[int, int]]:
+    """counts(), from Redis when computed this minute and unchanged since (without Redis: computed each time)."""
+    try:
+        version = int(cache.get(VERSION_KEY) or 0)
+        key = f"{COUNTS_KEY}{version}.{(now or utcnow()):%Y%m%d%H%M}:{root.id if root else 'all'}"
+        hit = cache.get(key)
+    except redis.RedisError:
+        log.warning("tree counts computed without the Redis cache", exc_info=True)
+        return counts(db, root)
+    if hit:
+        return {int(k): (v[0], v[1]) for k, v in json.loads(hit).items()}
+    result = counts(db, root)
+    try:
+        cache.set(key, json.dumps({k: list(v) for k, v in result.items()}), ex=COUNTS_SECONDS)
+    except redis.RedisError:
+        log.warning("tree counts not cached", exc_info=True)
+    return result
+
+
+def load(db: Session, root: Organisation | None, cache: redis.Redis | None = None) -> Tree:
+    """The tree under `root` (None: the whole park) with every count (cached in `cache` when given)."""
     query = select(*COLUMNS)
     if root is not None:
         query = query.where(Organisation.path.startswith(root.path, autoescape=True))
     nodes = {row[0]: Node(*row[:9], dissolved=row[9] is not None) for row in db.execute(query)}
-    for org_id, (members, confirmed) in counts(db, root).items():
+    found = cached_counts(cache, db, root) if cache is not None else counts(db, root)
+    for org_id, (members, confirmed) in found.items():
         node = nodes.get(org_id)
         if node is not None:
             node.own_members = node.members = members
