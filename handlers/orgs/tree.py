@@ -44,7 +44,7 @@ COLUMNS = (
 )
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Node:
     """One organisation with its own and its subtree's counts."""
 
@@ -81,8 +81,12 @@ class Row:
     folded: bool  # it has sub-organisations not shown (a link opens its subtree)
 
 
+KIND_RANK = {kind: i for i, kind in enumerate(KINDS)}
+
+
 def sort_key(node: Node) -> tuple[Any, ...]:
-    return (node.dissolved, KINDS.index(node.kind) if node.kind in KINDS else len(KINDS), node.code)
+    """Sub-organisations: existing ones first, then by kind from the top of the tree down, then by code."""
+    return (node.dissolved, KIND_RANK.get(node.kind, len(KINDS)), node.code)
 
 
 @dataclass
@@ -192,7 +196,13 @@ def load(db: Session, root: Organisation | None, cache: redis.Redis | None = Non
     query = select(*COLUMNS)
     if root is not None:
         query = query.where(Organisation.path.startswith(root.path, autoescape=True))
-    nodes = {row[0]: Node(*row[:9], dissolved=row[9] is not None) for row in db.execute(query)}
+    nodes: dict[int, Node] = {}
+    by_depth: dict[int, list[Node]] = {}
+    for oid, code, name, kind, parent_id, path, district, secretary, group_id, dissolved_at in db.execute(query):
+        node = Node(oid, code, name, kind, parent_id, path, district, secretary, group_id, dissolved_at is not None)
+        node.depth = path.count("/")
+        nodes[oid] = node
+        by_depth.setdefault(node.depth, []).append(node)
     found = cached_counts(cache, db, root) if cache is not None else counts(db, root)
     for org_id, (members, confirmed) in found.items():
         node = nodes.get(org_id)
@@ -207,12 +217,15 @@ def load(db: Session, root: Organisation | None, cache: redis.Redis | None = Non
         else:
             parent.children.append(node)
     top_ids = {n.id for n in tops}
-    base = min((n.path.count("/") for n in tops), default=0)
-    for node in sorted(nodes.values(), key=lambda n: -n.path.count("/")):  # deepest first: add up subtotals
-        node.depth = node.path.count("/") - base
-        node.children.sort(key=sort_key)
-        parent = nodes.get(node.parent_id) if node.parent_id else None
-        if parent is not None and node.id not in top_ids:
+    base = min((n.depth for n in tops), default=0)
+    for depth in sorted(by_depth, reverse=True):  # deepest first: add up subtotals
+        for node in by_depth[depth]:
+            node.depth -= base
+            if len(node.children) > 1:
+                node.children.sort(key=sort_key)
+            if node.id in top_ids or node.parent_id is None:
+                continue
+            parent = nodes[node.parent_id]
             parent.members += node.members
             parent.confirmed += node.confirmed
             parent.descendants += node.descendants + (0 if node.dissolved else 1)
