@@ -29,6 +29,11 @@ for rule, endpoint, view, methods in console_roster.ROUTES:
     bp.add_url_rule(rule, endpoint, view, methods=methods)
 
 
+def trees() -> org_tree.TreeCache:
+    """This app's cache of built trees (shared by its threads; each test's app has its own)."""
+    return current_app.extensions.setdefault("orgs_trees", org_tree.TreeCache())  # type: ignore[no-any-return]
+
+
 def config() -> OrganisationsConfig:
     return OrganisationsConfig.of(services().settings)
 
@@ -64,7 +69,7 @@ def tree() -> str:
     dissolved = dissolved if dissolved in org_tree.DISSOLVED_FILTERS else ""
     q = request.args.get("q", "").strip()[:50]
     at_id = int_arg("at", 0)
-    whole = org_tree.load(db(), access.scope(), services().redis)
+    whole = trees().get(services().redis, db(), access.scope())
     top = whole.nodes.get(at_id) if at_id else None
     if at_id and top is None:
         abort(404)  # not an organisation inside the account's scope
@@ -309,6 +314,7 @@ def group_assign(group_id: int) -> Any:
         problems_to(form, exc.problems)
         return show_group(found, assign=form)
     audit.record("orgs.group_assign", found.name, codes=codes[:50], count=len(codes))
+    org_tree.bump(services().redis)
     flash(f"已将 {len(codes)} 个组织划入「{found.name}」。", "success")
     return redirect(url_for(".group", group_id=found.id))
 
@@ -322,5 +328,6 @@ def group_remove(group_id: int, org_id: int) -> Response:
     if org_.guidance_group_id == found.id:
         org_.guidance_group_id = None
         audit.record("orgs.group_remove", found.name, code=org_.code)
+        org_tree.bump(services().redis)
         flash(f"已将「{org_.name}」移出本小组。", "success")
     return redirect(url_for(".group", group_id=found.id))

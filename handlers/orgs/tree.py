@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -170,13 +172,17 @@ def bump(cache: redis.Redis) -> None:
         log.warning("tree counts version not bumped", exc_info=True)
 
 
+def version_of(cache: redis.Redis, root: Organisation | None, now: datetime | None = None) -> str:
+    """What a cached tree or count depends on: the console's changes (bumped), the minute, the scope root."""
+    return f"{int(cache.get(VERSION_KEY) or 0)}.{(now or utcnow()):%Y%m%d%H%M}:{root.id if root else 'all'}"
+
+
 def cached_counts(
     cache: redis.Redis, db: Session, root: Organisation | None, now: datetime | None = None
 ) -> dict[int, tuple[int, int]]:
     """counts(), from Redis when computed this minute and unchanged since (without Redis: computed each time)."""
     try:
-        version = int(cache.get(VERSION_KEY) or 0)
-        key = f"{COUNTS_KEY}{version}.{(now or utcnow()):%Y%m%d%H%M}:{root.id if root else 'all'}"
+        key = COUNTS_KEY + version_of(cache, root, now)
         hit = cache.get(key)
     except redis.RedisError:
         log.warning("tree counts computed without the Redis cache", exc_info=True)
@@ -231,3 +237,32 @@ def load(db: Session, root: Organisation | None, cache: redis.Redis | None = Non
             parent.descendants += node.descendants + (0 if node.dissolved else 1)
     tops.sort(key=sort_key)
     return Tree(nodes, tops)
+
+
+class TreeCache:
+    """The last few trees this process built, by version_of (one per app: the console keeps it on the app)."""
+
+    SIZE = 8  # trees kept (scopes viewed this minute)
+
+    def __init__(self) -> None:
+        self.trees: OrderedDict[str, Tree] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, cache: redis.Redis, db: Session, root: Organisation | None) -> Tree:
+        """The tree under `root`, built at most once a minute per scope unless the console changed something."""
+        try:
+            key = version_of(cache, root)
+        except redis.RedisError:
+            log.warning("tree built without the cache", exc_info=True)
+            return load(db, root)
+        with self.lock:
+            hit = self.trees.get(key)
+            if hit is not None:
+                self.trees.move_to_end(key)
+                return hit
+        tree = load(db, root, cache)
+        with self.lock:
+            self.trees[key] = tree
+            while len(self.trees) > self.SIZE:
+                self.trees.popitem(last=False)
+        return tree
