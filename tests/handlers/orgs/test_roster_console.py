@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 from openpyxl import load_workbook
@@ -126,9 +127,17 @@ def test_edit_validation_messages(admin: Any, services: Any):
     assert audits(services, "roster.edit")[0].details["fields"] == ["name", "phone", "joined_on"]
 
 
+def tree_members(client: Any, code: str) -> str:
+    html = client.get("/console/orgs/", query_string={"depth": "6"}).get_data(as_text=True)
+    found = re.search(rf'data-code="{code}".*?class="n-members">(\d+)<', html, re.S)
+    assert found, code
+    return found.group(1)
+
+
 def test_a_transfer_keeps_the_member_and_their_history(admin: Any, services: Any):
     ids = seeded(services)
     url = member_url(ids["first"])
+    assert (tree_members(admin, "T21"), tree_members(admin, "T112")) == ("1", "0")
     for code in ("T21", "T112"):
         response = admin.post(url + "/transfer", data={"csrf_token": csrf_token(admin, url), "to_code": code})
         assert response.status_code == 302, response.get_data(as_text=True)
@@ -147,6 +156,7 @@ def test_a_transfer_keeps_the_member_and_their_history(admin: Any, services: Any
     page = admin.get(url).get_data(as_text=True)
     assert "测试甲公司第一党支部 → 测试乙公司党支部" in page and "测试乙公司党支部 → 测试甲公司第二党支部" in page
     assert [e.details["to"] for e in audits(services, "roster.transfer")] == ["T21", "T112"]
+    assert (tree_members(admin, "T21"), tree_members(admin, "T112")) == ("1", "1")  # the tree's counts follow at once
     no_personal_data(services)
 
 
