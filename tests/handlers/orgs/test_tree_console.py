@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.core.members import Membership
 from bot.core.organisations import GuidanceGroup, Organisation
-from tests.browser_helpers import LAPTOP, WAIT, expect
+from tests.browser_helpers import LAPTOP, PHONE, WAIT, expect
 from tests.console.console_helpers import csrf_token
 from tests.console.screen_helpers import Screen
 from tests.handlers.orgs.tree_helpers import audits, scoped_client, seeded
@@ -207,7 +207,7 @@ def test_guidance_groups(admin: Any, services: Any, app: Any):
     assert "测试第一指导小组" not in other.get(url).get_data(as_text=True)
 
 
-def test_browser_tree_page(browser: Any, live: str, make_account: Any, services: Any):
+def test_browser_tree_page(browser: Any, live: str, make_account: Any, services: Any, tmp_path: Any):
     seeded(services)
     make_account("root", "admin")
     screen = Screen(browser, live, viewport=LAPTOP)
@@ -227,3 +227,12 @@ def test_browser_tree_page(browser: Any, live: str, make_account: Any, services:
     page.click("#org-save")
     expect(page.locator(".error")).to_contain_text("联系电话格式不正确", timeout=WAIT)
     screen.close()
+    phone = Screen(browser, live, viewport=PHONE)  # the tree and the roster fit a phone's width
+    page = phone.login("root")
+    page.goto(live + TREE + "?depth=6")
+    expect(page.locator("tr[data-code='T1111']")).to_have_count(1)
+    phone.shot(str(tmp_path / "tree.png"))
+    page.goto(live + "/console/orgs/roster")
+    expect(page.locator("#roster tbody tr")).to_have_count(5)
+    phone.shot(str(tmp_path / "roster.png"))
+    phone.close()
