@@ -2,16 +2,38 @@
 
 from bot.core.feature import Feature, NavEntry
 
+VIEWERS = ("editor", "secretary", "instructor")  # (and admin) who see the tree and roster pages
+
 FEATURE = Feature(
     name="orgs",
     routers=("handlers.orgs.chat:router",),  # 党员认证 (a running confirmation owns the text), 我的认证, 确认认证
-    blueprints=("handlers.orgs.confirm_console:bp",),
-    nav=(NavEntry("党员认证", "console.org_confirmations.index", roles=("secretary", "instructor"), order=26),),
+    blueprints=(
+        "handlers.orgs.console:bp",  # the tree, one organisation, guidance groups, the roster
+        "handlers.orgs.confirm_console:bp",  # pending and confirmed 党员认证, organisations' QR codes
+    ),
+    nav=(
+        NavEntry("组织", "console.orgs.tree", roles=VIEWERS, order=20),
+        NavEntry("党员", "console.orgs.roster", roles=VIEWERS, order=22),
+        NavEntry("党员认证", "console.org_confirmations.index", roles=("secretary", "instructor"), order=26),
+    ),
     config_checks=("handlers.orgs.config:check",),
     window_observers=("handlers.orgs.notify:on_message",),  # 党员认证 notices that waited for the 48 h window
     help_hooks=("handlers.orgs.chat:still_open",),  # the name or phone the dialog awaits, after 帮助
     scene_hooks=("handlers.orgs.chat:scene_hook",),  # an organisation's QR code (org:<code>) starts 党员认证
     audit_actions={
+        "orgs.view": "查看组织负责人信息",
+        "orgs.edit": "修改组织",
+        "orgs.dissolve": "撤销组织",
+        "orgs.restore": "恢复组织",
+        "orgs.group": "修改指导小组",
+        "orgs.group_assign": "划入指导小组",
+        "orgs.group_remove": "移出指导小组",
+        "roster.view": "查看党员花名册",
+        "roster.edit": "修改党员信息",
+        "roster.transfer": "党员组织关系转移",
+        "roster.leave": "党员移出花名册",
+        "roster.rejoin": "党员恢复在册",
+        "roster.export": "导出党员花名册",
         "member.apply": "党员认证申请",
         "member.confirm": "确认党员认证",
         "member.reject": "拒绝党员认证",
