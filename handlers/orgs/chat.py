@@ -12,7 +12,7 @@ from bot.core.organisations import Organisation, OrganisationsConfig, RosterMemb
 from bot.inbound.context import Context
 from bot.inbound.message import Message
 from bot.inbound.router import Router, kind_is, state_is, text_is
-from handlers.orgs import binding, notify
+from handlers.orgs import binding, notify, tree
 
 router = Router("orgs")
 STATE = "orgs:auth"  # the dialog: orgs:auth:name, then orgs:auth:phone (data: org = a QR code's organisation code)
@@ -40,7 +40,9 @@ def too_many(wait: int) -> str:
 
 
 def move_points(ctx: Context, old: tuple[str | None, str | None], new: tuple[str | None, str | None]) -> None:
-    """Keep the follower's points on the organisation boards they now belong to (quiz's services.points)."""
+    """Keep the follower's points on the organisation boards they now belong to (quiz's services.points);
+    the console tree's counts are computed again."""
+    tree.bump(ctx.services.redis)
     points = getattr(ctx.services, "points", None)
     if points is not None and old != new:
         points.move(ctx.db, ctx.openid, old, new)
@@ -145,6 +147,7 @@ def decide(msg: Message, ctx: Context) -> str:
         binding.confirm(ctx.db, row, account.username, "secretary")
         binding.audit(ctx.db, "member.confirm", account, number, via="wechat")
         ctx.db.commit()
+        tree.bump(ctx.services.redis)
         notify.tell(ctx.services, row.openid, f"您的党员认证已通过：{org.name}。回复「我的认证」查看。")
         return f"已确认：{member.name}（{org.name}）认证通过，已通知本人。"
     openid = row.openid

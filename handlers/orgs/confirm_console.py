@@ -16,7 +16,7 @@ from bot.console.web import current, db, role_required, services
 from bot.core.errors import UserFacingError
 from bot.core.members import CONFIRMED, PENDING, Membership
 from bot.core.organisations import Organisation, RosterMember, by_code, in_subtree, mask_phone, scope_root
-from handlers.orgs import binding, notify, qr
+from handlers.orgs import binding, notify, qr, tree
 
 bp = Blueprint(
     "org_confirmations",
@@ -97,6 +97,7 @@ def confirm(member_id: int) -> Response:
         return redirect(url_for(".index"))
     binding.confirm(db(), row, current().username, "console")  # type: ignore[union-attr]
     audit.record("member.confirm", str(member_id), via="console")
+    tree.bump(services().redis)
     notify.tell(services(), row.openid, f"您的党员认证已通过：{org.name}。回复「我的认证」查看。")
     flash(f"已确认 {member.name} 的党员认证。", "success")
     return redirect(url_for(".index"))
@@ -137,6 +138,7 @@ def unbind_row(row: Membership, action: str) -> None:
     openid, member_id = row.openid, row.member_id
     old = binding.remove(db(), row)
     audit.record(action, str(member_id), via="console")
+    tree.bump(services().redis)
     points = getattr(services(), "points", None)
     if points is not None:
         points.move(db(), openid, old, (None, None))
