@@ -5,7 +5,7 @@ For each database (a temp SQLite file; PostgreSQL at --pg-url, created if missin
 a park (1 党工委, 10 片区党委, 党委 and 党总支 under them, 党支部 under those, a few 党小组), the roster spread over
 them (5% off the roster), 80% of it confirmed, and for last month and this month's days so far a study day and a
 points-ledger row for about a quarter of the confirmed members each day; ANALYZE; then time through the Flask test
-client: the console home page (the baseline), the figures page for last month cold (its Redis counts emptied before
+client: the console home page (the baseline), the figures page for last month cold (its Redis cache emptied before
 each request) and warm, a week warm, every 党支部 sorted by 参学率 warm, and an instructor scoped to one 片区 warm.
 Each case gets 2 warm-up requests, then --requests timed ones, the cases taking turns request by request.
 Prints median and p95 per case (target: warm ones < 300 ms) and writes bench/out/org_figures.json.
@@ -37,7 +37,8 @@ from bot.console.accounts import create_account  # noqa: E402
 from bot.core.clock import day_of  # noqa: E402
 from bot.core.members import CONFIRMED, Membership  # noqa: E402
 from bot.core.organisations import Organisation, RosterMember, StudyDay  # noqa: E402
-from handlers.orgs.figures import COUNTS_KEY, Period  # noqa: E402
+from handlers.orgs.figures import Period  # noqa: E402
+from handlers.orgs.figures_cache import forget  # noqa: E402
 from handlers.quiz.models import PointsEntry  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "org_figures.json"
@@ -94,7 +95,10 @@ def seed(app: Any, orgs: int, members: int) -> tuple[float, dict[str, int]]:
     first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)  # last month's first day
     days = [first + timedelta(days=i) for i in range((today - first).days + 1)]
     counts = {"organisations": len(tree), "roster": members, "confirmed": 0, "study_days": 0, "points_rows": 0}
+    pg = s.engine.dialect.name == "postgresql"
     with s.engine.begin() as conn:
+        if pg:  # the app's statement_timeout is for requests, not for seeding
+            conn.execute(text("SET LOCAL statement_timeout = 0"))
         conn.execute(insert(Organisation), tree)
         roster, bindings, studies, ledger = [], [], [], []
         for i in range(1, members + 1):
@@ -139,12 +143,16 @@ def seed(app: Any, orgs: int, members: int) -> tuple[float, dict[str, int]]:
                                 "created_at": now,
                             }
                         )
+        studies.sort(key=lambda r: r["day"])  # written day by day, as members study
+        ledger.sort(key=lambda r: r["day"])
         for table, rows in ((RosterMember, roster), (Membership, bindings), (StudyDay, studies), (PointsEntry, ledger)):
             for j in range(0, len(rows), BATCH):
                 conn.execute(insert(table), rows[j : j + BATCH])
         counts.update(confirmed=len(bindings), study_days=len(studies), points_rows=len(ledger))
     with s.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE" if s.engine.dialect.name == "postgresql" else "ANALYZE"))
+        if pg:
+            conn.execute(text("SET statement_timeout = 0"))
+        conn.execute(text("VACUUM ANALYZE" if pg else "ANALYZE"))
     return time.perf_counter() - started, counts
 
 
@@ -184,8 +192,7 @@ def measure(app: Any, clients: dict[str, Any], requests: int) -> dict[str, dict[
     for name, (who, path, query) in cases(last_month.key, week.key).items():
         client = clients[who]
         if name.endswith("cold"):
-            key = COUNTS_KEY.format(query.get("period", ""), 1)
-            runs[name] = lambda c=client, p=path, q=query, k=key: (cache.delete(k), timed(c, p, q))[1]
+            runs[name] = lambda c=client, p=path, q=query: (forget(cache), timed(c, p, q))[1]
         else:
             runs[name] = lambda c=client, p=path, q=query: timed(c, p, q)
     samples: dict[str, list[float]] = {name: [] for name in runs}

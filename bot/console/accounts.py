@@ -124,8 +124,8 @@ def get_or_404(account_id: int) -> Account:
 def index() -> str:
     accounts = db().execute(select(Account).order_by(Account.username)).scalars().all()
     ids = {a.organisation_id for a in accounts if a.organisation_id}
-    orgs = db().execute(select(Organisation).where(Organisation.id.in_(ids))).scalars() if ids else []
-    scopes = {o.id: f"{o.code} {o.name}" for o in orgs}
+    found = db().execute(select(Organisation.id, Organisation.code, Organisation.name).where(Organisation.id.in_(ids)))
+    scopes = {i: f"{code} {name}" for i, code, name in found}
     return render_template("console/accounts.html", accounts=accounts, roles=ROLES, scopes=scopes)
 
 

@@ -8,28 +8,24 @@ Definitions (over the active roster: RosterMember.left_at is null):
   / roster members.
 An organisation's figures cover it and everything under it; a 片区's cover the organisations whose district it is.
 
-Cost: two SQL queries grouped by organisation (cached COUNTS_TTL seconds in Redis per period, shared by every
-scope), then a roll-up of the counts along the organisations' materialised paths in Python.
+Cost: three SQL statements grouped by organisation, then a roll-up of the counts up the tree in Python; both are
+cached for a minute in Redis (figures_cache).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-import redis
-from sqlalchemy import and_, case, column, exists, func, select, table
+from sqlalchemy import and_, column, exists, func, select, table, text
 from sqlalchemy.orm import Session
 
 from bot.core.clock import day_of, utcnow
 from bot.core.members import CONFIRMED, Membership
 from bot.core.organisations import Organisation, RosterMember, StudyDay
 
-COUNTS_KEY = "orgs:figures:{}:{}"  # (period key, version): the per-organisation counts as JSON
-COUNTS_TTL = 60  # seconds the counts are reused (the page says they may be a minute old)
+REPORT_TIMEOUT_MS = 15_000  # PostgreSQL statement_timeout for the counting statements (the webhook's is 2 s)
 MONTHS_OFFERED, WEEKS_OFFERED = 12, 8  # periods the page's picker lists, the current one first
 LEDGER = table("points_ledger", column("openid"), column("points"), column("day"))  # the quiz's table, by name
 SORTS = {  # ?sort= → the row's value it sorts by (descending; 名称 ascending)
@@ -41,7 +37,6 @@ SORTS = {  # ?sort= → the row's value it sorts by (descending; 名称 ascendin
     "study": "study_rate",
     "points": "avg_points",
 }
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -155,57 +150,51 @@ def average(value: float | None) -> str:
 
 # Counting ----------------------------------------------------------------------------------------------------------
 def own_counts(db: Session, period: Period) -> dict[int, list[int]]:
-    """organisation id → [roster, confirmed, studied, points] of its own roster members (not its subtree's)."""
-    studied = exists().where(
-        StudyDay.openid == Membership.openid, StudyDay.day >= period.start, StudyDay.day < period.end
-    )
-    members = (
-        select(
-            RosterMember.organisation_id,
-            func.count(RosterMember.id),
-            func.count(Membership.openid),
-            func.sum(case((and_(Membership.openid.is_not(None), studied), 1), else_=0)),
-        )
+    """organisation id → [roster, confirmed, studied, points] of its own roster members (not its subtree's).
+
+    Three statements, each a single grouped pass (the forms fastest on both SQLite and PostgreSQL at 100,000 members):
+    the roster and its confirmed bindings; the confirmed with a study day in the period (an index probe per member);
+    the period's points summed per openid first, then per organisation."""
+    if db.get_bind().dialect.name == "postgresql":  # a report may outlast the webhook's statement_timeout
+        db.execute(text(f"SET LOCAL statement_timeout = {REPORT_TIMEOUT_MS}"))
+    confirmed = and_(Membership.member_id == RosterMember.id, Membership.status == CONFIRMED)
+    active = RosterMember.left_at.is_(None)
+    roster = (
+        select(RosterMember.organisation_id, func.count(RosterMember.id), func.count(Membership.openid))
         .select_from(RosterMember)
-        .outerjoin(Membership, and_(Membership.member_id == RosterMember.id, Membership.status == CONFIRMED))
-        .where(RosterMember.left_at.is_(None))
+        .outerjoin(Membership, confirmed)
+        .where(active)
         .group_by(RosterMember.organisation_id)
     )
-    counts = {org: [int(r), int(c), int(s or 0), 0] for org, r, c, s in db.execute(members)}
+    counts = {org: [int(r), int(c), 0, 0] for org, r, c in db.execute(roster)}
+    in_period = exists().where(
+        StudyDay.openid == Membership.openid, StudyDay.day >= period.start, StudyDay.day < period.end
+    )
+    studied = (
+        select(RosterMember.organisation_id, func.count())
+        .select_from(Membership)
+        .join(RosterMember, confirmed)
+        .where(active, in_period)
+        .group_by(RosterMember.organisation_id)
+    )
+    for org, n in db.execute(studied):
+        counts.setdefault(org, [0, 0, 0, 0])[2] = int(n)
+    earned = (
+        select(LEDGER.c.openid, func.sum(LEDGER.c.points).label("points"))
+        .where(LEDGER.c.day >= period.start, LEDGER.c.day < period.end)
+        .group_by(LEDGER.c.openid)
+        .subquery()
+    )
     points = (
-        select(RosterMember.organisation_id, func.sum(LEDGER.c.points))
-        .select_from(LEDGER)
-        .join(Membership, Membership.openid == LEDGER.c.openid)
-        .join(RosterMember, RosterMember.id == Membership.member_id)
-        .where(
-            LEDGER.c.day >= period.start,
-            LEDGER.c.day < period.end,
-            Membership.status == CONFIRMED,
-            RosterMember.left_at.is_(None),
-        )
+        select(RosterMember.organisation_id, func.sum(earned.c.points))
+        .select_from(earned)
+        .join(Membership, Membership.openid == earned.c.openid)
+        .join(RosterMember, confirmed)
+        .where(active)
         .group_by(RosterMember.organisation_id)
     )
     for org, total in db.execute(points):
         counts.setdefault(org, [0, 0, 0, 0])[3] = int(total or 0)
-    return counts
-
-
-def cached_counts(cache: redis.Redis | None, db: Session, period: Period) -> dict[int, list[int]]:
-    """own_counts, reused for COUNTS_TTL seconds across requests and scopes (computed every time without Redis)."""
-    key = COUNTS_KEY.format(period.key, 1)
-    try:
-        hit = cache.get(key) if cache is not None else None
-    except redis.RedisError:
-        log.warning("organisation figures computed without the Redis cache")
-        cache, hit = None, None
-    if hit:
-        return {int(k): v for k, v in json.loads(hit).items()}
-    counts = own_counts(db, period)
-    if cache is not None:
-        try:
-            cache.set(key, json.dumps(counts, separators=(",", ":")), ex=COUNTS_TTL)
-        except redis.RedisError:
-            log.warning("organisation figures not cached")
     return counts
 
 
@@ -234,32 +223,40 @@ ORG_COLUMNS = (
 
 def roll_up(db: Session, counts: dict[int, list[int]], root: Organisation | None, districts: Iterable[str]) -> Tree:
     """Each organisation of `root`'s subtree (the whole park for None) with the counts of everything under it; the
-    片区 rows (the configured ones first, in order) and the scope's total."""
-    query = select(*ORG_COLUMNS)
+    片区 rows (the configured ones first, in order) and the scope's total. Counts climb one level at a time, the
+    deepest organisations first (one addition per organisation); dissolved ones pass theirs up but get no row."""
+    query = select(*ORG_COLUMNS).order_by(Organisation.id)
     if root is not None:
         query = query.where(Organisation.path.startswith(root.path, autoescape=True))
-    orgs = db.execute(query).all()
+    orgs = db.connection().execute(query).all()  # Core rows: no ORM loading for thousands of tuples
     codes = {o.id: o.code for o in orgs}
     tree = Tree(districts={d: Row(d, d) for d in districts})
+    totals: dict[int, list[int]] = {}
     for o in orgs:
+        own = counts.get(o.id)
+        if own:
+            totals[o.id] = list(own)
+            if o.district:
+                tree.districts.setdefault(o.district, Row(o.district, o.district)).add(own)
+            tree.total.add(own)
         if o.dissolved_at is None:
             tree.rows[o.id] = Row(str(o.id), o.name, o.code, o.kind, codes.get(o.parent_id or 0, ""), o.district or "")
-    for o in orgs:
-        if o.id in tree.rows:  # the scope's root (or a park's top) hangs under None
-            tree.children.setdefault(o.parent_id if o.parent_id in tree.rows else None, []).append(o.id)
-        own = counts.get(o.id)
-        if not own:
-            continue
-        for ancestor in o.path.strip("/").split("/"):
-            row = tree.rows.get(int(ancestor))
-            if row is not None:
-                row.add(own)
-        if o.district:
-            tree.districts.setdefault(o.district, Row(o.district, o.district)).add(own)
-        tree.total.add(own)
-    for parent, kids in tree.children.items():
-        if parent is not None:
-            tree.rows[parent].children = len(kids)
+    for o in sorted(orgs, key=lambda o: o.path.count("/"), reverse=True):
+        mine = totals.get(o.id)
+        if mine and o.parent_id in codes:
+            parent = totals.setdefault(o.parent_id, [0, 0, 0, 0])
+            for i in range(4):
+                parent[i] += mine[i]
+    for org_id, row in tree.rows.items():
+        if org_id in totals:
+            row.roster, row.confirmed, row.studied, row.points = totals[org_id]
+    parents = {o.id: o.parent_id for o in orgs}
+    for org_id in tree.rows:  # the scope's root (or a park's top) hangs under None
+        parent_id = parents[org_id]
+        tree.children.setdefault(parent_id if parent_id in tree.rows else None, []).append(org_id)
+    for parent_id, kids in tree.children.items():
+        if parent_id is not None:
+            tree.rows[parent_id].children = len(kids)
     return tree
 
 

@@ -15,7 +15,7 @@ from bot.console.paging import Page, page_number
 from bot.console.scope import require_in_scope, scope_root_of
 from bot.console.web import db, role_required, services
 from bot.core.organisations import KINDS, Organisation, OrganisationsConfig
-from handlers.orgs import figures, figures_export
+from handlers.orgs import figures, figures_cache, figures_export
 from handlers.orgs.figures import Period, Row, Tree
 
 bp = Blueprint("org_figures", __name__, url_prefix="/orgs/figures", template_folder="templates")
@@ -59,8 +59,7 @@ def build(period: Period) -> tuple[Organisation | None, Tree]:
     """The account's scope and its organisations' figures for `period`."""
     root = scope_root_of()
     districts = OrganisationsConfig.of(services().settings).districts if root is None else ()
-    counts = figures.cached_counts(services().redis, db(), period)
-    return root, figures.roll_up(db(), counts, root, districts)
+    return root, figures_cache.tree(services().redis, db(), period, root, districts)
 
 
 def node_of(root: Organisation | None, tree: Tree) -> Organisation | None:
@@ -129,7 +128,7 @@ def index() -> str:
         district_bars=bars(districts),
         percent=figures.percent,
         average=figures.average,
-        ttl=figures.COUNTS_TTL,
+        ttl=figures_cache.TTL,
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.core.accounts import AuditEntry
 from bot.core.organisations import Organisation
-from handlers.orgs import figures
+from handlers.orgs import figures, figures_cache
 from handlers.orgs.figures import Period
 from tests.browser_helpers import LAPTOP, PHONE, expect
 from tests.console.screen_helpers import Screen
@@ -153,7 +153,7 @@ def test_the_counts_are_cached_for_a_minute(app, services, world, make_account):
     with services.sessions() as db:
         confirm(db, "o-new", add_member(db, db.get(Organisation, world["b"]), "测试新人"))
     assert "66.7%" in client.get(f"/console/orgs/figures/?period={NOV}").get_data(as_text=True)  # a minute old
-    services.redis.delete(figures.COUNTS_KEY.format(NOV, 1))
+    figures_cache.forget(services.redis)
     assert "70.0%" in client.get(f"/console/orgs/figures/?period={NOV}").get_data(as_text=True)
 
 
