@@ -7,13 +7,13 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 
-from flask import Blueprint, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request, send_file
 from werkzeug.wrappers import Response
 
 from bot.console import audit
 from bot.console.paging import Page, page_number
 from bot.console.scope import require_in_scope, scope_root_of
-from bot.console.web import db, role_required, services
+from bot.console.web import current, db, role_required, services
 from bot.core.organisations import KINDS, Organisation, OrganisationsConfig
 from handlers.orgs import figures, figures_cache, figures_export
 from handlers.orgs.figures import Period, Row, Tree
@@ -56,8 +56,11 @@ def bars(rows: list[Row]) -> list[Bar]:
 
 
 def build(period: Period) -> tuple[Organisation | None, Tree]:
-    """The account's scope and its organisations' figures for `period`."""
+    """The account's scope and its organisations' figures for `period` (a secretary or instructor whose organisation
+    is unset or gone sees nothing rather than the whole park)."""
     root = scope_root_of()
+    if root is None and current().is_scoped_only:
+        abort(403)
     districts = OrganisationsConfig.of(services().settings).districts if root is None else ()
     return root, figures_cache.tree(services().redis, db(), period, root, districts)
 

@@ -77,6 +77,7 @@ def test_a_scoped_account_sees_its_organisation_and_not_the_park_wide_pages(app,
     client = signed_in(app, "shuji")
     home = client.get("/console/").get_data(as_text=True)
     assert 'id="scoped-home"' in home and "T111 测试甲公司第一党支部" in home
+    assert 'id="scoped-binding"' in home
     assert "/console/followers/" not in home and "/console/accounts/" not in home
     assert client.get("/console/followers/").status_code == 403
     assert client.get("/console/accounts/").status_code == 403

@@ -4,19 +4,20 @@ month; the page (roles, scope, drill-down, sorting), the Excel export (content, 
 from __future__ import annotations
 
 import io
+import json
 from datetime import date
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.core.accounts import AuditEntry
+from bot.core.accounts import Account, AuditEntry
 from bot.core.organisations import Organisation
 from handlers.orgs import figures, figures_cache
 from handlers.orgs.figures import Period
 from tests.browser_helpers import LAPTOP, PHONE, expect
 from tests.console.screen_helpers import Screen
-from tests.handlers.orgs.fig_helpers import NOV, WEEK48, known_world, scoped_account, signed_in
+from tests.handlers.orgs.fig_helpers import NOV, WEEK48, account, known_world, scoped_account, signed_in
 from tests.org_helpers import add_member, confirm
 
 TODAY = date(2026, 12, 1)
@@ -181,3 +182,20 @@ def test_the_page_in_a_browser(browser, live, services, world, make_account, tmp
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], widths
     phone.close()
+
+
+def test_the_cached_table_reads_back_as_computed(services, world):
+    computed = tree_for(services, NOV)
+    again = figures_cache.loads(json.loads(json.dumps(figures_cache.dumps(computed))))
+    assert again.rows == computed.rows and again.children == computed.children
+    assert again.districts == computed.districts and again.total == computed.total
+
+
+def test_a_secretary_without_an_organisation_sees_nothing(app, services, world):
+    scoped_account(services, "shuji", None, "secretary", "editor")
+    with services.sessions() as db:
+        db.get(Account, account(services, "shuji").id).roles = ["secretary"]  # as if the scope rule were bypassed
+        db.commit()
+    client = signed_in(app, "shuji")
+    assert client.get("/console/orgs/figures/").status_code == 403
+    assert client.get("/console/orgs/figures/export.xlsx").status_code == 403
