@@ -58,8 +58,8 @@ def bars(rows: list[Row]) -> list[Bar]:
 def build(period: Period) -> tuple[Organisation | None, Tree]:
     """The account's scope and its organisations' figures for `period` (a secretary or instructor whose organisation
     is unset or gone sees nothing rather than the whole park)."""
-    root = scope_root_of()
-    if root is None and current().is_scoped_only:
+    me, root = current(), scope_root_of()
+    if root is None and me is not None and me.is_scoped_only:
         abort(403)
     districts = OrganisationsConfig.of(services().settings).districts if root is None else ()
     return root, figures_cache.tree(services().redis, db(), period, root, districts)
