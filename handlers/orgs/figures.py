@@ -261,8 +261,8 @@ def roll_up(db: Session, counts: dict[int, list[int]], root: Organisation | None
 
 
 def sort_rows(rows: list[Row], sort: str) -> list[Row]:
-    """Rows by `sort` (a SORTS key): names ascending, numbers descending with undefined rates last."""
+    """Rows by `sort` (a SORTS key): codes ascending, numbers descending with undefined rates last (stable)."""
     attr = SORTS.get(sort, "study_rate")
-    if attr == "code":
-        return sorted(rows, key=lambda r: r.code or r.label)
+    if attr == "code":  # organisations by code; 片区 (no code) keep their configured order
+        return sorted(rows, key=lambda r: r.code)
     return sorted(rows, key=lambda r: (getattr(r, attr) is None, -(getattr(r, attr) or 0), r.code or r.label))

@@ -45,13 +45,14 @@ class Bar:
 
 
 def bars(rows: list[Row]) -> list[Bar]:
+    """The chart of a table: its first CHART_ROWS rows that have members, in the table's order."""
     return [
         Bar(
             r.label,
             [100 * (r.auth_rate or 0), 100 * (r.study_rate or 0)],
             f"{figures.percent(r.auth_rate)} · {figures.percent(r.study_rate)} · {figures.average(r.avg_points)}分",
         )
-        for r in rows[:CHART_ROWS]
+        for r in [r for r in rows if r.roster][:CHART_ROWS]
     ]
 
 

@@ -88,6 +88,8 @@ def test_sorting_puts_undefined_rates_last(services, world):
     assert [r.code for r in figures.sort_rows(rows, "study")] == ["T112", "T111", "T21", "Z"]
     assert [r.code for r in figures.sort_rows(rows, "name")] == ["T111", "T112", "T21", "Z"]
     assert [r.code for r in figures.sort_rows(rows, "roster")][0] == "T111"
+    districts = list(tree.districts.values())
+    assert [r.label for r in figures.sort_rows(districts, "name")] == ["第一片区", "第二片区", "第三片区"]
 
 
 def test_the_page_for_an_editor_drills_down_and_sorts(app, services, world, make_account):
@@ -98,6 +100,8 @@ def test_the_page_for_an_editor_drills_down_and_sorts(app, services, world, make
     assert "2026年11月" in page and "66.7%" in page and "33.3%" in page and "4.7" in page  # the park's headline
     assert "测试第一片区党委" in page and "测试第二片区党委" in page and 'id="chart-orgs"' in page
     assert page.index("第一片区</th>") < page.index("第二片区</th>")  # 片区 by 参学率, highest first
+    chart = page[page.index('id="chart-districts"') :].split("</section>")[0]
+    assert "第一片区" in chart and "第三片区" not in chart  # a 片区 without members gets no bar
     page = client.get(f"/console/orgs/figures/?period={NOV}&org={world['a']}&sort=name").get_data(as_text=True)
     assert page.index("测试甲公司第一党支部") < page.index("测试甲公司第二党支部")
     assert "83.3%" in page and 'id="fig-crumbs"' in page
