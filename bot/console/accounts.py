@@ -1,5 +1,5 @@
-"""Console accounts (admin): list, create, change roles, department and supervisor, disable / enable, reset a password;
-all audited."""
+"""Console accounts (admin): list, create, change roles, organisation scope, department and supervisor, disable /
+enable, reset a password; all audited."""
 
 from __future__ import annotations
 
@@ -12,16 +12,22 @@ from sqlalchemy.orm import Session, object_session
 from werkzeug.wrappers import Response
 
 from bot.console import audit, sessions
-from bot.console.forms import AccountForm, ActionForm, ResetPasswordForm, RolesForm, TicketingForm
+from bot.console.forms import AccountForm, ActionForm, ResetPasswordForm, RolesForm, ScopeForm, TicketingForm
 from bot.console.security import hash_password
 from bot.console.web import current, db, role_required, services
-from bot.core.accounts import ROLES, Account
+from bot.core.accounts import ROLES, SCOPED_ROLES, Account
+from bot.core.organisations import Organisation
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
+WHOLE_PARK = "整个园区"  # the scope picker's "no scope"
 
 
 class AccountError(ValueError):
     """A refused account change; the message is shown to the admin as is (Chinese)."""
+
+
+class ScopeError(AccountError):
+    """A secretary or instructor without an organisation."""
 
 
 def clean_roles(roles: Iterable[str]) -> list[str]:
@@ -35,12 +41,19 @@ def by_username(session: Session, username: str) -> Account | None:
 
 
 def create_account(
-    session: Session, username: str, password: str, roles: Iterable[str], must_change_password: bool = False
+    session: Session,
+    username: str,
+    password: str,
+    roles: Iterable[str],
+    must_change_password: bool = False,
+    organisation_id: int | None = None,
 ) -> Account:
-    """A new active account (not committed); AccountError if the username is taken."""
+    """A new active account (not committed); AccountError if the username is taken or a scoped role lacks a scope."""
     if by_username(session, username) is not None:
         raise AccountError(f"用户名「{username}」已被使用")
+    check_scope(roles, organisation_id)
     account = Account(
+        organisation_id=organisation_id,
         username=username.strip(),
         password_hash=hash_password(password),
         roles=clean_roles(roles),
@@ -51,6 +64,26 @@ def create_account(
     session.add(account)
     session.flush()
     return account
+
+
+def check_scope(roles: Iterable[str], organisation_id: int | None) -> None:
+    """A secretary or instructor needs an organisation unless the account also holds a park-wide role."""
+    held = set(roles)
+    if held & set(SCOPED_ROLES) and not held - set(SCOPED_ROLES) and organisation_id is None:
+        raise ScopeError("党组织书记、党建指导员账号须先指定所辖组织")
+
+
+def scope_choices(session: Session, keep: int | None = None) -> list[tuple[str, str]]:
+    """The scope picker: the whole park, then the organisations by code (dissolved ones only if `keep`)."""
+    query = select(Organisation.id, Organisation.code, Organisation.name, Organisation.kind).order_by(Organisation.code)
+    query = query.where((Organisation.dissolved_at.is_(None)) | (Organisation.id == (keep or 0)))
+    return [("", WHOLE_PARK)] + [(str(i), f"{code} {name}（{kind}）") for i, code, name, kind in session.execute(query)]
+
+
+def scope_label(session: Session, organisation_id: int | None) -> str:
+    """An account's scope as the audit log and the pages name it: "<code> <name>" or 整个园区."""
+    org = session.get(Organisation, organisation_id) if organisation_id else None
+    return f"{org.code} {org.name}" if org else WHOLE_PARK
 
 
 def set_password(account: Account, password: str, must_change: bool) -> None:
@@ -90,7 +123,10 @@ def get_or_404(account_id: int) -> Account:
 @role_required("admin")
 def index() -> str:
     accounts = db().execute(select(Account).order_by(Account.username)).scalars().all()
-    return render_template("console/accounts.html", accounts=accounts, roles=ROLES)
+    ids = {a.organisation_id for a in accounts if a.organisation_id}
+    found = db().execute(select(Organisation.id, Organisation.code, Organisation.name).where(Organisation.id.in_(ids)))
+    scopes = {i: f"{code} {name}" for i, code, name in found}
+    return render_template("console/accounts.html", accounts=accounts, roles=ROLES, scopes=scopes)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -98,13 +134,16 @@ def index() -> str:
 def new() -> Any:
     """Create an account; its first sign-in asks for a new password."""
     form = AccountForm()
+    form.organisation.choices = scope_choices(db())
     if form.validate_on_submit():
+        scope = int(form.organisation.data) if form.organisation.data else None
         try:
-            account = create_account(db(), form.username.data, form.password.data, form.roles.data, True)
+            account = create_account(db(), form.username.data, form.password.data, form.roles.data, True, scope)
         except AccountError as exc:
-            form.username.errors.append(str(exc))
+            (form.organisation if isinstance(exc, ScopeError) else form.username).errors.append(str(exc))
         else:
-            audit.record("account.create", account.username, roles=account.roles)
+            details = {"scope": scope_label(db(), scope)} if scope else {}
+            audit.record("account.create", account.username, roles=account.roles, **details)
             flash(f"已创建账号「{account.username}」，首次登录时需修改密码。", "success")
             return redirect(url_for(".show", account_id=account.id))
     return render_template("console/account_new.html", form=form)
@@ -126,6 +165,8 @@ def ticketing_form(account: Account, **data: Any) -> TicketingForm:
 
 def account_page(account: Account, **forms: Any) -> str:
     roles_form = forms.get("roles_form") or RolesForm(roles=account.roles)
+    scope_form = forms.get("scope_form") or ScopeForm(organisation=str(account.organisation_id or ""))
+    scope_form.organisation.choices = scope_choices(db(), account.organisation_id)
     reset_form = forms.get("reset_form") or ResetPasswordForm()
     ticket_form = forms.get("ticket_form") or ticketing_form(
         account, department=account.department or "", supervisor=str(account.supervisor_id or "")
@@ -136,6 +177,8 @@ def account_page(account: Account, **forms: Any) -> str:
         account=account,
         roles=ROLES,
         roles_form=roles_form,
+        scope_form=scope_form,
+        scope=scope_label(db(), account.organisation_id),
         reset_form=reset_form,
         ticket_form=ticket_form,
         action_form=ActionForm(),
@@ -160,12 +203,35 @@ def roles(account_id: int) -> Any:
     new_roles = clean_roles(form.roles.data or [])
     try:
         guard_last_admin(db(), account, "admin" in new_roles)
+        check_scope(new_roles, account.organisation_id)
     except AccountError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".show", account_id=account.id))
     before, account.roles = account.roles, new_roles
     audit.record("account.roles", account.username, before=before, after=new_roles)
     flash(f"已更新「{account.username}」的角色。", "success")
+    return redirect(url_for(".show", account_id=account.id))
+
+
+@bp.post("/<int:account_id>/scope")
+@role_required("admin")
+def scope(account_id: int) -> Any:
+    """The organisation subtree the account is limited to (secretaries and instructors: their own)."""
+    account = get_or_404(account_id)
+    form = ScopeForm()
+    form.organisation.choices = scope_choices(db(), account.organisation_id)
+    if not form.validate_on_submit():
+        return account_page(account, scope_form=form), 400
+    new_scope = int(form.organisation.data) if form.organisation.data else None
+    try:
+        check_scope(account.roles, new_scope)
+    except AccountError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".show", account_id=account.id))
+    before, account.organisation_id = scope_label(db(), account.organisation_id), new_scope
+    after = scope_label(db(), new_scope)
+    audit.record("account.scope", account.username, before=before, after=after)
+    flash(f"已将「{account.username}」的所辖组织设为{after}。", "success")
     return redirect(url_for(".show", account_id=account.id))
 
 

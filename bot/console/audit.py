@@ -26,6 +26,7 @@ ACTIONS = {
     "account.disable": "停用账号",
     "account.enable": "启用账号",
     "account.reset_password": "重置密码",
+    "account.scope": "设置所辖组织",
     "account.ticketing": "设置诉求部门和主管",
     "account.wechat_code": "生成微信绑定码",
     "account.wechat_bind": "绑定微信提醒",

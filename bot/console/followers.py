@@ -7,7 +7,7 @@ import hashlib
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import Select, func, or_, select
 from werkzeug.wrappers import Response
 
@@ -113,7 +113,9 @@ def members_form(tag_names: dict[int, str]) -> TagMembersForm:
 @bp.get("/")
 @login_required
 def index() -> str:
-    """Counts, tags, the filter form and one page of followers."""
+    """Counts, tags, the filter form and one page of followers (the whole park's: not for scoped-only accounts)."""
+    if current().is_scoped_only:
+        abort(403)
     wanted = filters()
     tag_names = tags.names(db())
     page = paginate(db(), search(wanted["q"], wanted["status"], wanted["tag"], wanted["org"]), PER_PAGE)

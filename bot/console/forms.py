@@ -57,6 +57,14 @@ def password_pair() -> tuple[PasswordField, PasswordField]:
     return new, again
 
 
+class Listed:
+    """Validator: one of the select's options (WTForms' own check answers in English)."""
+
+    def __call__(self, form: FlaskForm, field: Any) -> None:
+        if (field.data or "") not in {value for value, *_ in field.choices}:
+            raise ValidationError("请从列表中选择")
+
+
 class LoginForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired(REQUIRED), Length(max=64)])
     password = PasswordField("密码", validators=[DataRequired(REQUIRED)])
@@ -76,6 +84,7 @@ class AccountForm(FlaskForm):
     )
     password, confirm = password_pair()
     roles = role_field()
+    organisation = SelectField("所辖组织", validate_choice=False, validators=[Listed()])  # choices: scope_choices
     submit = SubmitField("创建账号")
 
 
@@ -84,12 +93,11 @@ class RolesForm(FlaskForm):
     submit = SubmitField("保存角色")
 
 
-class Listed:
-    """Validator: one of the select's options (WTForms' own check answers in English)."""
+class ScopeForm(FlaskForm):
+    """The organisation subtree an account is limited to ("" = the whole park); choices: accounts.scope_choices."""
 
-    def __call__(self, form: FlaskForm, field: Any) -> None:
-        if (field.data or "") not in {value for value, *_ in field.choices}:
-            raise ValidationError("请从列表中选择")
+    organisation = SelectField("所辖组织", validate_choice=False, validators=[Listed()])
+    submit = SubmitField("保存")
 
 
 class TicketingForm(FlaskForm):

@@ -1,4 +1,5 @@
-"""The console's home page: who is signed in, follower numbers, and (for admins) the latest audit entries."""
+"""The console's home page: who is signed in, follower numbers (or a scoped account's organisation and pages), and
+(for admins) the latest audit entries."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import func, select
 from bot.console import tags
 from bot.console.audit import ACTIONS
 from bot.console.followers import status_counts
+from bot.console.scope import scope_root_of
 from bot.console.web import current, db, login_required
 from bot.core.accounts import ROLES, Account, AuditEntry
 
@@ -27,9 +29,11 @@ def recent_entries() -> list[AuditEntry]:
 @bp.get("/")
 @login_required
 def index() -> str:
+    """The dashboard; a scoped account (secretary, instructor) sees its organisation and the pages it may use."""
     accounts = db().execute(select(func.count()).select_from(Account).where(Account.active.is_(True))).scalar_one()
     return render_template(
         "console/dashboard.html",
+        scope=scope_root_of(current()),
         counts=status_counts(),
         tag_total=len(tags.names(db())),
         accounts=accounts,

@@ -53,6 +53,12 @@ class Account(Base):
     def is_admin(self) -> bool:
         return "admin" in (self.roles or [])
 
+    @property
+    def is_scoped_only(self) -> bool:
+        """Holds only scoped roles (secretary, instructor): the console shows it its subtree's pages only."""
+        held = set(self.roles or [])
+        return bool(held) and held <= set(SCOPED_ROLES)
+
 
 class ConsoleSession(Base):
     """One signed-in browser: the cookie holds a random id, this row its hash; logout, a password change or

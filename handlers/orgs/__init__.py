@@ -10,10 +10,12 @@ FEATURE = Feature(
     blueprints=(
         "handlers.orgs.console:bp",  # the tree, one organisation, guidance groups, the roster
         "handlers.orgs.confirm_console:bp",  # pending and confirmed 党员认证, organisations' QR codes
+        "handlers.orgs.figures_console:bp",  # 党建数据: 认证率, 参学率, average points
     ),
     nav=(
         NavEntry("组织", "console.orgs.tree", roles=VIEWERS, order=20),
         NavEntry("党员", "console.orgs.roster", roles=VIEWERS, order=22),
+        NavEntry("党建数据", "console.org_figures.index", roles=VIEWERS, order=25),
         NavEntry("党员认证", "console.org_confirmations.index", roles=("secretary", "instructor"), order=26),
     ),
     config_checks=("handlers.orgs.config:check",),
@@ -40,6 +42,7 @@ FEATURE = Feature(
         "member.unbind": "解除党员认证",
         "member.view_confirmations": "查看党员认证名单",
         "org.qr_create": "生成组织二维码",
+        "orgs.figures_export": "导出党建数据",
     },
     help=((22, "「党员认证」用姓名和手机号认证党员身份，「我的认证」查看，「解除认证」解除"),),
 )

@@ -6,6 +6,7 @@ import re
 
 from bot.core.database import utcnow
 from bot.core.members import Membership
+from bot.core.studying import record_study
 from bot.inbound.choices import pick
 from bot.inbound.context import Context
 from bot.inbound.message import Message
@@ -167,6 +168,8 @@ def answer(msg: Message, ctx: Context) -> str:
         return f"没看懂您的答案。{hint}。\n\n{q.shown()}"
     org = ctx.dialog.data.get("org")
     out = scorer(ctx).answer(ctx.db, run, q, given, membership=tuple(org) if org else None)
+    if given:  # an answer (not 跳过) is a study day for 参学率
+        record_study(ctx.db, ctx.openid, cache=ctx.services.redis)
     return after(ctx, out)
 
 

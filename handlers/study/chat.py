@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core.studying import record_study
 from bot.inbound.context import Context
 from bot.inbound.message import Article as NewsItem, Message, NewsReply, Reply, TextReply
 from bot.inbound.router import Router, regex, state_is
@@ -42,6 +43,7 @@ def library(ctx: Context) -> Library:
 def episode_reply(ep: Episode, ctx: Context, total: int) -> Reply:
     """An episode as a news card when it has a link, else as text saying the audio is coming."""
     record_view(ctx.db, ctx.openid, ep.number)
+    record_study(ctx.db, ctx.openid, cache=ctx.services.redis)
     title = f"新声·第{ep.number}集｜{ep.title}"
     if ep.media_url:
         return NewsReply([NewsItem(title, f"{ep.year}年 · {ep.summary}", ep.media_url)])
@@ -170,6 +172,7 @@ def open_article(msg: Message, ctx: Context) -> Reply | str:
 
 def article_reply(art: Article, ctx: Context) -> Reply | str:
     """An article as a news card when it has a URL, else its text (a long one in pages: bot.inbound.paging)."""
+    record_study(ctx.db, ctx.openid, cache=ctx.services.redis)
     if art.url:
         return NewsReply([NewsItem(art.title, art.summary, art.url)])
     return f"【{art.title}】\n{art.body}\n\n来源：{art.source}"
