@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from bot.core.database import Follower
 from bot.core.followers import WINDOW
-from bot.core.members import Membership
 from bot.library.loader import Library
 from bot.library.progress import next_episode
 from bot.outbound.outbox import TEMPLATE_VALUE
+from handlers.pushes.audience import TREE_KINDS, tree_openids
 from handlers.pushes.models import Push, PushOptIn
 
 TOPICS = {"reminder": "reminders", "episode": "xinsheng", "next_episode": "xinsheng"}  # content kind → opt-in topic
@@ -95,16 +95,14 @@ def mass_text(p: Payload) -> str:
 
 
 def audience_openids(db: Session, push: Push) -> Any:
-    """SQL selecting the audience's openids (test audiences are listed on the push)."""
+    """SQL selecting the audience's openids (test audiences are listed on the push); an unknown ref selects none."""
     kind, ref = push.audience_kind, push.audience_ref
     if kind == "tag":
         from bot.core.followers import has_tag
 
         return select(Follower.openid).where(has_tag(int(ref or 0)))
-    if kind == "organisation":
-        return select(Membership.openid).where(Membership.organisation == ref)
-    if kind == "district":  # 片区: members whose bound organisation belongs to it
-        return select(Membership.openid).where(Membership.district == ref)
+    if kind in TREE_KINDS:  # the organisation tree: confirmed members only (handlers/pushes/audience.py)
+        return tree_openids(db, kind, ref)
     if kind == "reminders":
         return select(PushOptIn.openid).where(PushOptIn.topic == "reminders", PushOptIn.opted_in.is_(True))
     return select(Follower.openid)
