@@ -51,7 +51,7 @@ class PushForm(FlaskForm):
     episode = SelectField("新声单集", choices=[], validate_choice=False)
     article = SelectField("专辑文章", choices=[], validate_choice=False)
     body = TextAreaField("文字", validators=[Optional(), Length(max=600)])
-    audience_kind = SelectField("受众", choices=choices(pushes.AUDIENCES))
+    audience_kind = SelectField("受众", choices=choices(pushes.AUDIENCES), validate_choice=False)  # checked by plan
     audience_tag = SelectField("标签", choices=[], validate_choice=False)
     audience_org = SelectField("组织（含下级组织）", choices=[], validate_choice=False)
     audience_district = SelectField("片区", choices=[], validate_choice=False)
