@@ -14,7 +14,8 @@ from bot.core.accounts import ConsoleTag
 from bot.core.database import Follower
 from bot.core.organisations import CATEGORIES, Organisation, RosterMember, subtree_ids
 from bot.library.loader import Library
-from handlers.pushes.audience import confirmed, known_districts
+from handlers.pushes.audience import audience_root, confirmed, known_districts, parse
+from handlers.pushes.models import Push
 
 INDENT = "　"  # one level of the tree in the organisation select (a full-width space)
 Choice = tuple[str, str]  # (value, label)
@@ -123,3 +124,30 @@ def choices(db: Session, library: Library, root: Organisation | None, districts:
         episodes=episode_choices(library),
         articles=article_choices(library),
     )
+
+
+def describe_audience(db: Session, push: Push, labels: dict[str, str], tag_names: dict[int, str]) -> str:
+    """The audience in words: the tag's, organisation's, 片区's or category's name."""
+    kind, parts = push.audience_kind, parse(push.audience_kind, push.audience_ref)
+    label = labels.get(kind, kind)
+    if kind == "tag":
+        return f"{label}「{tag_names.get(int(parts.tag) if parts.tag.isdigit() else -1, parts.tag)}」"
+    org = audience_root(db, kind, push.audience_ref)
+    where = f"「{org.name}」（{parts.org}）" if org else (f"「{parts.org}」" if parts.org else "")
+    if kind in ("organisation", "secretaries"):
+        return f"{label}：{where}"
+    if kind == "district":
+        return f"{label}：「{parts.district}」"
+    if kind == "category":
+        return f"{label}：{parts.category}" + (f"，限 {where}" if where else "，全园区")
+    return label
+
+
+def describe_content(library: Library, push: Push) -> str:
+    """The episode or article by its title (what the form picked it by)."""
+    ref = push.content_ref or ""
+    episode = library.episode(int(ref)) if push.content_kind == "episode" and ref.isdigit() else None
+    if episode is not None:
+        return f"新声第{ref}集《{episode.title}》"
+    article = library.by_id.get(ref) if push.content_kind == "article" else None
+    return f"《{article.title}》" if article is not None else ref

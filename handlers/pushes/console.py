@@ -21,7 +21,7 @@ from bot.core.database import utcnow
 from bot.core.errors import SelfApproval
 from bot.core.organisations import Organisation, OrganisationsConfig, scope_root
 from handlers.pushes import audience, service as pushes
-from handlers.pushes.choices import choices as form_choices
+from handlers.pushes.choices import choices as form_choices, describe_audience, describe_content
 from handlers.pushes.config import PushConfig
 from handlers.pushes.content import audience_openids
 from handlers.pushes.models import Push, PushRun
@@ -250,8 +250,8 @@ def detail(push_id: int) -> str:
         can_approve=reviewer and not author,
         own_push=reviewer and author,
         tag_names=tags.names(db()),
-        audience_name=audience_name(push),
-        content_name=content_name(push),
+        audience_name=describe_audience(db(), push, pushes.AUDIENCES, tags.names(db())),
+        content_name=describe_content(services().content.current(), push),
         size=audience_size(push),
     )
 
@@ -349,33 +349,6 @@ def approval_scope_problems(push: Push) -> list[str]:
             if problem not in problems:
                 problems.append(problem)
     return problems
-
-
-def audience_name(push: Push) -> str:
-    """The audience in words: the tag's, organisation's, 片区's or category's name."""
-    kind, parts = push.audience_kind, audience.parse(push.audience_kind, push.audience_ref)
-    label = pushes.AUDIENCES.get(kind, kind)
-    if kind == "tag":
-        return f"{label}「{tags.names(db()).get(int(parts.tag) if parts.tag.isdigit() else -1, parts.tag)}」"
-    org = audience.audience_root(db(), kind, push.audience_ref)
-    where = f"「{org.name}」（{parts.org}）" if org else (f"「{parts.org}」" if parts.org else "")
-    if kind in ("organisation", "secretaries"):
-        return f"{label}：{where}"
-    if kind == "district":
-        return f"{label}：「{parts.district}」"
-    if kind == "category":
-        return f"{label}：{parts.category}" + (f"，限 {where}" if where else "，全园区")
-    return label
-
-
-def content_name(push: Push) -> str:
-    """The episode or article by its title (what the form picked it by)."""
-    ref, library = push.content_ref or "", services().content.current()
-    if push.content_kind == "episode" and ref.isdigit() and library.episode(int(ref)):
-        return f"新声第{ref}集《{library.episode(int(ref)).title}》"
-    if push.content_kind == "article" and hasattr(library.by_id.get(ref), "title"):
-        return f"《{library.by_id[ref].title}》"
-    return ref
 
 
 def audience_size(push: Push) -> tuple[int, int]:
