@@ -15,7 +15,7 @@ from bot.core.followers import WINDOW
 from bot.library.loader import Library
 from bot.library.progress import next_episode
 from bot.outbound.outbox import TEMPLATE_VALUE
-from handlers.pushes.audience import TREE_KINDS, tree_openids
+from handlers.pushes.audience import TREE_KINDS, tree_followers, tree_openids
 from handlers.pushes.models import Push, PushOptIn
 
 TOPICS = {"reminder": "reminders", "episode": "xinsheng", "next_episode": "xinsheng"}  # content kind → opt-in topic
@@ -142,14 +142,13 @@ def recipients(db: Session, push: Push, now: datetime) -> Iterator[tuple[str, st
             reason = skip_reason(row, push.channel, now, out, openid) if row is not None else None
             yield openid, reason
         return
-    ids = audience_openids(db, push).subquery()
     cutoff = (now - WINDOW).astimezone(UTC)  # inside the 48 h window: written after this (compared by the database)
-    window = Follower.last_interaction > cutoff
-    stmt = (
-        select(Follower.openid, Follower.subscribed, window.label("in_window"))
-        .join(ids, ids.c.openid == Follower.openid)
-        .order_by(Follower.openid)
-    )
+    fields = (Follower.openid, Follower.subscribed, (Follower.last_interaction > cutoff).label("in_window"))
+    if push.audience_kind in TREE_KINDS:
+        stmt = tree_followers(db, push.audience_kind, push.audience_ref, *fields).order_by(Follower.openid)
+    else:
+        ids = audience_openids(db, push).subquery()
+        stmt = select(*fields).join(ids, ids.c.openid == Follower.openid).order_by(Follower.openid)
     custom = push.channel == "custom"
     for openid, subscribed, in_window in db.connection().execute(stmt.execution_options(yield_per=STREAM)):
         if not subscribed:
