@@ -44,8 +44,9 @@ def member_counts(db: Session, root: Organisation | None) -> Counter[int]:
 
 
 def tree(db: Session, root: Organisation | None, direct: Counter[int]) -> list[tuple[Organisation, int, int]]:
-    """(organisation, depth, members in its subtree) in tree order (children by code), dissolved ones left out."""
-    stmt = select(Organisation).where(Organisation.dissolved_at.is_(None))
+    """(organisation, depth, members in its subtree) in tree order (children by code); dissolved ones are not
+    listed, but their members count in their ancestors' totals as they do in the audience."""
+    stmt = select(Organisation)
     if root is not None:
         stmt = stmt.where(Organisation.path.startswith(root.path, autoescape=True))
     orgs = list(db.scalars(stmt))
@@ -57,14 +58,14 @@ def tree(db: Session, root: Organisation | None, direct: Counter[int]) -> list[t
                 totals[int(part)] += direct.get(org.id, 0)
     children: dict[int | None, list[Organisation]] = {}
     for org in orgs:
-        parent = org.parent_id if org.parent_id in ids else None
-        children.setdefault(parent, []).append(org)
+        children.setdefault(org.parent_id if org.parent_id in ids else None, []).append(org)
     out: list[tuple[Organisation, int, int]] = []
 
     def walk(parent: int | None, depth: int) -> None:
         for org in sorted(children.get(parent, []), key=lambda o: o.code):
-            out.append((org, depth, totals[org.id]))
-            walk(org.id, depth + 1)
+            if org.dissolved_at is None:
+                out.append((org, depth, totals[org.id]))
+            walk(org.id, depth + (org.dissolved_at is None))
 
     walk(None, 0)
     return out

@@ -30,7 +30,6 @@ from handlers.pushes.schedule import calendar as plan_calendar
 from handlers.pushes.service import EDITABLE
 
 bp = Blueprint("pushes", __name__, url_prefix="/pushes", template_folder="templates", static_folder="static")
-PUSHERS = ("editor", *SCOPED_ROLES)  # roles that may create pushes (scoped ones: inside their subtree, approved)
 audit.ACTIONS.update(
     {  # how the audit page names push actions
         "push.create": "新建推送",

@@ -129,3 +129,15 @@ def test_pick_an_organisation_and_see_its_size(browser: Any, live: str, make_acc
         push = db.scalars(select(Push)).one()
     assert (push.audience_kind, push.audience_ref) == ("organisation", "T111")
     screen.close()
+
+
+def test_a_dissolved_organisation_is_not_offered_but_its_members_still_count(editor: Any, services: Any):
+    """As in the audience (a subtree is a path prefix, dissolved organisations included)."""
+    p = park(services)
+    with services.sessions() as db:
+        db.get(type(p.orgs["g"]), p.orgs["g"].id).dissolved_at = utcnow()
+        db.commit()
+    orgs = options(editor.get("/console/pushes/new").get_data(as_text=True), "audience_org")
+    assert not any("T1111" in o for o in orgs) and "　　　测试甲公司第一党支部（T111）· 4 人" in orgs
+    size = editor.get("/console/pushes/audience-size", query_string={"kind": "organisation", "ref": "T111"})
+    assert size.get_json()["size"] == 4
