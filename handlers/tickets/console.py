@@ -16,7 +16,7 @@ from bot.console.paging import page_number
 from bot.console.web import current, db, login_required, role_required, services
 from bot.core.database import utcnow
 from bot.core.errors import AccessRefused, UserFacingError
-from bot.core.organisations import Organisation
+from bot.core.organisations import Organisation, OrganisationsConfig
 from bot.core.phones import mask_phones
 from handlers.tickets import flow
 from handlers.tickets.console_steps import STEPS, account_names, config
@@ -116,6 +116,7 @@ def index() -> str:
         late={t.id for t in page.items if overdue(t, now)},
         unread=unread_count(),
         organisations=organisation_options(),
+        districts=OrganisationsConfig.of(services().settings).districts,
         org_names=organisation_names(t.organisation_id for t in page.items),
     )
 

@@ -141,3 +141,30 @@ def test_a_dissolved_organisation_is_not_offered_but_its_members_still_count(edi
     assert not any("T1111" in o for o in orgs) and "　　　测试甲公司第一党支部（T111）· 4 人" in orgs
     size = editor.get("/console/pushes/audience-size", query_string={"kind": "organisation", "ref": "T111"})
     assert size.get_json()["size"] == 4
+
+
+def test_the_form_with_the_tree_fits_a_phone(browser: Any, live: str, make_account: Any, services: Any):
+    from tests.browser_helpers import PHONE
+    from tests.org_helpers import add_org
+
+    p = park(services)
+    with services.sessions() as db:
+        add_org(
+            db,
+            "T1121",
+            "测试甲公司第二党支部第一党小组（研发中心、生产制造部及华东区域销售服务中心联合）",
+            "党小组",
+            p.orgs["a2"],
+        )
+        db.commit()
+    make_account("wang", "editor")
+    screen = Screen(browser, live, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = screen.login("wang")
+    page.goto(f"{live}/console/pushes/new")
+    page.select_option("#audience_kind", "category")
+    page.select_option("#audience_category", "正式党员")
+    expect(page.locator("#audience-size")).to_have_text("受众人数：4 人（仍关注 3 人）", timeout=WAIT)
+    page.select_option("#audience_org", "T1121")
+    expect(page.locator("#audience-size")).to_have_text("受众人数：0 人（仍关注 0 人）", timeout=WAIT)
+    screen.shot("/tmp/console-push-audience-phone.png")
+    screen.close()

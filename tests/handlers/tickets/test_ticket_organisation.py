@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.core.members import Membership
+from bot.core.organisations import Organisation
 from handlers.tickets.models import Ticket
 from tests.console.console_helpers import login
 from tests.handlers.tickets.console_ticket_helpers import new_ticket, page, signed_in
@@ -104,3 +105,27 @@ def test_the_export_includes_organisation_and_district(services: Any, client: An
     assert body[made["b"].number]["党组织"] == "测试乙公司党支部（T21）"
     assert body[made["b"].number]["片区"] == "第二片区"
     assert body[made["none"].number]["党组织"] in ("", None)
+
+
+def test_the_queue_with_the_organisation_filter_fits_a_phone(browser: Any, live: str, make_account: Any, services: Any):
+    from tests.browser_helpers import PHONE, WAIT, expect
+    from tests.console.screen_helpers import Screen
+    from tests.org_helpers import add_org
+
+    made = tickets_in_tree(services)
+    with services.sessions() as db:
+        a = db.scalar(select(Organisation).where(Organisation.code == "T11"))
+        add_org(db, "T113", "测试甲公司研发中心、生产制造部及华东区域销售服务中心联合党支部（第二批）", "党支部", a)
+        db.commit()
+    make_account("chen", "caseworker")
+    screen = Screen(browser, live, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = screen.login("chen")
+    page.goto(f"{live}/console/tickets/")
+    page.select_option("#queue-organisation", "T111")
+    page.click("#ticket-filters button[type=submit]")
+    expect(page.locator("tr[data-number]")).to_have_count(2, timeout=WAIT)
+    screen.shot("/tmp/console-tickets-organisation-phone.png")
+    page.click(f"a:has-text('{made['g'].number}')")
+    expect(page.locator("#ticket-organisation")).to_have_text("测试甲公司第一党小组（T1111）", timeout=WAIT)
+    screen.shot("/tmp/console-ticket-organisation-phone.png")
+    screen.close()
