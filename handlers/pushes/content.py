@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from bot.core.database import Follower
 from bot.core.followers import WINDOW
-from bot.core.members import Membership
 from bot.library.loader import Library
 from bot.library.progress import next_episode
 from bot.outbound.outbox import TEMPLATE_VALUE
+from handlers.pushes.audience import TREE_KINDS, tree_followers, tree_openids
 from handlers.pushes.models import Push, PushOptIn
 
 TOPICS = {"reminder": "reminders", "episode": "xinsheng", "next_episode": "xinsheng"}  # content kind → opt-in topic
@@ -95,16 +95,14 @@ def mass_text(p: Payload) -> str:
 
 
 def audience_openids(db: Session, push: Push) -> Any:
-    """SQL selecting the audience's openids (test audiences are listed on the push)."""
+    """SQL selecting the audience's openids (test audiences are listed on the push); an unknown ref selects none."""
     kind, ref = push.audience_kind, push.audience_ref
     if kind == "tag":
         from bot.core.followers import has_tag
 
         return select(Follower.openid).where(has_tag(int(ref or 0)))
-    if kind == "organisation":
-        return select(Membership.openid).where(Membership.organisation == ref)
-    if kind == "district":  # 片区: members whose bound organisation belongs to it
-        return select(Membership.openid).where(Membership.district == ref)
+    if kind in TREE_KINDS:  # the organisation tree: confirmed members only (handlers/pushes/audience.py)
+        return tree_openids(db, kind, ref)
     if kind == "reminders":
         return select(PushOptIn.openid).where(PushOptIn.topic == "reminders", PushOptIn.opted_in.is_(True))
     return select(Follower.openid)
@@ -133,7 +131,8 @@ def skip_reason(row: Any, channel: str, now: datetime, out: set[str], openid: st
 
 
 def recipients(db: Session, push: Push, now: datetime) -> Iterator[tuple[str, str | None]]:
-    """(openid, skip reason or None) of everyone the push targets, streamed."""
+    """(openid, skip reason or None) of everyone the push targets, streamed in openid order (the reasons as
+    skip_reason gives them, decided by the database but for the opt-outs: no datetime is parsed per row)."""
     out = opted_out(db, push)
     cols = select(Follower.openid, Follower.subscribed, Follower.last_interaction)
     if push.audience_kind == "test":
@@ -143,7 +142,20 @@ def recipients(db: Session, push: Push, now: datetime) -> Iterator[tuple[str, st
             reason = skip_reason(row, push.channel, now, out, openid) if row is not None else None
             yield openid, reason
         return
-    ids = audience_openids(db, push).subquery()
-    stmt = cols.join(ids, ids.c.openid == Follower.openid).order_by(Follower.openid)
-    for row in db.execute(stmt.execution_options(yield_per=STREAM)):
-        yield row.openid, skip_reason(row, push.channel, now, out, row.openid)
+    cutoff = (now - WINDOW).astimezone(UTC)  # inside the 48 h window: written after this (compared by the database)
+    fields = (Follower.openid, Follower.subscribed, (Follower.last_interaction > cutoff).label("in_window"))
+    if push.audience_kind in TREE_KINDS:
+        stmt = tree_followers(db, push.audience_kind, push.audience_ref, *fields).order_by(Follower.openid)
+    else:
+        ids = audience_openids(db, push).subquery()
+        stmt = select(*fields).join(ids, ids.c.openid == Follower.openid).order_by(Follower.openid)
+    custom = push.channel == "custom"
+    for openid, subscribed, in_window in db.connection().execute(stmt.execution_options(yield_per=STREAM)):
+        if not subscribed:
+            yield openid, "unsubscribed"
+        elif openid in out:
+            yield openid, "opted_out"
+        elif custom and not in_window:
+            yield openid, "window"
+        else:
+            yield openid, None

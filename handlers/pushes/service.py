@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, String, and_, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,9 +16,11 @@ from bot.core.claims import claim_run
 from bot.core.clock import TZ
 from bot.core.database import aware, utcnow
 from bot.core.errors import SelfApproval
+from bot.core.organisations import CATEGORIES, Organisation, OrganisationsConfig, scope_root
 from bot.core.services import Services
 from bot.library.loader import Library
 from bot.outbound.outbox import SendResult
+from handlers.pushes import audience
 from handlers.pushes.config import PushConfig
 from handlers.pushes.content import mass_text, payload
 from handlers.pushes.fanout import FanOut
@@ -35,8 +37,10 @@ CONTENT_KINDS = {
 AUDIENCES = {
     "all": "全部粉丝",
     "tag": "某个标签",
-    "organisation": "某个组织",
-    "district": "某个片区",
+    "organisation": "某个组织及其下级组织（已认证党员）",
+    "district": "某个片区（已认证党员）",
+    "category": "某类党员（已认证，可限定组织）",
+    "secretaries": "某组织及下级组织的书记、副书记",
     "reminders": "订阅了提醒的成员",
     "test": "测试 openid 列表",
 }  # whom it goes to
@@ -65,6 +69,7 @@ class PlanConfig:
     templates: dict[str, str]
     grace: int
     preview_limit: int
+    districts: tuple[str, ...] = ()  # the park's 片区 (config organisations.districts)
 
     @classmethod
     def of(cls, services: Services) -> PlanConfig:
@@ -75,6 +80,7 @@ class PlanConfig:
             cfg.templates,
             services.settings.scheduler.misfire_grace,
             cfg.preview_limit,
+            OrganisationsConfig.of(services.settings).districts,
         )
 
 
@@ -84,22 +90,19 @@ def content_problems(push: Push, library: Library) -> list[str]:
     if (kind == "episode" and push.timing != "series") and (
         not (push.content_ref or "").isdigit() or library.episode(int(push.content_ref)) is None
     ):
-        return [f"没有第 {push.content_ref or '?'} 集（共 {len(library.episodes)} 集）"]
+        return [f"新声单集：没有第 {push.content_ref or '?'} 集（共 {len(library.episodes)} 集）"]
     if kind == "article" and not hasattr(library.by_id.get(push.content_ref or ""), "album"):
-        return [f"没有编号为「{push.content_ref or ''}」的专辑文章"]
+        return [f"专辑文章：没有编号为「{push.content_ref or ''}」的专辑文章"]
     if kind in ("text", "reminder") and not push.body.strip():
         return ["请填写要发送的文字"]
     return []
 
 
-def audience_problems(push: Push, cfg: PlanConfig) -> list[str]:
+def audience_problems(db: Session, push: Push, cfg: PlanConfig) -> list[str]:
     problems = []
-    if push.audience_kind == "tag" and not (push.audience_ref or "").isdigit():
-        problems.append("请选择标签")
-    if push.audience_kind == "organisation" and not push.audience_ref:
-        problems.append("请选择组织")
-    if push.audience_kind == "district" and not push.audience_ref:
-        problems.append("请填写片区")
+    if push.audience_kind not in AUDIENCES:
+        problems.append("受众：请选择受众")
+    problems += audience.ref_problems(db, push.audience_kind, push.audience_ref, cfg.districts)
     if push.audience_kind == "test" and not push.test_openids:
         problems.append("测试受众需要至少一个 openid")
     if len(push.test_openids or []) > cfg.preview_limit:
@@ -140,7 +143,9 @@ def plan(db: Session, services: Services, push: Push, now: datetime | None = Non
     push.body = push.body or ""
     push.run_at = utc(push.run_at)
     problems = (
-        content_problems(push, services.content.current()) + audience_problems(push, cfg) + timing_problems(push, now)
+        content_problems(push, services.content.current())
+        + audience_problems(db, push, cfg)
+        + timing_problems(push, now)
     )
     if problems:
         return problems
@@ -152,6 +157,36 @@ def plan(db: Session, services: Services, push: Push, now: datetime | None = Non
     push.status = "active" if due else "done"
     push.updated_at = now
     return []
+
+
+def scope_problems(db: Session, push: Push, account: Any) -> list[str]:
+    """Why `account` (scoped to an organisation subtree) may not send this push; nothing for an unscoped account."""
+    root = scope_root(db, account)
+    return audience.scope_problems(
+        db, push.audience_kind, push.audience_ref, push.test_openids or [], root, getattr(account, "openid", None)
+    )
+
+
+def may_manage(db: Session, push: Push, account: Any) -> bool:
+    """True when `account` may see and manage the push: unscoped, or its audience lies inside the account's subtree."""
+    return audience.within(db, push.audience_kind, push.audience_ref, scope_root(db, account))
+
+
+def managed_within(root: Organisation) -> ColumnElement[bool]:
+    """SQL: the push's audience lies inside `root`'s subtree (may_manage for a list)."""
+    codes = select(Organisation.code).where(Organisation.path.startswith(root.path, autoescape=True))
+    in_category = [
+        Push.audience_ref.in_(
+            select(literal(name + audience.SEP, String) + Organisation.code).where(
+                Organisation.path.startswith(root.path, autoescape=True)
+            )
+        )
+        for name in CATEGORIES
+    ]
+    return or_(
+        and_(Push.audience_kind.in_(("organisation", "secretaries")), Push.audience_ref.in_(codes)),
+        and_(Push.audience_kind == "category", or_(*in_category)),
+    )
 
 
 def reset_approval(push: Push) -> None:

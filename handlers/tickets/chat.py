@@ -12,14 +12,21 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.logs import mask
-from bot.core.members import Membership
 from bot.inbound.choices import pick
 from bot.inbound.context import Context
 from bot.inbound.message import Message
 from bot.inbound.router import Router, kind_is, normalize, state_is, text_is
 from handlers.tickets import alerts as staff_alerts, drafts as ticket_drafts
 from handlers.tickets.media import fetch_later
-from handlers.tickets.rules import Submission, TicketConfig, china, mask_phone, submit, valid_phone
+from handlers.tickets.rules import (
+    Submission,
+    TicketConfig,
+    china,
+    mask_phone,
+    member_organisation,
+    submit,
+    valid_phone,
+)
 
 router = Router("tickets")
 log = logging.getLogger(__name__)
@@ -352,8 +359,9 @@ def confirm(msg: Message, ctx: Context) -> str:
 
 
 def submission(ctx: Context, draft: dict[str, Any]) -> Submission:
-    """The draft as a Submission; the 片区 comes from the user's organisation binding, if any."""
-    member = ctx.db.get(Membership, ctx.openid)
+    """The draft as a Submission; a confirmed member's organisation and its 片区 go with it (an unconfirmed,
+    self-declared binding carries nothing: nobody checked it)."""
+    org = member_organisation(ctx.db, ctx.openid)
     return Submission(
         key=draft["id"],
         openid=ctx.openid,
@@ -363,7 +371,8 @@ def submission(ctx: Context, draft: dict[str, Any]) -> Submission:
         phone=draft["phone"],
         anonymous=bool(draft["anonymous"]),
         media=list(draft["media"]),
-        district=member.district if member else None,
+        district=org.district if org else None,
+        organisation_id=org.id if org else None,
     )
 
 

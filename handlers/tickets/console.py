@@ -16,6 +16,7 @@ from bot.console.paging import page_number
 from bot.console.web import current, db, login_required, role_required, services
 from bot.core.database import utcnow
 from bot.core.errors import AccessRefused, UserFacingError
+from bot.core.organisations import Organisation, OrganisationsConfig
 from bot.core.phones import mask_phones
 from handlers.tickets import flow
 from handlers.tickets.console_steps import STEPS, account_names, config
@@ -91,6 +92,7 @@ def wanted() -> QueueFilter:
         category=args.get("category", ""),
         department=args.get("department", ""),
         district=args.get("district", "").strip()[:32],
+        organisation=args.get("organisation", "").strip()[:32],
         q=args.get("q", "").strip()[:50],
         overdue=args.get("overdue") == "1",
         mine=args.get("mine") == "1",
@@ -113,7 +115,30 @@ def index() -> str:
         names=names,
         late={t.id for t in page.items if overdue(t, now)},
         unread=unread_count(),
+        organisations=organisation_options(),
+        districts=OrganisationsConfig.of(services().settings).districts,
+        org_names=organisation_names(t.organisation_id for t in page.items),
     )
+
+
+def organisation_options() -> list[tuple[str, str]]:
+    """(code, indented name) of every organisation not dissolved, in tree order: the queue's organisation filter."""
+    rows = db().execute(
+        select(Organisation.code, Organisation.name, Organisation.path).where(Organisation.dissolved_at.is_(None))
+    )
+    ordered = sorted(rows, key=lambda r: [int(p) for p in r.path.strip("/").split("/") if p.isdigit()])
+    return [(r.code, "　" * max(0, r.path.count("/") - 2) + r.name) for r in ordered]
+
+
+def organisation_names(ids: Any) -> dict[int, str]:
+    """Organisation id → "name（code）" for the tickets shown."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    rows = db().execute(
+        select(Organisation.id, Organisation.name, Organisation.code).where(Organisation.id.in_(wanted))
+    )
+    return {r.id: f"{r.name}（{r.code}）" for r in rows}
 
 
 def event_text(event: TicketEvent, cfg: TicketConfig, names: dict[int, str]) -> str:
@@ -192,6 +217,7 @@ def detail(number: str) -> str:
         ratings=RATINGS,
         who=personal(ticket),
         statuses=STATUSES,
+        org_names=organisation_names([ticket.organisation_id]),
     )
 
 

@@ -17,6 +17,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core.organisations import Organisation
 from bot.core.phones import mask_phones
 from handlers.tickets.models import RATINGS, STATUSES, Ticket
 from handlers.tickets.queue import visible_to
@@ -36,6 +37,7 @@ COLUMNS = [  # header → width (characters) of the tickets sheet
     ("状态", 9),
     ("承办部门", 18),
     ("片区", 10),
+    ("党组织", 24),
     ("企业或地点", 20),
     ("诉求内容", 50),
     ("联系电话", 13),
@@ -114,6 +116,7 @@ def ticket_row(ws: WriteOnlyWorksheet, cfg: TicketConfig, row: Any) -> list[Any]
         STATUSES.get(row.status, row.status),
         cfg.department_name(row.department) if row.department else "",
         text_cell(ws, clean(row.district)),
+        text_cell(ws, clean(f"{row.org_name}（{row.org_code}）" if row.org_code else "")),
         text_cell(ws, clean(row.place)),
         text_cell(ws, clean(row.description)),
         phone,
@@ -131,7 +134,12 @@ def ticket_row(ws: WriteOnlyWorksheet, cfg: TicketConfig, row: Any) -> list[Any]
 def tickets(db: Session, filters: Filters, viewer: Account) -> Iterator[Any]:
     """The filtered tickets the viewer may see (handlers.tickets.rules.can_view), oldest first, fetched in batches."""
     seen = visible_to(viewer)  # as the queue: None for admins (every ticket)
-    query = select(*FIELDS).where(*filters.where(), *([] if seen is None else [seen])).order_by(Ticket.id)
+    query = (
+        select(*FIELDS, Organisation.name.label("org_name"), Organisation.code.label("org_code"))
+        .select_from(Ticket)
+        .outerjoin(Organisation, Organisation.id == Ticket.organisation_id)
+    )
+    query = query.where(*filters.where(), *([] if seen is None else [seen])).order_by(Ticket.id)
     yield from db.execute(query.execution_options(yield_per=BATCH))
 
 

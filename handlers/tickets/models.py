@@ -58,6 +58,9 @@ class Ticket(Base):
     phone: Mapped[str | None] = mapped_column(String(16), nullable=True)
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)  # hidden from the assignee (the employer's side)
     district: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # 片区
+    organisation_id: Mapped[int | None] = mapped_column(
+        Integer, nullable=True, index=True
+    )  # a confirmed submitter's organisation (organisations.id) at submission; None for everyone else
     status: Mapped[str] = mapped_column(String(16), default="new")
     department: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # a tickets.departments id
     assignee_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # console account (instructor)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from bot.core.organisations import Organisation
 from handlers.tickets.models import OPEN_STATUSES, STATUSES, Ticket
 from handlers.tickets.rules import NUMBER
 
@@ -26,6 +27,7 @@ class QueueFilter:
     category: str = ""
     department: str = ""  # a tickets.departments id, or "none" (not yet assigned)
     district: str = ""
+    organisation: str = ""  # an organisation's code: its tickets and those of everything under it
     q: str = ""  # number, or text in the description or place
     overdue: bool = False  # open and past the resolution deadline
     mine: bool = False  # accepted by or assigned to the viewer
@@ -83,6 +85,12 @@ def text_match(q: str) -> ColumnElement[bool]:
     )
 
 
+def subtree_of(code: str) -> Select[Any]:
+    """SQL selecting the ids of the organisation with this code and of everything under it (none if unknown)."""
+    root = select(Organisation.path).where(Organisation.code == code).scalar_subquery()
+    return select(Organisation.id).where(Organisation.path.startswith(root))  # paths are digits and "/": no escaping
+
+
 def conditions(f: QueueFilter, account: Account, now: datetime) -> list[ColumnElement[bool]]:
     """Every filter but the status, as WHERE clauses."""
     found: list[ColumnElement[bool]] = []
@@ -97,6 +105,8 @@ def conditions(f: QueueFilter, account: Account, now: datetime) -> list[ColumnEl
         found.append(Ticket.department == f.department)
     if f.district:
         found.append(Ticket.district == f.district)
+    if f.organisation:
+        found.append(Ticket.organisation_id.in_(subtree_of(f.organisation)))
     if f.q.strip():
         found.append(text_match(f.q))
     if f.overdue:

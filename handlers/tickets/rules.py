@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from bot.core.clock import china  # ticket numbers, months and deadlines shown follow China time
 from bot.core.database import utcnow
+from bot.core.members import CONFIRMED, Membership
+from bot.core.organisations import Organisation, RosterMember
 from bot.core.phones import mask_phone  # noqa: F401 - re-exported: the console and the export import it from here
 from handlers.tickets.config import TicketConfig
 from handlers.tickets.media import add_rows
@@ -41,6 +43,7 @@ class Submission:
     anonymous: bool = False
     media: list[dict[str, Any]] = field(default_factory=list)
     district: str | None = None
+    organisation_id: int | None = None  # a confirmed member's organisation (with its 片区 in district)
 
 
 def valid_phone(text: str) -> str | None:
@@ -83,6 +86,7 @@ def submit(db: Session, cfg: TicketConfig, sub: Submission, now: datetime | None
         phone=sub.phone,
         anonymous=sub.anonymous,
         district=sub.district,
+        organisation_id=sub.organisation_id,
         status="new",
         month=china(now).strftime("%Y-%m"),
         created_at=now,
@@ -100,6 +104,15 @@ def submit(db: Session, cfg: TicketConfig, sub: Submission, now: datetime | None
         db.rollback()
         return db.scalars(select(Ticket).where(Ticket.submission_key == sub.key)).one(), False
     return ticket, True
+
+
+def member_organisation(db: Session, openid: str) -> Organisation | None:
+    """The roster organisation of a confirmed member still on the roster."""
+    member = db.get(Membership, openid)
+    if member is None or member.status != CONFIRMED or member.member_id is None:
+        return None
+    row = db.get(RosterMember, member.member_id)
+    return db.get(Organisation, row.organisation_id) if row is not None and row.left_at is None else None
 
 
 def by_number(db: Session, number: str) -> Ticket | None:

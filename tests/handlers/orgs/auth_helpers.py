@@ -54,12 +54,12 @@ def audits(services: Any, action: str) -> list[AuditEntry]:
 def secretary(
     services: Any, username: str, org_code: str | None, openid: str | None = None, role: str = "secretary"
 ) -> int:
-    """A console account with `role`, scoped to `org_code` (None: the whole park), its WeChat bound to `openid`."""
+    """A console account with `role`, scoped to `org_code` (None: the whole park, as an account from before the
+    scope rule), its WeChat bound to `openid`."""
     with services.sessions() as db:
-        account = create_account(db, username, PASSWORD, [role])
-        if org_code:
-            account.organisation_id = db.scalar(select(Organisation.id).where(Organisation.code == org_code))
-        account.openid = openid
+        org_id = db.scalar(select(Organisation.id).where(Organisation.code == org_code)) if org_code else None
+        account = create_account(db, username, PASSWORD, [role, "editor"], organisation_id=org_id)
+        account.roles, account.openid = [role], openid
         db.commit()
         return account.id
 

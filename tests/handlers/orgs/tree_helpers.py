@@ -34,10 +34,11 @@ def seeded(services: Any) -> dict[str, Any]:
 
 
 def scoped_client(app: Any, services: Any, username: str, role: str, org_id: int | None) -> Any:
-    """A new test client signed in as an account with `role`, scoped to `org_id`."""
+    """A new test client signed in as an account with `role`, scoped to `org_id` (None: unscoped, as an account
+    from before the scope rule)."""
     with services.sessions() as db:
-        account = create_account(db, username, PASSWORD, [role])
-        account.organisation_id = org_id
+        account = create_account(db, username, PASSWORD, [role, "editor"], organisation_id=org_id)
+        account.roles = [role]
         db.commit()
     client = app.test_client()
     assert login(client, username).status_code == 302

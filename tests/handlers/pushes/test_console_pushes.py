@@ -30,7 +30,7 @@ def test_editor_creates_a_push_escaped_and_audited(editor: Any, services: Any):
 def test_form_problems_are_shown_and_nothing_saved(editor: Any, services: Any):
     res = create(editor, timing="recurring", recurrence="有空就发")
     assert res.status_code == 200 and "无法识别的重复规则" in res.get_data(as_text=True)
-    res = create(editor, channel="mass", audience_kind="organisation", audience_ref="org1")
+    res = create(editor, channel="mass", audience_kind="organisation", audience_org="org1")
     assert "群发只能发给全部粉丝或某个标签" in res.get_data(as_text=True)
     with services.sessions() as db:
         assert db.scalars(select(Push)).all() == []

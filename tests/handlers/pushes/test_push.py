@@ -206,22 +206,21 @@ def test_customer_service_push_skips_followers_outside_the_window(live, services
     assert len(got(emu, inside, "custom")) == 1 and got(emu, outside) == []
 
 
-@pytest.mark.parametrize("kind,ref", [("organisation", "sany"), ("district", "一片区")])
+@pytest.mark.parametrize("kind,ref", [("organisation", "T1"), ("district", "第一片区")])
 def test_organisation_and_district_audiences_reach_only_their_members(live, services, emu, kind, ref):
     from bot.core.members import Membership
+    from tests.org_helpers import add_member, confirm, small_tree
 
-    inside, other, unbound = members(emu, services, 3)
+    inside, other, unbound, unconfirmed = members(emu, services, 4)
     with services.sessions() as db:
-        db.add_all(
-            [
-                Membership(openid=inside, organisation="sany", district="一片区"),
-                Membership(openid=other, organisation="jiguan", district="二片区"),
-            ]
-        )
+        tree = small_tree(db)
+        confirm(db, inside, add_member(db, tree["a1"], "测试甲"))
+        confirm(db, other, add_member(db, tree["b"], "测试乙"))
+        db.add(Membership(openid=unconfirmed, organisation="T111", district="第一片区"))  # self-declared: not counted
         db.commit()
     push_id = make(services, run_at=local(1, 12), audience_kind=kind, audience_ref=ref)
     pushes.run_push(services, push_id, now=local(1, 12))
-    assert [len(got(emu, p, "custom")) for p in (inside, other, unbound)] == [1, 0, 0]
+    assert [len(got(emu, p, "custom")) for p in (inside, other, unbound, unconfirmed)] == [1, 0, 0, 0]
 
 
 def test_preview_goes_to_test_openids_at_once(live, services, emu):

@@ -90,7 +90,7 @@ def test_a_whole_submission_with_voice_and_image(wx, user, services):
         "某某电子厂",
         "13812345678",
         True,
-        "东片区",
+        None,  # an unconfirmed, self-declared binding carries nothing (test_ticket_organisation.py: confirmed ones)
     )
     assert ticket.media == [
         {"type": "voice", "media_id": "voice-1", "text": "老板不发工资"},
