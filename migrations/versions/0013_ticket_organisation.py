@@ -1,15 +1,15 @@
 """tickets carry the submitter's organisation (a confirmed member's, at submission)
 
-Revision ID: 0012aud
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-01 18:50:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012aud"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

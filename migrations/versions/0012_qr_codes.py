@@ -1,6 +1,6 @@
 """qr_codes: parametric QR codes made once per scene (organisations' 党员认证 codes)
 
-Revision ID: 0012auth
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-01 18:20:00
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-01 18:20:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012auth"
+revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
