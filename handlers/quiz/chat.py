@@ -1,17 +1,19 @@
-"""Quizzes in chat: 每日答题, 专项答题, 挑战答题, 复习 (错题本), 我的积分, 排行榜, 绑定组织."""
+"""Quizzes in chat: 每日答题, 专项答题, 挑战答题, 复习 (错题本), 我的积分, 排行榜, 组织排行, 绑定组织."""
 
 from __future__ import annotations
 
 import re
 
 from bot.core.database import utcnow
-from bot.core.members import Membership
+from bot.core.members import CONFIRMED, Membership
+from bot.core.organisations import OrganisationsConfig
 from bot.inbound.choices import pick
 from bot.inbound.context import Context
 from bot.inbound.message import Message
 from bot.inbound.router import Router, regex, state_is, text_is
 from bot.library.loader import Episode, Library
 from bot.library.questions import THEMES, Question
+from handlers.quiz import boards
 from handlers.quiz.config import QuizConfig
 from handlers.quiz.models import QuizRun
 from handlers.quiz.points import ALL, GROUP, WEEK, day_of, week_of
@@ -24,6 +26,7 @@ ANSWER_LIKE = re.compile(
 )  # worth a DB look
 POINTS_WORDS = ("我的积分", "积分")  # 我的积分 and 排行榜 are answered during a run too, then the question is repeated
 BOARD_WORDS = ("排行榜", "积分排行", "排名")
+ORG_BOARD_WORDS = ("组织排行", "组织排行榜", "片区排行")  # organisations and 片区 by average points per member
 MODES = {"daily": "每日答题", "special": "专项答题", "challenge": "挑战答题", "review": "错题复习"}
 ACTIVITY = {"daily": "每日答题", "special": "专项答题", "challenge": "挑战答题"}  # ledger activity names
 
@@ -126,10 +129,12 @@ def resumable(msg: Message, ctx: Context) -> bool:
     return True
 
 
-@router.on(state_is(STATE), text_is(*POINTS_WORDS, *BOARD_WORDS))
+@router.on(state_is(STATE), text_is(*POINTS_WORDS, *BOARD_WORDS, *ORG_BOARD_WORDS))
 def aside(msg: Message, ctx: Context) -> str:
-    """我的积分 or 排行榜 in the middle of a run: answered, and the current question asked again."""
-    return my_points(msg, ctx) if ctx.norm_text in POINTS_WORDS else leaderboard(msg, ctx)
+    """我的积分, 排行榜 or 组织排行 in the middle of a run: answered, and the current question asked again."""
+    if ctx.norm_text in POINTS_WORDS:
+        return my_points(msg, ctx)
+    return leaderboard(msg, ctx) if ctx.norm_text in BOARD_WORDS else org_leaderboard(msg, ctx)
 
 
 def still_open(ctx: Context) -> str | None:
@@ -227,17 +232,24 @@ def my_points(msg: Message, ctx: Context) -> str:
     s = ctx.services.points.summary(ctx.db, ctx.openid)
     today = "、".join(f"{ACTIVITY.get(a, a)} {p}分" for a, p in s["today"].items()) or "暂无"
     rank = f"第 {s['rank']} 名（共 {s['members']} 人）" if s["rank"] else "暂未上榜"
-    text = "\n".join(
-        [
-            f"【我的积分】总积分：{s['total']}",
-            f"今日：{today}",
-            f"连续学习：{s['streak']} 天",
-            f"总排名：{rank}",
-            "",
-            "回复「排行榜」查看榜单。",
-        ]
-    )
+    lines = [f"【我的积分】总积分：{s['total']}", f"今日：{today}", f"连续学习：{s['streak']} 天", f"总排名：{rank}"]
+    text = "\n".join([*lines, *my_organisation(ctx), "", "回复「排行榜」查看榜单，「组织排行」比较各组织。"])
     return with_question(ctx, text)
+
+
+def my_organisation(ctx: Context) -> list[str]:
+    """我的积分's lines on the member's organisation: their rank in it and its place among organisations."""
+    member = ctx.db.get(Membership, ctx.openid)
+    if member is None or member.status != CONFIRMED:
+        return ["回复「党员认证」确认党员身份，积分即计入所在党组织的排名。"]
+    pts, code = ctx.services.points, member.organisation
+    name = boards.org_names(ctx.db, [code]).get(code, "本组织")
+    rank, size = pts.place(GROUP.format("org", code), ctx.openid)
+    lines = [f"组织排名：{name} 第 {rank} 名（共 {size} 人）" if rank else f"组织排名：{name} 暂未上榜"]
+    place = boards.place(pts, ctx.db, this_week(), code)
+    if place is not None:
+        lines.append(f"本组织人均 {place.average:.1f} 分，在 {place.of} 个组织中列第 {place.rank} 名")
+    return lines
 
 
 def with_question(ctx: Context, text: str) -> str:
@@ -246,27 +258,77 @@ def with_question(ctx: Context, text: str) -> str:
     return f"{text}\n\n{pending}" if pending else text
 
 
-@router.text("排行榜", "积分排行", "排名")
+def this_week() -> str:
+    return week_of(day_of(utcnow()))
+
+
+@router.text(*BOARD_WORDS)
 def leaderboard(msg: Message, ctx: Context) -> str:
+    """The members' boards: overall, this week and the member's organisation (top 10 each)."""
     pts = ctx.services.points
-    parts = [
-        board(pts.top(ALL), "总榜", ctx.openid),
-        board(pts.top(WEEK.format(week_of(day_of(utcnow())))), "本周榜", ctx.openid),
-    ]
     member = ctx.db.get(Membership, ctx.openid)
+    keys = [ALL, WEEK.format(this_week())] + ([GROUP.format("org", member.organisation)] if member else [])
+    tops = pts.tops(keys)
+    names = boards.member_names(
+        ctx.db, {o for rows in tops for o, _ in rows}, OrganisationsConfig.of(ctx.settings).name_mask
+    )
+    parts = [board(tops[0], "总榜", ctx.openid, names), board(tops[1], "本周榜", ctx.openid, names)]
     if member is not None:
-        name = next((o.name for o in bank(ctx).organisations if o.id == member.organisation), member.organisation)
-        parts.append(board(pts.top(GROUP.format("org", member.organisation)), f"{name}榜", ctx.openid))
+        name = boards.org_names(ctx.db, [member.organisation]).get(member.organisation, "本组织")
+        parts.append(board(tops[2], f"{name}榜", ctx.openid, names))
     else:
-        parts.append("回复「绑定组织」加入所在党组织的榜单。")
+        parts.append("回复「党员认证」加入所在党组织的榜单。")
+    parts.append("回复「组织排行」查看各组织、各片区的人均积分。")
     return with_question(ctx, "\n\n".join(parts))
 
 
-def board(rows: list[tuple[str, int]], title: str, me: str) -> str:
+def board(rows: list[tuple[str, int]], title: str, me: str, names: dict[str, str]) -> str:
+    """A members' board: the asker as 我, confirmed members by masked name, others as 党员 + 4 openid characters."""
     if not rows:
         return f"【{title}】暂无数据"
-    lines = [f"{i}. {'我' if o == me else '党员' + o[-4:]}　{p}分" for i, (o, p) in enumerate(rows, 1)]
+    lines = [f"{i}. {'我' if o == me else names.get(o) or '党员' + o[-4:]}　{p}分" for i, (o, p) in enumerate(rows, 1)]
     return "\n".join([f"【{title}】", *lines])
+
+
+@router.text(*ORG_BOARD_WORDS)
+def org_leaderboard(msg: Message, ctx: Context) -> str:
+    """Organisations and 片区 compared by average points per roster member (top 5 each), and the member's own."""
+    week = this_week()
+    tops = boards.top(ctx.services.points, ctx.db, week)
+    member = ctx.db.get(Membership, ctx.openid)
+    mine = member.organisation if member is not None and member.status == CONFIRMED else None
+    names = boards.org_names(ctx.db, [c for c, _ in tops["org:all"] + tops["org:week"]] + ([mine] if mine else []))
+    week_avg = dict(tops["district:week"])
+    parts = [
+        average_board(tops["org:all"], "组织人均积分榜", names),
+        average_board(tops["org:week"], "组织本周人均积分榜", names),
+        average_board(tops["district:all"][:5], "片区人均积分榜", {}, week_avg),
+    ]
+    place = boards.place(ctx.services.points, ctx.db, week, mine) if mine else None
+    if mine and place is not None:
+        where = f"第 {place.rank} 名（共 {place.of} 个）"
+        parts.append(f"我的组织：{short(names.get(mine, mine))} 人均 {place.average:.1f} 分，{where}")
+    elif not mine:
+        parts.append("回复「党员认证」确认党员身份，积分即计入所在党组织。")
+    parts.append("人均积分 = 已认证党员的积分之和 ÷ 花名册在册党员数。")
+    return with_question(ctx, "\n\n".join(parts))
+
+
+def average_board(
+    rows: list[tuple[str, float]], title: str, names: dict[str, str], week: dict[str, float] | None = None
+) -> str:
+    if not rows:
+        return f"【{title}】暂无数据"
+    lines = []
+    for i, (key, avg) in enumerate(rows, 1):
+        extra = f"（本周 {week.get(key, 0.0):.1f}）" if week is not None else ""
+        lines.append(f"{i}. {short(names.get(key, key))}　人均 {avg:.1f} 分{extra}")
+    return "\n".join([f"【{title}】", *lines])
+
+
+def short(name: str, limit: int = 20) -> str:
+    """A long organisation name cut to `limit` characters, so the boards fit one reply."""
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 @router.text("绑定组织", "我的组织", "选择组织")

@@ -1,4 +1,9 @@
-"""Points: the ledger in the database (capped, idempotent awards) and leaderboards in Redis sorted sets."""
+"""Points: the ledger in the database (capped, idempotent awards) and leaderboards in Redis sorted sets.
+
+Organisations are compared on what their confirmed members (党员认证) earned: `lb:counted` says which organisation
+each confirmed member's points count toward, `lb:orgsum:*` holds every organisation's sum (see handlers/quiz/boards.py
+for the averages). Both follow `publish`, `move` and `rebuild`.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.clock import TZ, day_of  # noqa: F401 - re-exported: points days, streaks and weeks follow China time
 from bot.core.database import utcnow
-from bot.core.members import Membership
+from bot.core.members import CONFIRMED, Membership
 from handlers.quiz.config import QuizConfig
 from handlers.quiz.models import PointsEntry
 
@@ -24,6 +29,9 @@ ALL = "lb:all"  # all-time leaderboard
 WEEK = "lb:week:{}"  # week (week_of) → that week's leaderboard
 GROUP = "lb:{}:{}:all"  # (org or district, its id) → the group's all-time leaderboard
 GROUP_WEEK = "lb:{}:{}:week:{}"  # (org or district, its id, week) → the group's leaderboard of that week
+COUNTED = "lb:counted"  # hash: confirmed member's openid → the organisation code their points count toward
+ORGSUM = "lb:orgsum:all"  # organisation code → all-time points of its confirmed members
+ORGSUM_WEEK = "lb:orgsum:week:{}"  # week → organisation code → that week's points of its confirmed members
 BOARDS = "lb:*"  # every leaderboard key (BUILT_KEY included), for a rebuild
 BATCH = 10_000  # members written per pipeline during a rebuild
 log = logging.getLogger(__name__)
@@ -91,10 +99,15 @@ class Points:
         if granted <= 0:
             return
         org, district = membership or self.membership(db, openid)
+        day = day_of(now or utcnow())
         pipe = self.redis.pipeline(transaction=False)
-        for key in board_keys(day_of(now or utcnow()), org, district):
+        for key in board_keys(day, org, district):
             pipe.zincrby(key, granted, openid)
-        pipe.execute()
+        pipe.hget(COUNTED, openid)
+        counted = pipe.execute()[-1]
+        if counted:  # a confirmed member: their organisation's sums too
+            pipe.zincrby(ORGSUM, granted, counted).zincrby(ORGSUM_WEEK.format(week_of(day)), granted, counted)
+            pipe.execute()
 
     def membership(self, db: Session, openid: str) -> tuple[str | None, str | None]:
         row = db.get(Membership, openid)
@@ -142,8 +155,20 @@ class Points:
         return n
 
     def top(self, key: str, n: int = 10) -> list[tuple[str, int]]:
+        return self.tops([key], n)[0]
+
+    def tops(self, keys: list[str], n: int = 10) -> list[list[tuple[str, int]]]:
+        """The top n of several boards in one round trip."""
         self.ensure_built()
-        return [(m, int(s)) for m, s in self.redis.zrevrange(key, 0, n - 1, withscores=True)]
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.zrevrange(key, 0, n - 1, withscores=True)
+        return [[(m, int(s)) for m, s in rows] for rows in pipe.execute()]
+
+    def place(self, key: str, openid: str) -> tuple[int | None, int]:
+        """The member's 1-based rank on a board (None: not on it) and how many are on it."""
+        rank, size = self.redis.pipeline(transaction=False).zrevrank(key, openid).zcard(key).execute()
+        return (None if rank is None else int(rank) + 1), int(size)
 
     def ensure_built(self) -> None:
         """Rebuild the leaderboards from the ledger when Redis lost them."""
@@ -166,10 +191,15 @@ class Points:
                 .where(PointsEntry.day >= monday)
                 .group_by(PointsEntry.openid)
             ).all()
-            members = {m.openid: (m.organisation, m.district) for m in db.scalars(select(Membership))}
+            bindings = db.execute(
+                select(Membership.openid, Membership.organisation, Membership.district, Membership.status)
+            ).all()
+        members = {openid: (org, district) for openid, org, district, _ in bindings}
+        counted = {openid: org for openid, org, _, status in bindings if status == CONFIRMED}
         self.clear()
         self.write(totals, "all", members, week_of(today))
         self.write(weekly, "week", members, week_of(today))
+        self.write_sums(totals, weekly, counted, week_of(today))
         self.redis.set(BUILT_KEY, str(int(time.time())))
         seconds = time.monotonic() - t0
         log.info("leaderboards rebuilt: %d members in %.2f s", len(totals), seconds)
@@ -190,6 +220,22 @@ class Points:
                 pipe.execute()
         pipe.execute()
 
+    def write_sums(self, totals: list[Any], weekly: list[Any], counted: dict[str, str], week: str) -> None:
+        """The organisations' sums over their confirmed members, and who counts toward which."""
+        pipe = self.redis.pipeline(transaction=False)
+        for key, rows in ((ORGSUM, totals), (ORGSUM_WEEK.format(week), weekly)):
+            sums: dict[str, int] = {}
+            for openid, points in rows:
+                if openid in counted:
+                    sums[counted[openid]] = sums.get(counted[openid], 0) + int(points)
+            if sums:
+                pipe.zadd(key, sums)
+        items = list(counted.items())
+        for i in range(0, len(items), BATCH):
+            pipe.hset(COUNTED, mapping=dict(items[i : i + BATCH]))
+            pipe.execute()
+        pipe.execute()
+
     @staticmethod
     def span_keys(span: str, week: str, org: str | None, district: str | None) -> list[str]:
         keys = board_keys(date.fromisocalendar(int(week[:4]), int(week[5:]), 1), org, district)
@@ -198,7 +244,8 @@ class Points:
     def move(
         self, db: Session, openid: str, old: tuple[str | None, str | None], new: tuple[str | None, str | None]
     ) -> None:
-        """A member bound another organisation: move their scores between organisation boards."""
+        """A member's binding changed (another organisation, confirmed, or left): move their scores between
+        organisation boards and recount them in the organisations' sums. Call it after committing the change."""
         self.ensure_built()
         week = week_of(day_of(utcnow()))
         scores = {
@@ -210,6 +257,23 @@ class Points:
                 pipe.zrem(key, openid)
             for key in self.span_keys(span, week, *new)[1:]:
                 pipe.zadd(key, {openid: score or 0}) if score else None
+        pipe.execute()
+        self.recount(db, openid, {span: int(score or 0) for span, score in scores.items()}, week)
+
+    def recount(self, db: Session, openid: str, scores: dict[str, int], week: str) -> None:
+        """Count the member's points toward their organisation's sums only while their binding is confirmed."""
+        row = db.get(Membership, openid)
+        now = row.organisation if row is not None and row.status == CONFIRMED else None
+        was = self.redis.hget(COUNTED, openid)
+        if was == now:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for key, score in ((ORGSUM, scores["all"]), (ORGSUM_WEEK.format(week), scores["week"])):
+            if score and was:
+                pipe.zincrby(key, -score, was)
+            if score and now:
+                pipe.zincrby(key, score, now)
+        pipe.hset(COUNTED, openid, now) if now else pipe.hdel(COUNTED, openid)
         pipe.execute()
 
 
