@@ -2,31 +2,39 @@
 
 Read by 排行榜, 组织排行 and 我的积分 (handlers/quiz/chat.py). An organisation's average is what its confirmed members
 earned (the `lb:orgsum:*` sums kept by handlers/quiz/points.py) divided by its active roster (members not off the
-roster); a 片区's is the same over its organisations. The averages are computed from those sums and the roster sizes
-at most once a minute per process and kept in Redis sorted sets, so a lookup is a few Redis reads.
+roster); a 片区's is the same over its organisations. The averages are kept in Redis sorted sets, so a lookup is one
+round trip. They are computed again once they are a minute old, in a background thread while the older ones are still
+served (only when there are none, after a Redis flush, does a lookup wait for them).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import redis
+from redis.client import Pipeline
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.core.members import CONFIRMED, Membership
 from bot.core.organisations import Organisation, RosterMember, mask_name
-from handlers.quiz.points import ORGSUM, ORGSUM_WEEK, Points
+from handlers.quiz.points import BUILT_KEY, ORGSUM, ORGSUM_WEEK, Points
 
 ORG_AVG = "lb:orgavg:{}"  # "all" or a week → organisation code → average points per roster member
 DISTRICT_AVG = "lb:districtavg:{}"  # "all" or a week → 片区 → average points per roster member
-FRESH = "lb:avg:fresh:{}"  # week → present while the averages of that week (and all-time) are fresh
-TTL = 60  # seconds an average board is served before it is computed again
-KEEP = 3600  # seconds the average sets outlive their freshness flag (a week's sets then go away by themselves)
+MADE = "lb:avg:made:{}"  # week → present while the average sets of that week (and all-time) exist
+FRESH = "lb:avg:fresh:{}"  # week → present while they are younger than TTL
+REFRESHING = "lb:avg:lock:{}"  # week → present while one process computes them again
+TTL = 60  # seconds the averages are served before they are computed again
+KEEP = 3600  # seconds the average sets outlive their freshness (a past week's sets then go away by themselves)
 _computing = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,14 +50,28 @@ def spans(week: str) -> tuple[str, str]:
     return ("all", week)
 
 
-def fresh(points: Points, db: Session, week: str) -> None:
-    """Compute the average boards when the cached ones are older than TTL (or lost)."""
+def ensure(points: Points, db: Session, week: str) -> None:
+    """Make the leaderboards and the average sets when Redis has none (the caller waits)."""
     points.ensure_built()
-    if points.redis.exists(FRESH.format(week)):
-        return
     with _computing:
-        if not points.redis.exists(FRESH.format(week)):
+        if not points.redis.exists(MADE.format(week)):
             compute(points.redis, db, week)
+
+
+def refresh_later(points: Points, week: str) -> None:
+    """Compute the averages again in a background thread (one process at a time); stale ones are served meanwhile."""
+    if points.redis.set(REFRESHING.format(week), "1", nx=True, ex=TTL):
+        threading.Thread(target=refresh, args=(points, week), name="lb-averages", daemon=True).start()
+
+
+def refresh(points: Points, week: str) -> None:
+    try:
+        with points.sessions() as db:
+            compute(points.redis, db, week)
+    except (SQLAlchemyError, redis.RedisError):
+        log.exception("average boards not refreshed")
+    finally:
+        points.redis.delete(REFRESHING.format(week))
 
 
 def roster_sizes(db: Session) -> list[tuple[str, str | None, int]]:
@@ -70,6 +92,7 @@ def compute(client: redis.Redis, db: Session, week: str) -> dict[str, float]:
     pipe = client.pipeline(transaction=False)
     pipe.zrange(ORGSUM, 0, -1, withscores=True).zrange(ORGSUM_WEEK.format(week), 0, -1, withscores=True)
     sums_all, sums_week = (dict(rows) for rows in pipe.execute())
+    pipe = client.pipeline(transaction=True)  # readers see the old sets or the new ones, never an empty one
     for span, sums in zip(spans(week), (sums_all, sums_week), strict=True):
         orgs = {code: sums.get(code, 0.0) / n for code, _, n in sizes}
         members: dict[str, int] = {}
@@ -84,32 +107,82 @@ def compute(client: redis.Redis, db: Session, week: str) -> dict[str, float]:
             if board:
                 pipe.zadd(key, board)
             pipe.expire(key, TTL + KEEP)
-    pipe.set(FRESH.format(week), "1", ex=TTL)
+    pipe.set(FRESH.format(week), "1", ex=TTL).set(MADE.format(week), "1", ex=TTL + KEEP)
     pipe.execute()
     return {"organisations": len(sizes), "seconds": time.monotonic() - t0}
 
 
-def top(points: Points, db: Session, week: str, n: int = 5) -> dict[str, list[tuple[str, float]]]:
-    """The top n organisations by average, all-time and this week ({"org:all": [(code, avg)], "org:week": …}), and
-    every 片区 (a handful) by average ("district:all", "district:week")."""
-    fresh(points, db, week)
-    pipe = points.redis.pipeline(transaction=False)
-    names = []
-    for kind, pattern, end in (("org", ORG_AVG, n - 1), ("district", DISTRICT_AVG, -1)):
-        for span in spans(week):
-            pipe.zrevrange(pattern.format(span), 0, end, withscores=True)
-            names.append(f"{kind}:{'all' if span == 'all' else 'week'}")
-    return {name: [(m, float(s)) for m, s in rows] for name, rows in zip(names, pipe.execute(), strict=True)}
+def read(points: Points, db: Session, week: str, queue: Callable[[Pipeline], object]) -> list[Any]:
+    """Run the reads `queue` adds to a pipeline, in the same round trip as the check that the boards are there
+    (made now and read again when they are not) and fresh (computed again in the background when they are not)."""
+    for attempt in range(2):
+        pipe = points.redis.pipeline(transaction=False)
+        pipe.exists(BUILT_KEY, MADE.format(week)).exists(FRESH.format(week))
+        queue(pipe)
+        there, fresh, *results = pipe.execute()
+        if there == 2 or attempt:
+            break
+        ensure(points, db, week)
+    if not fresh:
+        refresh_later(points, week)
+    return results
 
 
-def place(points: Points, db: Session, week: str, code: str, span: str = "all") -> Place | None:
-    """Where organisation `code` stands among organisations by average (None: not on the board)."""
-    fresh(points, db, week)
-    key = ORG_AVG.format(span)
-    rank, size, score = (
-        points.redis.pipeline(transaction=False).zrevrank(key, code).zcard(key).zscore(key, code).execute()
+@dataclass(frozen=True)
+class Averages:
+    """The average boards as 组织排行 shows them: [(organisation code or 片区, average)], best first."""
+
+    orgs: list[tuple[str, float]]  # top n, all-time
+    orgs_week: list[tuple[str, float]]  # top n, this week
+    districts: list[tuple[str, float]]  # every 片区, all-time
+    districts_week: list[tuple[str, float]]  # every 片区, this week
+    mine: Place | None  # the asker's organisation, all-time (None: not asked or not on the board)
+
+
+def averages(points: Points, db: Session, week: str, mine: str | None = None, n: int = 5) -> Averages:
+    """The top n organisations and every 片区 by average, all-time and this week, and where `mine` stands."""
+
+    def queue(pipe: Pipeline) -> None:
+        for pattern, end in ((ORG_AVG, n - 1), (DISTRICT_AVG, -1)):
+            for span in spans(week):
+                pipe.zrevrange(pattern.format(span), 0, end, withscores=True)
+        if mine:
+            queue_place(pipe, ORG_AVG.format("all"), mine)
+
+    orgs, orgs_week, districts, districts_week, *where = read(points, db, week, queue)
+    return Averages(
+        as_floats(orgs), as_floats(orgs_week), as_floats(districts), as_floats(districts_week), as_place(where)
     )
-    return None if rank is None else Place(int(rank) + 1, int(size), float(score or 0))
+
+
+def place(points: Points, db: Session, week: str, code: str) -> Place | None:
+    """Where organisation `code` stands among organisations by all-time average (None: not on the board)."""
+    return as_place(read(points, db, week, lambda pipe: queue_place(pipe, ORG_AVG.format("all"), code)))
+
+
+def queue_place(pipe: Pipeline, key: str, member: str) -> None:
+    pipe.zrevrank(key, member).zcard(key).zscore(key, member)
+
+
+def as_place(results: list[Any]) -> Place | None:
+    if not results or results[0] is None:
+        return None
+    rank, size, score = results
+    return Place(int(rank) + 1, int(size), float(score or 0))
+
+
+def as_floats(rows: list[Any]) -> list[tuple[str, float]]:
+    return [(m, float(s)) for m, s in rows]
+
+
+def binding(db: Session, openid: str) -> tuple[Membership | None, str | None]:
+    """The follower's membership and its organisation's name (None when the code names no organisation), one query."""
+    row = db.execute(
+        select(Membership, Organisation.name)
+        .outerjoin(Organisation, Organisation.code == Membership.organisation)
+        .where(Membership.openid == openid)
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def org_names(db: Session, codes: Iterable[str]) -> dict[str, str]:

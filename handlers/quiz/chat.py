@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bot.core.database import utcnow
 from bot.core.members import CONFIRMED, Membership
@@ -229,24 +230,26 @@ def after(ctx: Context, out: Outcome) -> str:
 @router.text("我的积分", "积分")
 @router.click("QUIZ_POINTS")
 def my_points(msg: Message, ctx: Context) -> str:
-    s = ctx.services.points.summary(ctx.db, ctx.openid)
+    member, org_name = boards.binding(ctx.db, ctx.openid)
+    confirmed = member is not None and member.status == CONFIRMED
+    group = GROUP.format("org", member.organisation) if member is not None and confirmed else None
+    s = ctx.services.points.summary(ctx.db, ctx.openid, group=group)
     today = "、".join(f"{ACTIVITY.get(a, a)} {p}分" for a, p in s["today"].items()) or "暂无"
     rank = f"第 {s['rank']} 名（共 {s['members']} 人）" if s["rank"] else "暂未上榜"
     lines = [f"【我的积分】总积分：{s['total']}", f"今日：{today}", f"连续学习：{s['streak']} 天", f"总排名：{rank}"]
-    text = "\n".join([*lines, *my_organisation(ctx), "", "回复「排行榜」查看榜单，「组织排行」比较各组织。"])
+    if member is not None and confirmed:
+        lines += my_organisation(ctx, member.organisation, org_name or "本组织", s)
+    else:
+        lines.append("回复「党员认证」确认党员身份，积分即计入所在党组织的排名。")
+    text = "\n".join([*lines, "", "回复「排行榜」查看榜单，「组织排行」比较各组织。"])
     return with_question(ctx, text)
 
 
-def my_organisation(ctx: Context) -> list[str]:
-    """我的积分's lines on the member's organisation: their rank in it and its place among organisations."""
-    member = ctx.db.get(Membership, ctx.openid)
-    if member is None or member.status != CONFIRMED:
-        return ["回复「党员认证」确认党员身份，积分即计入所在党组织的排名。"]
-    pts, code = ctx.services.points, member.organisation
-    name = boards.org_names(ctx.db, [code]).get(code, "本组织")
-    rank, size = pts.place(GROUP.format("org", code), ctx.openid)
-    lines = [f"组织排名：{name} 第 {rank} 名（共 {size} 人）" if rank else f"组织排名：{name} 暂未上榜"]
-    place = boards.place(pts, ctx.db, this_week(), code)
+def my_organisation(ctx: Context, code: str, name: str, s: dict[str, Any]) -> list[str]:
+    """我的积分's lines on a confirmed member's organisation: their rank in it and its place among organisations."""
+    rank = s["group_rank"]
+    lines = [f"组织排名：{name} 第 {rank} 名（共 {s['group_members']} 人）" if rank else f"组织排名：{name} 暂未上榜"]
+    place = boards.place(ctx.services.points, ctx.db, this_week(), code)
     if place is not None:
         lines.append(f"本组织人均 {place.average:.1f} 分，在 {place.of} 个组织中列第 {place.rank} 名")
     return lines
@@ -265,17 +268,14 @@ def this_week() -> str:
 @router.text(*BOARD_WORDS)
 def leaderboard(msg: Message, ctx: Context) -> str:
     """The members' boards: overall, this week and the member's organisation (top 10 each)."""
-    pts = ctx.services.points
-    member = ctx.db.get(Membership, ctx.openid)
+    member, org_name = boards.binding(ctx.db, ctx.openid)
     keys = [ALL, WEEK.format(this_week())] + ([GROUP.format("org", member.organisation)] if member else [])
-    tops = pts.tops(keys)
-    names = boards.member_names(
-        ctx.db, {o for rows in tops for o, _ in rows}, OrganisationsConfig.of(ctx.settings).name_mask
-    )
+    tops = ctx.services.points.tops(keys)
+    mask = OrganisationsConfig.of(ctx.settings).name_mask
+    names = boards.member_names(ctx.db, {o for rows in tops for o, _ in rows if o != ctx.openid}, mask)
     parts = [board(tops[0], "总榜", ctx.openid, names), board(tops[1], "本周榜", ctx.openid, names)]
     if member is not None:
-        name = boards.org_names(ctx.db, [member.organisation]).get(member.organisation, "本组织")
-        parts.append(board(tops[2], f"{name}榜", ctx.openid, names))
+        parts.append(board(tops[2], f"{org_name or '本组织'}榜", ctx.openid, names))
     else:
         parts.append("回复「党员认证」加入所在党组织的榜单。")
     parts.append("回复「组织排行」查看各组织、各片区的人均积分。")
@@ -293,21 +293,18 @@ def board(rows: list[tuple[str, int]], title: str, me: str, names: dict[str, str
 @router.text(*ORG_BOARD_WORDS)
 def org_leaderboard(msg: Message, ctx: Context) -> str:
     """Organisations and 片区 compared by average points per roster member (top 5 each), and the member's own."""
-    week = this_week()
-    tops = boards.top(ctx.services.points, ctx.db, week)
-    member = ctx.db.get(Membership, ctx.openid)
+    member, org_name = boards.binding(ctx.db, ctx.openid)
     mine = member.organisation if member is not None and member.status == CONFIRMED else None
-    names = boards.org_names(ctx.db, [c for c, _ in tops["org:all"] + tops["org:week"]] + ([mine] if mine else []))
-    week_avg = dict(tops["district:week"])
+    avg = boards.averages(ctx.services.points, ctx.db, this_week(), mine)
+    names = boards.org_names(ctx.db, [c for c, _ in avg.orgs + avg.orgs_week])
     parts = [
-        average_board(tops["org:all"], "组织人均积分榜", names),
-        average_board(tops["org:week"], "组织本周人均积分榜", names),
-        average_board(tops["district:all"][:5], "片区人均积分榜", {}, week_avg),
+        average_board(avg.orgs, "组织人均积分榜", names),
+        average_board(avg.orgs_week, "组织本周人均积分榜", names),
+        average_board(avg.districts[:5], "片区人均积分榜", {}, dict(avg.districts_week)),
     ]
-    place = boards.place(ctx.services.points, ctx.db, week, mine) if mine else None
-    if mine and place is not None:
-        where = f"第 {place.rank} 名（共 {place.of} 个）"
-        parts.append(f"我的组织：{short(names.get(mine, mine))} 人均 {place.average:.1f} 分，{where}")
+    if mine and avg.mine is not None:
+        where = f"第 {avg.mine.rank} 名（共 {avg.mine.of} 个）"
+        parts.append(f"我的组织：{short(org_name or mine)} 人均 {avg.mine.average:.1f} 分，{where}")
     elif not mine:
         parts.append("回复「党员认证」确认党员身份，积分即计入所在党组织。")
     parts.append("人均积分 = 已认证党员的积分之和 ÷ 花名册在册党员数。")

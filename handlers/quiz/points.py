@@ -113,12 +113,15 @@ class Points:
         row = db.get(Membership, openid)
         return (row.organisation, row.district) if row else (None, None)
 
-    def summary(self, db: Session, openid: str, now: datetime | None = None) -> dict[str, Any]:
-        """Today's points by activity, total, current daily streak and rank (leaderboards rebuilt if lost)."""
-        built, total, rank, members = self.standing(openid)
+    def summary(
+        self, db: Session, openid: str, now: datetime | None = None, group: str | None = None
+    ) -> dict[str, Any]:
+        """Today's points by activity, total, current daily streak and rank (leaderboards rebuilt if lost); with
+        `group` (a board's key) also the rank on that board and how many are on it."""
+        built, total, rank, members, *on_group = self.standing(openid, group)
         if not built:
             self.ensure_built()
-            built, total, rank, members = self.standing(openid)
+            built, total, rank, members, *on_group = self.standing(openid, group)
         day = day_of(now or utcnow())
         rows = db.execute(
             select(PointsEntry.activity, func.sum(PointsEntry.points))
@@ -131,12 +134,16 @@ class Points:
             "streak": self.streak(db, openid, day),
             "rank": None if rank is None else rank + 1,
             "members": members,
+            "group_rank": None if not on_group or on_group[0] is None else on_group[0] + 1,
+            "group_members": on_group[1] if on_group else 0,
         }
 
-    def standing(self, openid: str) -> list[Any]:
-        """One round trip: boards built?, total, rank (0-based), members on the overall board."""
+    def standing(self, openid: str, group: str | None = None) -> list[Any]:
+        """One round trip: boards built?, total, rank (0-based), members on the overall board (and on `group`)."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.exists(BUILT_KEY).zscore(ALL, openid).zrevrank(ALL, openid).zcard(ALL)
+        if group:
+            pipe.zrevrank(group, openid).zcard(group)
         return pipe.execute()
 
     def streak(self, db: Session, openid: str, day: date) -> int:
@@ -158,17 +165,17 @@ class Points:
         return self.tops([key], n)[0]
 
     def tops(self, keys: list[str], n: int = 10) -> list[list[tuple[str, int]]]:
-        """The top n of several boards in one round trip."""
-        self.ensure_built()
-        pipe = self.redis.pipeline(transaction=False)
-        for key in keys:
-            pipe.zrevrange(key, 0, n - 1, withscores=True)
-        return [[(m, int(s)) for m, s in rows] for rows in pipe.execute()]
-
-    def place(self, key: str, openid: str) -> tuple[int | None, int]:
-        """The member's 1-based rank on a board (None: not on it) and how many are on it."""
-        rank, size = self.redis.pipeline(transaction=False).zrevrank(key, openid).zcard(key).execute()
-        return (None if rank is None else int(rank) + 1), int(size)
+        """The top n of several boards in one round trip (rebuilt first if Redis lost them)."""
+        for attempt in range(2):
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.exists(BUILT_KEY)
+            for key in keys:
+                pipe.zrevrange(key, 0, n - 1, withscores=True)
+            built, *boards = pipe.execute()
+            if built or attempt:
+                break
+            self.ensure_built()
+        return [[(m, int(s)) for m, s in rows] for rows in boards]
 
     def ensure_built(self) -> None:
         """Rebuild the leaderboards from the ledger when Redis lost them."""

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from bot.core.database import utcnow
 from bot.core.organisations import Organisation
 from bot.emulator.client import new_openid
-from handlers.quiz.points import COUNTED, ORGSUM
+from handlers.quiz.boards import FRESH
+from handlers.quiz.points import COUNTED, ORGSUM, day_of, week_of
 from tests.handlers.quiz.lb_helpers import award, bind, confirmed, member, unbind
 from tests.org_helpers import add_member, add_org, small_tree
 
@@ -144,3 +146,13 @@ def test_the_boards_fit_one_message(wx, user, services, tree):
     assert len(board_of(wx.text(user, "排行榜").text, "总榜")) == 10
     reply = wx.text(user, "组织排行").text
     assert len(board_of(reply, "组织人均积分榜")) == 5 and len(board_of(reply, "片区人均积分榜")) == 5
+
+
+def test_stale_averages_are_served_while_they_are_computed_again(wx, user, services, tree, wait_for):
+    member(services, tree["b"], 4)
+    assert "1. 测试乙公司党支部　人均 4.0 分" in wx.text(user, "组织排行").text
+    member(services, tree["a1"], 9)
+    assert "测试甲公司第一党支部" not in wx.text(user, "组织排行").text  # cached for a minute
+    services.redis.delete(FRESH.format(week_of(day_of(utcnow()))))  # the minute is up
+    assert "1. 测试乙公司党支部　人均 4.0 分" in wx.text(user, "组织排行").text  # the old board, at once
+    wait_for(lambda: "1. 测试甲公司第一党支部　人均 9.0 分" in wx.text(user, "组织排行").text)
