@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 from redis.client import Pipeline
@@ -112,20 +112,35 @@ def compute(client: redis.Redis, db: Session, week: str) -> dict[str, float]:
     return {"organisations": len(sizes), "seconds": time.monotonic() - t0}
 
 
-def read(points: Points, db: Session, week: str, queue: Callable[[Pipeline], object]) -> list[Any]:
-    """Run the reads `queue` adds to a pipeline, in the same round trip as the check that the boards are there
-    (made now and read again when they are not) and fresh (computed again in the background when they are not)."""
-    for attempt in range(2):
-        pipe = points.redis.pipeline(transaction=False)
-        pipe.exists(BUILT_KEY, MADE.format(week)).exists(FRESH.format(week))
-        queue(pipe)
-        there, fresh, *results = pipe.execute()
-        if there == 2 or attempt:
-            break
-        ensure(points, db, week)
+def queue_checked(pipe: Pipeline, week: str, queue: Callable[[Pipeline], object]) -> None:
+    """Add to `pipe` the check that the boards are there and fresh, then the reads `queue` adds."""
+    pipe.exists(BUILT_KEY, MADE.format(week)).exists(FRESH.format(week))
+    queue(pipe)
+
+
+def checked(points: Points, week: str, results: list[Any]) -> list[Any] | None:
+    """The reads after the checks; None when the boards are not there (make them, read again). Stale boards are
+    served and computed again in the background."""
+    there, fresh, *reads = results
+    if there != 2:
+        return None
     if not fresh:
         refresh_later(points, week)
-    return results
+    return reads
+
+
+def read(points: Points, db: Session, week: str, queue: Callable[[Pipeline], object]) -> list[Any]:
+    """The reads `queue` adds to a pipeline, in one round trip with the checks (the boards made first if missing)."""
+    results: list[Any] = []
+    for _ in range(2):
+        pipe = points.redis.pipeline(transaction=False)
+        queue_checked(pipe, week, queue)
+        results = pipe.execute()
+        reads = checked(points, week, results)
+        if reads is not None:
+            return reads
+        ensure(points, db, week)
+    return results[2:]
 
 
 @dataclass(frozen=True)
@@ -157,7 +172,12 @@ def averages(points: Points, db: Session, week: str, mine: str | None = None, n:
 
 def place(points: Points, db: Session, week: str, code: str) -> Place | None:
     """Where organisation `code` stands among organisations by all-time average (None: not on the board)."""
-    return as_place(read(points, db, week, lambda pipe: queue_place(pipe, ORG_AVG.format("all"), code)))
+    return as_place(read(points, db, week, place_reads(code)))
+
+
+def place_reads(code: str) -> Callable[[Pipeline], object]:
+    """What `place` reads, for a pipeline of the caller's (with queue_checked)."""
+    return lambda pipe: queue_place(pipe, ORG_AVG.format("all"), code)
 
 
 def queue_place(pipe: Pipeline, key: str, member: str) -> None:
@@ -175,14 +195,22 @@ def as_floats(rows: list[Any]) -> list[tuple[str, float]]:
     return [(m, float(s)) for m, s in rows]
 
 
-def binding(db: Session, openid: str) -> tuple[Membership | None, str | None]:
-    """The follower's membership and its organisation's name (None when the code names no organisation), one query."""
+class Binding(NamedTuple):
+    """A follower's membership as the boards need it."""
+
+    organisation: str  # the organisation's code
+    confirmed: bool
+    name: str | None  # the organisation's name (None: the code names no organisation)
+
+
+def binding(db: Session, openid: str) -> Binding | None:
+    """The follower's membership and its organisation's name, in one query (None: not bound)."""
     row = db.execute(
-        select(Membership, Organisation.name)
+        select(Membership.organisation, Membership.status, Organisation.name)
         .outerjoin(Organisation, Organisation.code == Membership.organisation)
         .where(Membership.openid == openid)
     ).first()
-    return (row[0], row[1]) if row else (None, None)
+    return Binding(row[0], row[1] == CONFIRMED, row[2]) if row else None
 
 
 def org_names(db: Session, codes: Iterable[str]) -> dict[str, str]:

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from bot.core.database import utcnow
-from bot.core.members import CONFIRMED, Membership
+from bot.core.members import Membership
 from bot.core.organisations import OrganisationsConfig
 from bot.inbound.choices import pick
 from bot.inbound.context import Context
@@ -230,26 +230,32 @@ def after(ctx: Context, out: Outcome) -> str:
 @router.text("我的积分", "积分")
 @router.click("QUIZ_POINTS")
 def my_points(msg: Message, ctx: Context) -> str:
-    member, org_name = boards.binding(ctx.db, ctx.openid)
-    confirmed = member is not None and member.status == CONFIRMED
-    group = GROUP.format("org", member.organisation) if member is not None and confirmed else None
-    s = ctx.services.points.summary(ctx.db, ctx.openid, group=group)
+    member = boards.binding(ctx.db, ctx.openid)
+    mine = member.organisation if member is not None and member.confirmed else None
+    pts, week = ctx.services.points, this_week()
+    s = pts.summary(  # the organisation's rank and place in the same round trip as the member's standing
+        ctx.db,
+        ctx.openid,
+        group=GROUP.format("org", mine) if mine else None,
+        more=(lambda pipe: boards.queue_checked(pipe, week, boards.place_reads(mine))) if mine else None,
+    )
     today = "、".join(f"{ACTIVITY.get(a, a)} {p}分" for a, p in s["today"].items()) or "暂无"
     rank = f"第 {s['rank']} 名（共 {s['members']} 人）" if s["rank"] else "暂未上榜"
     lines = [f"【我的积分】总积分：{s['total']}", f"今日：{today}", f"连续学习：{s['streak']} 天", f"总排名：{rank}"]
-    if member is not None and confirmed:
-        lines += my_organisation(ctx, member.organisation, org_name or "本组织", s)
+    if member is not None and mine:
+        reads = boards.checked(pts, week, s["more"])
+        place = boards.as_place(reads) if reads is not None else boards.place(pts, ctx.db, week, mine)
+        lines += my_organisation(member.name or "本组织", s, place)
     else:
         lines.append("回复「党员认证」确认党员身份，积分即计入所在党组织的排名。")
     text = "\n".join([*lines, "", "回复「排行榜」查看榜单，「组织排行」比较各组织。"])
     return with_question(ctx, text)
 
 
-def my_organisation(ctx: Context, code: str, name: str, s: dict[str, Any]) -> list[str]:
+def my_organisation(name: str, s: dict[str, Any], place: boards.Place | None) -> list[str]:
     """我的积分's lines on a confirmed member's organisation: their rank in it and its place among organisations."""
     rank = s["group_rank"]
     lines = [f"组织排名：{name} 第 {rank} 名（共 {s['group_members']} 人）" if rank else f"组织排名：{name} 暂未上榜"]
-    place = boards.place(ctx.services.points, ctx.db, this_week(), code)
     if place is not None:
         lines.append(f"本组织人均 {place.average:.1f} 分，在 {place.of} 个组织中列第 {place.rank} 名")
     return lines
@@ -268,14 +274,14 @@ def this_week() -> str:
 @router.text(*BOARD_WORDS)
 def leaderboard(msg: Message, ctx: Context) -> str:
     """The members' boards: overall, this week and the member's organisation (top 10 each)."""
-    member, org_name = boards.binding(ctx.db, ctx.openid)
+    member = boards.binding(ctx.db, ctx.openid)
     keys = [ALL, WEEK.format(this_week())] + ([GROUP.format("org", member.organisation)] if member else [])
     tops = ctx.services.points.tops(keys)
     mask = OrganisationsConfig.of(ctx.settings).name_mask
     names = boards.member_names(ctx.db, {o for rows in tops for o, _ in rows if o != ctx.openid}, mask)
     parts = [board(tops[0], "总榜", ctx.openid, names), board(tops[1], "本周榜", ctx.openid, names)]
     if member is not None:
-        parts.append(board(tops[2], f"{org_name or '本组织'}榜", ctx.openid, names))
+        parts.append(board(tops[2], f"{member.name or '本组织'}榜", ctx.openid, names))
     else:
         parts.append("回复「党员认证」加入所在党组织的榜单。")
     parts.append("回复「组织排行」查看各组织、各片区的人均积分。")
@@ -293,8 +299,8 @@ def board(rows: list[tuple[str, int]], title: str, me: str, names: dict[str, str
 @router.text(*ORG_BOARD_WORDS)
 def org_leaderboard(msg: Message, ctx: Context) -> str:
     """Organisations and 片区 compared by average points per roster member (top 5 each), and the member's own."""
-    member, org_name = boards.binding(ctx.db, ctx.openid)
-    mine = member.organisation if member is not None and member.status == CONFIRMED else None
+    member = boards.binding(ctx.db, ctx.openid)
+    mine = member.organisation if member is not None and member.confirmed else None
     avg = boards.averages(ctx.services.points, ctx.db, this_week(), mine)
     names = boards.org_names(ctx.db, [c for c, _ in avg.orgs + avg.orgs_week])
     parts = [
@@ -304,7 +310,7 @@ def org_leaderboard(msg: Message, ctx: Context) -> str:
     ]
     if mine and avg.mine is not None:
         where = f"第 {avg.mine.rank} 名（共 {avg.mine.of} 个）"
-        parts.append(f"我的组织：{short(org_name or mine)} 人均 {avg.mine.average:.1f} 分，{where}")
+        parts.append(f"我的组织：{short((member and member.name) or mine)} 人均 {avg.mine.average:.1f} 分，{where}")
     elif not mine:
         parts.append("回复「党员认证」确认党员身份，积分即计入所在党组织。")
     parts.append("人均积分 = 已认证党员的积分之和 ÷ 花名册在册党员数。")

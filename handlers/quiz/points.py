@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import redis
+from redis.client import Pipeline
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -114,14 +115,21 @@ class Points:
         return (row.organisation, row.district) if row else (None, None)
 
     def summary(
-        self, db: Session, openid: str, now: datetime | None = None, group: str | None = None
+        self,
+        db: Session,
+        openid: str,
+        now: datetime | None = None,
+        group: str | None = None,
+        more: Callable[[Pipeline], object] | None = None,
     ) -> dict[str, Any]:
         """Today's points by activity, total, current daily streak and rank (leaderboards rebuilt if lost); with
-        `group` (a board's key) also the rank on that board and how many are on it."""
-        built, total, rank, members, *on_group = self.standing(openid, group)
+        `group` (a board's key) also the rank on that board and how many are on it; `more` adds reads to the same
+        round trip (their results in "more")."""
+        built, total, rank, members, *rest = self.standing(openid, group, more)
         if not built:
             self.ensure_built()
-            built, total, rank, members, *on_group = self.standing(openid, group)
+            built, total, rank, members, *rest = self.standing(openid, group, more)
+        on_group, extra = (rest[:2], rest[2:]) if group else ([], rest)
         day = day_of(now or utcnow())
         rows = db.execute(
             select(PointsEntry.activity, func.sum(PointsEntry.points))
@@ -136,14 +144,20 @@ class Points:
             "members": members,
             "group_rank": None if not on_group or on_group[0] is None else on_group[0] + 1,
             "group_members": on_group[1] if on_group else 0,
+            "more": extra,
         }
 
-    def standing(self, openid: str, group: str | None = None) -> list[Any]:
-        """One round trip: boards built?, total, rank (0-based), members on the overall board (and on `group`)."""
+    def standing(
+        self, openid: str, group: str | None = None, more: Callable[[Pipeline], object] | None = None
+    ) -> list[Any]:
+        """One round trip: boards built?, total, rank (0-based), members on the overall board (and on `group`, and
+        what `more` reads)."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.exists(BUILT_KEY).zscore(ALL, openid).zrevrank(ALL, openid).zcard(ALL)
         if group:
             pipe.zrevrank(group, openid).zcard(group)
+        if more:
+            more(pipe)
         return pipe.execute()
 
     def streak(self, db: Session, openid: str, day: date) -> int:
@@ -269,7 +283,9 @@ class Points:
 
     def recount(self, db: Session, openid: str, scores: dict[str, int], week: str) -> None:
         """Count the member's points toward their organisation's sums only while their binding is confirmed."""
-        row = db.get(Membership, openid)
+        row = db.execute(
+            select(Membership.organisation, Membership.status).where(Membership.openid == openid)
+        ).first()  # read from the database, not a session's cached object: the change may come from elsewhere
         now = row.organisation if row is not None and row.status == CONFIRMED else None
         was = self.redis.hget(COUNTED, openid)
         if was == now:
