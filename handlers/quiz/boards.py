@@ -9,6 +9,7 @@ served (only when there are none, after a Redis flush, does a lookup wait for th
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -24,11 +25,13 @@ from sqlalchemy.orm import Session
 
 from bot.core.members import CONFIRMED, Membership
 from bot.core.organisations import Organisation, RosterMember, mask_name
-from handlers.quiz.points import BUILT_KEY, ORGSUM, ORGSUM_WEEK, Points
+from handlers.quiz.points import BUILT_KEY, NAMES_SLOT, ORGSUM, ORGSUM_WEEK, Points
 
 ORG_AVG = "lb:orgavg:{}"  # "all" or a week → organisation code → average points per roster member
 DISTRICT_AVG = "lb:districtavg:{}"  # "all" or a week → 片区 → average points per roster member
 MADE = "lb:avg:made:{}"  # week → present while the average sets of that week (and all-time) exist
+TOP = "lb:avg:top:{}"  # week → JSON of what 组织排行 shows: the top organisations (by name) and every 片区
+SHOWN = 5  # organisations on each of 组织排行's boards
 FRESH = "lb:avg:fresh:{}"  # week → present while they are younger than TTL
 REFRESHING = "lb:avg:lock:{}"  # week → present while one process computes them again
 TTL = 60  # seconds the averages are served before they are computed again
@@ -74,15 +77,15 @@ def refresh(points: Points, week: str) -> None:
         points.redis.delete(REFRESHING.format(week))
 
 
-def roster_sizes(db: Session) -> list[tuple[str, str | None, int]]:
-    """(code, 片区, active roster members) of every organisation that has some and is not dissolved."""
+def roster_sizes(db: Session) -> list[tuple[str, str, str | None, int]]:
+    """(code, name, 片区, active roster members) of every organisation that has some and is not dissolved."""
     stmt = (
-        select(Organisation.code, Organisation.district, func.count(RosterMember.id))
+        select(Organisation.code, Organisation.name, Organisation.district, func.count(RosterMember.id))
         .join(RosterMember, RosterMember.organisation_id == Organisation.id)
         .where(RosterMember.left_at.is_(None), Organisation.dissolved_at.is_(None))
-        .group_by(Organisation.code, Organisation.district)
+        .group_by(Organisation.code, Organisation.name, Organisation.district)
     )
-    return [(code, district, int(n)) for code, district, n in db.execute(stmt)]
+    return [(code, name, district, int(n)) for code, name, district, n in db.execute(stmt)]
 
 
 def compute(client: redis.Redis, db: Session, week: str) -> dict[str, float]:
@@ -93,20 +96,28 @@ def compute(client: redis.Redis, db: Session, week: str) -> dict[str, float]:
     pipe.zrange(ORGSUM, 0, -1, withscores=True).zrange(ORGSUM_WEEK.format(week), 0, -1, withscores=True)
     sums_all, sums_week = (dict(rows) for rows in pipe.execute())
     pipe = client.pipeline(transaction=True)  # readers see the old sets or the new ones, never an empty one
+    names = {code: name for code, name, _, _ in sizes}
+    shown: dict[str, list[Any]] = {}
     for span, sums in zip(spans(week), (sums_all, sums_week), strict=True):
-        orgs = {code: sums.get(code, 0.0) / n for code, _, n in sizes}
+        orgs = {code: sums.get(code, 0.0) / n for code, _, _, n in sizes}
         members: dict[str, int] = {}
         points: dict[str, float] = {}
-        for code, district, n in sizes:
+        for code, _, district, n in sizes:
             if district:
                 members[district] = members.get(district, 0) + n
                 points[district] = points.get(district, 0.0) + sums.get(code, 0.0)
         districts = {d: points[d] / members[d] for d in members}
+        best = sorted(orgs.items(), key=lambda item: (item[1], item[0]), reverse=True)[:SHOWN]  # ties as ZREVRANK
+        shown["orgs" if span == "all" else "orgs_week"] = [[names[code], avg] for code, avg in best]
+        shown["districts" if span == "all" else "districts_week"] = sorted(
+            ([d, avg] for d, avg in districts.items()), key=lambda item: (item[1], item[0]), reverse=True
+        )
         for key, board in ((ORG_AVG.format(span), orgs), (DISTRICT_AVG.format(span), districts)):
             pipe.delete(key)
             if board:
                 pipe.zadd(key, board)
             pipe.expire(key, TTL + KEEP)
+    pipe.set(TOP.format(week), json.dumps(shown, ensure_ascii=False), ex=TTL + KEEP)
     pipe.set(FRESH.format(week), "1", ex=TTL).set(MADE.format(week), "1", ex=TTL + KEEP)
     pipe.execute()
     return {"organisations": len(sizes), "seconds": time.monotonic() - t0}
@@ -145,29 +156,31 @@ def read(points: Points, db: Session, week: str, queue: Callable[[Pipeline], obj
 
 @dataclass(frozen=True)
 class Averages:
-    """The average boards as 组织排行 shows them: [(organisation code or 片区, average)], best first."""
+    """The average boards as 组织排行 shows them: [(organisation name or 片区, average)], best first."""
 
-    orgs: list[tuple[str, float]]  # top n, all-time
-    orgs_week: list[tuple[str, float]]  # top n, this week
+    orgs: list[tuple[str, float]]  # the top SHOWN organisations, all-time
+    orgs_week: list[tuple[str, float]]  # the top SHOWN, this week
     districts: list[tuple[str, float]]  # every 片区, all-time
     districts_week: list[tuple[str, float]]  # every 片区, this week
     mine: Place | None  # the asker's organisation, all-time (None: not asked or not on the board)
 
 
-def averages(points: Points, db: Session, week: str, mine: str | None = None, n: int = 5) -> Averages:
-    """The top n organisations and every 片区 by average, all-time and this week, and where `mine` stands."""
+def averages(points: Points, db: Session, week: str, mine: str | None = None) -> Averages:
+    """The top organisations and every 片区 by average, all-time and this week, and where `mine` stands: one
+    round trip."""
 
     def queue(pipe: Pipeline) -> None:
-        for pattern, end in ((ORG_AVG, n - 1), (DISTRICT_AVG, -1)):
-            for span in spans(week):
-                pipe.zrevrange(pattern.format(span), 0, end, withscores=True)
+        pipe.get(TOP.format(week))
         if mine:
             queue_place(pipe, ORG_AVG.format("all"), mine)
 
-    orgs, orgs_week, districts, districts_week, *where = read(points, db, week, queue)
-    return Averages(
-        as_floats(orgs), as_floats(orgs_week), as_floats(districts), as_floats(districts_week), as_place(where)
-    )
+    raw, *where = read(points, db, week, queue)
+    shown = json.loads(raw) if raw else {}
+    parts = [[(str(k), float(v)) for k, v in shown.get(name, [])] for name in TOP_PARTS]
+    return Averages(*parts, mine=as_place(where))
+
+
+TOP_PARTS = ("orgs", "orgs_week", "districts", "districts_week")
 
 
 def place(points: Points, db: Session, week: str, code: str) -> Place | None:
@@ -213,22 +226,23 @@ def binding(db: Session, openid: str) -> Binding | None:
     return Binding(row[0], row[1] == CONFIRMED, row[2]) if row else None
 
 
-def org_names(db: Session, codes: Iterable[str]) -> dict[str, str]:
-    """Organisation code → name, in one query."""
-    wanted = sorted(set(codes))
-    if not wanted:
-        return {}
-    return dict(db.execute(select(Organisation.code, Organisation.name).where(Organisation.code.in_(wanted))).all())
-
-
-def member_names(db: Session, openids: Iterable[str], style: str) -> dict[str, str]:
-    """openid → the confirmed member's roster name masked by `style`, in one query (others are left out)."""
+def member_names(points: Points, db: Session, openids: Iterable[str]) -> dict[str, str]:
+    """openid → the confirmed member's roster name masked by organisations.name_mask (others are left out): from
+    the names cache, the ones it lacks in one query (then cached, "" for followers who are not confirmed)."""
     wanted = sorted(set(openids))
     if not wanted:
         return {}
-    rows = db.execute(
-        select(Membership.openid, RosterMember.name)
-        .join(RosterMember, RosterMember.id == Membership.member_id)
-        .where(Membership.openid.in_(wanted), Membership.status == CONFIRMED)
-    ).all()
-    return {openid: mask_name(name, style) for openid, name in rows}
+    key = points.names_key()
+    names = {o: n for o, n in zip(wanted, points.redis.hmget(key, wanted), strict=True) if n is not None}
+    missing = [o for o in wanted if o not in names]
+    if missing:
+        rows = db.execute(
+            select(Membership.openid, RosterMember.name)
+            .join(RosterMember, RosterMember.id == Membership.member_id)
+            .where(Membership.openid.in_(missing), Membership.status == CONFIRMED)
+        ).all()
+        found = {openid: mask_name(name, points.name_mask) for openid, name in rows}
+        fill = {o: found.get(o, "") for o in missing}
+        points.redis.pipeline(transaction=False).hset(key, mapping=fill).expire(key, 2 * NAMES_SLOT).execute()
+        names.update(fill)
+    return {o: n for o, n in names.items() if n}

@@ -7,7 +7,6 @@ from typing import Any
 
 from bot.core.database import utcnow
 from bot.core.members import Membership
-from bot.core.organisations import OrganisationsConfig
 from bot.inbound.choices import pick
 from bot.inbound.context import Context
 from bot.inbound.message import Message
@@ -277,8 +276,7 @@ def leaderboard(msg: Message, ctx: Context) -> str:
     member = boards.binding(ctx.db, ctx.openid)
     keys = [ALL, WEEK.format(this_week())] + ([GROUP.format("org", member.organisation)] if member else [])
     tops = ctx.services.points.tops(keys)
-    mask = OrganisationsConfig.of(ctx.settings).name_mask
-    names = boards.member_names(ctx.db, {o for rows in tops for o, _ in rows if o != ctx.openid}, mask)
+    names = boards.member_names(ctx.services.points, ctx.db, {o for rows in tops for o, _ in rows if o != ctx.openid})
     parts = [board(tops[0], "总榜", ctx.openid, names), board(tops[1], "本周榜", ctx.openid, names)]
     if member is not None:
         parts.append(board(tops[2], f"{member.name or '本组织'}榜", ctx.openid, names))
@@ -302,11 +300,10 @@ def org_leaderboard(msg: Message, ctx: Context) -> str:
     member = boards.binding(ctx.db, ctx.openid)
     mine = member.organisation if member is not None and member.confirmed else None
     avg = boards.averages(ctx.services.points, ctx.db, this_week(), mine)
-    names = boards.org_names(ctx.db, [c for c, _ in avg.orgs + avg.orgs_week])
     parts = [
-        average_board(avg.orgs, "组织人均积分榜", names),
-        average_board(avg.orgs_week, "组织本周人均积分榜", names),
-        average_board(avg.districts[:5], "片区人均积分榜", {}, dict(avg.districts_week)),
+        average_board(avg.orgs, "组织人均积分榜"),
+        average_board(avg.orgs_week, "组织本周人均积分榜"),
+        average_board(avg.districts[:5], "片区人均积分榜", dict(avg.districts_week)),
     ]
     if mine and avg.mine is not None:
         where = f"第 {avg.mine.rank} 名（共 {avg.mine.of} 个）"
@@ -317,15 +314,13 @@ def org_leaderboard(msg: Message, ctx: Context) -> str:
     return with_question(ctx, "\n\n".join(parts))
 
 
-def average_board(
-    rows: list[tuple[str, float]], title: str, names: dict[str, str], week: dict[str, float] | None = None
-) -> str:
+def average_board(rows: list[tuple[str, float]], title: str, week: dict[str, float] | None = None) -> str:
     if not rows:
         return f"【{title}】暂无数据"
     lines = []
     for i, (key, avg) in enumerate(rows, 1):
         extra = f"（本周 {week.get(key, 0.0):.1f}）" if week is not None else ""
-        lines.append(f"{i}. {short(names.get(key, key))}　人均 {avg:.1f} 分{extra}")
+        lines.append(f"{i}. {short(key)}　人均 {avg:.1f} 分{extra}")
     return "\n".join([f"【{title}】", *lines])
 
 

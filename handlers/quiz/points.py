@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bot.core.clock import TZ, day_of  # noqa: F401 - re-exported: points days, streaks and weeks follow China time
 from bot.core.database import utcnow
 from bot.core.members import CONFIRMED, Membership
+from bot.core.organisations import OrganisationsConfig
 from handlers.quiz.config import QuizConfig
 from handlers.quiz.models import PointsEntry
 
@@ -33,6 +34,8 @@ GROUP_WEEK = "lb:{}:{}:week:{}"  # (org or district, its id, week) → the group
 COUNTED = "lb:counted"  # hash: confirmed member's openid → the organisation code their points count toward
 ORGSUM = "lb:orgsum:all"  # organisation code → all-time points of its confirmed members
 ORGSUM_WEEK = "lb:orgsum:week:{}"  # week → organisation code → that week's points of its confirmed members
+NAMES = "lb:names:{}:{}"  # (mask style, 10-minute slot) → openid → masked roster name, "" when not confirmed
+NAMES_SLOT = 600  # seconds a names cache is read before a new one starts (a renamed member shows within that)
 BOARDS = "lb:*"  # every leaderboard key (BUILT_KEY included), for a rebuild
 BATCH = 10_000  # members written per pipeline during a rebuild
 log = logging.getLogger(__name__)
@@ -56,8 +59,11 @@ def board_keys(day: date, org: str | None, district: str | None) -> list[str]:
 class Points:
     """Awards points within daily caps; keeps the Redis leaderboards in step with the ledger."""
 
-    def __init__(self, client: redis.Redis, sessions: Callable[[], Session], caps: dict[str, int]) -> None:
+    def __init__(
+        self, client: redis.Redis, sessions: Callable[[], Session], caps: dict[str, int], name_mask: str = "middle"
+    ) -> None:
         self.redis, self.sessions, self.caps = client, sessions, caps
+        self.name_mask = name_mask  # how names show on the boards (organisations.name_mask)
         self.rebuilding = threading.Lock()
 
     def earned_today(self, db: Session, openid: str, activity: str, day: date) -> int:
@@ -297,9 +303,17 @@ class Points:
             if score and now:
                 pipe.zincrby(key, score, now)
         pipe.hset(COUNTED, openid, now) if now else pipe.hdel(COUNTED, openid)
+        pipe.hdel(self.names_key(), openid)  # named (or no longer) on the boards from now on
         pipe.execute()
+
+    def names_key(self, at: float | None = None) -> str:
+        """The names cache read now."""
+        return NAMES.format(self.name_mask, int((time.time() if at is None else at) // NAMES_SLOT))
 
 
 def attach(services: Any) -> None:
-    """The quiz feature's setup: `services.points`, built once per process from the `quiz.caps` settings."""
-    services.points = Points(services.redis, services.sessions, dict(QuizConfig.of(services.settings).caps))
+    """The quiz feature's setup: `services.points`, built once per process from the `quiz.caps` settings (and
+    `organisations.name_mask`)."""
+    caps = dict(QuizConfig.of(services.settings).caps)
+    mask = OrganisationsConfig.of(services.settings).name_mask
+    services.points = Points(services.redis, services.sessions, caps, mask)

@@ -106,14 +106,18 @@ def test_confirming_moving_and_leaving_recount_the_organisations(wx, user, servi
         person = add_member(db, db.get(Organisation, tree["b"].id), "测试乙")
     bind(services, user, tree["a1"])
     award(services, user, 6)
+    other = new_openid()
+    assert f"1. 党员{user[-4:]}　6分" in wx.text(other, "排行榜").text
     assert services.redis.zscore(ORGSUM, "T111") is None  # unconfirmed: not counted
     confirmed(services, user, person)  # confirmed as a member of 乙: counted there, with what they earned before
     assert services.redis.zscore(ORGSUM, "T21") == 6 and services.redis.hget(COUNTED, user) == "T21"
+    assert "1. 测*乙　6分" in wx.text(other, "排行榜").text  # named at once (the names cache forgot them)
     award(services, user, 2)
     assert services.redis.zscore(ORGSUM, "T21") == 8
     assert "1. 测试乙公司党支部　人均 8.0 分" in wx.text(user, "组织排行").text
     unbind(services, user)
     assert services.redis.zscore(ORGSUM, "T21") == 0 and services.redis.hget(COUNTED, user) is None
+    assert f"1. 党员{user[-4:]}　8分" in wx.text(other, "排行榜").text
 
 
 def test_boards_are_the_same_after_redis_is_flushed(wx, user, services, tree):
