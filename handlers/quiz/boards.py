@@ -49,10 +49,6 @@ class Place:
     average: float
 
 
-def spans(week: str) -> tuple[str, str]:
-    return ("all", week)
-
-
 def ensure(points: Points, db: Session, week: str) -> None:
     """Make the leaderboards and the average sets when Redis has none (the caller waits)."""
     points.ensure_built()
@@ -94,24 +90,14 @@ def compute(client: redis.Redis, db: Session, week: str) -> dict[str, float]:
     sizes = roster_sizes(db)
     pipe = client.pipeline(transaction=False)
     pipe.zrange(ORGSUM, 0, -1, withscores=True).zrange(ORGSUM_WEEK.format(week), 0, -1, withscores=True)
-    sums_all, sums_week = (dict(rows) for rows in pipe.execute())
-    pipe = client.pipeline(transaction=True)  # readers see the old sets or the new ones, never an empty one
+    sums = [dict(rows) for rows in pipe.execute()]
     names = {code: name for code, name, _, _ in sizes}
+    pipe = client.pipeline(transaction=True)  # readers see the old sets or the new ones, never an empty one
     shown: dict[str, list[Any]] = {}
-    for span, sums in zip(spans(week), (sums_all, sums_week), strict=True):
-        orgs = {code: sums.get(code, 0.0) / n for code, _, _, n in sizes}
-        members: dict[str, int] = {}
-        points: dict[str, float] = {}
-        for code, _, district, n in sizes:
-            if district:
-                members[district] = members.get(district, 0) + n
-                points[district] = points.get(district, 0.0) + sums.get(code, 0.0)
-        districts = {d: points[d] / members[d] for d in members}
-        best = sorted(orgs.items(), key=lambda item: (item[1], item[0]), reverse=True)[:SHOWN]  # ties as ZREVRANK
-        shown["orgs" if span == "all" else "orgs_week"] = [[names[code], avg] for code, avg in best]
-        shown["districts" if span == "all" else "districts_week"] = sorted(
-            ([d, avg] for d, avg in districts.items()), key=lambda item: (item[1], item[0]), reverse=True
-        )
+    for span, part, span_sums in (("all", "", sums[0]), (week, "_week", sums[1])):
+        orgs, districts = averages_of(sizes, span_sums)
+        shown[f"orgs{part}"] = [[names[code], avg] for code, avg in ranked(orgs)[:SHOWN]]
+        shown[f"districts{part}"] = ranked(districts)
         for key, board in ((ORG_AVG.format(span), orgs), (DISTRICT_AVG.format(span), districts)):
             pipe.delete(key)
             if board:
@@ -121,6 +107,25 @@ def compute(client: redis.Redis, db: Session, week: str) -> dict[str, float]:
     pipe.set(FRESH.format(week), "1", ex=TTL).set(MADE.format(week), "1", ex=TTL + KEEP)
     pipe.execute()
     return {"organisations": len(sizes), "seconds": time.monotonic() - t0}
+
+
+def averages_of(
+    sizes: list[tuple[str, str, str | None, int]], sums: dict[str, float]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Points per roster member of every organisation (by code) and every 片区."""
+    orgs = {code: sums.get(code, 0.0) / n for code, _, _, n in sizes}
+    members: dict[str, int] = {}
+    points: dict[str, float] = {}
+    for code, _, district, n in sizes:
+        if district:
+            members[district] = members.get(district, 0) + n
+            points[district] = points.get(district, 0.0) + sums.get(code, 0.0)
+    return orgs, {d: points[d] / members[d] for d in members}
+
+
+def ranked(board: dict[str, float]) -> list[tuple[str, float]]:
+    """Best first; ties in the order ZREVRANGE gives them."""
+    return sorted(board.items(), key=lambda item: (item[1], item[0]), reverse=True)
 
 
 def queue_checked(pipe: Pipeline, week: str, queue: Callable[[Pipeline], object]) -> None:
