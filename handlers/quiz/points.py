@@ -293,8 +293,8 @@ class Points:
             select(Membership.organisation, Membership.status).where(Membership.openid == openid)
         ).first()  # read from the database, not a session's cached object: the change may come from elsewhere
         now = row.organisation if row is not None and row.status == CONFIRMED else None
-        was = self.redis.hget(COUNTED, openid)
-        if was == now:
+        was = self.redis.pipeline(transaction=False).hget(COUNTED, openid).hdel(self.names_key(), openid).execute()[0]
+        if was == now:  # (the names cache forgot them above: named, renamed or no longer named from now on)
             return
         pipe = self.redis.pipeline(transaction=False)
         for key, score in ((ORGSUM, scores["all"]), (ORGSUM_WEEK.format(week), scores["week"])):
@@ -303,12 +303,11 @@ class Points:
             if score and now:
                 pipe.zincrby(key, score, now)
         pipe.hset(COUNTED, openid, now) if now else pipe.hdel(COUNTED, openid)
-        pipe.hdel(self.names_key(), openid)  # named (or no longer) on the boards from now on
         pipe.execute()
 
-    def names_key(self, at: float | None = None) -> str:
+    def names_key(self) -> str:
         """The names cache read now."""
-        return NAMES.format(self.name_mask, int((time.time() if at is None else at) // NAMES_SLOT))
+        return NAMES.format(self.name_mask, int(time.time() // NAMES_SLOT))
 
 
 def attach(services: Any) -> None:
