@@ -9,8 +9,10 @@ memberships, 10,000 anonymous followers and a points ledger (1 to 3 awards each 
 leaderboards from the ledger (timed) and compute the average boards once cold (timed). Then, in process and warm,
 the handlers themselves are called for random members with a fresh database session each, as the webhook calls them:
 `Points.top(ALL)` alone (the baseline), today's anonymous board (the three boards, no names: what 排行榜 did before),
-排行榜, 组织排行 and 我的积分. The cases take turns lookup by lookup so all see the same background load. Prints
-p50/p99 per case (target: 排行榜, 组织排行 and 我的积分 p99 < 5 ms) and writes bench/out/leaderboard_orgs.json.
+排行榜 (its organisation board's names mostly not cached yet: members are picked at random over 5,000 organisations),
+排行榜 again for the same member (names cached), 组织排行 and 我的积分. The cases take turns lookup by lookup so all
+see the same background load. Prints p50/p99 per case (target: 排行榜, 组织排行 and 我的积分 p99 < 5 ms) and writes
+bench/out/leaderboard_orgs.json.
 """
 
 from __future__ import annotations
@@ -188,6 +190,7 @@ def run_one(database: str, url: str | None, args: argparse.Namespace) -> dict[st
             "Points.top(ALL) (baseline)": lambda openid: str(services.points.top(ALL)),
             "anonymous 排行榜 (before)": anonymous_board(services),
             "排行榜": handler(services, chat.leaderboard, "排行榜"),
+            "排行榜 again (names cached)": handler(services, chat.leaderboard, "排行榜"),  # the same member next
             "组织排行": handler(services, chat.org_leaderboard, "组织排行"),
             "我的积分 (before: summary)": points_before(services),
             "我的积分": handler(services, chat.my_points, "我的积分"),
@@ -239,7 +242,7 @@ def report(r: dict[str, Any]) -> None:
     for name, c in r["cases"].items():
         target = (
             ""
-            if name not in ("排行榜", "组织排行", "我的积分")
+            if name not in ("排行榜", "排行榜 again (names cached)", "组织排行", "我的积分")
             else (f"  [p99 < {TARGET_MS:.0f} ms: {'ok' if c['p99_ms'] < TARGET_MS else 'MISSED'}]")
         )
         print(

@@ -32,6 +32,7 @@ DISTRICT_AVG = "lb:districtavg:{}"  # "all" or a week → 片区 → average poi
 MADE = "lb:avg:made:{}"  # week → present while the average sets of that week (and all-time) exist
 TOP = "lb:avg:top:{}"  # week → JSON of what 组织排行 shows: the top organisations (by name) and every 片区
 SHOWN = 5  # organisations on each of 组织排行's boards
+TOP_PARTS = ("orgs", "orgs_week", "districts", "districts_week")  # what TOP holds, in Averages' order
 FRESH = "lb:avg:fresh:{}"  # week → present while they are younger than TTL
 REFRESHING = "lb:avg:lock:{}"  # week → present while one process computes them again
 TTL = 60  # seconds the averages are served before they are computed again
@@ -185,9 +186,6 @@ def averages(points: Points, db: Session, week: str, mine: str | None = None) ->
     return Averages(*parts, mine=as_place(where))
 
 
-TOP_PARTS = ("orgs", "orgs_week", "districts", "districts_week")
-
-
 def place(points: Points, db: Session, week: str, code: str) -> Place | None:
     """Where organisation `code` stands among organisations by all-time average (None: not on the board)."""
     return as_place(read(points, db, week, place_reads(code)))
@@ -207,10 +205,6 @@ def as_place(results: list[Any]) -> Place | None:
         return None
     rank, size, score = results
     return Place(int(rank) + 1, int(size), float(score or 0))
-
-
-def as_floats(rows: list[Any]) -> list[tuple[str, float]]:
-    return [(m, float(s)) for m, s in rows]
 
 
 class Binding(NamedTuple):

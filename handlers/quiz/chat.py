@@ -315,6 +315,7 @@ def org_leaderboard(msg: Message, ctx: Context) -> str:
 
 
 def average_board(rows: list[tuple[str, float]], title: str, week: dict[str, float] | None = None) -> str:
+    """An average board: organisation names or 片区 with their averages (and this week's, when given)."""
     if not rows:
         return f"【{title}】暂无数据"
     lines = []
