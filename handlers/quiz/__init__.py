@@ -21,5 +21,5 @@ FEATURE = Feature(
     setup=("handlers.quiz.points:attach",),
     help_hooks=("handlers.quiz.chat:still_open",),  # the open question, after 帮助
     cancel_hooks=("handlers.quiz.chat:cancel_run",),  # 取消 closes the run too
-    help=((20, "「每日答题」「专项答题」「挑战答题」「复习」"), (21, "「我的积分」「排行榜」")),
+    help=((20, "「每日答题」「专项答题」「挑战答题」「复习」"), (21, "「我的积分」「排行榜」「组织排行」")),
 )

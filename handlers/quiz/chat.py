@@ -1,11 +1,11 @@
-"""Quizzes in chat: 每日答题, 专项答题, 挑战答题, 复习 (错题本), 我的积分, 排行榜."""
+"""Quizzes in chat: 每日答题, 专项答题, 挑战答题, 复习 (错题本), 我的积分, 排行榜, 组织排行."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bot.core.database import utcnow
-from bot.core.members import Membership
 from bot.core.studying import record_study
 from bot.inbound.choices import pick
 from bot.inbound.context import Context
@@ -13,6 +13,7 @@ from bot.inbound.message import Message
 from bot.inbound.router import Router, state_is, text_is
 from bot.library.loader import Episode, Library
 from bot.library.questions import THEMES, Question
+from handlers.quiz import boards
 from handlers.quiz.config import QuizConfig
 from handlers.quiz.models import QuizRun
 from handlers.quiz.points import ALL, GROUP, WEEK, day_of, week_of
@@ -25,6 +26,7 @@ ANSWER_LIKE = re.compile(
 )  # worth a DB look
 POINTS_WORDS = ("我的积分", "积分")  # 我的积分 and 排行榜 are answered during a run too, then the question is repeated
 BOARD_WORDS = ("排行榜", "积分排行", "排名")
+ORG_BOARD_WORDS = ("组织排行", "组织排行榜", "片区排行")  # organisations and 片区 by average points per member
 MODES = {"daily": "每日答题", "special": "专项答题", "challenge": "挑战答题", "review": "错题复习"}
 ACTIVITY = {"daily": "每日答题", "special": "专项答题", "challenge": "挑战答题"}  # ledger activity names
 
@@ -127,10 +129,12 @@ def resumable(msg: Message, ctx: Context) -> bool:
     return True
 
 
-@router.on(state_is(STATE), text_is(*POINTS_WORDS, *BOARD_WORDS))
+@router.on(state_is(STATE), text_is(*POINTS_WORDS, *BOARD_WORDS, *ORG_BOARD_WORDS))
 def aside(msg: Message, ctx: Context) -> str:
-    """我的积分 or 排行榜 in the middle of a run: answered, and the current question asked again."""
-    return my_points(msg, ctx) if ctx.norm_text in POINTS_WORDS else leaderboard(msg, ctx)
+    """我的积分, 排行榜 or 组织排行 in the middle of a run: answered, and the current question asked again."""
+    if ctx.norm_text in POINTS_WORDS:
+        return my_points(msg, ctx)
+    return leaderboard(msg, ctx) if ctx.norm_text in BOARD_WORDS else org_leaderboard(msg, ctx)
 
 
 def still_open(ctx: Context) -> str | None:
@@ -227,20 +231,35 @@ def after(ctx: Context, out: Outcome) -> str:
 @router.text("我的积分", "积分")
 @router.click("QUIZ_POINTS")
 def my_points(msg: Message, ctx: Context) -> str:
-    s = ctx.services.points.summary(ctx.db, ctx.openid)
+    member = boards.binding(ctx.db, ctx.openid)
+    mine = member.organisation if member is not None and member.confirmed else None
+    pts, week = ctx.services.points, this_week()
+    s = pts.summary(  # the organisation's rank and place in the same round trip as the member's standing
+        ctx.db,
+        ctx.openid,
+        group=GROUP.format("org", mine) if mine else None,
+        more=(lambda pipe: boards.queue_checked(pipe, week, boards.place_reads(mine))) if mine else None,
+    )
     today = "、".join(f"{ACTIVITY.get(a, a)} {p}分" for a, p in s["today"].items()) or "暂无"
     rank = f"第 {s['rank']} 名（共 {s['members']} 人）" if s["rank"] else "暂未上榜"
-    text = "\n".join(
-        [
-            f"【我的积分】总积分：{s['total']}",
-            f"今日：{today}",
-            f"连续学习：{s['streak']} 天",
-            f"总排名：{rank}",
-            "",
-            "回复「排行榜」查看榜单。",
-        ]
-    )
+    lines = [f"【我的积分】总积分：{s['total']}", f"今日：{today}", f"连续学习：{s['streak']} 天", f"总排名：{rank}"]
+    if member is not None and mine:
+        reads = boards.checked(pts, week, s["more"])
+        place = boards.as_place(reads) if reads is not None else boards.place(pts, ctx.db, week, mine)
+        lines += my_organisation(member.name or "本组织", s, place)
+    else:
+        lines.append("回复「党员认证」确认党员身份，积分即计入所在党组织的排名。")
+    text = "\n".join([*lines, "", "回复「排行榜」查看榜单，「组织排行」比较各组织。"])
     return with_question(ctx, text)
+
+
+def my_organisation(name: str, s: dict[str, Any], place: boards.Place | None) -> list[str]:
+    """我的积分's lines on a confirmed member's organisation: their rank in it and its place among organisations."""
+    rank = s["group_rank"]
+    lines = [f"组织排名：{name} 第 {rank} 名（共 {s['group_members']} 人）" if rank else f"组织排名：{name} 暂未上榜"]
+    if place is not None:
+        lines.append(f"本组织人均 {place.average:.1f} 分，在 {place.of} 个组织中列第 {place.rank} 名")
+    return lines
 
 
 def with_question(ctx: Context, text: str) -> str:
@@ -249,24 +268,65 @@ def with_question(ctx: Context, text: str) -> str:
     return f"{text}\n\n{pending}" if pending else text
 
 
-@router.text("排行榜", "积分排行", "排名")
+def this_week() -> str:
+    return week_of(day_of(utcnow()))
+
+
+@router.text(*BOARD_WORDS)
 def leaderboard(msg: Message, ctx: Context) -> str:
-    pts = ctx.services.points
-    parts = [
-        board(pts.top(ALL), "总榜", ctx.openid),
-        board(pts.top(WEEK.format(week_of(day_of(utcnow())))), "本周榜", ctx.openid),
-    ]
-    member = ctx.db.get(Membership, ctx.openid)
+    """The members' boards: overall, this week and the member's organisation (top 10 each)."""
+    member = boards.binding(ctx.db, ctx.openid)
+    keys = [ALL, WEEK.format(this_week())] + ([GROUP.format("org", member.organisation)] if member else [])
+    tops = ctx.services.points.tops(keys)
+    names = boards.member_names(ctx.services.points, ctx.db, {o for rows in tops for o, _ in rows if o != ctx.openid})
+    parts = [board(tops[0], "总榜", ctx.openid, names), board(tops[1], "本周榜", ctx.openid, names)]
     if member is not None:
-        name = next((o.name for o in bank(ctx).organisations if o.id == member.organisation), member.organisation)
-        parts.append(board(pts.top(GROUP.format("org", member.organisation)), f"{name}榜", ctx.openid))
+        parts.append(board(tops[2], f"{member.name or '本组织'}榜", ctx.openid, names))
     else:
-        parts.append("回复「绑定组织」加入所在党组织的榜单。")
+        parts.append("回复「党员认证」加入所在党组织的榜单。")
+    parts.append("回复「组织排行」查看各组织、各片区的人均积分。")
     return with_question(ctx, "\n\n".join(parts))
 
 
-def board(rows: list[tuple[str, int]], title: str, me: str) -> str:
+def board(rows: list[tuple[str, int]], title: str, me: str, names: dict[str, str]) -> str:
+    """A members' board: the asker as 我, confirmed members by masked name, others as 党员 + 4 openid characters."""
     if not rows:
         return f"【{title}】暂无数据"
-    lines = [f"{i}. {'我' if o == me else '党员' + o[-4:]}　{p}分" for i, (o, p) in enumerate(rows, 1)]
+    lines = [f"{i}. {'我' if o == me else names.get(o) or '党员' + o[-4:]}　{p}分" for i, (o, p) in enumerate(rows, 1)]
     return "\n".join([f"【{title}】", *lines])
+
+
+@router.text(*ORG_BOARD_WORDS)
+def org_leaderboard(msg: Message, ctx: Context) -> str:
+    """Organisations and 片区 compared by average points per roster member (top 5 each), and the member's own."""
+    member = boards.binding(ctx.db, ctx.openid)
+    mine = member.organisation if member is not None and member.confirmed else None
+    avg = boards.averages(ctx.services.points, ctx.db, this_week(), mine)
+    parts = [
+        average_board(avg.orgs, "组织人均积分榜"),
+        average_board(avg.orgs_week, "组织本周人均积分榜"),
+        average_board(avg.districts[:5], "片区人均积分榜", dict(avg.districts_week)),
+    ]
+    if mine and avg.mine is not None:
+        where = f"第 {avg.mine.rank} 名（共 {avg.mine.of} 个）"
+        parts.append(f"我的组织：{short((member and member.name) or mine)} 人均 {avg.mine.average:.1f} 分，{where}")
+    elif not mine:
+        parts.append("回复「党员认证」确认党员身份，积分即计入所在党组织。")
+    parts.append("人均积分 = 已认证党员的积分之和 ÷ 花名册在册党员数。")
+    return with_question(ctx, "\n\n".join(parts))
+
+
+def average_board(rows: list[tuple[str, float]], title: str, week: dict[str, float] | None = None) -> str:
+    """An average board: organisation names or 片区 with their averages (and this week's, when given)."""
+    if not rows:
+        return f"【{title}】暂无数据"
+    lines = []
+    for i, (key, avg) in enumerate(rows, 1):
+        extra = f"（本周 {week.get(key, 0.0):.1f}）" if week is not None else ""
+        lines.append(f"{i}. {short(key)}　人均 {avg:.1f} 分{extra}")
+    return "\n".join([f"【{title}】", *lines])
+
+
+def short(name: str, limit: int = 20) -> str:
+    """A long organisation name cut to `limit` characters, so the boards fit one reply."""
+    return name if len(name) <= limit else name[: limit - 1] + "…"

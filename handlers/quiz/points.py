@@ -1,4 +1,9 @@
-"""Points: the ledger in the database (capped, idempotent awards) and leaderboards in Redis sorted sets."""
+"""Points: the ledger in the database (capped, idempotent awards) and leaderboards in Redis sorted sets.
+
+Organisations are compared on what their confirmed members (党员认证) earned: `lb:counted` says which organisation
+each confirmed member's points count toward, `lb:orgsum:*` holds every organisation's sum (see handlers/quiz/boards.py
+for the averages). Both follow `publish`, `move` and `rebuild`.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import redis
+from redis.client import Pipeline
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.core.clock import TZ, day_of  # noqa: F401 - re-exported: points days, streaks and weeks follow China time
 from bot.core.database import utcnow
-from bot.core.members import Membership
+from bot.core.members import CONFIRMED, Membership
+from bot.core.organisations import OrganisationsConfig
 from handlers.quiz.config import QuizConfig
 from handlers.quiz.models import PointsEntry
 
@@ -24,6 +31,11 @@ ALL = "lb:all"  # all-time leaderboard
 WEEK = "lb:week:{}"  # week (week_of) → that week's leaderboard
 GROUP = "lb:{}:{}:all"  # (org or district, its id) → the group's all-time leaderboard
 GROUP_WEEK = "lb:{}:{}:week:{}"  # (org or district, its id, week) → the group's leaderboard of that week
+COUNTED = "lb:counted"  # hash: confirmed member's openid → the organisation code their points count toward
+ORGSUM = "lb:orgsum:all"  # organisation code → all-time points of its confirmed members
+ORGSUM_WEEK = "lb:orgsum:week:{}"  # week → organisation code → that week's points of its confirmed members
+NAMES = "lb:names:{}:{}"  # (mask style, 10-minute slot) → openid → masked roster name, "" when not confirmed
+NAMES_SLOT = 600  # seconds a names cache is read before a new one starts (a renamed member shows within that)
 BOARDS = "lb:*"  # every leaderboard key (BUILT_KEY included), for a rebuild
 BATCH = 10_000  # members written per pipeline during a rebuild
 log = logging.getLogger(__name__)
@@ -47,8 +59,11 @@ def board_keys(day: date, org: str | None, district: str | None) -> list[str]:
 class Points:
     """Awards points within daily caps; keeps the Redis leaderboards in step with the ledger."""
 
-    def __init__(self, client: redis.Redis, sessions: Callable[[], Session], caps: dict[str, int]) -> None:
+    def __init__(
+        self, client: redis.Redis, sessions: Callable[[], Session], caps: dict[str, int], name_mask: str = "middle"
+    ) -> None:
         self.redis, self.sessions, self.caps = client, sessions, caps
+        self.name_mask = name_mask  # how names show on the boards (organisations.name_mask)
         self.rebuilding = threading.Lock()
 
     def earned_today(self, db: Session, openid: str, activity: str, day: date) -> int:
@@ -91,21 +106,36 @@ class Points:
         if granted <= 0:
             return
         org, district = membership or self.membership(db, openid)
+        day = day_of(now or utcnow())
         pipe = self.redis.pipeline(transaction=False)
-        for key in board_keys(day_of(now or utcnow()), org, district):
+        for key in board_keys(day, org, district):
             pipe.zincrby(key, granted, openid)
-        pipe.execute()
+        pipe.hget(COUNTED, openid)
+        counted = pipe.execute()[-1]
+        if counted:  # a confirmed member: their organisation's sums too
+            pipe.zincrby(ORGSUM, granted, counted).zincrby(ORGSUM_WEEK.format(week_of(day)), granted, counted)
+            pipe.execute()
 
     def membership(self, db: Session, openid: str) -> tuple[str | None, str | None]:
         row = db.get(Membership, openid)
         return (row.organisation, row.district) if row else (None, None)
 
-    def summary(self, db: Session, openid: str, now: datetime | None = None) -> dict[str, Any]:
-        """Today's points by activity, total, current daily streak and rank (leaderboards rebuilt if lost)."""
-        built, total, rank, members = self.standing(openid)
+    def summary(
+        self,
+        db: Session,
+        openid: str,
+        now: datetime | None = None,
+        group: str | None = None,
+        more: Callable[[Pipeline], object] | None = None,
+    ) -> dict[str, Any]:
+        """Today's points by activity, total, current daily streak and rank (leaderboards rebuilt if lost); with
+        `group` (a board's key) also the rank on that board and how many are on it; `more` adds reads to the same
+        round trip (their results in "more")."""
+        built, total, rank, members, *rest = self.standing(openid, group, more)
         if not built:
             self.ensure_built()
-            built, total, rank, members = self.standing(openid)
+            built, total, rank, members, *rest = self.standing(openid, group, more)
+        on_group, extra = (rest[:2], rest[2:]) if group else ([], rest)
         day = day_of(now or utcnow())
         rows = db.execute(
             select(PointsEntry.activity, func.sum(PointsEntry.points))
@@ -118,12 +148,22 @@ class Points:
             "streak": self.streak(db, openid, day),
             "rank": None if rank is None else rank + 1,
             "members": members,
+            "group_rank": None if not on_group or on_group[0] is None else on_group[0] + 1,
+            "group_members": on_group[1] if on_group else 0,
+            "more": extra,
         }
 
-    def standing(self, openid: str) -> list[Any]:
-        """One round trip: boards built?, total, rank (0-based), members on the overall board."""
+    def standing(
+        self, openid: str, group: str | None = None, more: Callable[[Pipeline], object] | None = None
+    ) -> list[Any]:
+        """One round trip: boards built?, total, rank (0-based), members on the overall board (and on `group`, and
+        what `more` reads)."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.exists(BUILT_KEY).zscore(ALL, openid).zrevrank(ALL, openid).zcard(ALL)
+        if group:
+            pipe.zrevrank(group, openid).zcard(group)
+        if more:
+            more(pipe)
         return pipe.execute()
 
     def streak(self, db: Session, openid: str, day: date) -> int:
@@ -142,8 +182,20 @@ class Points:
         return n
 
     def top(self, key: str, n: int = 10) -> list[tuple[str, int]]:
-        self.ensure_built()
-        return [(m, int(s)) for m, s in self.redis.zrevrange(key, 0, n - 1, withscores=True)]
+        return self.tops([key], n)[0]
+
+    def tops(self, keys: list[str], n: int = 10) -> list[list[tuple[str, int]]]:
+        """The top n of several boards in one round trip (rebuilt first if Redis lost them)."""
+        for attempt in range(2):
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.exists(BUILT_KEY)
+            for key in keys:
+                pipe.zrevrange(key, 0, n - 1, withscores=True)
+            built, *boards = pipe.execute()
+            if built or attempt:
+                break
+            self.ensure_built()
+        return [[(m, int(s)) for m, s in rows] for rows in boards]
 
     def ensure_built(self) -> None:
         """Rebuild the leaderboards from the ledger when Redis lost them."""
@@ -166,10 +218,15 @@ class Points:
                 .where(PointsEntry.day >= monday)
                 .group_by(PointsEntry.openid)
             ).all()
-            members = {m.openid: (m.organisation, m.district) for m in db.scalars(select(Membership))}
+            bindings = db.execute(
+                select(Membership.openid, Membership.organisation, Membership.district, Membership.status)
+            ).all()
+        members = {openid: (org, district) for openid, org, district, _ in bindings}
+        counted = {openid: org for openid, org, _, status in bindings if status == CONFIRMED}
         self.clear()
         self.write(totals, "all", members, week_of(today))
         self.write(weekly, "week", members, week_of(today))
+        self.write_sums(totals, weekly, counted, week_of(today))
         self.redis.set(BUILT_KEY, str(int(time.time())))
         seconds = time.monotonic() - t0
         log.info("leaderboards rebuilt: %d members in %.2f s", len(totals), seconds)
@@ -190,6 +247,22 @@ class Points:
                 pipe.execute()
         pipe.execute()
 
+    def write_sums(self, totals: list[Any], weekly: list[Any], counted: dict[str, str], week: str) -> None:
+        """The organisations' sums over their confirmed members, and who counts toward which."""
+        pipe = self.redis.pipeline(transaction=False)
+        for key, rows in ((ORGSUM, totals), (ORGSUM_WEEK.format(week), weekly)):
+            sums: dict[str, int] = {}
+            for openid, points in rows:
+                if openid in counted:
+                    sums[counted[openid]] = sums.get(counted[openid], 0) + int(points)
+            if sums:
+                pipe.zadd(key, sums)
+        items = list(counted.items())
+        for i in range(0, len(items), BATCH):
+            pipe.hset(COUNTED, mapping=dict(items[i : i + BATCH]))
+            pipe.execute()
+        pipe.execute()
+
     @staticmethod
     def span_keys(span: str, week: str, org: str | None, district: str | None) -> list[str]:
         keys = board_keys(date.fromisocalendar(int(week[:4]), int(week[5:]), 1), org, district)
@@ -198,7 +271,8 @@ class Points:
     def move(
         self, db: Session, openid: str, old: tuple[str | None, str | None], new: tuple[str | None, str | None]
     ) -> None:
-        """A member bound another organisation: move their scores between organisation boards."""
+        """A member's binding changed (another organisation, confirmed, or left): move their scores between
+        organisation boards and recount them in the organisations' sums. Call it after committing the change."""
         self.ensure_built()
         week = week_of(day_of(utcnow()))
         scores = {
@@ -211,8 +285,34 @@ class Points:
             for key in self.span_keys(span, week, *new)[1:]:
                 pipe.zadd(key, {openid: score or 0}) if score else None
         pipe.execute()
+        self.recount(db, openid, {span: int(score or 0) for span, score in scores.items()}, week)
+
+    def recount(self, db: Session, openid: str, scores: dict[str, int], week: str) -> None:
+        """Count the member's points toward their organisation's sums only while their binding is confirmed."""
+        row = db.execute(
+            select(Membership.organisation, Membership.status).where(Membership.openid == openid)
+        ).first()  # read from the database, not a session's cached object: the change may come from elsewhere
+        now = row.organisation if row is not None and row.status == CONFIRMED else None
+        was = self.redis.pipeline(transaction=False).hget(COUNTED, openid).hdel(self.names_key(), openid).execute()[0]
+        if was == now:  # (the names cache forgot them above: named, renamed or no longer named from now on)
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for key, score in ((ORGSUM, scores["all"]), (ORGSUM_WEEK.format(week), scores["week"])):
+            if score and was:
+                pipe.zincrby(key, -score, was)
+            if score and now:
+                pipe.zincrby(key, score, now)
+        pipe.hset(COUNTED, openid, now) if now else pipe.hdel(COUNTED, openid)
+        pipe.execute()
+
+    def names_key(self) -> str:
+        """The names cache read now."""
+        return NAMES.format(self.name_mask, int(time.time() // NAMES_SLOT))
 
 
 def attach(services: Any) -> None:
-    """The quiz feature's setup: `services.points`, built once per process from the `quiz.caps` settings."""
-    services.points = Points(services.redis, services.sessions, dict(QuizConfig.of(services.settings).caps))
+    """The quiz feature's setup: `services.points`, built once per process from the `quiz.caps` settings (and
+    `organisations.name_mask`)."""
+    caps = dict(QuizConfig.of(services.settings).caps)
+    mask = OrganisationsConfig.of(services.settings).name_mask
+    services.points = Points(services.redis, services.sessions, caps, mask)

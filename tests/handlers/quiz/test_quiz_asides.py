@@ -1,4 +1,4 @@
-"""Quizzes: 我的积分, 排行榜 and 帮助 asked in the middle of a run are answered, then the question is asked again."""
+"""Quizzes: 我的积分, 排行榜, 组织排行 and 帮助 asked in the middle of a run are answered, the question asked again."""
 
 from __future__ import annotations
 
@@ -14,7 +14,13 @@ def question_line(services, openid: str) -> str:
 
 @pytest.mark.config(**FAST)
 @pytest.mark.parametrize(
-    "aside, expected", [("我的积分", "【我的积分】总积分：0"), ("排行榜", "【总榜】"), ("帮助", "常用指令")]
+    "aside, expected",
+    [
+        ("我的积分", "【我的积分】总积分：0"),
+        ("排行榜", "【总榜】"),
+        ("组织排行", "【组织人均积分榜】"),
+        ("帮助", "常用指令"),
+    ],
 )
 def test_an_aside_is_answered_and_the_question_repeated(wx, user, services, aside, expected):
     wx.click(user, "QUIZ_DAILY")
