@@ -205,3 +205,10 @@ def nearest_secretaries(db: Session, org: Organisation) -> list[Account]:
         if found:
             return found
     return []
+
+
+def recount(services: Any, db: Session, row: Membership) -> None:
+    """A binding was confirmed in place: the follower's points now count for their organisation."""
+    points = getattr(services, "points", None)
+    if points is not None:
+        points.move(db, row.openid, (row.organisation, row.district), (row.organisation, row.district))

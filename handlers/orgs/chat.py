@@ -44,7 +44,7 @@ def move_points(ctx: Context, old: tuple[str | None, str | None], new: tuple[str
     the console tree's counts are computed again."""
     tree.bump(ctx.services.redis)
     points = getattr(ctx.services, "points", None)
-    if points is not None and old != new:
+    if points is not None:  # also when only the status changed: confirmed members count for their organisation
         points.move(ctx.db, ctx.openid, old, new)
 
 
@@ -148,6 +148,7 @@ def decide(msg: Message, ctx: Context) -> str:
         binding.audit(ctx.db, "member.confirm", account, number, via="wechat")
         ctx.db.commit()
         tree.bump(ctx.services.redis)
+        binding.recount(ctx.services, ctx.db, row)
         notify.tell(ctx.services, row.openid, f"您的党员认证已通过：{org.name}。回复「我的认证」查看。")
         return f"已确认：{member.name}（{org.name}）认证通过，已通知本人。"
     openid = row.openid

@@ -98,6 +98,7 @@ def confirm(member_id: int) -> Response:
     binding.confirm(db(), row, current().username, "console")  # type: ignore[union-attr]
     audit.record("member.confirm", str(member_id), via="console")
     tree.bump(services().redis)
+    binding.recount(services(), db(), row)
     notify.tell(services(), row.openid, f"您的党员认证已通过：{org.name}。回复「我的认证」查看。")
     flash(f"已确认 {member.name} 的党员认证。", "success")
     return redirect(url_for(".index"))

@@ -175,6 +175,8 @@ def member_transfer(member_id: int) -> Any:
     if not form.validate_on_submit():
         return show_member(found, org, move=form)
     to = access.code_in_scope(form.to_code.data or "")
+    bound = roster.binding(db(), found)
+    old = (bound.organisation, bound.district) if bound is not None else None
     try:
         if to is None:
             raise EditRefused({"to_code": "组织编码不存在或不在你的管理范围内"})
@@ -185,6 +187,9 @@ def member_transfer(member_id: int) -> Any:
         return show_member(found, org, move=form)
     audit.record("roster.transfer", f"member:{found.id}", organisation=org.code, to=to.code)
     bump(services().redis)
+    points = getattr(services(), "points", None)  # the member's points follow them to the new organisation's boards
+    if bound is not None and old is not None and points is not None:
+        points.move(db(), bound.openid, old, (to.code, to.district))
     flash(f"已转入「{to.name}」。", "success")
     return redirect(url_for(".member", member_id=found.id))
 
