@@ -98,7 +98,7 @@ class Progress:
         if not force and percent - self.last < 1.0 and done != total:
             return
         self.last = percent
-        state = {"token": self.token, "stage": stage, "done": done, "total": total, "percent": round(percent, 1)}
+        state = {"token": self.token, "stage": stage, "rows": done, "total": total, "percent": round(percent, 1)}
         self.r.set(PROGRESS_KEY, json.dumps(state), ex=PROGRESS_TTL)
 
     def finish(self, state: dict[str, Any]) -> None:
