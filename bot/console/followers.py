@@ -21,6 +21,7 @@ from bot.core.errors import WeChatAPIError
 from bot.core.followers import has_tag
 from bot.core.logs import mask
 from bot.core.members import Membership
+from bot.core.organisations import Organisation
 
 bp = Blueprint("followers", __name__, url_prefix="/followers")
 PER_PAGE = 20  # followers per page
@@ -58,8 +59,8 @@ def status_counts() -> dict[str, int]:
 
 
 def organisation_names() -> dict[str, str]:
-    """Organisation id → name, from content/organisations.yaml."""
-    return {o.id: o.name for o in services().content.current().organisations}
+    """Organisation code → name, from the organisations table (the imported tree)."""
+    return dict(db().execute(select(Organisation.code, Organisation.name)).all())
 
 
 def organisation_counts() -> dict[str, int]:

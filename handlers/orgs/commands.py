@@ -82,6 +82,8 @@ def import_roster_cmd(file: Path, yes: bool) -> None:
 @with_appcontext
 def import_samples_cmd() -> None:
     """Import content/samples/ (the sample tree and its fictional members) when no organisation exists yet."""
+    if services().settings.env == "production":
+        raise click.ClickException("import-samples is for development: import the park's own files in production")
     with services().sessions() as db:
         if db.scalar(select(func.count(Organisation.id))):
             click.echo("organisations already imported: samples skipped")
