@@ -15,7 +15,7 @@ from bot.console import audit, tags
 from bot.console.forms import ActionForm, TagForm, TagMembersForm, choices
 from bot.console.paging import paginate
 from bot.console.security import safe_next
-from bot.console.web import current, db, login_required, role_required, services
+from bot.console.web import current, db, login_required, role_required
 from bot.core.database import Follower
 from bot.core.errors import WeChatAPIError
 from bot.core.followers import has_tag

@@ -142,8 +142,7 @@ def test_a_failure_mid_apply_leaves_nothing(services: Any, monkeypatch: pytest.M
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(roster_import, "follow_transfers", broken)  # after the inserts
-    with services.sessions() as db:
-        with pytest.raises(RuntimeError):
-            run(db, roster_file(), ROSTER)
+    with services.sessions() as db, pytest.raises(RuntimeError):
+        run(db, roster_file(), ROSTER)
     with services.sessions() as db:
         assert counts(db) == (6, 0)

@@ -119,9 +119,8 @@ def test_a_failure_mid_apply_leaves_nothing(services: Any, monkeypatch: pytest.M
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(tree_import, "refresh_districts", broken)  # the last step of apply fails
-    with services.sessions() as db:
-        with pytest.raises(RuntimeError):
-            run(db, org_file(with_rows((3, 3, "D2"), (1, 1, "改名"))))
+    with services.sessions() as db, pytest.raises(RuntimeError):
+        run(db, org_file(with_rows((3, 3, "D2"), (1, 1, "改名"))))
     with services.sessions() as db:
         assert org(db, "D1").name == "测试第一片区党委" and org(db, "A").parent_id == org(db, "D1").id
 
