@@ -17,7 +17,7 @@
   }
 
   function show(state) {
-    var value = Math.round(state.percent || 0);
+    var value = state.done ? 100 : Math.round(state.percent || 0);
     bar.value = value;
     percent.textContent = value + "%";
     if (!state.done) {
