@@ -157,7 +157,7 @@ def apply(db: Session, plan: Plan, actor: str, report: Progress) -> None:
     done = 0
     for start in range(0, len(ops.added), BATCH):
         chunk = ops.added[start : start + BATCH]
-        db.execute(insert(RosterMember), chunk)
+        db.execute(insert(RosterMember.__table__), chunk)  # Core executemany: no ORM bookkeeping
         done += len(chunk)
         report("apply", done, total)
     for start in range(0, len(ops.changed), BATCH):
@@ -171,7 +171,7 @@ def apply(db: Session, plan: Plan, actor: str, report: Progress) -> None:
         chunk = transfers[start : start + BATCH]
         db.execute(update(RosterMember), [{"id": t["member_id"], "organisation_id": t["to_organisation_id"],
                                            "updated_at": now} for t in chunk])  # fmt: skip
-        db.execute(insert(RosterTransfer), chunk)
+        db.execute(insert(RosterTransfer.__table__), chunk)
         done += len(chunk)
         report("apply", done, total)
     follow_transfers(db, ops.transfers)

@@ -16,7 +16,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -205,20 +205,21 @@ def xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Any], set[int]]]:
         sheet = book.worksheets[0] if book.worksheets else None
         if sheet is None:
             raise refuse("xlsx 文件没有工作表")
-        for number, row in enumerate(sheet.iter_rows(), start=1):
-            values, formulas = [], set()
-            for i, cell in enumerate(row):
-                value = getattr(cell, "value", None)
-                if getattr(cell, "data_type", None) == "f" or (isinstance(value, str) and value.startswith("=")):
-                    formulas.add(i)
-                values.append(value)
-            yield getattr(row[0], "row", number) if row else number, values, formulas
+        for number, row in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
+            # data_only=False: a formula cell's value is its formula text ("=…"); an array formula is an object
+            formulas = {i for i, v in enumerate(row) if (isinstance(v, str) and v.startswith("=")) or not plain(v)}
+            yield number, list(row), formulas
     except SheetError:
         raise
     except Exception as exc:  # noqa: BLE001 — a malformed sheet's XML fails inside openpyxl's reader
         raise refuse(f"xlsx 文件已损坏，无法读取（{exc.__class__.__name__}），请用 Excel 重新保存") from None
     finally:
         book.close()
+
+
+def plain(value: Any) -> bool:
+    """A value a cell holds as data (not a formula object)."""
+    return value is None or isinstance(value, (str, int, float, date, time, timedelta))
 
 
 def text_of(value: Any) -> str:

@@ -241,7 +241,7 @@ def apply(db: Session, plan: Plan, report: Progress) -> None:
     for start in range(0, len(new), BATCH):
         rows = [{"code": e.code, "name": e.name, "kind": e.kind, "path": "/", "created_at": now, "updated_at": now}
                 for e in new[start : start + BATCH]]  # fmt: skip
-        db.execute(insert(Organisation), rows)
+        db.execute(insert(Organisation.__table__), rows)
         report("apply", start + len(rows), total)
     ids = dict(db.execute(select(Organisation.code, Organisation.id)).all())
     parents = dict(db.execute(select(Organisation.id, Organisation.parent_id)).all())
