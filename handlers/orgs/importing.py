@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 import redis
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot.core.organisations import OrganisationsConfig
@@ -31,6 +32,8 @@ PREVIEW_ROWS = 50  # rows of each list a plan keeps to show (the counts cover al
 BATCH = 2000  # rows per bulk statement
 LOCK_KEY, LOCK_TTL = "orgs:import:lock", 900  # one import at a time; the TTL frees a lock a crash left behind
 PROGRESS_KEY, PROGRESS_TTL = "orgs:import:progress", 3600
+STATEMENT_TIMEOUT = 300  # seconds a statement of an import may take on PostgreSQL (database.statement_timeout is
+# for requests; an import's check and apply run in one transaction of their own)
 BUSY = "另一个导入正在进行，请等它完成后再试"
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+0?0:00(?::00)?)?$")
@@ -199,6 +202,8 @@ def run(
 ) -> Plan:
     """Check, and with `write` apply and commit in one transaction (all or nothing). Logs counts only."""
     started = time.monotonic()
+    if db.get_bind().dialect.name == "postgresql":  # not the webhook path: this transaction may take its time
+        db.execute(text(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}s'"))
     plan = check(db, sheet, cfg, report)
     if write and plan.ok:
         try:

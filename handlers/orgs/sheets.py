@@ -24,6 +24,7 @@ from openpyxl import Workbook, load_workbook
 MAX_BYTES = 10 * 1024 * 1024  # default upload limit (organisations.import_max_mb in config.yaml)
 MAX_CELL = 500  # characters in one cell
 MAX_CELL_PROBLEMS = 50  # cell problems listed before the reader stops looking
+TITLE_ROWS = 5  # rows above the header (a title, a note) that are skipped
 
 ORG, ROSTER = "organisations", "roster"
 NOTE = "note"  # the 备注 column: free text; a row whose 备注 is exactly 示例 is the template's example (skipped)
@@ -267,9 +268,11 @@ def header_map(kind: str) -> dict[str, str]:
 
 
 def from_rows(rows: Iterable[tuple[int, list[Any], set[int]]], kind: str) -> Sheet:
-    """The first non-blank row is the header; the rest become a Sheet (cell problems refuse the file)."""
+    """The header is the first non-blank row naming two known columns (a title row above it, such as
+    「某园区党员花名册」, is skipped; within TITLE_ROWS rows); the rest become a Sheet (cell problems refuse the file)."""
     known = header_map(kind)
     sheet: Sheet | None = None
+    seen = 0
     positions: list[tuple[int, str]] = []
     problems: list[Problem] = []
     intern: dict[str, str] = {}
@@ -277,6 +280,11 @@ def from_rows(rows: Iterable[tuple[int, list[Any], set[int]]], kind: str) -> She
         texts = [text_of(c) for c in cells]
         if sheet is None:
             if not any(texts):
+                continue
+            seen += 1
+            if sum(header_key(t) in known for t in texts) < 2 and seen < TITLE_ROWS:
+                if any(cell_problem(t, i in formulas) for i, t in enumerate(texts)):  # a title is checked too
+                    raise refuse(f"第{number}行不是列名，且含公式、脚本或控制字符")
                 continue
             sheet, positions = header(number, texts, kind, known)
             continue
