@@ -78,7 +78,9 @@ def tree_rows(count: int, rng: random.Random) -> list[list[str]]:
             made += 1
             for b in range(min(rng.randint(8, 30), per_district - made)):
                 phone = f"198{d:02d}{c:03d}{b:03d}"[:11].ljust(11, "0")
-                rows.append([f"{code}B{b}", f"示例企业{d}-{c}第{b + 1}党支部", "党支部", code, "", "", "", phone, group])
+                rows.append(
+                    [f"{code}B{b}", f"示例企业{d}-{c}第{b + 1}党支部", "党支部", code, "", "", "", phone, group]
+                )
                 made += 1
                 if b % 7 == 0 and made < per_district:
                     rows.append([f"{code}B{b}G", f"示例企业{d}-{c}第{b + 1}党支部第一党小组", "党小组", f"{code}B{b}"]
@@ -94,7 +96,9 @@ def roster_rows(count: int, branches: list[str], rng: random.Random) -> list[lis
         category = rng.choice(CATEGORIES)
         joined = f"{rng.randint(1960, 2023)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}" if i % 3 else ""
         post = rng.choice(POSTS) if i % 10 == 0 else ""
-        rows.append([f"示例党员{i}", "男" if i % 2 else "女", f"199{i:08d}", rng.choice(branches), category, joined, post])
+        rows.append(
+            [f"示例党员{i}", "男" if i % 2 else "女", f"199{i:08d}", rng.choice(branches), category, joined, post]
+        )
     return rows
 
 

@@ -52,7 +52,8 @@ def check(db: Session, sheet: Sheet, report: Progress) -> Plan:
         old = existing.get(phone)
         label = mask_phone(phone)
         if old is None:
-            ops.added.append({**values, "created_at": now, "updated_at": now})
+            values["created_at"] = values["updated_at"] = now  # in place: no second copy of 100,000 rows
+            ops.added.append(values)
             plan.note("added", Item(row, label, names[values["organisation_id"]]))
             continue
         changes = [(sheet.header(LABELS[f]), text(getattr(old, f)), text(values[f])) for f in FIELDS]

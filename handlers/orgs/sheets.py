@@ -269,7 +269,7 @@ def header_map(kind: str) -> dict[str, str]:
 
 def from_rows(rows: Iterable[tuple[int, list[Any], set[int]]], kind: str) -> Sheet:
     """The header is the first non-blank row naming two known columns (a title row above it, such as
-    「某园区党员花名册」, is skipped; within TITLE_ROWS rows); the rest become a Sheet (cell problems refuse the file)."""
+    「某园区党员花名册」, is skipped, up to TITLE_ROWS rows); the rest become a Sheet (cell problems refuse it)."""
     known = header_map(kind)
     sheet: Sheet | None = None
     seen = 0

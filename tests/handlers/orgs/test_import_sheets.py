@@ -139,6 +139,8 @@ def test_roster_file_reads() -> None:
 
 
 def test_a_title_row_above_the_header_is_skipped() -> None:
-    data = csv_bytes([["测试园区党员花名册（示例数据）"], ROSTER_HEAD, ["测试党员一", "男", "19900000001", "A1", "正式党员", "", ""]])
+    data = csv_bytes(
+        [["测试园区党员花名册（示例数据）"], ROSTER_HEAD, ["测试党员一", "男", "19900000001", "A1", "正式党员", "", ""]]
+    )
     sheet = read(data, ROSTER)
     assert sheet.rows[0][0] == 3 and sheet.header("phone") == "手机号"
