@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import redis
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
 
 from bot.core.organisations import OrganisationsConfig
@@ -142,6 +142,11 @@ def release(r: redis.Redis, token: str) -> None:
 
 def busy(r: redis.Redis) -> bool:
     return bool(r.exists(LOCK_KEY))
+
+
+def table(model: Any) -> Table:
+    """A model's table, for Core executemany inserts (no ORM bookkeeping per row)."""
+    return cast(Table, model.__table__)
 
 
 def phone_of(text: str) -> str | None:

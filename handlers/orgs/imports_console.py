@@ -123,7 +123,7 @@ def upload() -> Any:
         meta = {
             "kind": kind,
             "filename": filename[:100],
-            "account": current().id,
+            "account": me().id,
             "data": base64.b64encode(data).decode(),
         }
         s.redis.set(FILE_KEY + token, json.dumps(meta), ex=FILE_TTL)
@@ -135,6 +135,14 @@ def upload() -> Any:
         form=ConfirmForm(token=token),
         token=token,
     )
+
+
+def me() -> Account:
+    """The signed-in account (role_required let only signed-in accounts in)."""
+    account = current()
+    if account is None:
+        abort(403)
+    return account
 
 
 def actor() -> str:
@@ -155,7 +163,7 @@ def confirm() -> Any:
         flash("上传的文件已过期，请重新上传。", "warning")
         return redirect(url_for(".index"))
     meta = json.loads(raw)
-    if meta.get("account") != current().id:
+    if meta.get("account") != me().id:
         abort(403)
     try:
         lock = importing.acquire(s.redis)
@@ -165,7 +173,7 @@ def confirm() -> Any:
     s.redis.delete(FILE_KEY + token)
     importing.Progress(s.redis, token)("queued", 0, 1, force=True)
     worker = threading.Thread(
-        target=run_import, args=(s, meta, token, lock, current().id, request.remote_addr or "-"), daemon=True
+        target=run_import, args=(s, meta, token, lock, me().id, request.remote_addr or "-"), daemon=True
     )
     worker.start()
     return redirect(url_for(".progress_page", token=token))

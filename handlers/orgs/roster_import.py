@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.core.database import utcnow
 from bot.core.members import Membership
 from bot.core.organisations import CATEGORIES, POSTS, SEXES, Organisation, RosterMember, RosterTransfer, mask_phone
-from handlers.orgs.importing import BATCH, Item, Plan, Progress, blank, date_of, phone_of
+from handlers.orgs.importing import BATCH, Item, Plan, Progress, blank, date_of, phone_of, table
 from handlers.orgs.sheets import EXAMPLE_MARK, NOTE, ROSTER, Problem, Sheet
 
 NAME_MAX = 32
@@ -158,7 +158,7 @@ def apply(db: Session, plan: Plan, actor: str, report: Progress) -> None:
     done = 0
     for start in range(0, len(ops.added), BATCH):
         chunk = ops.added[start : start + BATCH]
-        db.execute(insert(RosterMember.__table__), chunk)  # Core executemany: no ORM bookkeeping
+        db.execute(insert(table(RosterMember)), chunk)  # Core executemany: no ORM bookkeeping
         done += len(chunk)
         report("apply", done, total)
     for start in range(0, len(ops.changed), BATCH):
@@ -172,14 +172,14 @@ def apply(db: Session, plan: Plan, actor: str, report: Progress) -> None:
         chunk = transfers[start : start + BATCH]
         db.execute(update(RosterMember), [{"id": t["member_id"], "organisation_id": t["to_organisation_id"],
                                            "updated_at": now} for t in chunk])  # fmt: skip
-        db.execute(insert(RosterTransfer.__table__), chunk)
+        db.execute(insert(table(RosterTransfer)), chunk)
         done += len(chunk)
         report("apply", done, total)
     follow_transfers(db, ops.transfers)
     for start in range(0, len(ops.removed), BATCH):
-        chunk = ops.removed[start : start + BATCH]
-        db.execute(update(RosterMember).where(RosterMember.id.in_(chunk)).values(left_at=now, updated_at=now))
-        done += len(chunk)
+        ids = ops.removed[start : start + BATCH]
+        db.execute(update(RosterMember).where(RosterMember.id.in_(ids)).values(left_at=now, updated_at=now))
+        done += len(ids)
         report("apply", done, total)
     report("apply", total, total, force=True)
 

@@ -26,7 +26,7 @@ from bot.core.organisations import (
     RosterMember,
     RosterTransfer,
 )
-from handlers.orgs.importing import BATCH, Item, Plan, Progress, blank, phone_of
+from handlers.orgs.importing import BATCH, Item, Plan, Progress, blank, phone_of, table
 from handlers.orgs.sheets import EXAMPLE_MARK, NOTE, ORG, Problem, Sheet
 
 CODE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -123,7 +123,7 @@ def values_of(entry: Entry, district: str | None) -> dict[str, Any]:
 
 
 def read_entries(sheet: Sheet, cfg: OrganisationsConfig, plan: Plan, report: Progress) -> dict[str, Entry]:
-    get, entries = sheet.getter(), {}
+    get, entries = sheet.getter(), dict[str, Entry]()
     for n, (row, values) in enumerate(sheet.rows, start=1):
         report("check", n, len(sheet.rows))
         if get(values, NOTE) == EXAMPLE_MARK:
@@ -172,7 +172,8 @@ def check_parents(sheet: Sheet, entries: dict[str, Entry], plan: Plan) -> None:
             plan.problems.append(Problem(entry.row, column, "上级编码不能是自己"))
     state: dict[str, int] = {}  # 1: being followed, 2: reaches a root
     for start in entries:
-        chain, code = [], start
+        chain: list[str] = []
+        code = start
         while code in entries and state.get(code) != 2:
             if state.get(code) == 1:
                 loop = chain[chain.index(code) :] + [code]
@@ -241,7 +242,7 @@ def apply(db: Session, plan: Plan, report: Progress) -> None:
     for start in range(0, len(new), BATCH):
         rows = [{"code": e.code, "name": e.name, "kind": e.kind, "path": "/", "created_at": now, "updated_at": now}
                 for e in new[start : start + BATCH]]  # fmt: skip
-        db.execute(insert(Organisation.__table__), rows)
+        db.execute(insert(table(Organisation)), rows)
         report("apply", start + len(rows), total)
     ids = dict(db.execute(select(Organisation.code, Organisation.id)).all())
     parents = dict(db.execute(select(Organisation.id, Organisation.parent_id)).all())
@@ -278,10 +279,11 @@ def materialised(parents: dict[int, int | None]) -> dict[int, str]:
 
     def of(i: int) -> str:
         if i not in paths:
-            chain, j = [], i
+            chain: list[int] = []
+            j: int | None = i
             while j is not None and j not in paths and len(chain) <= len(parents):
                 chain.append(j)
-                j = parents.get(j)  # type: ignore[assignment]
+                j = parents.get(j)
             base = paths[j] if j is not None and j in paths else "/"
             for k in reversed(chain):
                 base = paths[k] = f"{base}{k}/"
