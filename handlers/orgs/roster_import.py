@@ -47,6 +47,7 @@ def check(db: Session, sheet: Sheet, report: Progress) -> Plan:
                RosterMember.category, RosterMember.joined_on, RosterMember.post, RosterMember.left_at)  # fmt: skip
     existing = {row.phone: row for row in db.execute(select(*columns))}
     now = utcnow()
+    absent = [f for f in FIELDS if LABELS[f] not in sheet.fields]  # a column the file leaves out keeps its values
     for n, (phone, (row, values)) in enumerate(rows.items(), start=1):
         report("plan", n, len(rows))
         old = existing.get(phone)
@@ -56,6 +57,8 @@ def check(db: Session, sheet: Sheet, report: Progress) -> Plan:
             ops.added.append(values)
             plan.note("added", Item(row, label, names[values["organisation_id"]]))
             continue
+        for name in absent:
+            values[name] = getattr(old, name)
         changes = [(sheet.header(LABELS[f]), text(getattr(old, f)), text(values[f])) for f in FIELDS]
         changes = [c for c in changes if c[1] != c[2]]
         if old.left_at is not None:

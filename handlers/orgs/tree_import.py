@@ -32,6 +32,7 @@ from handlers.orgs.sheets import EXAMPLE_MARK, NOTE, ORG, Problem, Sheet
 CODE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 ROOT_KIND, DISTRICT_KIND = "党工委", "片区党委"
 FIELDS = ("name", "kind", "parent", "district", "enterprise", "secretary", "phone", "group")
+OPTIONAL = ("enterprise", "secretary", "phone", "group")  # columns that may be left out of the file
 LIMITS = {"code": 32, "name": 128, "enterprise": 128, "secretary": 32, "group": 64}
 
 
@@ -72,8 +73,11 @@ def check(db: Session, sheet: Sheet, cfg: OrganisationsConfig, report: Progress)
     existing = {row.code: row for row in db.execute(select(*existing_columns()).outerjoin(GuidanceGroup)).all()}
     ops = TreeOps(entries, districts, existing)
     by_id = {row.id: row for row in existing.values()}
+    absent = [f for f in OPTIONAL if f not in sheet.fields]  # a column the file leaves out keeps its values
     for code, entry in entries.items():
         old = existing.get(code)
+        for name in absent if old is not None else ():
+            setattr(entry, name, getattr(old, name))
         new = values_of(entry, districts[code])
         if old is None:
             plan.note("added", Item(entry.row, code, entry.name))

@@ -146,3 +146,15 @@ def test_a_failure_mid_apply_leaves_nothing(services: Any, monkeypatch: pytest.M
         run(db, roster_file(), ROSTER)
     with services.sessions() as db:
         assert counts(db) == (6, 0)
+
+
+def test_a_column_left_out_keeps_its_values(services: Any) -> None:
+    from handlers.orgs.sheets import csv_bytes
+
+    with services.sessions() as db:
+        load_tree(db)
+        load_roster(db)
+        head = ["姓名", "手机号", "所属组织编码", "类别"]  # no 性别, 入党日期, 职务
+        rows = [[r[0], r[2], r[3], r[4]] for r in ROSTER_ROWS]
+        plan = run(db, csv_bytes([head, *rows]), ROSTER)
+        assert plan.ok and plan.counts == {}

@@ -143,3 +143,12 @@ def test_a_template_imports_nothing_and_never_empties_the_tree(services: Any) ->
                 "文件中没有" + ("组织" if kind == ORG else "党员") + "（示例行不导入）"
             ]
         assert counts(db) == (6, 0)
+
+
+def test_optional_columns_left_out_keep_their_values(services: Any) -> None:
+    with services.sessions() as db:
+        load_tree(db)
+        head = ["编码", "名称", "类型", "上级编码", "片区"]
+        plan = run(db, org_file([r[:5] for r in TREE], head=head))
+        assert plan.ok and plan.counts == {}
+        assert org(db, "A").phone == "19900000100"
