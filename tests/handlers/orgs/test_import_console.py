@@ -140,3 +140,24 @@ def test_only_unscoped_editors_and_admins(app: Any, client: Any, make_account: A
     scoped = app.test_client()
     assert login(scoped, "zhao").status_code == 302
     assert scoped.get("/console/").status_code == 200 and scoped.get(URL).status_code == 403
+
+
+def test_confirm_checks_the_file_again(editor: Any, services: Any, wait_for: Any) -> None:
+    page = upload(editor, roster_file(), ROSTER, "roster.csv").get_data(as_text=True)  # no tree yet: problems
+    assert "import-problems" in page and "do-confirm" not in page
+    with services.sessions() as db:
+        load_tree(db)
+    page = upload(editor, org_file()).get_data(as_text=True)
+    assert "import-nothing" in page and "do-confirm" not in page  # the tree is already there
+    with services.sessions() as db:
+        from tests.org_helpers import add_org
+
+        add_org(db, "EXTRA", "测试新增党支部", "党支部", org(db, "B"))
+        db.commit()
+    page = upload(editor, org_file()).get_data(as_text=True)
+    assert 'id="count-deleted"' in page
+    with services.sessions() as db:  # someone else removes it before the editor confirms
+        db.delete(org(db, "EXTRA"))
+        db.commit()
+    state = confirm_and_wait(editor, page, wait_for)
+    assert state["ok"] and state["counts"] == {}

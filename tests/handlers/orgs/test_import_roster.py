@@ -158,3 +158,23 @@ def test_a_column_left_out_keeps_its_values(services: Any) -> None:
         rows = [[r[0], r[2], r[3], r[4]] for r in ROSTER_ROWS]
         plan = run(db, csv_bytes([head, *rows]), ROSTER)
         assert plan.ok and plan.counts == {}
+
+
+def test_progress_is_kept_in_redis_and_logs_hold_counts_only(services: Any, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from handlers.orgs import importing
+    from handlers.orgs.sheets import read
+    from tests.handlers.orgs.import_helpers import CFG
+
+    caplog.set_level(logging.DEBUG)
+    with services.sessions() as db:
+        load_tree(db)
+        report = importing.Progress(services.redis, "t1")
+        plan = importing.run(db, read(roster_file(), ROSTER), CFG, write=True, actor="test", report=report)
+        assert plan.ok
+    state = importing.progress(services.redis)
+    assert state == {"token": "t1", "stage": "apply", "rows": 3, "total": 3, "percent": 100.0}
+    assert "added" in caplog.text
+    for row in ROSTER_ROWS:
+        assert row[0] not in caplog.text and row[2] not in caplog.text
