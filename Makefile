@@ -59,6 +59,7 @@ bench: install  ## benchmarks in bench/ (print their figures and the baseline)
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/tickets_chat.py
 	$(BIN)/python bench/tickets_pages.py
+	$(BIN)/python bench/org_import.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
