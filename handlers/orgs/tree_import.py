@@ -25,6 +25,8 @@ from bot.core.organisations import (
     OrganisationsConfig,
     RosterMember,
     RosterTransfer,
+    mask_name,
+    mask_phone,
 )
 from handlers.orgs.importing import BATCH, Item, Plan, Progress, blank, phone_of, table
 from handlers.orgs.sheets import EXAMPLE_MARK, NOTE, ORG, Problem, Sheet
@@ -82,8 +84,8 @@ def check(db: Session, sheet: Sheet, cfg: OrganisationsConfig, report: Progress)
         if old is None:
             plan.note("added", Item(entry.row, code, entry.name))
             continue
-        changes = [(sheet.header(f), str(v or ""), str(new[f] or "")) for f, v in old_values(old, by_id).items()]
-        changes = [c for c in changes if c[1] != c[2]]
+        olds = old_values(old, by_id)
+        changes = [(sheet.header(f), shown(f, olds[f]), shown(f, new[f])) for f in FIELDS if olds[f] != new[f]]
         if old.dissolved_at is not None:
             changes.append(("状态", "已撤销", "恢复"))
         if changes:
@@ -97,6 +99,14 @@ def existing_columns() -> tuple[Any, ...]:
     o = Organisation
     return (o.id, o.code, o.name, o.kind, o.parent_id, o.path, o.district, o.enterprise, o.secretary, o.phone,
             o.dissolved_at, GuidanceGroup.name.label("group"))  # fmt: skip
+
+
+def shown(name: str, value: Any) -> str:
+    """A value as the preview shows it: the secretary's name and phone masked (personal data)."""
+    text = str(value or "")
+    if name == "secretary":
+        return mask_name(text) if text else ""
+    return mask_phone(text) if name == "phone" else text
 
 
 def old_values(old: Any, by_id: dict[int, Any]) -> dict[str, Any]:

@@ -152,3 +152,13 @@ def test_optional_columns_left_out_keep_their_values(services: Any) -> None:
         plan = run(db, org_file([r[:5] for r in TREE], head=head))
         assert plan.ok and plan.counts == {}
         assert org(db, "A").phone == "19900000100"
+
+
+def test_the_preview_masks_the_secretary_and_phone(services: Any) -> None:
+    with services.sessions() as db:
+        load_tree(db)
+        plan = run(db, org_file(with_rows((3, 6, "测试新书记"), (3, 7, "19900000199"))), write=False)
+        assert plan.preview["changed"][0].changes == [
+            ("书记", "测**记", "测***记"),
+            ("联系电话", "199****0100", "199****0199"),
+        ]
