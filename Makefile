@@ -15,6 +15,8 @@ $(STAMP): requirements.txt
 install: $(STAMP)  ## create .venv and install the pinned requirements
 
 run: install  ## migrate, then serve webhook + emulator chat page + scheduler on 127.0.0.1:$PORT (default 5000)
+	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot migrate
+	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot import-samples  # the sample tree, only while none exists
 	BOT_ENV=$${BOT_ENV:-development} $(BIN)/python -m bot serve
 
 test: install  ## the whole suite (embedded Redis + SQLite unless REDIS_URL / DATABASE_URL are set)
@@ -57,6 +59,7 @@ bench: install  ## benchmarks in bench/ (print their figures and the baseline)
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/tickets_chat.py
 	$(BIN)/python bench/tickets_pages.py
+	$(BIN)/python bench/org_import.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

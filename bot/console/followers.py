@@ -15,12 +15,13 @@ from bot.console import audit, tags
 from bot.console.forms import ActionForm, TagForm, TagMembersForm, choices
 from bot.console.paging import paginate
 from bot.console.security import safe_next
-from bot.console.web import current, db, login_required, role_required, services
+from bot.console.web import current, db, login_required, role_required
 from bot.core.database import Follower
 from bot.core.errors import WeChatAPIError
 from bot.core.followers import has_tag
 from bot.core.logs import mask
 from bot.core.members import Membership
+from bot.core.organisations import Organisation
 
 bp = Blueprint("followers", __name__, url_prefix="/followers")
 PER_PAGE = 20  # followers per page
@@ -58,8 +59,8 @@ def status_counts() -> dict[str, int]:
 
 
 def organisation_names() -> dict[str, str]:
-    """Organisation id → name, from content/organisations.yaml."""
-    return {o.id: o.name for o in services().content.current().organisations}
+    """Organisation code → name, from the organisations table (the imported tree)."""
+    return dict(db().execute(select(Organisation.code, Organisation.name)).all())
 
 
 def organisation_counts() -> dict[str, int]:

@@ -63,13 +63,6 @@ class Album:
 
 
 @dataclass(frozen=True)
-class Organisation:
-    id: str
-    name: str
-    district: str | None
-
-
-@dataclass(frozen=True)
 class Library:
     """Everything loaded from content/, plus the search index over it; never mutated after build."""
 
@@ -78,7 +71,6 @@ class Library:
     by_id: dict[str, Episode | Article] = field(default_factory=dict)
     index: Any = None  # bot.library.search.SearchIndex
     questions: dict[str, Any] = field(default_factory=dict)  # id -> bot.library.questions.Question
-    organisations: tuple[Organisation, ...] = ()
 
     def episode(self, number: int) -> Episode | None:
         return self.episodes[number - 1] if 1 <= number <= len(self.episodes) else None
@@ -183,30 +175,10 @@ def load_library(root: Path = CONTENT, with_index: bool = True) -> Library:
     library = Library(tuple(episodes), tuple(albums), by_id)
     dangling(library, problems)
     questions = load_questions(root, problems, set(by_id))
-    organisations = load_organisations(root, problems)
     if problems:
         raise ContentInvalid(problems)
     index = build_index(library) if with_index else None
-    return Library(library.episodes, library.albums, by_id, index, questions, tuple(organisations))
-
-
-def load_organisations(root: Path, problems: list[Problem]) -> list[Organisation]:
-    """content/organisations.yaml: ids unique, names present."""
-    data = read_yaml(root / "organisations.yaml", root, problems)
-    check = Checker("content/organisations.yaml", problems)
-    items = data.get("organisations") if isinstance(data, dict) else None
-    if data is not None and not isinstance(items, list):
-        check.fail(data if isinstance(data, dict) else None, "expected a mapping with an 'organisations' list")
-    ids: dict[str, int] = {}
-    found = []
-    for item in items or []:
-        before = len(problems)
-        org_id, name = check.text(item, "id"), check.text(item, "name")
-        check.text(item, "source")
-        check.unique(item, ids, org_id, "id")
-        if len(problems) == before:
-            found.append(Organisation(org_id, name, check.text(item, "district", False) or None))
-    return found
+    return Library(library.episodes, library.albums, by_id, index, questions)
 
 
 def documents(library: Library) -> Iterable[Any]:

@@ -9,6 +9,7 @@ FEATURE = Feature(
     routers=("handlers.orgs.chat:router",),  # 党员认证 (a running confirmation owns the text), 我的认证, 确认认证
     blueprints=(
         "handlers.orgs.console:bp",  # the tree, one organisation, guidance groups, the roster
+        "handlers.orgs.imports_console:bp",  # /console/orgs/import: upload → preview → confirm (linked from the tree)
         "handlers.orgs.confirm_console:bp",  # pending and confirmed 党员认证, organisations' QR codes
         "handlers.orgs.figures_console:bp",  # 党建数据: 认证率, 参学率, average points
     ),
@@ -17,6 +18,11 @@ FEATURE = Feature(
         NavEntry("党员", "console.orgs.roster", roles=VIEWERS, order=22),
         NavEntry("党建数据", "console.org_figures.index", roles=VIEWERS, order=25),
         NavEntry("党员认证", "console.org_confirmations.index", roles=("secretary", "instructor"), order=26),
+    ),
+    commands=(
+        "handlers.orgs.commands:import_organisations_cmd",
+        "handlers.orgs.commands:import_roster_cmd",
+        "handlers.orgs.commands:import_samples_cmd",  # `make run`: the sample tree and roster when none exists
     ),
     config_checks=("handlers.orgs.config:check",),
     window_observers=("handlers.orgs.notify:on_message",),  # 党员认证 notices that waited for the 48 h window
@@ -43,6 +49,8 @@ FEATURE = Feature(
         "member.view_confirmations": "查看党员认证名单",
         "org.qr_create": "生成组织二维码",
         "orgs.figures_export": "导出党建数据",
+        "orgs.import_check": "导入预检（组织/花名册）",
+        "orgs.import": "导入组织/花名册",
     },
     help=((22, "「党员认证」用姓名和手机号认证党员身份，「我的认证」查看，「解除认证」解除"),),
 )

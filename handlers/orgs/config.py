@@ -9,6 +9,7 @@ from bot.core.errors import ConfigError
 from bot.core.sections import check_entries
 
 NUMBERS = [("organisations", "max_attempts", int, 1), ("organisations", "attempt_window", int, 60)]
+OPTIONAL = [("organisations", "import_max_mb", int, 1)]  # the import's upload limit (default 10)
 CONFIRM = ("auto", "secretary")
 MASKS = ("middle", "given", "none")
 
@@ -26,3 +27,4 @@ def check(raw: Mapping[str, Any]) -> None:
     if cfg.get("name_mask", "middle") not in MASKS:
         raise ConfigError(f"config.yaml organisations.name_mask: expected one of {', '.join(MASKS)}")
     check_entries(raw, NUMBERS)
+    check_entries(raw, [entry for entry in OPTIONAL if entry[1] in cfg])

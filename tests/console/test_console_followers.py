@@ -157,8 +157,12 @@ def test_wechat_failure_changes_nothing(editor, live, services):
 
 def test_organisation_bindings_are_counted_shown_and_filtered(admin, services, people):
     from bot.core.members import Membership
+    from tests.org_helpers import add_org
 
     with services.sessions() as db:
+        root = add_org(db, "T0", "测试园区党工委", "党工委")
+        add_org(db, "sany", "三一集团党委", "党委", root)
+        add_org(db, "jiguan", "机关党委", "党委", root)
         db.add_all(
             [
                 Membership(openid=people[0], organisation="sany"),
@@ -168,6 +172,6 @@ def test_organisation_bindings_are_counted_shown_and_filtered(admin, services, p
         )
         db.commit()
     page = admin.get("/console/followers/").get_data(as_text=True)
-    assert '三一集团党组织</span> <span class="chip-n">2<' in page and '机关党委</span> <span class="chip-n">1<' in page
+    assert '三一集团党委</span> <span class="chip-n">2<' in page and '机关党委</span> <span class="chip-n">1<' in page
     only = admin.get("/console/followers/?org=jiguan").get_data(as_text=True)
     assert people[2] in only and people[0] not in only and "找到 1 位粉丝" in only
