@@ -42,6 +42,7 @@ def run_file(path: Path, kind: str, yes: bool, actor: str = "cli") -> importing.
             if plan.ok and yes:
                 audit_write(db, "orgs.import", None, actor_name=actor, target=importing.KIND_NAMES[kind],
                             details=plan.summary(), ip="cli")  # fmt: skip
+                importing.settle(s, plan)
     except importing.Busy:
         raise click.ClickException(importing.BUSY) from None
     if not plan.ok:

@@ -223,6 +223,19 @@ def run(
     return plan
 
 
+def settle(services: Any, plan: Plan) -> None:
+    """After an applied import that changed anything: the console tree's counts are computed again, and the
+    leaderboards are rebuilt from the ledger when bindings may have moved (transfers, moves between 片区)."""
+    if not (plan.ok and plan.changes_anything):
+        return
+    from handlers.orgs import tree
+
+    tree.bump(services.redis)
+    points = getattr(services, "points", None)  # the quiz feature's leaderboards, when it is installed
+    if points is not None:
+        points.rebuild()
+
+
 KIND_NAMES = {ORG: "组织", ROSTER: "花名册"}
 COUNT_NAMES = {
     "added": "新增",

@@ -197,6 +197,7 @@ def run_import(s: Services, meta: dict[str, Any], token: str, lock: str, account
             else:
                 result.update(ok=plan.ok, counts=plan.counts, problems=[str(p) for p in plan.problems[:200]])
                 audit.write(db, "orgs.import", account, target=KINDS[meta["kind"]], details=plan.summary(), ip=ip)
+                importing.settle(s, plan)
     except Exception as exc:  # noqa: BLE001 — the page must learn it failed; the transaction was rolled back
         importing.log.error("orgs import failed, rolled back: %s", exc.__class__.__name__)  # no text: it may quote rows
         result["problems"] = ["导入失败，未做任何修改，请稍后重试或联系管理员"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.core.accounts import Account
@@ -245,6 +245,8 @@ def with_history(db: Session) -> set[Any]:
     found |= set(db.scalars(select(RosterTransfer.to_organisation_id).distinct()))
     found |= set(db.scalars(select(Membership.organisation).distinct()))
     found |= set(db.scalars(select(Account.organisation_id).where(Account.organisation_id.is_not(None)).distinct()))
+    if inspect(db.get_bind()).has_table("tickets"):  # the tickets feature's table, named: features don't import it
+        found |= set(db.scalars(text("SELECT DISTINCT organisation_id FROM tickets WHERE organisation_id IS NOT NULL")))
     return found
 
 
