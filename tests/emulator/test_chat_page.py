@@ -53,7 +53,7 @@ def test_conversation_menu_and_out_of_band(page: Any, services: Any, live: str, 
     send(page, "帮助")
     expect(page.locator(".msg.user .bubble").last).to_have_text("帮助", timeout=WAIT)
     expect(page.locator(".msg.account .bubble").last).to_contain_text("常用指令", timeout=WAIT)
-    expect(page.locator(".msg.account .bubble").last).to_contain_text("· 服务：我要反映、我的诉求、帮助")
+    expect(page.locator(".msg.account .bubble").last).to_contain_text("· 服务：我要反映、我的诉求、党员认证、帮助")
 
     page.click("#to-menu")
     page.click("#menu-buttons button:has-text('服务')")

@@ -188,3 +188,16 @@ def test_notices_outside_the_window_wait_for_the_next_message(wxo, services, emu
     told = emu.received(boss, "custom")[0]["body"]["text"]["content"]
     assert told.startswith("【补发】") and f"确认认证 {ids['jia']}" in told
     assert not services.redis.exists(f"orgs:waiting:{boss}")
+
+
+def test_nothing_from_the_roster_reaches_a_log(wx, user, services, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    tree_with_members(services)
+    apply(wx, user, "测试党员乙", "19900009999")  # a wrong guess
+    assert "认证成功" in apply(wx, user, "测试党员甲", "19900001001")
+    wx.text(user, "我的认证")
+    assert caplog.records  # the requests were logged...
+    for secret in ("测试党员甲", "测试党员乙", "19900001001", "19900009999", user):
+        assert secret not in caplog.text  # ...without a name, a phone or the full openid

@@ -81,11 +81,13 @@ def names(p: Park, openids: set[str]) -> set[str]:
 
 
 def scoped(app: Any, make_account: Any, services: Any, username: str, org: Organisation | None, *roles: str) -> Any:
-    """A new test client signed in as an account scoped to `org` (roles default: secretary)."""
-    make_account(username, *(roles or ("secretary",)))
+    """A new test client signed in as an account scoped to `org` (roles default: secretary; org None: an account
+    from before the scope rule, which the account form now refuses)."""
+    roles = roles or ("secretary",)
+    make_account(username, *roles, "editor")
     with services.sessions() as db:
         account = db.scalar(select(Account).where(Account.username == username))
-        account.organisation_id = org.id if org else None
+        account.organisation_id, account.roles = (org.id if org else None), list(roles)
         db.commit()
     client = app.test_client()
     assert login(client, username).status_code == 302
