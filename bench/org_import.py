@@ -49,7 +49,7 @@ from bot.core.organisations import (  # noqa: E402
     RosterMember,
     RosterTransfer,
 )
-from handlers.orgs import importing  # noqa: E402
+from handlers.orgs import import_run, importing  # noqa: E402
 from handlers.orgs.sheets import ORG, ORG_COLUMNS, ROSTER, ROSTER_COLUMNS, csv_bytes, read, xlsx_bytes  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "org_import.json"
@@ -192,7 +192,7 @@ def empty(s: Any) -> None:
 
 def imported(s: Any, cfg: OrganisationsConfig, data: bytes, kind: str, fmt: str) -> importing.Plan:
     with s.sessions() as db:
-        plan = importing.run(db, read(data, kind, f"x.{fmt}", 1 << 30), cfg, write=True, actor="bench")
+        plan = import_run.run(db, read(data, kind, f"x.{fmt}", 1 << 30), cfg, write=True, actor="bench")
     assert plan.ok, [str(p) for p in plan.problems[:5]]
     return plan
 
@@ -218,7 +218,7 @@ def run(name: str, url: str, args: argparse.Namespace, tmp: Path, made: dict[str
         update = imported(s, cfg, made["roster_changed"], ROSTER, args.format)
     tracemalloc.start()
     with s.sessions() as db:
-        importing.check(db, read(made["roster"], ROSTER, f"x.{args.format}", 1 << 30), cfg)
+        import_run.check(db, read(made["roster"], ROSTER, f"x.{args.format}", 1 << 30), cfg)
     r["tracemalloc_peak_mb_roster_read_check"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
     tracemalloc.stop()
     with s.sessions() as db:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bot.console.audit import write as audit_write
 from bot.console.web import services
 from bot.core.organisations import Organisation, OrganisationsConfig
-from handlers.orgs import importing
+from handlers.orgs import import_run, importing
 from handlers.orgs.sheets import ORG, ROSTER, SheetError, read
 
 SAMPLES = Path(__file__).resolve().parents[2] / "content" / "samples"
@@ -38,11 +38,11 @@ def run_file(path: Path, kind: str, yes: bool, actor: str = "cli") -> importing.
     try:
         with importing.import_lock(s.redis), s.sessions() as db:
             report = importing.Progress(s.redis, "cli")
-            plan = importing.run(db, sheet, OrganisationsConfig.of(s.settings), write=yes, actor=actor, report=report)
+            plan = import_run.run(db, sheet, OrganisationsConfig.of(s.settings), write=yes, actor=actor, report=report)
             if plan.ok and yes:
                 audit_write(db, "orgs.import", None, actor_name=actor, target=importing.KIND_NAMES[kind],
                             details=plan.summary(), ip="cli")  # fmt: skip
-                importing.settle(s, plan)
+                import_run.settle(s, plan)
     except importing.Busy:
         raise click.ClickException(importing.BUSY) from None
     if not plan.ok:

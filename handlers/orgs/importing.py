@@ -12,7 +12,6 @@ import json
 import logging
 import re
 import secrets
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,11 +19,9 @@ from datetime import date
 from typing import Any, cast
 
 import redis
-from sqlalchemy import Table, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Table
 
-from bot.core.organisations import OrganisationsConfig
-from handlers.orgs.sheets import ORG, ROSTER, Problem, Sheet
+from handlers.orgs.sheets import ORG, ROSTER, Problem
 
 log = logging.getLogger(__name__)
 
@@ -173,67 +170,6 @@ def date_of(text: str) -> date | None:
 
 def blank(text: str) -> str | None:
     return text or None
-
-
-def check(db: Session, sheet: Sheet, cfg: OrganisationsConfig, report: Progress | None = None) -> Plan:
-    """The whole file checked against the database: a Plan (nothing written)."""
-    from handlers.orgs import roster_import, tree_import
-
-    if sheet.kind == ORG:
-        return tree_import.check(db, sheet, cfg, report or Progress(None))
-    return roster_import.check(db, sheet, report or Progress(None))
-
-
-def apply(db: Session, plan: Plan, actor: str, report: Progress | None = None) -> None:
-    """Write a checked plan in `db`'s transaction (the caller commits, or rolls back on any error)."""
-    from handlers.orgs import roster_import, tree_import
-
-    if not plan.ok:
-        raise ValueError("a plan with problems cannot be applied")
-    if plan.kind == ORG:
-        tree_import.apply(db, plan, report or Progress(None))
-    else:
-        roster_import.apply(db, plan, actor, report or Progress(None))
-
-
-def run(
-    db: Session,
-    sheet: Sheet,
-    cfg: OrganisationsConfig,
-    *,
-    write: bool,
-    actor: str,
-    report: Progress | None = None,
-) -> Plan:
-    """Check, and with `write` apply and commit in one transaction (all or nothing). Logs counts only."""
-    started = time.monotonic()
-    if db.get_bind().dialect.name == "postgresql":  # not the webhook path: this transaction may take its time
-        db.execute(text(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}s'"))
-    plan = check(db, sheet, cfg, report)
-    if write and plan.ok:
-        try:
-            apply(db, plan, actor, report)
-            db.commit()
-        except Exception:
-            db.rollback()
-            raise
-        log.info("orgs import %s applied in %.1f s: %s", sheet.kind, time.monotonic() - started, plan.summary())
-    else:
-        db.rollback()
-    return plan
-
-
-def settle(services: Any, plan: Plan) -> None:
-    """After an applied import that changed anything: the console tree's counts are computed again, and the
-    leaderboards are rebuilt from the ledger when bindings may have moved (transfers, moves between 片区)."""
-    if not (plan.ok and plan.changes_anything):
-        return
-    from handlers.orgs import tree
-
-    tree.bump(services.redis)
-    points = getattr(services, "points", None)  # the quiz feature's leaderboards, when it is installed
-    if points is not None:
-        points.rebuild()
 
 
 KIND_NAMES = {ORG: "组织", ROSTER: "花名册"}

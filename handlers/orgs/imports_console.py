@@ -25,7 +25,7 @@ from bot.console.web import current, role_required, services
 from bot.core.accounts import Account
 from bot.core.organisations import OrganisationsConfig
 from bot.core.services import Services
-from handlers.orgs import importing
+from handlers.orgs import import_run, importing
 from handlers.orgs.sheets import ORG, ROSTER, SheetError, read, template_csv, template_xlsx, too_big
 
 bp = Blueprint("org_imports", __name__, url_prefix="/orgs/import", template_folder="templates", static_folder="static")
@@ -115,7 +115,7 @@ def upload() -> Any:
     except SheetError as exc:
         return page(form, [str(p) for p in exc.problems], 422)
     with s.sessions() as db:
-        plan = importing.run(db, sheet, OrganisationsConfig.of(s.settings), write=False, actor=actor())
+        plan = import_run.run(db, sheet, OrganisationsConfig.of(s.settings), write=False, actor=actor())
     audit.record("orgs.import_check", KINDS[kind], **plan.summary())
     token = None
     if plan.ok and plan.changes_anything:
@@ -189,7 +189,7 @@ def run_import(s: Services, meta: dict[str, Any], token: str, lock: str, account
             name = account.username if account else "console"
             try:
                 sheet = read(base64.b64decode(meta["data"]), meta["kind"], meta["filename"], max_bytes(s))
-                plan = importing.run(
+                plan = import_run.run(
                     db, sheet, OrganisationsConfig.of(s.settings), write=True, actor=name, report=report
                 )
             except SheetError as exc:
@@ -197,7 +197,7 @@ def run_import(s: Services, meta: dict[str, Any], token: str, lock: str, account
             else:
                 result.update(ok=plan.ok, counts=plan.counts, problems=[str(p) for p in plan.problems[:200]])
                 audit.write(db, "orgs.import", account, target=KINDS[meta["kind"]], details=plan.summary(), ip=ip)
-                importing.settle(s, plan)
+                import_run.settle(s, plan)
     except Exception as exc:  # noqa: BLE001 — the page must learn it failed; the transaction was rolled back
         importing.log.error("orgs import failed, rolled back: %s", exc.__class__.__name__)  # no text: it may quote rows
         result["problems"] = ["导入失败，未做任何修改，请稍后重试或联系管理员"]

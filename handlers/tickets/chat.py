@@ -16,17 +16,9 @@ from bot.inbound.choices import pick
 from bot.inbound.context import Context
 from bot.inbound.message import Message
 from bot.inbound.router import Router, kind_is, normalize, state_is, text_is
-from handlers.tickets import alerts as staff_alerts, drafts as ticket_drafts
+from handlers.tickets import alerts as staff_alerts, drafts as ticket_drafts, rules
 from handlers.tickets.media import fetch_later
-from handlers.tickets.rules import (
-    Submission,
-    TicketConfig,
-    china,
-    mask_phone,
-    member_organisation,
-    submit,
-    valid_phone,
-)
+from handlers.tickets.rules import Submission, TicketConfig, china, mask_phone, submit, valid_phone
 
 router = Router("tickets")
 log = logging.getLogger(__name__)
@@ -361,7 +353,7 @@ def confirm(msg: Message, ctx: Context) -> str:
 def submission(ctx: Context, draft: dict[str, Any]) -> Submission:
     """The draft as a Submission; a confirmed member's organisation and its 片区 go with it (an unconfirmed,
     self-declared binding carries nothing: nobody checked it)."""
-    org = member_organisation(ctx.db, ctx.openid)
+    org = rules.member_organisation(ctx.db, ctx.openid)
     return Submission(
         key=draft["id"],
         openid=ctx.openid,

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.core.organisations import Organisation, OrganisationsConfig, RosterMember
-from handlers.orgs import importing
+from handlers.orgs import import_run, importing
 from handlers.orgs.sheets import ORG, ROSTER, csv_bytes, read, xlsx_bytes
 
 CFG = OrganisationsConfig(districts=("第一片区", "第二片区"), confirm="auto", name_mask="middle", max_attempts=5,
@@ -44,7 +44,7 @@ def roster_file(rows: Sequence[Sequence[Any]] = ROSTER_ROWS, fmt: str = "csv") -
 
 def run(db: Session, data: bytes, kind: str = ORG, write: bool = True, name: str = "x.csv") -> importing.Plan:
     """Read, check and (with `write`) apply one file."""
-    return importing.run(db, read(data, kind, name), CFG, write=write, actor="test")
+    return import_run.run(db, read(data, kind, name), CFG, write=write, actor="test")
 
 
 def load_tree(db: Session) -> importing.Plan:

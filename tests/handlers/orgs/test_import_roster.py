@@ -163,7 +163,7 @@ def test_a_column_left_out_keeps_its_values(services: Any) -> None:
 def test_progress_is_kept_in_redis_and_logs_hold_counts_only(services: Any, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
-    from handlers.orgs import importing
+    from handlers.orgs import import_run, importing
     from handlers.orgs.sheets import read
     from tests.handlers.orgs.import_helpers import CFG
 
@@ -171,7 +171,7 @@ def test_progress_is_kept_in_redis_and_logs_hold_counts_only(services: Any, capl
     with services.sessions() as db:
         load_tree(db)
         report = importing.Progress(services.redis, "t1")
-        plan = importing.run(db, read(roster_file(), ROSTER), CFG, write=True, actor="test", report=report)
+        plan = import_run.run(db, read(roster_file(), ROSTER), CFG, write=True, actor="test", report=report)
         assert plan.ok
     state = importing.progress(services.redis)
     assert state == {"token": "t1", "stage": "apply", "rows": 3, "total": 3, "percent": 100.0}
