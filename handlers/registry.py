@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.feature import Feature, resolve
-from handlers import common, orgs, pushes, quiz, staff, study, tickets
+from handlers import common, orglife, orgs, pushes, quiz, staff, study, tickets
 
 FEATURES: list[Feature] = [
     common.FEATURE,  # global commands (帮助, 取消) and follower events first; the fallback answer last of all
     staff.FEATURE,  # 绑定后台 / 解绑后台 and the alerts bound staff receive
+    orglife.FEATURE,  # meetings: 请假 replies, 上传会议材料, meeting QR check-in (before orgs' scene hook)
     orgs.FEATURE,  # 党员认证 and organisation QR scans; a running confirmation owns the user's text
     tickets.FEATURE,  # follow-up (我的诉求, ratings) before the 我要反映 dialog
     pushes.FEATURE,  # push opt-ins in chat, the push pages and the sync job

@@ -238,6 +238,14 @@ def plan_absent(db: Session, ops: TreeOps, plan: Plan) -> None:
             plan.note("dissolved", Item(0, row.code, row.name))
 
 
+# (table, column) of other features' rows that name an organisation: such an organisation is dissolved, never deleted
+OTHER_REFERENCES = (
+    ("tickets", "organisation_id"),
+    ("meetings", "organisation_id"),
+    ("meetings", "group_id"),
+)
+
+
 def with_history(db: Session) -> set[Any]:
     """Organisation ids (and codes) that members, transfers, bindings or accounts refer to."""
     found: set[Any] = set(db.scalars(select(RosterMember.organisation_id).distinct()))
@@ -245,8 +253,10 @@ def with_history(db: Session) -> set[Any]:
     found |= set(db.scalars(select(RosterTransfer.to_organisation_id).distinct()))
     found |= set(db.scalars(select(Membership.organisation).distinct()))
     found |= set(db.scalars(select(Account.organisation_id).where(Account.organisation_id.is_not(None)).distinct()))
-    if inspect(db.get_bind()).has_table("tickets"):  # the tickets feature's table, named: features don't import it
-        found |= set(db.scalars(text("SELECT DISTINCT organisation_id FROM tickets WHERE organisation_id IS NOT NULL")))
+    tables = set(inspect(db.get_bind()).get_table_names())
+    for name, column in OTHER_REFERENCES:  # other features' tables, by name: features don't import each other
+        if name in tables:
+            found |= set(db.scalars(text(f"SELECT DISTINCT {column} FROM {name} WHERE {column} IS NOT NULL")))
     return found
 
 
