@@ -15,12 +15,9 @@ works apart), target: every tree audience < 1 s; writes bench/out/audience.json.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -30,9 +27,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, text  # noqa: E402
-from sqlalchemy.exc import OperationalError  # noqa: E402
-from tickets_pages import pg_database  # noqa: E402
+from bench_db import DISTRICTS, analyze, database_args, each_database, load_average, save, under_load  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 from webhook_env import local_app  # noqa: E402
 
 from bot.core.database import Follower  # noqa: E402
@@ -45,7 +41,6 @@ from handlers.pushes.models import Push  # noqa: E402
 OUT = ROOT / "bench" / "out" / "audience.json"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench_aud"  # the bench database (emptied each run)
 TARGET_S = 1.0  # every tree audience streamed to the end
-DISTRICTS = [f"第{n}片区" for n in "一二三四五六七八九十"]
 BATCH = 10_000  # rows per bulk insert
 
 
@@ -131,9 +126,7 @@ def seed(s: Any, orgs: int, members: int) -> tuple[float, dict[str, Any]]:
             conn.execute(insert(RosterMember), roster)
             conn.execute(insert(Follower), followers)
             conn.execute(insert(Membership), bindings)
-    analyze = "VACUUM ANALYZE" if s.engine.dialect.name == "postgresql" else "ANALYZE"
-    with s.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(analyze))
+    analyze(s.engine)
     party = next(r for r in rows if r["kind"] == "党委")
     return time.perf_counter() - started, {"party": party["code"], "district_org": by_id[2]["code"]}
 
@@ -200,24 +193,16 @@ def run(database: str, url: str, args: argparse.Namespace, tmp: Path) -> dict[st
     app = local_app(tmp, 5997, database_url=url)
     s = app.extensions["bot"]
     seed_s, picks = seed(s, args.orgs, args.members)
-    result = {
-        "database": database,
-        "organisations": args.orgs,
-        "members": args.members,
-        "seed_s": seed_s,
-        "load_before": os.getloadavg(),
-        "cases": measure(s, picks, args.rounds),
-        "load_after": os.getloadavg(),
-    }
+    result = {"database": database, "organisations": args.orgs, "members": args.members, "seed_s": seed_s}
+    under_load(result, "cases", lambda: measure(s, picks, args.rounds))
     s.engine.dispose()
     return result
 
 
 def report(r: dict[str, Any]) -> None:
-    load = " → ".join(f"{x[0]:.1f}" for x in (r["load_before"], r["load_after"]))
     print(
         f"\n== {r['database']}: {r['organisations']:,} organisations, {r['members']:,} confirmed members "
-        f"(seeded in {r['seed_s']:.1f} s); load average {load} on {os.cpu_count()} CPUs"
+        f"(seeded in {r['seed_s']:.1f} s); {load_average(r)}"
     )
     base = r["cases"]["all (baseline)"]["median_s"]
     for name, v in r["cases"].items():
@@ -235,25 +220,11 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=5000)
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per case")
-    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
-    parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL bench database (emptied)")
+    database_args(parser, PG_URL)
     args = parser.parse_args()
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.only != "postgresql":
-            results.append(run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args, Path(tmp)))
-            report(results[-1])
-        if args.only != "sqlite":
-            try:
-                url = pg_database(args.pg_url)
-            except OperationalError as exc:
-                print(f"\n== postgresql: skipped, {args.pg_url} did not answer ({exc.__class__.__name__})")
-            else:
-                results.append(run("postgresql", url, args, Path(tmp)))
-                report(results[-1])
+    results = each_database(args, run, report)
     print(f"\ntarget: every tree audience streamed to the end in < {TARGET_S:.0f} s (max of the rounds)")
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    save(OUT, results)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_db import bulk_insert  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 from webhook_env import local_app  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
@@ -117,11 +118,7 @@ def seed(services: Any, n_orgs: int, n_members: int) -> dict[str, Any]:
             )
         )
     with services.engine.begin() as conn:
-        conn.execute(insert(Organisation), orgs)
-        for start in range(0, n_members, 10_000):
-            conn.execute(insert(RosterMember), members[start : start + 10_000])
-        for start in range(0, len(rows), 10_000):
-            conn.execute(insert(Membership), rows[start : start + 10_000])
+        bulk_insert(conn, ((Organisation, orgs), (RosterMember, members), (Membership, rows)))
         conn.execute(
             insert(Account),
             [

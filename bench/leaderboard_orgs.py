@@ -18,12 +18,9 @@ bench/out/leaderboard_orgs.json.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -33,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, inspect, text  # noqa: E402
+from bench_db import DISTRICTS, analyze, bulk_insert, each_database, percentile, save  # noqa: E402
 from webhook_env import local_app  # noqa: E402
 
 from bot.core.database import utcnow  # noqa: E402
@@ -49,7 +46,6 @@ from handlers.quiz.points import ALL, GROUP, WEEK, day_of, week_of  # noqa: E402
 OUT = ROOT / "bench" / "out" / "leaderboard_orgs.json"  # results file
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench_lb"  # the bench database (emptied each run)
 TARGET_MS = 5.0  # p99 of 排行榜, 组织排行 and 我的积分
-DISTRICTS = [f"第{n}片区" for n in "一二三四五六七八九十"]  # config.yaml's placeholder 片区
 SURNAMES = "测试样例虚构"  # sample names are obviously fictional: 测试 + two characters
 GIVEN = "甲乙丙丁戊己庚辛壬癸"
 ANONYMOUS = 10_000  # followers with points and no binding
@@ -99,35 +95,10 @@ def fill(app: Any, orgs: int, members: int) -> dict[str, Any]:
         for k in range(rng.randint(1, 3))
     ]
     with s.engine.begin() as conn:
-        for table, rows in (
-            (Organisation, tree),
-            (RosterMember, roster),
-            (Membership, bindings),
-            (PointsEntry, ledger),
-        ):
-            for i in range(0, len(rows), CHUNK):
-                conn.execute(insert(table), rows[i : i + CHUNK])
-    with s.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        if s.engine.dialect.name == "postgresql":
-            conn.execute(text("SET statement_timeout = 0"))  # the app's limit is for requests, not for this
-            conn.execute(text("VACUUM ANALYZE organisations, roster_members, memberships, points_ledger"))
-        else:
-            conn.execute(text("ANALYZE"))
+        tables = ((Organisation, tree), (RosterMember, roster), (Membership, bindings), (PointsEntry, ledger))
+        bulk_insert(conn, tables, CHUNK)
+    analyze(s.engine, "organisations", "roster_members", "memberships", "points_ledger")
     return {"ids": ids, "ledger_rows": len(ledger), "seconds": time.perf_counter() - started}
-
-
-def pg_database(url: str) -> str:
-    """The bench database at `url`, created if missing and emptied."""
-    name = url.rsplit("/", 1)[1]
-    with create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT").connect() as conn:
-        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for table in inspect(conn).get_table_names():
-            conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
-    engine.dispose()
-    return url
 
 
 # ----- cases -----------------------------------------------------------------------------------------------
@@ -173,43 +144,38 @@ def points_before(services: Any) -> Callable[[str], str]:
     return run
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
-
-
-def run_one(database: str, url: str | None, args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        app = local_app(Path(tmp), 5997, database_url=url)
-        services = app.extensions["bot"]
-        filled = fill(app, args.orgs, args.members)
-        rebuild = services.points.rebuild()
-        with services.sessions() as db:
-            cold = boards.compute(services.redis, db, week_of(day_of(utcnow())))
-        cases: dict[str, Callable[[str], str]] = {
-            "Points.top(ALL) (baseline)": lambda openid: str(services.points.top(ALL)),
-            "anonymous 排行榜 (before)": anonymous_board(services),
-            "排行榜": handler(services, chat.leaderboard, "排行榜"),
-            "排行榜 again (names cached)": handler(services, chat.leaderboard, "排行榜"),  # the same member next
-            "组织排行": handler(services, chat.org_leaderboard, "组织排行"),
-            "我的积分 (before: summary)": points_before(services),
-            "我的积分": handler(services, chat.my_points, "我的积分"),
-        }
-        sample = random.Random(5).choices(filled["ids"], k=args.lookups + 50)
-        sizes = {name: len(fn(sample[0]).encode()) for name, fn in cases.items()}
-        for openid in sample[:50]:  # warm-up: connections, statements, caches
-            for fn in cases.values():
-                fn(openid)
-        times: dict[str, list[float]] = {name: [] for name in cases}
-        cpu: dict[str, list[float]] = {name: [] for name in cases}
-        for openid in sample[50:]:
-            for name, fn in cases.items():
-                c0, t0 = time.thread_time(), time.perf_counter()
-                fn(openid)
-                times[name].append((time.perf_counter() - t0) * 1000)
-                cpu[name].append((time.thread_time() - c0) * 1000)
-        example = {name: cases[name](sample[0]) for name in ("排行榜", "组织排行", "我的积分")}
-        services.engine.dispose()
+def run_one(database: str, url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    (tmp / database).mkdir()  # each database its own Redis
+    app = local_app(tmp / database, 5997, database_url=url)
+    services = app.extensions["bot"]
+    filled = fill(app, args.orgs, args.members)
+    rebuild = services.points.rebuild()
+    with services.sessions() as db:
+        cold = boards.compute(services.redis, db, week_of(day_of(utcnow())))
+    cases: dict[str, Callable[[str], str]] = {
+        "Points.top(ALL) (baseline)": lambda openid: str(services.points.top(ALL)),
+        "anonymous 排行榜 (before)": anonymous_board(services),
+        "排行榜": handler(services, chat.leaderboard, "排行榜"),
+        "排行榜 again (names cached)": handler(services, chat.leaderboard, "排行榜"),  # the same member next
+        "组织排行": handler(services, chat.org_leaderboard, "组织排行"),
+        "我的积分 (before: summary)": points_before(services),
+        "我的积分": handler(services, chat.my_points, "我的积分"),
+    }
+    sample = random.Random(5).choices(filled["ids"], k=args.lookups + 50)
+    sizes = {name: len(fn(sample[0]).encode()) for name, fn in cases.items()}
+    for openid in sample[:50]:  # warm-up: connections, statements, caches
+        for fn in cases.values():
+            fn(openid)
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    cpu: dict[str, list[float]] = {name: [] for name in cases}
+    for openid in sample[50:]:
+        for name, fn in cases.items():
+            c0, t0 = time.thread_time(), time.perf_counter()
+            fn(openid)
+            times[name].append((time.perf_counter() - t0) * 1000)
+            cpu[name].append((time.thread_time() - c0) * 1000)
+    example = {name: cases[name](sample[0]) for name in ("排行榜", "组织排行", "我的积分")}
+    services.engine.dispose()
     return {
         "database": database,
         "organisations": args.orgs,
@@ -264,15 +230,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.nice:
         os.nice(args.nice)  # a negative value (root) gives the measured process priority on a shared machine
-    results = []
-    if args.only in (None, "sqlite"):
-        results.append(run_one("sqlite", None, args))
-        report(results[-1])
-    if args.only in (None, "postgresql"):
-        results.append(run_one("postgresql", pg_database(args.pg_url), args))
-        report(results[-1])
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    results = each_database(args, run_one, report)
+    save(OUT, results)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,8 @@ Prints median and p95 per case (target: warm ones < 300 ms) and writes bench/out
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
-import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -29,9 +25,24 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_db import (  # noqa: E402
+    DISTRICTS,
+    PASSWORD,
+    analyze,
+    bulk_insert,
+    database_args,
+    each_database,
+    in_turns,
+    load_average,
+    logged_in,
+    save,
+    summary,
+    timed,
+    timing_line,
+    under_load,
+)
 from sqlalchemy import insert, select, text  # noqa: E402
-from sqlalchemy.exc import OperationalError  # noqa: E402
-from tickets_pages import PASSWORD, TOKEN, make_app, percentile, pg_database, timed  # noqa: E402
+from webhook_env import local_app  # noqa: E402
 
 from bot.console.accounts import create_account  # noqa: E402
 from bot.core.clock import day_of  # noqa: E402
@@ -44,7 +55,6 @@ from handlers.quiz.models import PointsEntry  # noqa: E402
 OUT = ROOT / "bench" / "out" / "org_figures.json"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench_fig"  # the bench database (emptied each run)
 TARGET_MS = 300.0  # median and p95 of every warm case
-DISTRICTS = [f"第{n}片区" for n in "一二三四五六七八九十"]
 BATCH = 20_000
 
 
@@ -145,14 +155,10 @@ def seed(app: Any, orgs: int, members: int) -> tuple[float, dict[str, int]]:
                         )
         studies.sort(key=lambda r: r["day"])  # written day by day, as members study
         ledger.sort(key=lambda r: r["day"])
-        for table, rows in ((RosterMember, roster), (Membership, bindings), (StudyDay, studies), (PointsEntry, ledger)):
-            for j in range(0, len(rows), BATCH):
-                conn.execute(insert(table), rows[j : j + BATCH])
+        tables = ((RosterMember, roster), (Membership, bindings), (StudyDay, studies), (PointsEntry, ledger))
+        bulk_insert(conn, tables, BATCH)
         counts.update(confirmed=len(bindings), study_days=len(studies), points_rows=len(ledger))
-    with s.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        if pg:
-            conn.execute(text("SET statement_timeout = 0"))
-        conn.execute(text("VACUUM ANALYZE" if pg else "ANALYZE"))
+    analyze(s.engine)
     return time.perf_counter() - started, counts
 
 
@@ -162,11 +168,7 @@ def signed_in(app: Any, username: str, roles: list[str], scope: int | None = Non
     with app.extensions["bot"].sessions() as db:
         create_account(db, username, PASSWORD, roles, organisation_id=scope)
         db.commit()
-    client = app.test_client()
-    token = TOKEN.search(client.get("/console/login").get_data(as_text=True)).group(1)
-    response = client.post("/console/login", data={"csrf_token": token, "username": username, "password": PASSWORD})
-    assert response.status_code == 302, f"login of {username} failed: {response.status_code}"
-    return client
+    return logged_in(app, username)
 
 
 def cases(last_month: str, week: str) -> dict[str, tuple[str, str, dict[str, str]]]:
@@ -196,15 +198,8 @@ def measure(app: Any, clients: dict[str, Any], requests: int) -> dict[str, dict[
         else:
             runs[name] = lambda c=client, p=path, q=query: timed(c, p, q)
     samples: dict[str, list[float]] = {name: [] for name in runs}
-    for round_ in range(requests + 2):
-        for name, run in runs.items():
-            ms = run()
-            if round_ >= 2:
-                samples[name].append(ms)
-    return {
-        name: {"median_ms": statistics.median(v), "p95_ms": percentile(v, 95), "requests": len(v)}
-        for name, v in samples.items()
-    }
+    in_turns(runs, requests, samples)
+    return summary(samples)
 
 
 def export_once(client: Any) -> dict[str, float]:
@@ -215,7 +210,7 @@ def export_once(client: Any) -> dict[str, float]:
 
 
 def run(database: str, url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    app = make_app(tmp, url)
+    app = local_app(tmp, 5998, database_url=url)
     s = app.extensions["bot"]
     seed_s, counts = seed(app, args.orgs, args.members)
     with s.sessions() as db:  # the instructor guides the second 片区
@@ -225,14 +220,8 @@ def run(database: str, url: str, args: argparse.Namespace, tmp: Path) -> dict[st
         "admin": signed_in(app, "root", ["admin"]),
         "instructor": signed_in(app, "zhidao", ["instructor"], district),
     }
-    result = {
-        "database": database,
-        **counts,
-        "seed_s": seed_s,
-        "load_before": os.getloadavg(),
-        "pages": measure(app, clients, args.requests),
-        "load_after": os.getloadavg(),
-    }
+    result = {"database": database, **counts, "seed_s": seed_s}
+    under_load(result, "pages", lambda: measure(app, clients, args.requests))
     if args.export:
         result["export"] = export_once(clients["admin"])
     s.engine.dispose()
@@ -240,18 +229,15 @@ def run(database: str, url: str, args: argparse.Namespace, tmp: Path) -> dict[st
 
 
 def report(r: dict[str, Any]) -> None:
-    load = " → ".join(f"{x[0]:.1f}" for x in (r["load_before"], r["load_after"]))
     print(
         f"\n== {r['database']}: {r['organisations']:,} organisations, {r['roster']:,} roster members "
         f"({r['confirmed']:,} confirmed), {r['study_days']:,} study days, {r['points_rows']:,} points rows "
-        f"(seeded in {r['seed_s']:.1f} s); load average {load} on {os.cpu_count()} CPUs"
+        f"(seeded in {r['seed_s']:.1f} s); {load_average(r)}"
     )
     base = r["pages"]["home (baseline)"]["median_ms"]
     for name, v in r["pages"].items():
-        warm = name.endswith("warm")
-        verdict = ("  ok" if max(v["median_ms"], v["p95_ms"]) < TARGET_MS else "  MISSED") if warm else ""
         extra = "" if "baseline" in name else f"  (+{v['median_ms'] - base:.1f} over baseline)"
-        print(f"  {name:<40} median {v['median_ms']:7.1f} ms  p95 {v['p95_ms']:7.1f} ms{extra}{verdict}")
+        print(timing_line(name, v, 40, extra, TARGET_MS if name.endswith("warm") else None))
     if "export" in r:
         print(f"  Excel export, whole park, this month: {r['export']['seconds']:.2f} s, {r['export']['kb']:.0f} kB")
 
@@ -261,26 +247,12 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=5000)
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=20, help="timed requests per case")
-    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
-    parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL bench database (emptied)")
+    database_args(parser, PG_URL)
     parser.add_argument("--export", action="store_true", help="also time one Excel export")
     args = parser.parse_args()
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.only != "postgresql":
-            results.append(run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args, Path(tmp)))
-            report(results[-1])
-        if args.only != "sqlite":
-            try:
-                url = pg_database(args.pg_url)
-            except OperationalError as exc:
-                print(f"\n== postgresql: skipped, {args.pg_url} did not answer ({exc.__class__.__name__})")
-            else:
-                results.append(run("postgresql", url, args, Path(tmp)))
-                report(results[-1])
+    results = each_database(args, run, report)
     print(f"\ntarget: median and p95 < {TARGET_MS:.0f} ms for every warm case")
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+    save(OUT, results, default=str)
 
 
 if __name__ == "__main__":

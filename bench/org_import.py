@@ -20,14 +20,13 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import random
 import sys
 import tempfile
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,9 +36,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import psutil  # noqa: E402
+from bench_db import DISTRICTS, database_args, each_database, save  # noqa: E402
 from openpyxl import load_workbook  # noqa: E402
-from sqlalchemy import create_engine, delete, func, insert, inspect, select, text  # noqa: E402
-from sqlalchemy.exc import OperationalError  # noqa: E402
+from sqlalchemy import delete, func, insert, select, text  # noqa: E402
 from webhook_env import local_app  # noqa: E402
 
 from bot.core.organisations import (  # noqa: E402
@@ -55,7 +54,6 @@ from handlers.orgs.sheets import ORG, ORG_COLUMNS, ROSTER, ROSTER_COLUMNS, csv_b
 OUT = ROOT / "bench" / "out" / "org_import.json"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench_imp"
 TARGET_S = 60.0
-DISTRICTS = [f"第{n}片区" for n in "一二三四五六七八九十"]
 CATEGORIES = ["正式党员"] * 6 + ["预备党员", "发展对象", "入党积极分子"]
 POSTS = ["书记", "副书记", "组织委员", "宣传委员", "纪检委员", "青年委员", "党小组长"]
 
@@ -198,6 +196,7 @@ def imported(s: Any, cfg: OrganisationsConfig, data: bytes, kind: str, fmt: str)
 
 
 def run(name: str, url: str, args: argparse.Namespace, tmp: Path, made: dict[str, Any]) -> dict[str, Any]:
+    (tmp / name).mkdir()
     app = local_app(tmp / name, 5997, database_url=url)
     s = app.extensions["bot"]
     cfg = OrganisationsConfig.of(s.settings)  # config.yaml's 片区 are the ten DISTRICTS
@@ -249,50 +248,20 @@ def report(r: dict[str, Any]) -> None:
     print(f"  in the database: {r['rows_in_db']}")
 
 
-def pg_database(url: str) -> str:
-    """The bench database at `url`, created if missing and emptied."""
-    name = url.rsplit("/", 1)[1]
-    with create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT").connect() as conn:
-        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for table in inspect(conn).get_table_names():
-            conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
-    engine.dispose()
-    return url
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--orgs", type=int, default=5_000)
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
-    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
-    parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL bench database (emptied)")
+    database_args(parser, PG_URL)
     args = parser.parse_args()
-    results = []
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         made = files(args, Path(tmp))
         print(f"files generated in {time.perf_counter() - started:.1f} s: tree {len(made['tree']) / 2**20:.1f} MB, "
               f"roster {len(made['roster']) / 2**20:.1f} MB ({args.format})")  # fmt: skip
-        jobs: list[tuple[str, Callable[[], str]]] = []
-        if args.only != "postgresql":
-            jobs.append(("sqlite", lambda: f"sqlite:///{Path(tmp) / 'bench.db'}"))
-        if args.only != "sqlite":
-            jobs.append(("postgresql", lambda: pg_database(args.pg_url)))
-        for name, url in jobs:
-            try:
-                where = url()
-            except OperationalError as exc:
-                print(f"\n== {name}: skipped, {args.pg_url} did not answer ({exc.__class__.__name__})")
-                continue
-            (Path(tmp) / name).mkdir()
-            results.append(run(name, where, args, Path(tmp), made))
-            report(results[-1])
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+        results = each_database(args, lambda *job: run(*job, made), report, Path(tmp))
+    save(OUT, results)
 
 
 if __name__ == "__main__":

@@ -15,14 +15,8 @@ computed afresh, are shown too) and writes bench/out/org_tree.json.
 from __future__ import annotations
 
 import argparse
-import json
-import math
-import os
 import random
-import re
-import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -32,8 +26,23 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, inspect, text  # noqa: E402
-from sqlalchemy.exc import OperationalError  # noqa: E402
+from bench_db import (  # noqa: E402
+    DISTRICTS,
+    PASSWORD,
+    analyze,
+    bulk_insert,
+    database_args,
+    each_database,
+    in_turns,
+    load_average,
+    logged_in,
+    save,
+    summary,
+    timed,
+    timing_line,
+    under_load,
+)
+from sqlalchemy import text  # noqa: E402
 from webhook_env import local_app  # noqa: E402
 
 from bot.console.accounts import create_account  # noqa: E402
@@ -44,9 +53,6 @@ from handlers.orgs.tree import bump  # noqa: E402
 OUT = ROOT / "bench" / "out" / "org_tree.json"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench_tree"  # the bench database (emptied each run)
 TARGET_MS = 300.0  # median and p95 of the tree pages
-PASSWORD = "bench password 42"
-TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-DISTRICTS = [f"第{n}片区" for n in "一二三四五六七八九十"]
 
 
 # ----- seeding ---------------------------------------------------------------------------------------------
@@ -133,45 +139,23 @@ def seed(app: Any, orgs: int, members: int) -> float:
                 }
             )
     with s.engine.begin() as conn:
-        for table, rows in ((Organisation, tree), (RosterMember, roster), (Membership, bindings)):
-            for i in range(0, len(rows), 10_000):
-                conn.execute(insert(table), rows[i : i + 10_000])
+        bulk_insert(conn, ((Organisation, tree), (RosterMember, roster), (Membership, bindings)))
         if s.engine.dialect.name == "postgresql":
             for table in ("organisations", "roster_members"):
                 conn.execute(text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
-    with s.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE" if s.engine.dialect.name == "postgresql" else "ANALYZE"))
+    analyze(s.engine)
     return time.perf_counter() - started
 
 
 # ----- app and clients -------------------------------------------------------------------------------------
 
 
-def pg_database(url: str) -> str:
-    """The bench database at `url`, created if missing and emptied."""
-    name = url.rsplit("/", 1)[1]
-    with create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT").connect() as conn:
-        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for table in inspect(conn).get_table_names():
-            conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
-    engine.dispose()
-    return url
-
-
 def signed_in(app: Any, username: str, roles: list[str], organisation_id: int | None = None) -> Any:
     s = app.extensions["bot"]
     with s.sessions() as db:
-        account = create_account(db, username, PASSWORD, roles)
-        account.organisation_id = organisation_id
+        create_account(db, username, PASSWORD, roles, organisation_id=organisation_id)  # scoped roles need theirs
         db.commit()
-    client = app.test_client()
-    token = TOKEN.search(client.get("/console/login").get_data(as_text=True)).group(1)
-    response = client.post("/console/login", data={"csrf_token": token, "username": username, "password": PASSWORD})
-    assert response.status_code == 302, f"login of {username} failed: {response.status_code}"
-    return client
+    return logged_in(app, username)
 
 
 # ----- timing ----------------------------------------------------------------------------------------------
@@ -192,14 +176,6 @@ CASES = {  # name → (who, path, query); "cold": the counts cache invalidated b
 }
 
 
-def timed(client: Any, path: str, query: dict[str, str]) -> float:
-    started = time.perf_counter()
-    response = client.get(path, query_string=query)
-    elapsed = time.perf_counter() - started
-    assert response.status_code == 200, f"{path} {query}: {response.status_code}"
-    return elapsed * 1000
-
-
 def count_query(app: Any) -> float:
     """The bare baseline: SELECT count(*) FROM organisations on the app's engine (ms)."""
     s = app.extensions["bot"]
@@ -207,11 +183,6 @@ def count_query(app: Any) -> float:
     with s.sessions() as db:
         db.execute(text("SELECT count(*) FROM organisations")).scalar_one()
     return (time.perf_counter() - started) * 1000
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
 
 
 def measure(app: Any, clients: dict[str, Any], requests: int) -> dict[str, dict[str, Any]]:
@@ -225,15 +196,8 @@ def measure(app: Any, clients: dict[str, Any], requests: int) -> dict[str, dict[
             runs[name] = lambda c=clients[who], p=path, q=query: timed(c, p, q)
     samples: dict[str, list[float]] = {name: [] for name in [*runs, *cold]}
     for group in (runs, cold):
-        for round_ in range(requests + 2):
-            for name, run in group.items():
-                ms = run()
-                if round_ >= 2:
-                    samples[name].append(ms)
-    return {
-        name: {"median_ms": statistics.median(v), "p95_ms": percentile(v, 95), "requests": len(v)}
-        for name, v in samples.items()
-    }
+        in_turns(group, requests, samples)
+    return summary(samples)
 
 
 def export_once(client: Any) -> dict[str, float]:
@@ -253,15 +217,8 @@ def run(database: str, url: str, args: argparse.Namespace, tmp: Path) -> dict[st
         "editor": signed_in(app, "wang", ["editor"]),
         "secretary": signed_in(app, "pq", ["secretary"], organisation_id=2),  # the first 片区党委
     }
-    result = {
-        "database": database,
-        "orgs": args.orgs,
-        "members": args.members,
-        "seed_s": seed_s,
-        "load_before": os.getloadavg(),
-        "pages": measure(app, clients, args.requests),
-        "load_after": os.getloadavg(),
-    }
+    result = {"database": database, "orgs": args.orgs, "members": args.members, "seed_s": seed_s}
+    under_load(result, "pages", lambda: measure(app, clients, args.requests))
     if args.export:
         result["export"] = export_once(clients["admin"])
     s.engine.dispose()
@@ -269,17 +226,15 @@ def run(database: str, url: str, args: argparse.Namespace, tmp: Path) -> dict[st
 
 
 def report(r: dict[str, Any]) -> None:
-    load = " → ".join(f"{x[0]:.1f}" for x in (r["load_before"], r["load_after"]))
     print(
         f"\n== {r['database']}: {r['orgs']:,} organisations, {r['members']:,} members (seeded in {r['seed_s']:.1f} s); "
-        f"load average {load} on {os.cpu_count()} CPUs"
+        + load_average(r)
     )
     home = r["pages"]["home page (baseline)"]["median_ms"]
     for name, v in r["pages"].items():
-        target = name.startswith("tree") and not name.endswith("cold")
-        verdict = ("  ok" if max(v["median_ms"], v["p95_ms"]) < TARGET_MS else "  MISSED") if target else ""
+        target = TARGET_MS if name.startswith("tree") and not name.endswith("cold") else None
         extra = "" if "baseline" in name else f"  (+{v['median_ms'] - home:.1f} over the home page)"
-        print(f"  {name:<46} median {v['median_ms']:7.1f} ms  p95 {v['p95_ms']:7.1f} ms{extra}{verdict}")
+        print(timing_line(name, v, 46, extra, target))
     if "export" in r:
         print(f"  masked Excel export of the whole roster: {r['export']['seconds']:.1f} s, {r['export']['mb']:.1f} MB")
 
@@ -289,26 +244,12 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=5000)
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=15, help="timed requests per case")
-    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
-    parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL bench database (emptied)")
+    database_args(parser, PG_URL)
     parser.add_argument("--export", action="store_true", help="also time one masked export of the whole roster")
     args = parser.parse_args()
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.only != "postgresql":
-            results.append(run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args, Path(tmp)))
-            report(results[-1])
-        if args.only != "sqlite":
-            try:
-                url = pg_database(args.pg_url)
-            except OperationalError as exc:
-                print(f"\n== postgresql: skipped, {args.pg_url} did not answer ({exc.__class__.__name__})")
-            else:
-                results.append(run("postgresql", url, args, Path(tmp)))
-                report(results[-1])
+    results = each_database(args, run, report)
     print(f"\ntarget: median and p95 < {TARGET_MS:.0f} ms for every warm tree page")
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    save(OUT, results)
 
 
 if __name__ == "__main__":

@@ -18,14 +18,8 @@ import argparse
 import contextlib
 import ctypes
 import gc
-import json
-import math
-import os
 import random
-import re
-import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -37,8 +31,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
-from sqlalchemy import create_engine, insert, inspect, text  # noqa: E402
-from sqlalchemy.exc import OperationalError  # noqa: E402
+from bench_db import (  # noqa: E402
+    DISTRICTS,
+    PASSWORD,
+    analyze,
+    database_args,
+    each_database,
+    in_turns,
+    load_average,
+    logged_in,
+    save,
+    summary,
+    timed,
+    timing_line,
+    under_load,
+)
+from sqlalchemy import insert  # noqa: E402
 from webhook_env import local_app  # noqa: E402
 
 from bot.console.accounts import create_account  # noqa: E402
@@ -49,9 +57,6 @@ from handlers.tickets.stats import CACHE_KEY  # noqa: E402
 OUT = ROOT / "bench" / "out" / "tickets_pages.json"  # results file
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench"  # the bench database (emptied each run)
 TARGET_MS = 200.0  # median and p95 of every ticket page
-PASSWORD = "bench password 42"
-TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-DISTRICTS = [f"第{n}片区" for n in "一二三四五六七八九十"]  # the park's 10 党建工作片区
 PLACES = [
     "三一重工",
     "山河智能",
@@ -174,26 +179,11 @@ def seed(app: Any, count: int) -> float:
     with s.engine.begin() as conn:
         for i in range(0, count, 10_000):
             conn.execute(insert(Ticket), rows[i : i + 10_000])
-    with s.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE tickets" if s.engine.dialect.name == "postgresql" else "ANALYZE"))
+    analyze(s.engine, "tickets")
     return time.perf_counter() - started
 
 
 # ----- app and clients -------------------------------------------------------------------------------------
-
-
-def pg_database(url: str) -> str:
-    """The bench database at `url`, created if missing and emptied."""
-    name = url.rsplit("/", 1)[1]
-    with create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT").connect() as conn:
-        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for table in inspect(conn).get_table_names():
-            conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
-    engine.dispose()
-    return url
 
 
 def make_app(tmp: Path, database_url: str) -> Any:
@@ -208,11 +198,7 @@ def signed_in(app: Any, username: str, roles: list[str], department: str | None 
         account = create_account(db, username, PASSWORD, roles)
         account.department = department
         db.commit()
-    client = app.test_client()
-    token = TOKEN.search(client.get("/console/login").get_data(as_text=True)).group(1)
-    response = client.post("/console/login", data={"csrf_token": token, "username": username, "password": PASSWORD})
-    assert response.status_code == 302, f"login of {username} failed: {response.status_code}"
-    return client
+    return logged_in(app, username)
 
 
 # ----- timing ----------------------------------------------------------------------------------------------
@@ -244,20 +230,6 @@ def ready(client: Any, path: str) -> bool:
     return response.status_code == 200 and "建设中" not in response.get_data(as_text=True)[:2000]
 
 
-def timed(client: Any, path: str, query: dict[str, str]) -> float:
-    started = time.perf_counter()
-    response = client.get(path, query_string=query)
-    elapsed = time.perf_counter() - started
-    assert response.status_code == 200, f"{path} {query}: {response.status_code}"
-    return elapsed * 1000
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
-
-
 def uncached(cache: Any) -> None:
     """Empty the dashboard's figures cache (handlers.tickets.stats.cached_report)."""
     keys = list(cache.scan_iter(CACHE_KEY + "*"))
@@ -283,15 +255,8 @@ def measure(app: Any, clients: dict[str, Any], requests: int) -> dict[str, dict[
             else:
                 runs[f"{who} · {name}"] = lambda c=client, p=path, q=q: timed(c, p, q)
     samples: dict[str, list[float]] = {name: [] for name in runs}
-    for round_ in range(requests + 2):
-        for name, run in runs.items():
-            ms = run()
-            if round_ >= 2:  # two warm-up rounds
-                samples[name].append(ms)
-    result = {
-        name: {"median_ms": statistics.median(v), "p95_ms": percentile(v, 95), "requests": len(v)}
-        for name, v in samples.items()
-    }
+    in_turns(runs, requests, samples)
+    result = summary(samples)
     for name in skipped:
         result[name] = {"skipped": "page not built yet (stub)"}
     return result
@@ -330,14 +295,8 @@ def run(database: str, url: str, args: argparse.Namespace, tmp: Path) -> dict[st
         "admin": signed_in(app, "root", ["admin"]),
         "caseworker": signed_in(app, "li", ["caseworker"], department="renshe"),
     }
-    result = {
-        "database": database,
-        "tickets": args.tickets,
-        "seed_s": seed_s,
-        "load_before": os.getloadavg(),
-        "pages": measure(app, clients, args.requests),
-        "load_after": os.getloadavg(),
-    }
+    result = {"database": database, "tickets": args.tickets, "seed_s": seed_s}
+    under_load(result, "pages", lambda: measure(app, clients, args.requests))
     if args.export:
         result["export"] = export_once(clients["admin"])
     s.engine.dispose()
@@ -345,11 +304,7 @@ def run(database: str, url: str, args: argparse.Namespace, tmp: Path) -> dict[st
 
 
 def report(r: dict[str, Any]) -> None:
-    load = " → ".join(f"{x[0]:.1f}" for x in (r["load_before"], r["load_after"]))
-    print(
-        f"\n== {r['database']}: {r['tickets']:,} tickets (seeded in {r['seed_s']:.1f} s); load average {load} "
-        f"on {os.cpu_count()} CPUs"
-    )
+    print(f"\n== {r['database']}: {r['tickets']:,} tickets (seeded in {r['seed_s']:.1f} s); {load_average(r)}")
     base = {
         who: v["median_ms"] for name, v in r["pages"].items() if "baseline" in name for who in [name.split(" · ")[0]]
     }
@@ -357,10 +312,11 @@ def report(r: dict[str, Any]) -> None:
         if "skipped" in v:
             print(f"  {name:<42} skipped: {v['skipped']}")
             continue
-        who = name.split(" · ")[0]
-        verdict = "" if "baseline" in name else "  ok" if max(v["median_ms"], v["p95_ms"]) < TARGET_MS else "  MISSED"
-        extra = "" if "baseline" in name else f"  (+{v['median_ms'] - base.get(who, 0):.1f} over baseline)"
-        print(f"  {name:<42} median {v['median_ms']:7.1f} ms  p95 {v['p95_ms']:7.1f} ms{extra}{verdict}")
+        if "baseline" in name:
+            print(timing_line(name, v, 42))
+            continue
+        extra = f"  (+{v['median_ms'] - base.get(name.split(' · ')[0], 0):.1f} over baseline)"
+        print(timing_line(name, v, 42, extra, TARGET_MS))
     if "export" in r:
         e = r["export"]
         print(
@@ -373,26 +329,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=20, help="timed requests per case")
-    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
-    parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL bench database (emptied)")
+    database_args(parser, PG_URL)
     parser.add_argument("--export", action="store_true", help="also time one full Excel export")
     args = parser.parse_args()
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.only != "postgresql":
-            results.append(run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args, Path(tmp)))
-            report(results[-1])
-        if args.only != "sqlite":
-            try:
-                url = pg_database(args.pg_url)
-            except OperationalError as exc:
-                print(f"\n== postgresql: skipped, {args.pg_url} did not answer ({exc.__class__.__name__})")
-            else:
-                results.append(run("postgresql", url, args, Path(tmp)))
-                report(results[-1])
+    results = each_database(args, run, report)
     print(f"\ntarget: median and p95 < {TARGET_MS:.0f} ms for every queue and dashboard case")
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    save(OUT, results)
 
 
 if __name__ == "__main__":
