@@ -3,7 +3,7 @@ replies, attendance (marked by hand), corrections, minutes and photos. Every rou
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -60,7 +60,7 @@ def checked() -> None:
 def local_time(value: str) -> datetime | None:
     """A datetime-local field (China time) or typed text, as an aware moment."""
     try:
-        return datetime.fromisoformat(value.strip()).replace(tzinfo=TZ)
+        return datetime.fromisoformat(value.strip()).replace(tzinfo=TZ).astimezone(UTC)
     except ValueError:
         return meetings.parse_time(value)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -274,7 +274,7 @@ def parse_time(text: str, now: datetime | None = None) -> datetime | None:
         return None
     if not found["y"] and moment < local_now - timedelta(days=1):
         moment = moment.replace(year=year + 1)
-    return moment.astimezone(aware(utcnow()).tzinfo)
+    return moment.astimezone(UTC)
 
 
 def shown(when: datetime) -> str:

@@ -82,13 +82,10 @@ def send_all(services: Services, meeting_id: int, kind_name: str, when: str) -> 
             )
         ).all()
         ids = [r.member_id for r in rows if r.member_id is not None]
-        openids = dict(
-            db.execute(
-                select(Membership.member_id, Membership.openid).where(
-                    Membership.member_id.in_(ids), Membership.status == BOUND
-                )
-            ).tuples()
+        bound = select(Membership.member_id, Membership.openid).where(
+            Membership.member_id.in_(ids), Membership.status == BOUND
         )
+        openids = {member_id: openid for member_id, openid in db.execute(bound)}
         for row in rows:
             openid = openids.get(row.member_id)
             row.notice = deliver(services, openid, text, data) if openid else UNREACHED
