@@ -14,7 +14,7 @@ from bot.console import audit
 from bot.console.forms import ActionForm
 from bot.console.scope import require_in_scope, scope_root_of
 from bot.console.web import current, db, role_required, services
-from bot.core.clock import TZ
+from bot.core.clock import TZ, china
 from bot.core.organisations import Organisation, RosterMember, mask_name
 from handlers.orglife import media, meetings, notices
 from handlers.orglife.config import OrgLifeConfig
@@ -147,7 +147,7 @@ def show(meeting_id: int) -> str:
         photos=media.photos(db(), meeting.id),
         form=ActionForm(),
         shown=meetings.shown,
-        local=meeting.starts_at.astimezone(TZ).strftime("%Y-%m-%dT%H:%M"),
+        local=china(meeting.starts_at).strftime("%Y-%m-%dT%H:%M"),
         statuses=meetings.STATUS_NAMES,
         notice_names=notices.NOTICE_NAMES,
         checkin=checkin,

@@ -61,7 +61,9 @@ def test_pages_outside_the_scope_are_404(client, services):
     login(client, "shuji")
     assert client.get(f"/console/meetings/{other}").status_code == 404
     token = csrf_token(client, "/console/meetings/")
-    assert client.post(f"/console/meetings/{other}/correct", data={"csrf_token": token, "topic": "x"}).status_code == 404
+    assert (
+        client.post(f"/console/meetings/{other}/correct", data={"csrf_token": token, "topic": "x"}).status_code == 404
+    )
     assert "测试乙公司党支部" not in client.get("/console/meetings/").get_data(as_text=True)
     assert meeting(services, other).topic == "测试学习主题"
 
