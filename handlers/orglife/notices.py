@@ -30,6 +30,7 @@ WAITING_KEY = "orglife:waiting:{}"  # Redis list: notices waiting for the person
 WAITING_TTL = 14 * 86400
 WAITING_MAX = 20
 RESENT = "【补发】"
+COMMIT_EVERY = 50  # notices recorded per commit
 
 
 def text_of(meeting: Meeting, org_name: str, kind_name: str, when: str) -> str:
@@ -86,11 +87,13 @@ def send_all(services: Services, meeting_id: int, kind_name: str, when: str) -> 
             Membership.member_id.in_(ids), Membership.status == BOUND
         )
         openids = {member_id: openid for member_id, openid in db.execute(bound)}
-        for row in rows:
+        for i, row in enumerate(rows, 1):
             openid = openids.get(row.member_id)
             row.notice = deliver(services, openid, text, data) if openid else UNREACHED
             tally[row.notice] = tally.get(row.notice, 0) + 1
-            db.commit()
+            if i % COMMIT_EVERY == 0:
+                db.commit()  # progress kept: a crash re-sends at most this many (rows with notice set are skipped)
+        db.commit()
     return tally
 
 
