@@ -1,6 +1,8 @@
 """Organisation life: 三会一课 planned, noticed and checked in by QR code; compliance; task lists; the assessment."""
 
-from bot.core.feature import Feature, NavEntry
+from bot.core.feature import Feature, Job, NavEntry
+
+EVERY_10_MIN = lambda _settings: {"trigger": "interval", "seconds": 600}  # noqa: E731 - a job trigger
 
 FEATURE = Feature(
     name="orglife",
@@ -8,6 +10,9 @@ FEATURE = Feature(
     routers=("handlers.orglife.chat:router",),  # 安排会议, 确认参加 / 请假, 上传会议材料
     blueprints=("handlers.orglife.console:bp",),  # /console/meetings: plan, notices, record, photos
     nav=(NavEntry("组织生活", "console.meetings.index", roles=("editor", "secretary", "instructor"), order=27),),
+    jobs=(  # photos sent in chat that a failure or a restart left uncopied (every 10 minutes)
+        Job("meeting-media", "handlers.orglife.media:retry_pending", EVERY_10_MIN),
+    ),
     window_observers=("handlers.orglife.notices:on_message",),  # meeting notices that waited for the 48 h window
     help_hooks=("handlers.orglife.chat:still_open",),
     config_checks=("handlers.orglife.config:check",),

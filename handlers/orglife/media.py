@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, select
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.core.clock import aware, day_of, utcnow
@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 MAX_BYTES = 10 * 1024 * 1024  # the largest photo kept (WeChat's own limit for images)
 IMAGE_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG", "image/gif": b"GIF8", "image/webp": b"RIFF"}
 UPLOAD_DAYS = 7  # default: photos accepted from the meeting day to this many days after (orglife.material_days)
+LIFETIME = timedelta(days=3)  # how long WeChat keeps a received message's media
+FINAL_ERRORS = ("expired", "not_image", "too_large")  # not retried
+RETRY_BATCH = 100
 log = logging.getLogger(__name__)
 
 
@@ -107,6 +110,24 @@ def _safe_fetch(services: Services, row_id: int) -> None:
         fetch_one(services, row_id)
     except Exception:  # noqa: BLE001 - background: log it; the page shows the photo as not copied
         log.exception("meeting photo %s not copied", row_id)
+
+
+def retry_pending(services: Services) -> int:
+    """The scheduler's job: copy photos a failure or a restart left behind (last 3 days, not expired); copied."""
+    since = utcnow() - LIFETIME
+    with services.sessions() as db:
+        ids = db.scalars(
+            select(MeetingMedia.id)
+            .where(
+                MeetingMedia.fetched_at.is_(None),
+                MeetingMedia.media_id.is_not(None),
+                MeetingMedia.created_at > since,
+                or_(MeetingMedia.error.is_(None), MeetingMedia.error.not_in(FINAL_ERRORS)),
+            )
+            .order_by(MeetingMedia.id)
+            .limit(RETRY_BATCH)
+        ).all()
+    return sum(fetch_one(services, row_id) for row_id in ids)
 
 
 def photos(db: Session, meeting_id: int) -> list[MeetingMedia]:

@@ -8,7 +8,7 @@ import io
 from sqlalchemy import select
 
 from bot.core.clock import utcnow
-from handlers.orglife import meetings
+from handlers.orglife import media, meetings
 from handlers.orglife.media import MeetingMedia
 from handlers.orglife.models import CANCELLED, HELD, LEAVE, PLANNED, Attendance
 from tests.console.console_helpers import csrf_token, login
@@ -128,3 +128,18 @@ def test_photos_from_the_secretarys_phone(wxo, services, emu, wait_for):
     with services.sessions() as db:
         [row] = db.scalars(select(MeetingMedia)).all()
         assert (row.meeting_id, row.added_by, row.content_type) == (meeting_id, "wechat:shuji", "image/png")
+
+
+def test_the_retry_job_copies_what_was_left(live, services, emu):
+    ids = branch(services)
+    meeting_id = plan(services, ids["orgs"]["a1"], hours=-2)
+    image = emu.add_media("image", PNG, "image/png")
+    with services.sessions() as db:
+        db.add(MeetingMedia(meeting_id=meeting_id, media_id=image, added_by="wechat:test"))
+        db.add(MeetingMedia(meeting_id=meeting_id, media_id="unknown-id", added_by="wechat:test"))
+        db.commit()
+    assert media.retry_pending(services) == 1
+    with services.sessions() as db:
+        got = {r.media_id: (r.fetched_at is not None, r.error) for r in db.scalars(select(MeetingMedia))}
+    assert got[image] == (True, None) and got["unknown-id"][0] is False
+    assert media.retry_pending(services) == 0
