@@ -91,3 +91,18 @@ def test_a_bound_secretary_plans_in_chat(wxo, services, emu):
         assert made.planned_by == "wechat:shuji"
     assert set(rows(services, made.id)) == {ids["zuzhang"], ids["xiaozu"]}
     assert audits(services, "meeting.plan")[0].actor == "shuji"
+
+
+def test_help_lists_the_commands_and_fits(wx, user):
+    text = wx.text(user, "帮助").text
+    assert "安排会议" in text and "请假 原因" in text and len(text.encode()) <= 2047
+
+
+def test_help_mid_dialog_and_cancel(wxo, services, emu):
+    branch(services)
+    boss = emu.create_user(subscribed=True)["openid"]
+    secretary(services, "shuji", "T111", boss)
+    wxo.text(boss, "安排会议")
+    assert "正在安排会议" in wxo.text(boss, "帮助").text
+    wxo.text(boss, "取消")
+    assert "党员认证" in wxo.text(boss, "我的认证").text  # the dialog is closed: texts route as usual
