@@ -143,3 +143,13 @@ def test_the_retry_job_copies_what_was_left(live, services, emu):
         got = {r.media_id: (r.fetched_at is not None, r.error) for r in db.scalars(select(MeetingMedia))}
     assert got[image] == (True, None) and got["unknown-id"][0] is False
     assert media.retry_pending(services) == 0
+
+
+def test_editors_see_masked_names_and_each_view_is_audited(editor, services):
+    ids = branch(services)
+    meeting_id = plan(services, ids["orgs"]["a1"], "zhiwei_hui")
+    html = editor.get(page(meeting_id)).get_data(as_text=True)
+    assert "测试书记" not in html and "测**记" in html
+    [entry] = audits(services, "meeting.view")
+    assert entry.target == str(meeting_id) and set(entry.details["members"]) == {ids["shuji"], ids["zuzhi"]}
+    assert "测试书记" not in str(entry.details)
