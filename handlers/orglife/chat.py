@@ -3,6 +3,7 @@ notice with 确认参加 or 请假 原因."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -193,7 +194,10 @@ def confirm(msg: Message, ctx: Context) -> str:
     return reply_to(ctx, CONFIRMED, "")
 
 
-@router.regex(r"^请假")
+LEAVE_RE = re.compile(r"^请假(?:[\s:：，,]|$)")  # 「请假 原因」 / 「请假：原因」, not 「请假条怎么写」
+
+
+@router.on(lambda msg, ctx: msg.type == "text" and LEAVE_RE.match(msg.text) is not None)
 def leave(msg: Message, ctx: Context) -> str:
     reason = msg.text.strip()[2:].strip(" ：:，,")
     if not reason:

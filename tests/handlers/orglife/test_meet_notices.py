@@ -79,3 +79,13 @@ def test_confirm_and_leave_with_a_reason(wxo, services, emu):
     assert "已请假" in wxo.text(member, "2").text
     assert rows(services, second)[ids["putong"]].leave_reason == "家中有事"
     assert rows(services, first)[ids["putong"]].leave_reason == "出差在外"
+
+
+def test_other_texts_about_leave_are_not_taken(wxo, services, emu):
+    ids = branch(services)
+    member = emu.create_user(subscribed=True)["openid"]
+    bind(services, member, ids["putong"])
+    meeting_id = plan(services, ids["orgs"]["a1"])
+    assert "已请假" not in wxo.text(member, "请假条怎么写").text
+    assert rows(services, meeting_id)[ids["putong"]].reply is None
+    assert "已请假" in wxo.text(member, "请假，身体不适").text
