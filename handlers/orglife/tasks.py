@@ -329,6 +329,26 @@ def completion(db: Session, year: int) -> dict[int, float]:
 
 
 # Reminders ---------------------------------------------------------------------------------------------------------
+def claim(db: Session, rows: list[tuple[int, str]], now: datetime) -> list[str]:
+    """Insert the notice rows of one organisation's reminder (all at once; one by one if another process took some);
+    the lines this process won."""
+    db.add_all(TaskNotice(report_id=report_id, kind="remind", sent_at=now) for report_id, _ in rows)
+    try:
+        db.commit()
+        return [line for _, line in rows]
+    except IntegrityError:  # another scheduler process got there first (for some or all)
+        db.rollback()
+    won = []
+    for report_id, line in rows:
+        db.add(TaskNotice(report_id=report_id, kind="remind", sent_at=now))
+        try:
+            db.commit()
+            won.append(line)
+        except IntegrityError:
+            db.rollback()
+    return won
+
+
 def remind(services: Services, now: datetime | None = None) -> int:
     """The scheduler's job: remind each organisation's bound secretary of tasks due within task_remind_days, once
     per report (a task_notices row is inserted first, so two scheduler processes cannot both send it)."""
@@ -349,16 +369,13 @@ def remind(services: Services, now: datetime | None = None) -> int:
             )
             .order_by(TaskReport.organisation_id, Task.due_on)
         ).all()
-        per_org: dict[int, list[str]] = {}
+        wanted: dict[int, list[tuple[int, str]]] = {}
         for report_id, org_id, title, due_on in due:
-            db.add(TaskNotice(report_id=report_id, kind="remind", sent_at=now))
-            try:
-                db.commit()
-            except IntegrityError:  # another scheduler process got there first
-                db.rollback()
-                continue
-            per_org.setdefault(org_id, []).append(f"· {title}（{due_on:%m月%d日}截止）")
+            wanted.setdefault(org_id, []).append((report_id, f"· {title}（{due_on:%m月%d日}截止）"))
+        per_org = {org_id: claim(db, rows, now) for org_id, rows in wanted.items()}
         for org_id, lines in per_org.items():
+            if not lines:
+                continue
             text = "【任务清单】以下任务即将到期，请按时完成并上报：\n" + "\n".join(lines) + "\n回复「任务清单」查看。"
             sent += tell(services, secretaries(db, org_id), text)
     if due:
