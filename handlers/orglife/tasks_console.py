@@ -48,7 +48,9 @@ class ReportForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
-    verdict = RadioField("验收", choices=[SelectChoice("accept", "通过"), SelectChoice("return", "退回")], default="accept")
+    verdict = RadioField(
+        "验收", choices=[SelectChoice("accept", "通过"), SelectChoice("return", "退回")], default="accept"
+    )
     comment = TextAreaField("意见（退回时必填）", validators=[Length(max=2000)])
 
 
