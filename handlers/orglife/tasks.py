@@ -43,6 +43,7 @@ REPORTABLE = (TODO, RETURNED, REPORTED)
 LABELS = {TODO: "待完成", REPORTED: "已上报", ACCEPTED: "已通过", RETURNED: "已退回"}
 MAX_PHOTOS = 9  # photos per report
 MAX_BYTES = 10 * 1024 * 1024  # the largest image WeChat keeps
+NO_GROUP = "（未划入指导小组）"
 
 
 class TaskError(ValueError):
@@ -284,8 +285,8 @@ class Counts:
     def rate(self) -> float | None:
         return self.counts[ACCEPTED] / self.issued if self.issued else None
 
-    def add(self, status: str, overdue: bool) -> None:
-        self.counts[status] = self.counts.get(status, 0) + 1
+    def add(self, status: str, n: int = 1, overdue: int = 0) -> None:
+        self.counts[status] = self.counts.get(status, 0) + n
         self.overdue += overdue
 
 
@@ -293,10 +294,14 @@ def progress(
     db: Session, root: Organisation | None, today: date, list_id: int | None = None
 ) -> tuple[list[Counts], list[Counts]]:
     """Per organisation (inside `root`) and per guidance group: counts, overdue (not done after the due date), rate."""
+    late = case((Task.due_on < today, 1), else_=0)
     query = (
-        select(TaskReport.status, Task.due_on, Organisation.id, Organisation.name, Organisation.guidance_group_id)
+        select(
+            Organisation.id, Organisation.name, Organisation.guidance_group_id, TaskReport.status, late, func.count()
+        )
         .join(Task, Task.id == TaskReport.task_id)
         .join(Organisation, Organisation.id == TaskReport.organisation_id)
+        .group_by(Organisation.id, Organisation.name, Organisation.guidance_group_id, TaskReport.status, late)
     )
     if root is not None:
         query = query.where(Organisation.path.startswith(root.path, autoescape=True))
@@ -305,11 +310,11 @@ def progress(
     groups = {g.id: g.name for g in db.scalars(select(GuidanceGroup))}
     by_org: dict[int, Counts] = {}
     by_group: dict[int | None, Counts] = {}
-    for status, due, org_id, name, group_id in db.execute(query):
-        late = status in (TODO, RETURNED) and due < today
-        by_org.setdefault(org_id, Counts(name, str(org_id))).add(status, late)
-        label = groups.get(group_id, "（未划入指导小组）") if group_id else "（未划入指导小组）"
-        by_group.setdefault(group_id, Counts(label, str(group_id or ""))).add(status, late)
+    for org_id, name, group_id, status, past_due, n in db.execute(query):
+        overdue = n if past_due and status in (TODO, RETURNED) else 0
+        by_org.setdefault(org_id, Counts(name, str(org_id))).add(status, n, overdue)
+        label = groups.get(group_id, NO_GROUP) if group_id else NO_GROUP
+        by_group.setdefault(group_id, Counts(label, str(group_id or ""))).add(status, n, overdue)
     return sorted(by_org.values(), key=lambda c: c.label), sorted(by_group.values(), key=lambda c: c.label)
 
 
