@@ -60,7 +60,7 @@ class TaskConfig:
 
     @classmethod
     def of(cls, settings: Any) -> TaskConfig:
-        return settings.feature(cls)  # type: ignore[no-any-return]
+        return settings.feature(cls)
 
     @classmethod
     def from_raw(cls, cfg: Mapping[str, Any] | None) -> TaskConfig:
