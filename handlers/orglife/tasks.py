@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, extract, func, select
 from sqlalchemy.exc import IntegrityError
@@ -386,25 +386,3 @@ def remind(services: Services, now: datetime | None = None) -> int:
     if due:
         log.info("task reminders: %d reports, %d messages", sum(len(v) for v in per_org.values()), sent)
     return sent
-
-
-# Excel export ------------------------------------------------------------------------------------------------------
-HEADERS = ("待完成", "已上报", "已通过", "已退回", "逾期", "下发数", "完成率")
-
-
-def write_workbook(out: IO[bytes], by_org: list[Counts], by_group: list[Counts]) -> int:
-    """The progress tables as an Excel workbook (aggregates only); the number of rows written."""
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    written = 0
-    for title, rows in (("按组织", by_org), ("按指导小组", by_group)):
-        sheet = book.create_sheet(title)
-        sheet.append([title[1:], *HEADERS])
-        for c in rows:
-            rate = round(c.rate, 4) if c.rate is not None else None
-            counts = [c.counts[s] for s in (TODO, REPORTED, ACCEPTED, RETURNED)]
-            sheet.append([c.label, *counts, c.overdue, c.issued, rate])
-            written += 1
-    book.save(out)
-    return written
