@@ -1,17 +1,41 @@
 """Organisation life: 三会一课 planned, noticed and checked in by QR code; compliance; task lists; the assessment."""
 
+from typing import Any
+
 from bot.core.feature import Feature, Job, NavEntry
 
 EVERY_10_MIN = lambda _settings: {"trigger": "interval", "seconds": 600}  # noqa: E731 - a job trigger
+ORG_ROLES = ("editor", "secretary", "instructor")  # (and admin) who see organisation life's console pages
+
+
+def _daily(hour: int, minute: int) -> Any:
+    """A cron trigger once a day (China time is the scheduler's zone)."""
+    return lambda settings: {"trigger": "cron", "hour": hour, "minute": minute}
+
 
 FEATURE = Feature(
     name="orglife",
-    models=("handlers.orglife.models", "handlers.orglife.media"),  # media: meeting_media (photos)
-    routers=("handlers.orglife.chat:router",),  # 安排会议, 确认参加 / 请假, 上传会议材料
-    blueprints=("handlers.orglife.console:bp",),  # /console/meetings: plan, notices, record, photos
-    nav=(NavEntry("组织生活", "console.meetings.index", roles=("editor", "secretary", "instructor"), order=27),),
-    jobs=(  # photos sent in chat that a failure or a restart left uncopied (every 10 minutes)
+    models=(
+        "handlers.orglife.models",
+        "handlers.orglife.media",  # meeting_media (photos)
+        "handlers.orglife.task_models",
+    ),
+    routers=(
+        "handlers.orglife.chat:router",  # 安排会议, 确认参加 / 请假, 上传会议材料
+        "handlers.orglife.task_chat:router",  # 任务清单, 完成任务 N, then the report's photos
+    ),
+    blueprints=(
+        "handlers.orglife.console:bp",  # /console/meetings: plan, notices, record, photos
+        "handlers.orglife.tasks_console:bp",  # /console/tasks: issue, report, accept/return, progress
+    ),
+    nav=(
+        NavEntry("组织生活", "console.meetings.index", roles=ORG_ROLES, order=27),
+        NavEntry("任务清单", "console.tasks.index", roles=ORG_ROLES, order=29),
+    ),
+    jobs=(
+        # photos sent in chat that a failure or a restart left uncopied (every 10 minutes)
         Job("meeting-media", "handlers.orglife.media:retry_pending", EVERY_10_MIN),
+        Job("task-reminders", "handlers.orglife.tasks:remind", _daily(9, 0)),
     ),
     window_observers=("handlers.orglife.notices:on_message",),  # meeting notices that waited for the 48 h window
     help_hooks=("handlers.orglife.chat:still_open",),
@@ -23,6 +47,14 @@ FEATURE = Feature(
         "meeting.mark": "手工标记出席",
         "meeting.correct": "修改会议记录",
         "meeting.media": "上传会议照片",
+        "task.issue": "下发任务清单",
+        "task.report": "上报任务完成情况",
+        "task.accept": "任务验收通过",
+        "task.return": "任务退回",
+        "task.export": "导出任务清单进度",
     },
-    help=((30, "书记回复「安排会议」安排组织生活，「上传会议材料」上传会议照片；党员回复「确认参加」或「请假 原因」"),),
+    help=(
+        (30, "书记回复「安排会议」安排组织生活，「上传会议材料」上传会议照片；党员回复「确认参加」或「请假 原因」"),
+        (40, "「任务清单」党组织书记查看本组织的任务，「完成任务 序号 完成情况」上报"),
+    ),
 )

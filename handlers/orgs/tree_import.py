@@ -243,6 +243,8 @@ OTHER_REFERENCES = (
     ("tickets", "organisation_id"),
     ("meetings", "organisation_id"),
     ("meetings", "group_id"),
+    ("task_reports", "organisation_id"),
+    ("task_lists", "scope_id"),
 )
 
 

@@ -1,6 +1,6 @@
 """meeting media (photos of a meeting, uploaded or copied from WeChat)
 
-Revision ID: 0015meet
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-01 19:20:00
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-01 19:20:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015meet"
+revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
