@@ -10,8 +10,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.console.accounts import create_account
 from bot.core.clock import utcnow
+from bot.core.organisations import Organisation
 from handlers.orglife.models import EXPECTED, PLANNED, Attendance, Meeting
+from tests.console.console_helpers import PASSWORD
 from tests.org_helpers import add_member, confirm, small_tree
 
 
@@ -66,3 +69,12 @@ def rows(services: Any, meeting_id: int) -> list[Attendance]:
 
 def attended(services: Any, meeting_id: int) -> list[Attendance]:
     return [r for r in rows(services, meeting_id) if r.attended_at is not None]
+
+
+def scoped_account(services: Any, username: str, org_code: str | None, role: str = "secretary") -> int:
+    """A console account with `role`, scoped to the organisation `org_code` (None: the whole park)."""
+    with services.sessions() as db:
+        org_id = db.scalar(select(Organisation.id).where(Organisation.code == org_code)) if org_code else None
+        account = create_account(db, username, PASSWORD, [role], organisation_id=org_id)
+        db.commit()
+        return account.id
