@@ -11,7 +11,8 @@ server still handles them) and SimClient sends the same request again; a share o
 the same moment (two threads, the identical event: WeChat's retry racing the first attempt) and a share three
 times in a row. Checked: every member attended exactly once (0 lost, 0 duplicated, no extra row), every reply is
 签到成功 / 您已签到 (or "success" for a racing retry still waiting). Baseline in the same run, alternating with the
-scans slice by slice: as many 帮助 turns from the same users. Prints the figures and writes bench/out/checkin.json.
+scans slice by slice: as many 帮助 turns from the same users, and as many SCANs of a code no feature knows.
+Prints the figures and writes bench/out/checkin.json.
 """
 
 from __future__ import annotations
@@ -133,6 +134,14 @@ def scan_one(client: Client, openid: str, scene: str, copies: int, twin: Any, ta
         post(client, n == 0)
 
 
+def other_scene(client: Client, openid: str, tally: Tally) -> None:
+    """The second baseline: a SCAN of a code no feature knows (欢迎回来): the event's own cost without check-in."""
+    t0 = time.perf_counter()
+    ex = client.post(client.build(openid, "event", Event="SCAN", EventKey="bench-poster"))
+    ok = ex.status == 200 and "欢迎回来" in (ex.text or "")
+    tally.note(time.perf_counter() - t0, ex.attempts, None if ok else f"SCAN: {ex.status}")
+
+
 def help_one(client: Client, openid: str, tally: Tally) -> None:
     t0 = time.perf_counter()
     ex = client.post(client.build(openid, "text", Content="帮助"))
@@ -193,7 +202,7 @@ def run(name: str, database_url: str, args: argparse.Namespace, tmp: Path) -> di
         o: 2 if (r := rng.random()) < args.twice_share else 3 if r < args.twice_share + args.thrice_share else 1
         for o in order
     }
-    scans, base, scan_s, base_s = Tally(), Tally(), 0.0, 0.0
+    scans, base, other, scan_s, base_s = Tally(), Tally(), Tally(), 0.0, 0.0
     twins = ThreadPoolExecutor(args.threads)
     scene = f"mt:{meeting_id}"
     for part in (order[i :: args.slices] for i in range(args.slices)):
@@ -205,6 +214,12 @@ def run(name: str, database_url: str, args: argparse.Namespace, tmp: Path) -> di
         )
         base_s += phase(
             part, args.threads, lambda c, o: help_one(c, o, base), lambda i: Client(hook, settings, args.retry_share, i)
+        )
+        phase(
+            part,
+            args.threads,
+            lambda c, o: other_scene(c, o, other),
+            lambda i: Client(hook, settings, args.retry_share, i),
         )
     twins.shutdown()
     time.sleep(1)  # racing retries handed off to the background finish
@@ -228,6 +243,7 @@ def run(name: str, database_url: str, args: argparse.Namespace, tmp: Path) -> di
             **db,
         },
         "baseline": {"turns": base.sent, "seconds": base_s, "turn": ms(base.turns), "failures": len(base.failed)},
+        "other_scene": {"turns": other.sent, "turn": ms(other.turns), "failures": len(other.failed)},
     }
 
 
@@ -249,6 +265,11 @@ def report(r: dict[str, Any]) -> None:
         f"  scan turn: p50 {s['turn']['p50_ms']:.1f} ms, p99 {s['turn']['p99_ms']:.1f} ms; "
         f"帮助 turn (baseline, {b['turns']} turns in {b['seconds']:.1f} s): p50 {b['turn']['p50_ms']:.1f} ms, "
         f"p99 {b['turn']['p99_ms']:.1f} ms; scan / 帮助 p50 {s['turn']['p50_ms'] / b['turn']['p50_ms']:.2f}x"
+    )
+    o = r["other_scene"]
+    print(
+        f"  SCAN of a code no feature knows (欢迎回来, the event's own cost): p50 {o['turn']['p50_ms']:.1f} ms, "
+        f"p99 {o['turn']['p99_ms']:.1f} ms; failures {o['failures']} + 帮助 {b['failures']}"
     )
     e = s["every_delivery"]
     print(f"  every delivery (racing and repeated copies too): p50 {e['p50_ms']:.1f} ms, p99 {e['p99_ms']:.1f} ms")

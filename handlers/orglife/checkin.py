@@ -27,6 +27,7 @@ IMAGE_MAX = 2 * 1024 * 1024  # bytes of a QR picture fetched for the console
 MARGIN = 600  # seconds a code outlives the window's end (a scan at the last minute still reaches us)
 
 UNKNOWN = "这个签到二维码对应的会议不存在。请向会议组织者核实。"
+TRY_AGAIN = "签到未能完成，请稍后再扫一次。"
 UNCONFIRMED = (
     "扫码签到仅限已认证的党员。请先回复「党员认证」，用姓名和手机号码完成认证（需党组织书记确认的，确认后再扫码）。"
 )
@@ -76,17 +77,15 @@ def check_in(db: Session, openid: str, meeting_id: int, cfg: OrgLifeConfig, now:
         return f"签到尚未开始：会议「{meeting.topic}」于 {shown(meeting.starts_at)} 开始，{shown(opens)} 起可扫码签到。"
     if now > closes:
         return f"签到已结束（{shown(closes)} 截止）：会议「{meeting.topic}」。如实际参会，请联系会议组织者补记。"
-    if found is not None and found.role == EXPECTED:
-        mark_expected(db, found.id, openid, now)
+    done = f"！\n会议：{meeting.topic}\n时间：{shown(meeting.starts_at)}\n地点：{meeting.place}"
+    if found is not None:  # expected (or invited to attend as a guest): the row is marked
+        wrote, role = mark_attended(db, found.id, openid, now), found.role
     else:
-        insert_guest(db, meeting.id, member_id, openid, now)
-    row = attendance_of(db, meeting.id, member_id, openid)
-    if row is None or row.attended_at is None:  # pragma: no cover - the row was just written or found
-        return "签到未能完成，请稍后再扫一次。"
-    if aware(row.attended_at) != now:  # another scan got there first
-        return already(meeting, row)
-    what = "签到成功" if row.role == EXPECTED else "列席签到成功"
-    return f"{what}！\n会议：{meeting.topic}\n时间：{shown(meeting.starts_at)}\n地点：{meeting.place}"
+        wrote, role = insert_guest(db, meeting.id, member_id, openid, now), GUEST
+    if not wrote:  # another scan got there first: its row answers
+        row = attendance_of(db, meeting.id, member_id, openid, fresh=True)
+        return already(meeting, row) if row is not None and row.attended_at is not None else TRY_AGAIN
+    return ("签到成功" if role == EXPECTED else "列席签到成功") + done
 
 
 def already(meeting: Meeting, row: Attendance) -> str:
@@ -100,31 +99,33 @@ def confirmed_member(db: Session, openid: str) -> int | None:
     return row.member_id if row is not None and row.status == CONFIRMED and row.member_id else None
 
 
-def attendance_of(db: Session, meeting_id: int, member_id: int, openid: str) -> Attendance | None:
-    """The member's row at the meeting (expected or guest), else a row this WeChat user scanned as a guest."""
-    db.expire_all()  # read what another scan may just have committed
-    rows = db.scalars(
-        select(Attendance).where(
-            Attendance.meeting_id == meeting_id, (Attendance.member_id == member_id) | (Attendance.openid == openid)
-        )
-    ).all()
+def attendance_of(db: Session, meeting_id: int, member_id: int, openid: str, fresh: bool = False) -> Attendance | None:
+    """The member's row at the meeting (expected or guest), else a row this WeChat user scanned as a guest;
+    `fresh`: read again what another scan may just have committed."""
+    query = select(Attendance).where(
+        Attendance.meeting_id == meeting_id, (Attendance.member_id == member_id) | (Attendance.openid == openid)
+    )
+    rows = db.scalars(query.execution_options(populate_existing=fresh)).all()
     return next((r for r in rows if r.member_id == member_id), rows[0] if rows else None)
 
 
-def mark_expected(db: Session, row_id: int, openid: str, now: datetime) -> None:
-    """An expected member attended: only the first scan writes (UPDATE … WHERE attended_at IS NULL); committed."""
+def mark_attended(db: Session, row_id: int, openid: str, now: datetime) -> bool:
+    """A member with a row here (expected, or an invited guest) attended: only the first scan writes (UPDATE … WHERE attended_at IS NULL); committed.
+    True when this call wrote."""
     stmt = update(Attendance).where(Attendance.id == row_id, Attendance.attended_at.is_(None))
     try:
-        db.execute(stmt.values(attended_at=now, method=SCAN, openid=openid))
+        done = db.execute(stmt.values(attended_at=now, method=SCAN, openid=openid))
         db.commit()
     except IntegrityError:  # this WeChat user already has a guest row here: keep the member's row without it
         db.rollback()
-        db.execute(stmt.values(attended_at=now, method=SCAN))
+        done = db.execute(stmt.values(attended_at=now, method=SCAN))
         db.commit()
+    return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
-def insert_guest(db: Session, meeting_id: int, member_id: int, openid: str, now: datetime) -> None:
-    """A confirmed member not expected here attended as a guest (列席): INSERT … ON CONFLICT DO NOTHING; committed."""
+def insert_guest(db: Session, meeting_id: int, member_id: int, openid: str, now: datetime) -> bool:
+    """A confirmed member not expected here attended as a guest (列席): INSERT … ON CONFLICT DO NOTHING; committed.
+    True when this call wrote."""
     values: dict[str, Any] = {
         "meeting_id": meeting_id,
         "member_id": member_id,
@@ -140,8 +141,9 @@ def insert_guest(db: Session, meeting_id: int, member_id: int, openid: str, now:
         stmt = sqlite.insert(Attendance).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - the platform runs on the two above
         raise NotImplementedError(dialect)
-    db.execute(stmt)
+    done = db.execute(stmt)
     db.commit()
+    return bool(done.rowcount)
 
 
 def counts(db: Session, meeting_id: int) -> dict[str, int]:
