@@ -110,8 +110,8 @@ def attendance_of(db: Session, meeting_id: int, member_id: int, openid: str, fre
 
 
 def mark_attended(db: Session, row_id: int, openid: str, now: datetime) -> bool:
-    """A member with a row here (expected, or an invited guest) attended: only the first scan writes (UPDATE … WHERE attended_at IS NULL); committed.
-    True when this call wrote."""
+    """A member with a row here (expected, or an invited guest) attended: only the first scan writes
+    (UPDATE … WHERE attended_at IS NULL); committed. True when this call wrote."""
     stmt = update(Attendance).where(Attendance.id == row_id, Attendance.attended_at.is_(None))
     try:
         done = db.execute(stmt.values(attended_at=now, method=SCAN, openid=openid))
@@ -120,7 +120,7 @@ def mark_attended(db: Session, row_id: int, openid: str, now: datetime) -> bool:
         db.rollback()
         done = db.execute(stmt.values(attended_at=now, method=SCAN))
         db.commit()
-    return bool(done.rowcount)  # type: ignore[attr-defined]
+    return written(done)
 
 
 def insert_guest(db: Session, meeting_id: int, member_id: int, openid: str, now: datetime) -> bool:
@@ -143,7 +143,12 @@ def insert_guest(db: Session, meeting_id: int, member_id: int, openid: str, now:
         raise NotImplementedError(dialect)
     done = db.execute(stmt)
     db.commit()
-    return bool(done.rowcount)
+    return written(done)
+
+
+def written(result: Any) -> bool:
+    """Whether an UPDATE or INSERT … ON CONFLICT DO NOTHING changed a row (its cursor's rowcount)."""
+    return bool(result.rowcount)
 
 
 def counts(db: Session, meeting_id: int) -> dict[str, int]:

@@ -9,8 +9,8 @@ from datetime import timedelta
 from bot.core.clock import utcnow
 from handlers.orglife import checkin
 from handlers.orglife.config import OrgLifeConfig
-from handlers.orglife.models import CANCELLED, EXPECTED, GUEST, SCAN
-from tests.handlers.orglife.scan_helpers import attended, checkin_setup, rows
+from handlers.orglife.models import CANCELLED, EXPECTED, GUEST, SCAN, Attendance, Meeting
+from tests.handlers.orglife.scan_helpers import attended, checkin_setup, expect, meeting_of, rows
 
 
 def scene(ids: dict) -> str:
@@ -76,11 +76,7 @@ def test_early_late_cancelled_and_unknown(wx, services, emu):
 
 def checkin_setup_more(services, emu, ids, starts_in, **extra) -> int:
     """Another meeting of the same organisation, jia expected."""
-    from tests.handlers.orglife.scan_helpers import expect, meeting_of
-
     with services.sessions() as db:
-        from handlers.orglife.models import Meeting
-
         org_id = db.get(Meeting, ids["meeting"]).organisation_id
         meeting = meeting_of(db, org_id, starts_in, **extra)
         expect(db, meeting, [ids["members"]["jia"]])
@@ -91,8 +87,6 @@ def test_the_window_edges(services, emu):
     ids = checkin_setup(services, emu)
     cfg = OrgLifeConfig.of(services.settings)
     with services.sessions() as db:
-        from handlers.orglife.models import Meeting
-
         meeting = db.get(Meeting, ids["meeting"])
         opens, closes = checkin.window(cfg, meeting)
         assert closes - opens == timedelta(minutes=cfg.checkin_before + cfg.checkin_after)
@@ -165,3 +159,19 @@ def test_racing_webhook_scans_through_the_emulator(wx, services, emu):
         t.join()
     assert len(attended(services, ids["meeting"])) == 1
     assert all(r.startswith(("签到成功", "您已签到")) or r == "" for r in replies), replies
+
+
+def test_an_invited_guest_row_is_marked_not_doubled(wx, services, emu):
+    ids = checkin_setup(services, emu)
+    with services.sessions() as db:
+        db.add(Attendance(meeting_id=ids["meeting"], member_id=ids["members"]["ding"], role=GUEST))  # invited 列席
+        db.commit()
+    assert wx.event(ids["ding"], "SCAN", scene(ids)).text.startswith("列席签到成功！")
+    [row] = [r for r in rows(services, ids["meeting"]) if r.role == GUEST]
+    assert row.attended_at is not None and row.openid == ids["ding"] and len(rows(services, ids["meeting"])) == 4
+
+
+def test_other_scenes_still_reach_their_features(wx, user, services, emu):
+    checkin_setup(services, emu)
+    assert "欢迎回来" in wx.event(user, "SCAN", "park1").text
+    assert "【党员认证·测试甲公司党委】" in wx.event(user, "SCAN", "org:T11").text

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot.core.clock import aware, utcnow
 from bot.core.qrcodes import QrCode
-from handlers.orglife.models import CANCELLED
+from handlers.orglife.models import CANCELLED, Meeting
 from tests.browser_helpers import LAPTOP, WAIT, expect
 from tests.console.console_helpers import login
 from tests.console.screen_helpers import Screen
@@ -36,8 +36,6 @@ def test_the_page_makes_a_temporary_code_once_and_a_scan_of_it_checks_in(live, c
     [code] = stored(services)
     assert code.scene == f"mt:{ids['meeting']}" and code.expire_at is not None
     with services.sessions() as db:
-        from handlers.orglife.models import Meeting
-
         starts = aware(db.get(Meeting, ids["meeting"]).starts_at)
     assert aware(code.expire_at) >= starts + timedelta(minutes=60)  # the window's end
     made = emu.find_qr(code.ticket)
@@ -73,8 +71,6 @@ def test_no_code_for_a_meeting_over_or_cancelled(live, client, services, emu):
     assert "签到已结束" in page and 'id="qr-image"' not in page
     assert client.get(PAGE.format(ids["meeting"]) + "/qr.png").status_code == 404
     with services.sessions() as db:
-        from handlers.orglife.models import Meeting
-
         db.get(Meeting, ids["meeting"]).status = CANCELLED
         db.commit()
     assert "会议已取消" in client.get(PAGE.format(ids["meeting"])).get_data(as_text=True)
