@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import requests
 from sqlalchemy import func, select
 
 from bot.core.clock import aware, utcnow
@@ -15,7 +16,7 @@ from handlers.orglife.models import CANCELLED, Meeting
 from tests.browser_helpers import LAPTOP, WAIT, expect
 from tests.console.console_helpers import login
 from tests.console.screen_helpers import Screen
-from tests.handlers.orglife.scan_helpers import checkin_setup, scoped_account
+from tests.handlers.orglife.scan_helpers import attended, checkin_setup, scoped_account
 
 PAGE = "/console/meetings/checkin/{}"
 
@@ -112,3 +113,21 @@ def test_in_chromium_the_counts_follow_the_scans(
     expect(page.locator("#print-hint")).to_be_hidden()
     expect(page.locator("#qr-image")).to_be_visible()
     screen.close()
+
+
+def test_the_emulators_chat_page_scans_the_meeting_code(live, client, services, emu):
+    """The emulator's 「扫码」 (its chat endpoint) by ticket, then by scene; an expired code is refused."""
+    ids = checkin_setup(services, emu)
+    scoped_account(services, "shuji", "T111")
+    login(client, "shuji")
+    client.get(PAGE.format(ids["meeting"]))
+    [code] = stored(services)
+    scan = live + "/emulator/chat/users/{}/scan"
+    answer = requests.post(scan.format(ids["yi"]), json={"code": code.ticket}, timeout=30).json()
+    assert answer["ok"] and answer["reply"]["Content"].startswith("签到成功！")
+    again = requests.post(scan.format(ids["ding"]), json={"code": code.scene}, timeout=30).json()
+    assert again["reply"]["Content"].startswith("列席签到成功！")
+    assert len(attended(services, ids["meeting"])) == 2
+    emu.expire_qr(code.ticket)  # past its expiry: WeChat sends nothing
+    expired = requests.post(scan.format(ids["jia"]), json={"code": code.ticket}, timeout=30)
+    assert expired.status_code == 410 and len(attended(services, ids["meeting"])) == 2
