@@ -24,6 +24,7 @@ from handlers.orglife.models import CANCELLED, EXPECTED, GUEST, SCAN, Attendance
 SCENE = "mt:"  # a meeting's check-in code: mt:<meeting id>
 MAX_EXPIRY = 30 * 86400  # seconds: WeChat's longest temporary code
 IMAGE_MAX = 2 * 1024 * 1024  # bytes of a QR picture fetched for the console
+REUSE_DAYS = 7  # a meeting beyond a code's 30 days: the stored code is kept while it has this many days left
 MARGIN = 600  # seconds a code outlives the window's end (a scan at the last minute still reaches us)
 
 UNKNOWN = "这个签到二维码对应的会议不存在。请向会议组织者核实。"
@@ -180,7 +181,7 @@ def ensure_code(db: Session, wx: Any, cfg: OrgLifeConfig, meeting: Meeting, now:
     now = now or utcnow()
     until, seconds = code_valid_until(cfg, meeting, now)
     found = existing(db, meeting)
-    needed = min(until, now + timedelta(seconds=MAX_EXPIRY - MARGIN))  # a window past 30 days: the longest code
+    needed = until if until <= now + timedelta(seconds=MAX_EXPIRY) else now + timedelta(days=REUSE_DAYS)
     if found is not None and found.expire_at is not None and aware(found.expire_at) >= needed:
         return found
     try:

@@ -131,3 +131,16 @@ def test_the_emulators_chat_page_scans_the_meeting_code(live, client, services, 
     emu.expire_qr(code.ticket)  # past its expiry: WeChat sends nothing
     expired = requests.post(scan.format(ids["jia"]), json={"code": code.ticket}, timeout=30)
     assert expired.status_code == 410 and len(attended(services, ids["meeting"])) == 2
+
+
+def test_a_meeting_beyond_30_days_gets_the_longest_code_and_a_warning(live, client, services, emu):
+    ids = checkin_setup(services, emu, starts_in=timedelta(days=40))
+    scoped_account(services, "shuji", "T111")
+    login(client, "shuji")
+    first = client.get(PAGE.format(ids["meeting"])).get_data(as_text=True)
+    assert 'id="qr-expires"' in first and 'id="qr-image"' in first
+    [code] = stored(services)
+    assert timedelta(days=29) < aware(code.expire_at) - utcnow() <= timedelta(days=30)
+    assert emu.find_qr(code.ticket).expire_seconds() == 30 * 86400
+    client.get(PAGE.format(ids["meeting"]))  # opened again: kept while it has days left
+    assert [c.ticket for c in stored(services)] == [code.ticket]
