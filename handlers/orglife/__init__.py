@@ -26,6 +26,7 @@ FEATURE = Feature(
     ),
     blueprints=(
         "handlers.orglife.console:bp",  # /console/meetings: plan, notices, record, photos
+        "handlers.orglife.checkin_console:bp",  # /console/meetings/checkin: a meeting's QR code, live counts
         "handlers.orglife.tasks_console:bp",  # /console/tasks: issue, report, accept/return, progress
     ),
     nav=(
@@ -39,6 +40,7 @@ FEATURE = Feature(
     ),
     window_observers=("handlers.orglife.notices:on_message",),  # meeting notices that waited for the 48 h window
     help_hooks=("handlers.orglife.chat:still_open",),
+    scene_hooks=("handlers.orglife.checkin:scene_hook",),  # a meeting's code (mt:<id>): check-in
     config_checks=("handlers.orglife.config:check",),
     audit_actions={
         "meeting.plan": "安排会议",

@@ -1,0 +1,227 @@
+"""Check-in at a meeting, Flask-free: a meeting's temporary QR code (scene mt:<id>) scanned in WeChat (SCAN, or
+subscribe with qrscene_mt:<id>) records the attendance — once, however often WeChat retries or the member scans."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+import urllib3
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.core.clock import aware, china, utcnow
+from bot.core.errors import UserFacingError, WeChatAPIError
+from bot.core.members import CONFIRMED, Membership
+from bot.core.qrcodes import QrCode, by_scene
+from bot.inbound.context import Context
+from handlers.orglife.config import OrgLifeConfig
+from handlers.orglife.models import CANCELLED, EXPECTED, GUEST, SCAN, Attendance, Meeting
+
+SCENE = "mt:"  # a meeting's check-in code: mt:<meeting id>
+MAX_EXPIRY = 30 * 86400  # seconds: WeChat's longest temporary code
+IMAGE_MAX = 2 * 1024 * 1024  # bytes of a QR picture fetched for the console
+REUSE_DAYS = 7  # a meeting beyond a code's 30 days: the stored code is kept while it has this many days left
+MARGIN = 600  # seconds a code outlives the window's end (a scan at the last minute still reaches us)
+
+UNKNOWN = "这个签到二维码对应的会议不存在。请向会议组织者核实。"
+TRY_AGAIN = "签到未能完成，请稍后再扫一次。"
+UNCONFIRMED = (
+    "扫码签到仅限已认证的党员。请先回复「党员认证」，用姓名和手机号码完成认证（需党组织书记确认的，确认后再扫码）。"
+)
+
+
+def scene_of(meeting_id: int) -> str:
+    return f"{SCENE}{meeting_id}"
+
+
+def window(cfg: OrgLifeConfig, meeting: Meeting) -> tuple[datetime, datetime]:
+    """When the meeting's code records attendance: checkin_before minutes before the start … checkin_after after."""
+    start = aware(meeting.starts_at)
+    return start - timedelta(minutes=cfg.checkin_before), start + timedelta(minutes=cfg.checkin_after)
+
+
+def shown(when: datetime) -> str:
+    """A time in China time as the replies show it, e.g. 12月01日 19:30."""
+    return china(when).strftime("%m月%d日 %H:%M")
+
+
+def scene_hook(ctx: Context, scene: str) -> str | None:
+    """A meeting's code (scene mt:<id>), scanned or followed through: the check-in's answer; other scenes: None."""
+    if not scene.startswith(SCENE):
+        return None
+    number = scene[len(SCENE) :]
+    if not number.isdigit() or len(number) > 12:
+        return UNKNOWN
+    return check_in(ctx.db, ctx.openid, int(number), OrgLifeConfig.of(ctx.settings))
+
+
+def check_in(db: Session, openid: str, meeting_id: int, cfg: OrgLifeConfig, now: datetime | None = None) -> str:
+    """Record `openid`'s attendance at the meeting (committed) and the reply; a second call finds the row."""
+    now = now or utcnow()
+    meeting = db.get(Meeting, meeting_id)
+    if meeting is None:
+        return UNKNOWN
+    if meeting.status == CANCELLED:
+        return f"会议「{meeting.topic}」已取消，无需签到。"
+    member_id = confirmed_member(db, openid)
+    if member_id is None:
+        return UNCONFIRMED
+    found = attendance_of(db, meeting.id, member_id, openid)
+    if found is not None and found.attended_at is not None:
+        return already(meeting, found)
+    opens, closes = window(cfg, meeting)
+    if now < opens:
+        return f"签到尚未开始：会议「{meeting.topic}」于 {shown(meeting.starts_at)} 开始，{shown(opens)} 起可扫码签到。"
+    if now > closes:
+        return f"签到已结束（{shown(closes)} 截止）：会议「{meeting.topic}」。如实际参会，请联系会议组织者补记。"
+    done = f"！\n会议：{meeting.topic}\n时间：{shown(meeting.starts_at)}\n地点：{meeting.place}"
+    if found is not None:  # expected (or invited to attend as a guest): the row is marked
+        wrote, role = mark_attended(db, found.id, openid, now), found.role
+    else:
+        wrote, role = insert_guest(db, meeting.id, member_id, openid, now), GUEST
+    if not wrote:  # another scan got there first: its row answers
+        row = attendance_of(db, meeting.id, member_id, openid, fresh=True)
+        return already(meeting, row) if row is not None and row.attended_at is not None else TRY_AGAIN
+    return ("签到成功" if role == EXPECTED else "列席签到成功") + done
+
+
+def already(meeting: Meeting, row: Attendance) -> str:
+    assert row.attended_at is not None
+    return f"您已签到（{shown(row.attended_at)}）：会议「{meeting.topic}」。"
+
+
+def confirmed_member(db: Session, openid: str) -> int | None:
+    """The roster member a follower is confirmed as (党员认证), or None."""
+    row = db.get(Membership, openid)
+    return row.member_id if row is not None and row.status == CONFIRMED and row.member_id else None
+
+
+def attendance_of(db: Session, meeting_id: int, member_id: int, openid: str, fresh: bool = False) -> Attendance | None:
+    """The member's row at the meeting (expected or guest), else a row this WeChat user scanned as a guest;
+    `fresh`: read again what another scan may just have committed."""
+    query = select(Attendance).where(
+        Attendance.meeting_id == meeting_id, (Attendance.member_id == member_id) | (Attendance.openid == openid)
+    )
+    rows = db.scalars(query.execution_options(populate_existing=fresh)).all()
+    return next((r for r in rows if r.member_id == member_id), rows[0] if rows else None)
+
+
+def mark_attended(db: Session, row_id: int, openid: str, now: datetime) -> bool:
+    """A member with a row here (expected, or an invited guest) attended: only the first scan writes
+    (UPDATE … WHERE attended_at IS NULL); committed. True when this call wrote."""
+    stmt = update(Attendance).where(Attendance.id == row_id, Attendance.attended_at.is_(None))
+    try:
+        done = db.execute(stmt.values(attended_at=now, method=SCAN, openid=openid))
+        db.commit()
+    except IntegrityError:  # this WeChat user already has a guest row here: keep the member's row without it
+        db.rollback()
+        done = db.execute(stmt.values(attended_at=now, method=SCAN))
+        db.commit()
+    return written(done)
+
+
+def insert_guest(db: Session, meeting_id: int, member_id: int, openid: str, now: datetime) -> bool:
+    """A confirmed member not expected here attended as a guest (列席): INSERT … ON CONFLICT DO NOTHING; committed.
+    True when this call wrote."""
+    values: dict[str, Any] = {
+        "meeting_id": meeting_id,
+        "member_id": member_id,
+        "openid": openid,
+        "role": GUEST,
+        "attended_at": now,
+        "method": SCAN,
+    }
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(Attendance).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(Attendance).values(**values).on_conflict_do_nothing()
+    else:  # pragma: no cover - the platform runs on the two above
+        raise NotImplementedError(dialect)
+    done = db.execute(stmt)
+    db.commit()
+    return written(done)
+
+
+def written(result: Any) -> bool:
+    """Whether an UPDATE or INSERT … ON CONFLICT DO NOTHING changed a row (its cursor's rowcount)."""
+    return bool(result.rowcount)
+
+
+def counts(db: Session, meeting_id: int) -> dict[str, int]:
+    """实到 / 应到 and guests of a meeting: expected rows, expected rows attended, guests attended."""
+    rows = db.execute(
+        select(Attendance.role, func.count(), func.count(Attendance.attended_at))
+        .where(Attendance.meeting_id == meeting_id)
+        .group_by(Attendance.role)
+    ).all()
+    by_role = {role: (int(total), int(came)) for role, total, came in rows}
+    expected, present = by_role.get(EXPECTED, (0, 0))
+    return {"expected": expected, "present": present, "guests": by_role.get(GUEST, (0, 0))[1]}
+
+
+def code_valid_until(cfg: OrgLifeConfig, meeting: Meeting, now: datetime) -> tuple[datetime, int]:
+    """How long the code must live (the window's end plus a margin) and the expire_seconds to ask (≤ 30 days)."""
+    until = window(cfg, meeting)[1] + timedelta(seconds=MARGIN)
+    seconds = max(60, min(MAX_EXPIRY, int((until - now).total_seconds()) + 1))
+    return until, seconds
+
+
+def existing(db: Session, meeting: Meeting) -> QrCode | None:
+    return by_scene(db, scene_of(meeting.id))
+
+
+def ensure_code(db: Session, wx: Any, cfg: OrgLifeConfig, meeting: Meeting, now: datetime | None = None) -> QrCode:
+    """The meeting's code: the stored one while it lasts until the window ends, else a fresh temporary code
+    (qrcode/create, QR_STR_SCENE) replacing it. Committed. WeChat's refusal becomes a UserFacingError."""
+    now = now or utcnow()
+    until, seconds = code_valid_until(cfg, meeting, now)
+    found = existing(db, meeting)
+    needed = until if until <= now + timedelta(seconds=MAX_EXPIRY) else now + timedelta(days=REUSE_DAYS)
+    if found is not None and found.expire_at is not None and aware(found.expire_at) >= needed:
+        return found
+    try:
+        answer = wx.qrcode.create(
+            {
+                "expire_seconds": seconds,
+                "action_name": "QR_STR_SCENE",
+                "action_info": {"scene": {"scene_str": scene_of(meeting.id)}},
+            }
+        )
+    except WeChatAPIError as exc:
+        raise UserFacingError(f"微信未能生成签到二维码（{exc.errcode or '网络错误'}），请稍后刷新。") from None
+    ticket = str(answer.get("ticket") or "")
+    if not ticket:
+        raise UserFacingError("微信未返回签到二维码，请稍后刷新。")
+    lasts = int(answer.get("expire_seconds") or seconds)
+    row = found or QrCode(scene=scene_of(meeting.id))
+    row.ticket, row.url, row.expire_at = ticket, str(answer.get("url") or ""), now + timedelta(seconds=lasts)
+    db.add(row)
+    try:
+        db.commit()
+    except IntegrityError:  # the page opened twice at once: the other code is kept
+        db.rollback()
+        kept = existing(db, meeting)
+        assert kept is not None
+        return kept
+    return row
+
+
+def fetch_image(wx: Any, ticket: str) -> tuple[bytes, str]:
+    """The code's picture from showqrcode (wx.qrcode_image_url: WeChat's, or the emulator's), fetched by the server
+    so the console page needs no third-party host; UserFacingError when no image comes back."""
+    url = wx.qrcode_image_url(ticket)
+    try:
+        with wx.session_for_thread().get(url, timeout=wx.timeout, stream=True) as res:
+            res.raise_for_status()
+            kind = res.headers.get("Content-Type", "")
+            data = res.raw.read(IMAGE_MAX + 1, decode_content=True)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
+        raise UserFacingError("暂时无法从微信取得二维码图片，请稍后刷新。") from None
+    if not kind.startswith("image/") or len(data) > IMAGE_MAX:
+        raise UserFacingError("微信没有返回二维码图片，请稍后刷新。")
+    return data, kind
