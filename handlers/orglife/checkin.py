@@ -19,7 +19,7 @@ from bot.core.members import CONFIRMED, Membership
 from bot.core.qrcodes import QrCode, by_scene
 from bot.inbound.context import Context
 from handlers.orglife.config import OrgLifeConfig
-from handlers.orglife.models import CANCELLED, EXPECTED, GUEST, SCAN, Attendance, Meeting
+from handlers.orglife.models import CANCELLED, EXPECTED, GUEST, HELD, PLANNED, SCAN, Attendance, Meeting
 
 SCENE = "mt:"  # a meeting's check-in code: mt:<meeting id>
 MAX_EXPIRY = 30 * 86400  # seconds: WeChat's longest temporary code
@@ -86,7 +86,14 @@ def check_in(db: Session, openid: str, meeting_id: int, cfg: OrgLifeConfig, now:
     if not wrote:  # another scan got there first: its row answers
         row = attendance_of(db, meeting.id, member_id, openid, fresh=True)
         return already(meeting, row) if row is not None and row.attended_at is not None else TRY_AGAIN
+    mark_held(db, meeting.id)
     return ("签到成功" if role == EXPECTED else "列席签到成功") + done
+
+
+def mark_held(db: Session, meeting_id: int) -> None:
+    """Someone checked in: the meeting took place (PLANNED → HELD; a record made by hand is left as it is)."""
+    db.execute(update(Meeting).where(Meeting.id == meeting_id, Meeting.status == PLANNED).values(status=HELD))
+    db.commit()
 
 
 def already(meeting: Meeting, row: Attendance) -> str:

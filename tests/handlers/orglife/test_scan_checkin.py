@@ -9,7 +9,7 @@ from datetime import timedelta
 from bot.core.clock import utcnow
 from handlers.orglife import checkin
 from handlers.orglife.config import OrgLifeConfig
-from handlers.orglife.models import CANCELLED, EXPECTED, GUEST, SCAN, Attendance, Meeting
+from handlers.orglife.models import CANCELLED, EXPECTED, GUEST, HELD, SCAN, Attendance, Meeting
 from tests.handlers.orglife.scan_helpers import attended, checkin_setup, expect, meeting_of, rows
 
 
@@ -30,6 +30,8 @@ def test_an_expected_member_scans_and_is_checked_in(wx, services, emu):
     [row] = attended(services, ids["meeting"])
     assert (row.member_id, row.role, row.method, row.openid) == (ids["members"]["jia"], EXPECTED, SCAN, ids["jia"])
     assert len(rows(services, ids["meeting"])) == 3  # no row added
+    with services.sessions() as db:
+        assert db.get(Meeting, ids["meeting"]).status == HELD  # someone checked in: the meeting took place
 
 
 def test_a_second_scan_says_already_checked_in(wx, services, emu):
