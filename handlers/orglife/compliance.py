@@ -1,0 +1,293 @@
+"""三会一课 compliance: for each organisation, meeting kind and period of a year, on time, late, missing or still
+open — one grouped SQL count of held meetings, then Python over the periods. Read by the console page, the Excel
+export and the reminder job.
+
+Definitions (README "Organisation life"):
+- A kind is required of an organisation whose kind is in the kind's applies_to; a requires_groups kind (党小组会)
+  only of an organisation with at least one 党小组 (not dissolved) directly under it — once per organisation and
+  period, whichever of its groups meets (a meeting recorded on the 党小组 itself counts for its parent).
+- Periods follow the kind's rhythm in China time: months, quarters (Jan–Mar, ...) or the calendar year.
+- A period is required when the organisation exists at its end: created before the end and not dissolved by then.
+- A HELD meeting counts for the period its starts_at falls in: **on time** when it was recorded (created_at) by the
+  period's end, **late** when recorded after the period ended. A period with no held meeting is **missing** once it
+  has ended; before that it is **open** (not yet counted as required).
+- Completion rate = (on time + late / 2) / required, where required = on time + late + missing.
+- In the month-by-month grid a period is shown in its last month (a quarter in Mar/Jun/Sep/Dec, a year in Dec).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from bot.core.clock import TZ, aware
+from bot.core.organisations import Organisation
+from handlers.orglife.config import PERIODS, MeetingKind, OrgLifeConfig
+from handlers.orglife.models import HELD, Meeting
+
+ON_TIME, LATE, MISSING, OPEN, NONE = "on_time", "late", "missing", "open", "none"
+LABELS = {ON_TIME: "按时", LATE: "补录", MISSING: "未开展", OPEN: "进行中", NONE: "不要求"}
+GROUP_KIND = "党小组"
+
+
+def month_start(year: int, month: int) -> datetime:
+    """The first instant of a China month (month 13 = next year's January)."""
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    return datetime(year, month, 1, tzinfo=TZ)
+
+
+@dataclass(frozen=True)
+class Period:
+    """One period of a rhythm inside a year: months first..last (1-based), its key and label."""
+
+    year: int
+    first: int
+    last: int
+
+    @property
+    def start(self) -> datetime:
+        return month_start(self.year, self.first)
+
+    @property
+    def end(self) -> datetime:
+        return month_start(self.year, self.last + 1)
+
+    @property
+    def key(self) -> str:
+        span = self.last - self.first + 1
+        if span == 12:
+            return f"{self.year}"
+        if span == 3:
+            return f"{self.year}-Q{(self.first - 1) // 3 + 1}"
+        return f"{self.year}-{self.first:02d}"
+
+    @property
+    def label(self) -> str:
+        span = self.last - self.first + 1
+        if span == 12:
+            return f"{self.year}年"
+        if span == 3:
+            return f"{self.year}年第{(self.first - 1) // 3 + 1}季度"
+        return f"{self.year}年{self.first}月"
+
+
+def periods(kind: MeetingKind, year: int) -> list[Period]:
+    """The kind's periods in `year`."""
+    step = PERIODS[kind.period]
+    return [Period(year, m, m + step - 1) for m in range(1, 13, step)]
+
+
+def period_at(kind: MeetingKind, when: datetime) -> Period:
+    """The kind's period containing `when`."""
+    local = aware(when).astimezone(TZ)
+    return next(p for p in periods(kind, local.year) if p.first <= local.month <= p.last)
+
+
+@dataclass
+class Cell:
+    """Counts of periods: on time, late, missing, open."""
+
+    on_time: int = 0
+    late: int = 0
+    missing: int = 0
+    open: int = 0
+
+    @property
+    def required(self) -> int:
+        return self.on_time + self.late + self.missing
+
+    @property
+    def rate(self) -> float | None:
+        return (self.on_time + self.late / 2) / self.required if self.required else None
+
+    def add(self, status: str, n: int = 1) -> None:
+        if status in (ON_TIME, LATE, MISSING, OPEN):
+            setattr(self, status, getattr(self, status) + n)
+
+    def merge(self, other: Cell) -> None:
+        self.on_time += other.on_time
+        self.late += other.late
+        self.missing += other.missing
+        self.open += other.open
+
+
+@dataclass
+class OrgInfo:
+    """What compliance needs of an organisation (no personal data)."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    parent_id: int | None
+    path: str
+    district: str | None
+    group_id: int | None  # guidance group
+    created_at: datetime | None
+    dissolved_at: datetime | None
+    has_groups: bool = False
+
+    def exists_at(self, when: datetime) -> bool:
+        if self.created_at is not None and aware(self.created_at) >= when:
+            return False
+        return self.dissolved_at is None or aware(self.dissolved_at) > when
+
+
+@dataclass
+class Row:
+    """One line of the grid (an organisation, a guidance group, a 片区 or the total): months 1..12 and the year."""
+
+    key: str
+    label: str
+    months: dict[int, Cell] = field(default_factory=lambda: {m: Cell() for m in range(1, 13)})
+    year: Cell = field(default_factory=Cell)
+    kinds: dict[str, Cell] = field(default_factory=dict)
+
+    def add(self, kind: str, month: int, status: str) -> None:
+        self.months[month].add(status)
+        self.year.add(status)
+        self.kinds.setdefault(kind, Cell()).add(status)
+
+    def merge(self, other: Row) -> None:
+        for m, cell in other.months.items():
+            self.months[m].merge(cell)
+        self.year.merge(other.year)
+        for k, cell in other.kinds.items():
+            self.kinds.setdefault(k, Cell()).merge(cell)
+
+
+@dataclass
+class Grid:
+    """A year's compliance in a scope: per organisation statuses, and rows by organisation, guidance group, 片区."""
+
+    year: int
+    statuses: dict[tuple[int, str], list[tuple[Period, str]]]  # (org id, kind key) → each period's status
+    orgs: dict[int, Row]
+    groups: dict[str, Row]
+    districts: dict[str, Row]
+    total: Row
+    info: dict[int, OrgInfo]
+
+
+def load_orgs(db: Session, root: Organisation | None = None) -> dict[int, OrgInfo]:
+    """Every organisation in scope (dissolved ones too), with whether it has 党小组 under it."""
+    o = Organisation
+    query = select(
+        o.id, o.code, o.name, o.kind, o.parent_id, o.path, o.district, o.guidance_group_id, o.created_at, o.dissolved_at
+    )
+    if root is not None:
+        query = query.where(o.path.startswith(root.path))
+    info = {r[0]: OrgInfo(*r) for r in db.execute(query)}
+    for org in info.values():
+        if org.kind == GROUP_KIND and org.dissolved_at is None and org.parent_id in info:
+            info[org.parent_id].has_groups = True
+    return info
+
+
+def held_counts(
+    db: Session, year: int, root: Organisation | None = None
+) -> dict[tuple[int, str, int], list[tuple[int, int]]]:
+    """Held meetings of `year` grouped once in SQL: (org id, kind, start month) → [(recorded month, count)], where
+    the recorded month is 1..12, 0 before the year, 13 after it (China time)."""
+    bounds = [month_start(year, m).astimezone(UTC) for m in range(1, 14)]  # SQLite compares UTC wall times
+    start_month = case(
+        *[(and_(Meeting.starts_at >= bounds[m - 1], Meeting.starts_at < bounds[m]), m) for m in range(1, 13)], else_=0
+    )
+    made_month = case(
+        (Meeting.created_at < bounds[0], 0),
+        *[(Meeting.created_at < bounds[m], m) for m in range(1, 13)],
+        else_=13,
+    )
+    query = (
+        select(Meeting.organisation_id, Meeting.kind, start_month, made_month, func.count())
+        .where(Meeting.status == HELD, Meeting.starts_at >= bounds[0], Meeting.starts_at < bounds[12])
+        .group_by(Meeting.organisation_id, Meeting.kind, start_month, made_month)
+    )
+    if root is not None:
+        query = query.join(Organisation, Organisation.id == Meeting.organisation_id).where(
+            Organisation.path.startswith(root.path)
+        )
+    found: dict[tuple[int, str, int], list[tuple[int, int]]] = defaultdict(list)
+    for org_id, kind, month, made, n in db.execute(query):
+        found[(org_id, kind, int(month))].append((int(made), int(n)))
+    return found
+
+
+def status_of(held: list[tuple[int, int]], period: Period, now: datetime) -> str:
+    """One period's status from its held meetings [(recorded month, count)]."""
+    if any(made <= period.last for made, _ in held):
+        return ON_TIME
+    if held:
+        return LATE
+    return MISSING if now >= period.end else OPEN
+
+
+def required(org: OrgInfo, kind: MeetingKind) -> bool:
+    return org.kind in kind.applies_to and (org.has_groups or not kind.requires_groups)
+
+
+def evaluate(
+    db: Session, cfg: OrgLifeConfig, year: int, now: datetime, root: Organisation | None = None, group_names: Any = None
+) -> Grid:
+    """The year's grid for the organisations in scope (`group_names`: guidance group id → name)."""
+    info = load_orgs(db, root)
+    counts = held_counts(db, year, root)
+    by_org: dict[tuple[int, str, int], list[tuple[int, int]]] = defaultdict(list)
+    for (org_id, kind, month), held in counts.items():
+        org = info.get(org_id)
+        if org is not None and org.kind == GROUP_KIND and org.parent_id is not None:
+            org_id = org.parent_id  # a 党小组's own meeting counts for its organisation
+        by_org[(org_id, kind, month)].extend(held)
+    statuses: dict[tuple[int, str], list[tuple[Period, str]]] = {}
+    rows: dict[int, Row] = {}
+    for org in info.values():
+        for kind in cfg.kinds:
+            if not required(org, kind):
+                continue
+            found = []
+            for period in periods(kind, year):
+                if period.start > now or not org.exists_at(min(period.end, max(now, period.start))):
+                    continue
+                held = [h for m in range(period.first, period.last + 1) for h in by_org.get((org.id, kind.key, m), ())]
+                status = status_of(held, period, now)
+                found.append((period, status))
+                rows.setdefault(org.id, Row(org.code, org.name)).add(kind.key, period.last, status)
+            if found:
+                statuses[(org.id, kind.key)] = found
+    return assemble(year, statuses, rows, info, group_names or {})
+
+
+def assemble(
+    year: int,
+    statuses: dict[tuple[int, str], list[tuple[Period, str]]],
+    rows: dict[int, Row],
+    info: dict[int, OrgInfo],
+    group_names: dict[int, str],
+) -> Grid:
+    """Sum organisation rows into guidance groups, 片区 and the total."""
+    groups: dict[str, Row] = {}
+    districts: dict[str, Row] = {}
+    total = Row("", "合计")
+    for org_id, row in rows.items():
+        org = info[org_id]
+        group = group_names.get(org.group_id, "") if org.group_id else ""
+        groups.setdefault(group, Row(group, group or "（未划入指导小组）")).merge(row)
+        district = org.district or ""
+        districts.setdefault(district, Row(district, district or "（未分片区）")).merge(row)
+        total.merge(row)
+    return Grid(year, statuses, rows, groups, districts, total, info)
+
+
+def guidance_group_names(db: Session) -> dict[int, str]:
+    from bot.core.organisations import GuidanceGroup
+
+    return {gid: name for gid, name in db.execute(select(GuidanceGroup.id, GuidanceGroup.name))}
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{100 * rate:.1f}%"

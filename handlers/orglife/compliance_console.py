@@ -1,0 +1,177 @@
+"""The committee's 三会一课 page (/console/meetings/compliance): a year's completion month by month by organisation,
+guidance group and 片区, with inline SVG charts, the notices sent and an audited Excel export. Scoped accounts
+(secretary, instructor) see their subtree only."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+
+import redis
+from flask import Blueprint, abort, render_template, request, send_file
+from werkzeug.wrappers import Response
+
+from bot.console import audit
+from bot.console.paging import Page, page_number
+from bot.console.scope import scope_root_of
+from bot.console.web import current, db, role_required, services
+from bot.core.clock import TZ
+from bot.core.database import utcnow
+from bot.core.organisations import Organisation
+from handlers.orglife import compliance, compliance_export
+from handlers.orglife.compliance import Cell, Row
+from handlers.orglife.config import OrgLifeConfig
+from handlers.orglife.reminders import STEP_LABELS, OrgLifeNotice
+
+bp = Blueprint("compliance", __name__, url_prefix="/meetings/compliance", template_folder="templates")
+ROLES = ("editor", "secretary", "instructor")  # admin holds them all; scoped roles see their subtree
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SPOOL = 8 * 1024 * 1024
+PER_PAGE = 100  # organisations per page
+TTL = 60  # seconds a computed grid is reused from Redis
+CACHE_KEY = "orglife:compliance:{}:{}"  # year, scope root id or "all"
+VIEWS = {"org": "按组织", "group": "按指导小组", "district": "按片区"}
+
+
+@dataclass
+class Summary:
+    """The rows a page shows (a cached, JSON-able form of a Grid without per-period statuses)."""
+
+    orgs: list[Row]
+    groups: list[Row]
+    districts: list[Row]
+    total: Row
+
+
+def encode_row(row: Row) -> list[object]:
+    cells = [[c.on_time, c.late, c.missing, c.open] for c in row.months.values()]
+    kinds = {k: [c.on_time, c.late, c.missing, c.open] for k, c in row.kinds.items()}
+    return [row.key, row.label, cells, [row.year.on_time, row.year.late, row.year.missing, row.year.open], kinds]
+
+
+def decode_row(raw: list) -> Row:
+    key, label, cells, year, kinds = raw
+    return Row(
+        key, label, {m + 1: Cell(*c) for m, c in enumerate(cells)}, Cell(*year), {k: Cell(*c) for k, c in kinds.items()}
+    )
+
+
+def summarise(grid: compliance.Grid) -> Summary:
+    return Summary(list(grid.orgs.values()), list(grid.groups.values()), list(grid.districts.values()), grid.total)
+
+
+def summary(year: int, root: Organisation | None) -> Summary:
+    """The year's rows in scope: from Redis when computed in the last TTL seconds, else computed and kept."""
+    key, cache = CACHE_KEY.format(year, root.id if root else "all"), services().redis
+    try:
+        found = cache.get(key)
+    except redis.RedisError:
+        found = None
+    if found:
+        raw = json.loads(found)
+        return Summary(
+            *[[decode_row(r) for r in raw[k]] for k in ("orgs", "groups", "districts")], decode_row(raw["total"])
+        )
+    cfg = OrgLifeConfig.of(services().settings)
+    grid = compliance.evaluate(db(), cfg, year, utcnow(), root, compliance.guidance_group_names(db()))
+    result = summarise(grid)
+    text = json.dumps(
+        {
+            "orgs": [encode_row(r) for r in result.orgs],
+            "groups": [encode_row(r) for r in result.groups],
+            "districts": [encode_row(r) for r in result.districts],
+            "total": encode_row(result.total),
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    try:
+        cache.set(key, text, ex=TTL)
+    except redis.RedisError:
+        pass
+    return result
+
+
+def ordered(rows: list[Row]) -> list[Row]:
+    """Lowest completion first (nothing required last), then by code or name."""
+    return sorted(rows, key=lambda r: (r.year.rate is None, r.year.rate or 0, r.key))
+
+
+def scope() -> Organisation | None:
+    """The account's scope root (None = the park); a scoped-only account without one sees nothing."""
+    me, root = current(), scope_root_of()
+    if root is None and me is not None and me.is_scoped_only:
+        abort(403)
+    return root
+
+
+def year_arg() -> int:
+    this_year = utcnow().astimezone(TZ).year
+    raw = request.args.get("year", "")
+    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= this_year + 1 else this_year
+
+
+def notices(root: Organisation | None, limit: int = 30) -> list[tuple[OrgLifeNotice, str]]:
+    """The latest reminders and escalations about organisations in scope, with each organisation's name."""
+    query = (
+        db()
+        .query(OrgLifeNotice, Organisation.name)
+        .join(Organisation, Organisation.id == OrgLifeNotice.organisation_id)
+        .order_by(OrgLifeNotice.created_at.desc(), OrgLifeNotice.id.desc())
+        .limit(limit)
+    )
+    if root is not None:
+        query = query.filter(Organisation.path.startswith(root.path))
+    return [(n, name) for n, name in query.all()]
+
+
+@bp.get("/")
+@role_required(*ROLES)
+def index() -> str:
+    """Headline figures, the month-by-month chart, the grid of the chosen view (paged by organisation), notices."""
+    year, root = year_arg(), scope()
+    view = request.args.get("view", "org") if request.args.get("view") in VIEWS else "org"
+    data = summary(year, root)
+    rows = ordered({"org": data.orgs, "group": data.groups, "district": data.districts}[view])
+    number = min(page_number(), max(1, -(-len(rows) // PER_PAGE)))
+    page = Page(rows[(number - 1) * PER_PAGE : number * PER_PAGE], number, PER_PAGE, len(rows))
+    cfg = OrgLifeConfig.of(services().settings)
+    return render_template(
+        "console/compliance.html",
+        year=year,
+        years=list(range(utcnow().astimezone(TZ).year, 2019, -1))[:6],
+        root=root,
+        view=view,
+        views=VIEWS,
+        page=page,
+        total=data.total,
+        peak=max([1] + [c.required for c in data.total.months.values()]),
+        kinds=[(k.key, k.name) for k in cfg.kinds],
+        notices=notices(root),
+        step_labels=STEP_LABELS,
+        percent=compliance.percent,
+        ttl=TTL,
+    )
+
+
+@bp.get("/export.xlsx")
+@role_required(*ROLES)
+def export() -> Response:
+    """The year's grid in scope by organisation, guidance group and 片区 as an Excel workbook (audited)."""
+    year, root = year_arg(), scope()
+    data = summary(year, root)
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 (send_file closes it with the response)
+    cfg = OrgLifeConfig.of(services().settings)
+    rows = compliance_export.write(
+        out, year, ordered(data.orgs), ordered(data.groups), ordered(data.districts), data.total, cfg
+    )
+    audit.record(
+        "meetings.compliance_export",
+        None,
+        year=year,
+        scope=f"{root.code} {root.name}" if root else "整个园区",
+        rows=rows,
+    )
+    out.seek(0)
+    return send_file(out, mimetype=XLSX, as_attachment=True, download_name=f"三会一课完成情况_{year}.xlsx", max_age=0)
