@@ -238,11 +238,10 @@ def evaluate(
     info = load_orgs(db, root)
     counts = held_counts(db, year, root)
     by_org: dict[tuple[int, str, int], list[tuple[int, int]]] = defaultdict(list)
-    for (org_id, kind, month), held in counts.items():
-        org = info.get(org_id)
-        if org is not None and org.kind == GROUP_KIND and org.parent_id is not None:
-            org_id = org.parent_id  # a 党小组's own meeting counts for its organisation
-        by_org[(org_id, kind, month)].extend(held)
+    for (met_id, kind, month), held in counts.items():
+        org = info.get(met_id)
+        owner = org.parent_id if org is not None and org.kind == GROUP_KIND and org.parent_id is not None else met_id
+        by_org[(owner, kind, month)].extend(held)  # a 党小组's own meeting counts for its organisation
     statuses: dict[tuple[int, str], list[tuple[Period, str]]] = {}
     rows: dict[int, Row] = {}
     for org in info.values():

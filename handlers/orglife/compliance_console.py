@@ -4,6 +4,7 @@ guidance group and 片区, with inline SVG charts, the notices sent and an audit
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from dataclasses import dataclass
@@ -86,10 +87,8 @@ def summary(year: int, root: Organisation | None) -> Summary:
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    try:
+    with contextlib.suppress(redis.RedisError):
         cache.set(key, text, ex=TTL)
-    except redis.RedisError:
-        pass
     return result
 
 
