@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass
 
 import redis
+from sqlalchemy import select
 from flask import Blueprint, abort, render_template, request, send_file
 from werkzeug.wrappers import Response
 
@@ -114,15 +115,14 @@ def year_arg() -> int:
 def notices(root: Organisation | None, limit: int = 30) -> list[tuple[OrgLifeNotice, str]]:
     """The latest reminders and escalations about organisations in scope, with each organisation's name."""
     query = (
-        db()
-        .query(OrgLifeNotice, Organisation.name)
+        select(OrgLifeNotice, Organisation.name)
         .join(Organisation, Organisation.id == OrgLifeNotice.organisation_id)
         .order_by(OrgLifeNotice.created_at.desc(), OrgLifeNotice.id.desc())
         .limit(limit)
     )
     if root is not None:
-        query = query.filter(Organisation.path.startswith(root.path))
-    return [(n, name) for n, name in query.all()]
+        query = query.where(Organisation.path.startswith(root.path))
+    return [(n, name) for n, name in db().execute(query).all()]
 
 
 @bp.get("/")
