@@ -17,12 +17,11 @@ Definitions (README "Organisation life"):
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Integer, func, select
 from sqlalchemy.orm import Session
 
 from bot.core.clock import TZ, aware
@@ -48,14 +47,17 @@ class Period:
     year: int
     first: int
     last: int
+    start: datetime = field(init=False, compare=False, repr=False)
+    end: datetime = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", month_start(self.year, self.first))
+        object.__setattr__(self, "end", month_start(self.year, self.last + 1))
 
     @property
-    def start(self) -> datetime:
-        return month_start(self.year, self.first)
-
-    @property
-    def end(self) -> datetime:
-        return month_start(self.year, self.last + 1)
+    def last_index(self) -> int:
+        """The period's last month as a month number (year * 12 + month - 1), as held_counts reports them."""
+        return self.year * 12 + self.last - 1
 
     @property
     def key(self) -> str:
@@ -105,9 +107,15 @@ class Cell:
     def rate(self) -> float | None:
         return (self.on_time + self.late / 2) / self.required if self.required else None
 
-    def add(self, status: str, n: int = 1) -> None:
-        if status in (ON_TIME, LATE, MISSING, OPEN):
-            setattr(self, status, getattr(self, status) + n)
+    def add(self, status: str) -> None:
+        if status == ON_TIME:
+            self.on_time += 1
+        elif status == MISSING:
+            self.missing += 1
+        elif status == LATE:
+            self.late += 1
+        elif status == OPEN:
+            self.open += 1
 
     def merge(self, other: Cell) -> None:
         self.on_time += other.on_time
@@ -189,42 +197,39 @@ def load_orgs(db: Session, root: Organisation | None = None) -> dict[int, OrgInf
     return info
 
 
-def held_counts(
-    db: Session, year: int, root: Organisation | None = None
-) -> dict[tuple[int, str, int], list[tuple[int, int]]]:
-    """Held meetings of `year` grouped once in SQL: (org id, kind, start month) → [(recorded month, count)], where
-    the recorded month is 1..12, 0 before the year, 13 after it (China time)."""
-    bounds = [month_start(year, m).astimezone(UTC) for m in range(1, 14)]  # SQLite compares UTC wall times
-    start_month = case(
-        *[(and_(Meeting.starts_at >= bounds[m - 1], Meeting.starts_at < bounds[m]), m) for m in range(1, 13)], else_=0
-    )
-    made_month = case(
-        (Meeting.created_at < bounds[0], 0),
-        *[(Meeting.created_at < bounds[m], m) for m in range(1, 13)],
-        else_=13,
-    )
+def china_month(db: Session, column: Any) -> Any:
+    """SQL for a UTC timestamp column's China month as a month number: year * 12 + month - 1."""
+    if db.get_bind().dialect.name == "sqlite":
+        shifted = func.datetime(column, "+8 hours")
+        year = func.cast(func.strftime("%Y", shifted), Integer)
+        return year * 12 + func.cast(func.strftime("%m", shifted), Integer) - 1
+    local = func.timezone("Asia/Shanghai", column)
+    return func.cast(func.extract("year", local), Integer) * 12 + func.cast(func.extract("month", local), Integer) - 1
+
+
+def held_counts(db: Session, year: int, root: Organisation | None = None) -> dict[tuple[int, str, int], int]:
+    """Held meetings of `year` grouped once in SQL by organisation, kind and China month of starts_at: (org id,
+    kind, month 1..12) → the earliest month number (year * 12 + month - 1) one of them was recorded in."""
+    first, after = (month_start(year, m).astimezone(UTC) for m in (1, 13))  # SQLite compares UTC wall times
+    month = china_month(db, Meeting.starts_at)
     query = (
-        select(Meeting.organisation_id, Meeting.kind, start_month, made_month, func.count())
-        .where(Meeting.status == HELD, Meeting.starts_at >= bounds[0], Meeting.starts_at < bounds[12])
-        .group_by(Meeting.organisation_id, Meeting.kind, start_month, made_month)
+        select(Meeting.organisation_id, Meeting.kind, month, func.min(china_month(db, Meeting.created_at)))
+        .where(Meeting.status == HELD, Meeting.starts_at >= first, Meeting.starts_at < after)
+        .group_by(Meeting.organisation_id, Meeting.kind, month)
     )
     if root is not None:
         query = query.join(Organisation, Organisation.id == Meeting.organisation_id).where(
             Organisation.path.startswith(root.path)
         )
-    found: dict[tuple[int, str, int], list[tuple[int, int]]] = defaultdict(list)
-    for org_id, kind, month, made, n in db.execute(query):
-        found[(org_id, kind, int(month))].append((int(made), int(n)))
-    return found
+    base = year * 12 - 1
+    return {(org_id, kind, int(m) - base): int(made) for org_id, kind, m, made in db.execute(query)}
 
 
-def status_of(held: list[tuple[int, int]], period: Period, now: datetime) -> str:
-    """One period's status from its held meetings [(recorded month, count)]."""
-    if any(made <= period.last for made, _ in held):
-        return ON_TIME
-    if held:
-        return LATE
-    return MISSING if now >= period.end else OPEN
+def status_of(made: int | None, period: Period, now: datetime) -> str:
+    """One period's status from the earliest recording month of its held meetings (None: none held)."""
+    if made is None:
+        return MISSING if now >= period.end else OPEN
+    return ON_TIME if made <= period.last_index else LATE
 
 
 def required(org: OrgInfo, kind: MeetingKind) -> bool:
@@ -236,28 +241,33 @@ def evaluate(
 ) -> Grid:
     """The year's grid for the organisations in scope (`group_names`: guidance group id → name)."""
     info = load_orgs(db, root)
-    counts = held_counts(db, year, root)
-    by_org: dict[tuple[int, str, int], list[tuple[int, int]]] = defaultdict(list)
-    for (met_id, kind, month), held in counts.items():
+    made: dict[tuple[int, str, int], int] = {}
+    for (met_id, kind, month), first_made in held_counts(db, year, root).items():
         org = info.get(met_id)
         owner = org.parent_id if org is not None and org.kind == GROUP_KIND and org.parent_id is not None else met_id
-        by_org[(owner, kind, month)].extend(held)  # a 党小组's own meeting counts for its organisation
+        key = (owner, kind, month)  # a 党小组's own meeting counts for its organisation
+        made[key] = min(first_made, made.get(key, first_made))
+    rhythm = {kind.key: [p for p in periods(kind, year) if p.start <= now] for kind in cfg.kinds}
     statuses: dict[tuple[int, str], list[tuple[Period, str]]] = {}
     rows: dict[int, Row] = {}
     for org in info.values():
-        for kind in cfg.kinds:
-            if not required(org, kind):
-                continue
+        kinds = [kind for kind in cfg.kinds if required(org, kind)]
+        if not kinds:
+            continue
+        row = Row(org.code, org.name)
+        for kind in kinds:
             found = []
-            for period in periods(kind, year):
-                if period.start > now or not org.exists_at(min(period.end, max(now, period.start))):
+            for period in rhythm[kind.key]:
+                if not org.exists_at(period.end if period.end < now else now):
                     continue
-                held = [h for m in range(period.first, period.last + 1) for h in by_org.get((org.id, kind.key, m), ())]
-                status = status_of(held, period, now)
+                firsts = [made[k] for m in range(period.first, period.last + 1) if (k := (org.id, kind.key, m)) in made]
+                status = status_of(min(firsts) if firsts else None, period, now)
                 found.append((period, status))
-                rows.setdefault(org.id, Row(org.code, org.name)).add(kind.key, period.last, status)
+                row.add(kind.key, period.last, status)
             if found:
                 statuses[(org.id, kind.key)] = found
+        if row.year.required or row.year.open:
+            rows[org.id] = row
     return assemble(year, statuses, rows, info, group_names or {})
 
 
