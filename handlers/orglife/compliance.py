@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.core.clock import TZ, aware
@@ -30,6 +30,7 @@ from handlers.orglife.config import PERIODS, MeetingKind, OrgLifeConfig
 from handlers.orglife.models import HELD, Meeting
 
 ON_TIME, LATE, MISSING, OPEN, NONE = "on_time", "late", "missing", "open", "none"
+STATUSES = (ON_TIME, LATE, MISSING, OPEN)  # the order of Cell's counts
 LABELS = {ON_TIME: "按时", LATE: "补录", MISSING: "未开展", OPEN: "进行中", NONE: "不要求"}
 GROUP_KIND = "党小组"
 
@@ -198,22 +199,24 @@ def load_orgs(db: Session, root: Organisation | None = None) -> dict[int, OrgInf
 
 
 def china_month(db: Session, column: Any) -> Any:
-    """SQL for a UTC timestamp column's China month as a month number: year * 12 + month - 1."""
+    """SQL for a UTC timestamp's China month as text "YYYY-MM" (cheap on SQLite: one datetime() per row)."""
     if db.get_bind().dialect.name == "sqlite":
-        shifted = func.datetime(column, "+8 hours")
-        year = func.cast(func.strftime("%Y", shifted), Integer)
-        return year * 12 + func.cast(func.strftime("%m", shifted), Integer) - 1
-    local = func.timezone("Asia/Shanghai", column)
-    return func.cast(func.extract("year", local), Integer) * 12 + func.cast(func.extract("month", local), Integer) - 1
+        return func.substr(func.datetime(column, "+8 hours"), 1, 7)
+    return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM")
+
+
+def month_number(text: str) -> int:
+    """ "2026-03" → 2026 * 12 + 2 (a month number: consecutive months differ by one)."""
+    return int(text[:4]) * 12 + int(text[5:7]) - 1
 
 
 def held_counts(db: Session, year: int, root: Organisation | None = None) -> dict[tuple[int, str, int], int]:
     """Held meetings of `year` grouped once in SQL by organisation, kind and China month of starts_at: (org id,
-    kind, month 1..12) → the earliest month number (year * 12 + month - 1) one of them was recorded in."""
+    kind, month 1..12) → the month number (year * 12 + month - 1) the earliest of them was recorded in."""
     first, after = (month_start(year, m).astimezone(UTC) for m in (1, 13))  # SQLite compares UTC wall times
     month = china_month(db, Meeting.starts_at)
     query = (
-        select(Meeting.organisation_id, Meeting.kind, month, func.min(china_month(db, Meeting.created_at)))
+        select(Meeting.organisation_id, Meeting.kind, month, china_month(db, func.min(Meeting.created_at)))
         .where(Meeting.status == HELD, Meeting.starts_at >= first, Meeting.starts_at < after)
         .group_by(Meeting.organisation_id, Meeting.kind, month)
     )
@@ -221,15 +224,21 @@ def held_counts(db: Session, year: int, root: Organisation | None = None) -> dic
         query = query.join(Organisation, Organisation.id == Meeting.organisation_id).where(
             Organisation.path.startswith(root.path)
         )
+    numbers: dict[str, int] = {}
     base = year * 12 - 1
-    return {(org_id, kind, int(m) - base): int(made) for org_id, kind, m, made in db.execute(query)}
+    found = {}
+    for org_id, kind, m, made in db.execute(query):
+        start = numbers.get(m) or numbers.setdefault(m, month_number(m))
+        done = numbers.get(made) or numbers.setdefault(made, month_number(made))
+        found[(org_id, kind, start - base)] = done
+    return found
 
 
-def status_of(made: int | None, period: Period, now: datetime) -> str:
-    """One period's status from the earliest recording month of its held meetings (None: none held)."""
-    if made is None:
-        return MISSING if now >= period.end else OPEN
-    return ON_TIME if made <= period.last_index else LATE
+def slot(first: int | None, period: Period, now: datetime) -> int:
+    """The index in STATUSES of a period whose earliest held meeting was recorded in month number `first`."""
+    if first is None:
+        return 2 if now >= period.end else 3  # missing, open
+    return 0 if first <= period.last_index else 1  # on time, late
 
 
 def required(org: OrgInfo, kind: MeetingKind) -> bool:
@@ -237,37 +246,62 @@ def required(org: OrgInfo, kind: MeetingKind) -> bool:
 
 
 def evaluate(
-    db: Session, cfg: OrgLifeConfig, year: int, now: datetime, root: Organisation | None = None, group_names: Any = None
+    db: Session,
+    cfg: OrgLifeConfig,
+    year: int,
+    now: datetime,
+    root: Organisation | None = None,
+    group_names: Any = None,
+    detail: bool = True,
 ) -> Grid:
-    """The year's grid for the organisations in scope (`group_names`: guidance group id → name)."""
+    """The year's grid for the organisations in scope (`group_names`: guidance group id → name); with `detail`,
+    each organisation's status per kind and period too (the reminders need them, the page does not)."""
     info = load_orgs(db, root)
-    made: dict[tuple[int, str, int], int] = {}
+    made: dict[tuple[int, str], dict[int, int]] = {}  # (org id, kind) → month → earliest recording month number
     for (met_id, kind, month), first_made in held_counts(db, year, root).items():
         org = info.get(met_id)
         owner = org.parent_id if org is not None and org.kind == GROUP_KIND and org.parent_id is not None else met_id
-        key = (owner, kind, month)  # a 党小组's own meeting counts for its organisation
-        made[key] = min(first_made, made.get(key, first_made))
+        months = made.setdefault((owner, kind), {})  # a 党小组's own meeting counts for its organisation
+        months[month] = min(first_made, months.get(month, first_made))
     rhythm = {kind.key: [p for p in periods(kind, year) if p.start <= now] for kind in cfg.kinds}
+    year_start, year_end = month_start(year, 1), month_start(year, 13)
     statuses: dict[tuple[int, str], list[tuple[Period, str]]] = {}
     rows: dict[int, Row] = {}
     for org in info.values():
         kinds = [kind for kind in cfg.kinds if required(org, kind)]
         if not kinds:
             continue
-        row = Row(org.code, org.name)
+        always = org.exists_at(year_start) and org.exists_at(year_end)  # no creation or dissolution this year
+        counts = [[0, 0, 0, 0] for _ in range(13)]  # month → on time, late, missing, open
+        per_kind: dict[str, Cell] = {}
         for kind in kinds:
-            found = []
+            held, found, tally = made.get((org.id, kind.key)), [], [0, 0, 0, 0]
             for period in rhythm[kind.key]:
-                if not org.exists_at(period.end if period.end < now else now):
+                if not always and not org.exists_at(period.end if period.end < now else now):
                     continue
-                firsts = [made[k] for m in range(period.first, period.last + 1) if (k := (org.id, kind.key, m)) in made]
-                status = status_of(min(firsts) if firsts else None, period, now)
-                found.append((period, status))
-                row.add(kind.key, period.last, status)
+                first = None
+                if held and period.first == period.last:
+                    first = held.get(period.first)
+                elif held:
+                    firsts = [held[m] for m in range(period.first, period.last + 1) if m in held]
+                    first = min(firsts) if firsts else None
+                at = slot(first, period, now)
+                counts[period.last][at] += 1
+                tally[at] += 1
+                if detail:
+                    found.append((period, STATUSES[at]))
             if found:
                 statuses[(org.id, kind.key)] = found
-        if row.year.required or row.year.open:
-            rows[org.id] = row
+            if any(tally):
+                per_kind[kind.key] = Cell(*tally)
+        if per_kind:
+            rows[org.id] = Row(
+                org.code,
+                org.name,
+                {m: Cell(*counts[m]) for m in range(1, 13)},
+                Cell(*(sum(c[i] for c in counts) for i in range(4))),
+                per_kind,
+            )
     return assemble(year, statuses, rows, info, group_names or {})
 
 

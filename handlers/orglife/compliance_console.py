@@ -7,11 +7,10 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
-from dataclasses import dataclass
 
 import redis
-from sqlalchemy import select
 from flask import Blueprint, abort, render_template, request, send_file
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from bot.console import audit
@@ -36,16 +35,6 @@ CACHE_KEY = "orglife:compliance:{}:{}"  # year, scope root id or "all"
 VIEWS = {"org": "按组织", "group": "按指导小组", "district": "按片区"}
 
 
-@dataclass
-class Summary:
-    """The rows a page shows (a cached, JSON-able form of a Grid without per-period statuses)."""
-
-    orgs: list[Row]
-    groups: list[Row]
-    districts: list[Row]
-    total: Row
-
-
 def encode_row(row: Row) -> list[object]:
     cells = [[c.on_time, c.late, c.missing, c.open] for c in row.months.values()]
     kinds = {k: [c.on_time, c.late, c.missing, c.open] for k, c in row.kinds.items()}
@@ -59,43 +48,38 @@ def decode_row(raw: list) -> Row:
     )
 
 
-def summarise(grid: compliance.Grid) -> Summary:
-    return Summary(list(grid.orgs.values()), list(grid.groups.values()), list(grid.districts.values()), grid.total)
-
-
-def summary(year: int, root: Organisation | None) -> Summary:
-    """The year's rows in scope: from Redis when computed in the last TTL seconds, else computed and kept."""
-    key, cache = CACHE_KEY.format(year, root.id if root else "all"), services().redis
-    try:
-        found = cache.get(key)
-    except redis.RedisError:
-        found = None
-    if found:
-        raw = json.loads(found)
-        return Summary(
-            *[[decode_row(r) for r in raw[k]] for k in ("orgs", "groups", "districts")], decode_row(raw["total"])
-        )
-    cfg = OrgLifeConfig.of(services().settings)
-    grid = compliance.evaluate(db(), cfg, year, utcnow(), root, compliance.guidance_group_names(db()))
-    result = summarise(grid)
-    text = json.dumps(
-        {
-            "orgs": [encode_row(r) for r in result.orgs],
-            "groups": [encode_row(r) for r in result.groups],
-            "districts": [encode_row(r) for r in result.districts],
-            "total": encode_row(result.total),
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    with contextlib.suppress(redis.RedisError):
-        cache.set(key, text, ex=TTL)
-    return result
-
-
 def ordered(rows: list[Row]) -> list[Row]:
     """Lowest completion first (nothing required last), then by code or name."""
     return sorted(rows, key=lambda r: (r.year.rate is None, r.year.rate or 0, r.key))
+
+
+PARTS = ("org", "group", "district", "total")
+
+
+def encoded(year: int, root: Organisation | None, part: str) -> list[list]:
+    """One part of the year's grid in scope, ordered and JSON-ready: from Redis when computed in the last TTL
+    seconds (each part apart, so a page reads only its own), else computed and kept."""
+    prefix, cache = CACHE_KEY.format(year, root.id if root else "all"), services().redis
+    try:
+        found = cache.get(f"{prefix}:{part}")
+    except redis.RedisError:
+        found = None
+    if found:
+        return list(json.loads(found))
+    cfg = OrgLifeConfig.of(services().settings)
+    grid = compliance.evaluate(db(), cfg, year, utcnow(), root, compliance.guidance_group_names(db()), detail=False)
+    parts = {
+        "org": [encode_row(r) for r in ordered(list(grid.orgs.values()))],
+        "group": [encode_row(r) for r in ordered(list(grid.groups.values()))],
+        "district": [encode_row(r) for r in ordered(list(grid.districts.values()))],
+        "total": [encode_row(grid.total)],
+    }
+    with contextlib.suppress(redis.RedisError):
+        pipe = cache.pipeline()
+        for name, rows in parts.items():
+            pipe.set(f"{prefix}:{name}", json.dumps(rows, ensure_ascii=False, separators=(",", ":")), ex=TTL)
+        pipe.execute()
+    return parts[part]
 
 
 def scope() -> Organisation | None:
@@ -131,10 +115,11 @@ def index() -> str:
     """Headline figures, the month-by-month chart, the grid of the chosen view (paged by organisation), notices."""
     year, root = year_arg(), scope()
     view = request.args.get("view", "org") if request.args.get("view") in VIEWS else "org"
-    data = summary(year, root)
-    rows = ordered({"org": data.orgs, "group": data.groups, "district": data.districts}[view])
+    rows = encoded(year, root, view)
     number = min(page_number(), max(1, -(-len(rows) // PER_PAGE)))
-    page = Page(rows[(number - 1) * PER_PAGE : number * PER_PAGE], number, PER_PAGE, len(rows))
+    items = [decode_row(r) for r in rows[(number - 1) * PER_PAGE : number * PER_PAGE]]
+    page = Page(items, number, PER_PAGE, len(rows))
+    total = decode_row(encoded(year, root, "total")[0])
     cfg = OrgLifeConfig.of(services().settings)
     return render_template(
         "console/compliance.html",
@@ -144,8 +129,8 @@ def index() -> str:
         view=view,
         views=VIEWS,
         page=page,
-        total=data.total,
-        peak=max([1] + [c.required for c in data.total.months.values()]),
+        total=total,
+        peak=max([1] + [c.required for c in total.months.values()]),
         kinds=[(k.key, k.name) for k in cfg.kinds],
         notices=notices(root),
         step_labels=STEP_LABELS,
@@ -159,12 +144,11 @@ def index() -> str:
 def export() -> Response:
     """The year's grid in scope by organisation, guidance group and 片区 as an Excel workbook (audited)."""
     year, root = year_arg(), scope()
-    data = summary(year, root)
+    orgs, groups, districts = ([decode_row(r) for r in encoded(year, root, part)] for part in PARTS[:3])
+    total = decode_row(encoded(year, root, "total")[0])
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 (send_file closes it with the response)
     cfg = OrgLifeConfig.of(services().settings)
-    rows = compliance_export.write(
-        out, year, ordered(data.orgs), ordered(data.groups), ordered(data.districts), data.total, cfg
-    )
+    rows = compliance_export.write(out, year, orgs, groups, districts, total, cfg)
     audit.record(
         "meetings.compliance_export",
         None,
