@@ -258,10 +258,10 @@ def evaluate(
     each organisation's status per kind and period too (the reminders need them, the page does not)."""
     info = load_orgs(db, root)
     made: dict[tuple[int, str], dict[int, int]] = {}  # (org id, kind) → month → earliest recording month number
-    for (met_id, kind, month), first_made in held_counts(db, year, root).items():
+    for (met_id, key, month), first_made in held_counts(db, year, root).items():
         org = info.get(met_id)
         owner = org.parent_id if org is not None and org.kind == GROUP_KIND and org.parent_id is not None else met_id
-        months = made.setdefault((owner, kind), {})  # a 党小组's own meeting counts for its organisation
+        months = made.setdefault((owner, key), {})  # a 党小组's own meeting counts for its organisation
         months[month] = min(first_made, months.get(month, first_made))
     rhythm = {kind.key: [p for p in periods(kind, year) if p.start <= now] for kind in cfg.kinds}
     year_start, year_end = month_start(year, 1), month_start(year, 13)

@@ -56,30 +56,46 @@ def ordered(rows: list[Row]) -> list[Row]:
 PARTS = ("org", "group", "district", "total")
 
 
-def encoded(year: int, root: Organisation | None, part: str) -> list[list]:
-    """One part of the year's grid in scope, ordered and JSON-ready: from Redis when computed in the last TTL
-    seconds (each part apart, so a page reads only its own), else computed and kept."""
-    prefix, cache = CACHE_KEY.format(year, root.id if root else "all"), services().redis
-    try:
-        found = cache.get(f"{prefix}:{part}")
-    except redis.RedisError:
-        found = None
-    if found:
-        return list(json.loads(found))
+def compute(year: int, root: Organisation | None) -> dict[str, list[list]]:
+    """The year's grid in scope as ordered, JSON-ready parts (org, group, district, total)."""
     cfg = OrgLifeConfig.of(services().settings)
     grid = compliance.evaluate(db(), cfg, year, utcnow(), root, compliance.guidance_group_names(db()), detail=False)
-    parts = {
+    return {
         "org": [encode_row(r) for r in ordered(list(grid.orgs.values()))],
         "group": [encode_row(r) for r in ordered(list(grid.groups.values()))],
         "district": [encode_row(r) for r in ordered(list(grid.districts.values()))],
         "total": [encode_row(grid.total)],
     }
+
+
+def rows_of(year: int, root: Organisation | None, part: str, start: int = 0, stop: int = -1) -> tuple[list[Row], int]:
+    """Rows start..stop-1 (stop -1: all) of one part of the year's grid in scope and the part's length: from Redis
+    lists when computed in the last TTL seconds (a page reads only its own rows), else computed and kept."""
+    prefix, cache = CACHE_KEY.format(year, root.id if root else "all"), services().redis
+    try:
+        pipe = cache.pipeline()
+        pipe.exists(f"{prefix}:ready")
+        pipe.llen(f"{prefix}:{part}")
+        pipe.lrange(f"{prefix}:{part}", start, stop - 1 if stop > 0 else -1)
+        ready, length, found = pipe.execute()
+    except redis.RedisError:
+        ready = 0
+    if ready:
+        return [decode_row(json.loads(r)) for r in found], int(length)
+    parts = compute(year, root)
     with contextlib.suppress(redis.RedisError):
         pipe = cache.pipeline()
         for name, rows in parts.items():
-            pipe.set(f"{prefix}:{name}", json.dumps(rows, ensure_ascii=False, separators=(",", ":")), ex=TTL)
+            pipe.delete(f"{prefix}:{name}")
+            if rows:
+                pipe.rpush(
+                    f"{prefix}:{name}", *[json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in rows]
+                )
+                pipe.expire(f"{prefix}:{name}", TTL + 5)  # outlives the ready mark
+        pipe.set(f"{prefix}:ready", 1, ex=TTL)
         pipe.execute()
-    return parts[part]
+    rows = parts[part]
+    return [decode_row(r) for r in rows[start : stop if stop > 0 else None]], len(rows)
 
 
 def scope() -> Organisation | None:
@@ -115,11 +131,13 @@ def index() -> str:
     """Headline figures, the month-by-month chart, the grid of the chosen view (paged by organisation), notices."""
     year, root = year_arg(), scope()
     view = request.args.get("view", "org") if request.args.get("view") in VIEWS else "org"
-    rows = encoded(year, root, view)
-    number = min(page_number(), max(1, -(-len(rows) // PER_PAGE)))
-    items = [decode_row(r) for r in rows[(number - 1) * PER_PAGE : number * PER_PAGE]]
-    page = Page(items, number, PER_PAGE, len(rows))
-    total = decode_row(encoded(year, root, "total")[0])
+    number = page_number()
+    items, length = rows_of(year, root, view, (number - 1) * PER_PAGE, number * PER_PAGE)
+    if not items and number > 1:  # past the end: the last page
+        number = max(1, -(-length // PER_PAGE))
+        items, length = rows_of(year, root, view, (number - 1) * PER_PAGE, number * PER_PAGE)
+    page = Page(items, number, PER_PAGE, length)
+    total = rows_of(year, root, "total")[0][0]
     cfg = OrgLifeConfig.of(services().settings)
     return render_template(
         "console/compliance.html",
@@ -144,8 +162,8 @@ def index() -> str:
 def export() -> Response:
     """The year's grid in scope by organisation, guidance group and 片区 as an Excel workbook (audited)."""
     year, root = year_arg(), scope()
-    orgs, groups, districts = ([decode_row(r) for r in encoded(year, root, part)] for part in PARTS[:3])
-    total = decode_row(encoded(year, root, "total")[0])
+    orgs, groups, districts = (rows_of(year, root, part)[0] for part in PARTS[:3])
+    total = rows_of(year, root, "total")[0][0]
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 (send_file closes it with the response)
     cfg = OrgLifeConfig.of(services().settings)
     rows = compliance_export.write(out, year, orgs, groups, districts, total, cfg)

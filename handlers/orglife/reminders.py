@@ -148,8 +148,12 @@ def send(services: Services, notice: OrgLifeNotice, to: list[Account], now: date
     """A customer-service message to each recipient with WeChat bound and the window open; the rest wait."""
     channels = {}
     for account in to:
-        reachable = bool(account.openid) and services.followers.in_window(account.openid, now)
-        sent = reachable and services.outbox.send_text(account.openid, notice.text).ok
+        openid = account.openid or ""
+        sent = (
+            bool(openid)
+            and services.followers.in_window(openid, now)
+            and services.outbox.send_text(openid, notice.text).ok
+        )
         channels[str(account.id)] = CUSTOM if sent else WAITING
     return channels
 
