@@ -104,3 +104,23 @@ def test_the_page_in_a_browser(browser, live, tree, make_account):
     expect(page.locator("#comp-table tbody tr").first).to_contain_text("第二片区")
     expect(page.locator("#chart-months rect")).to_have_count(36)
     screen.close()
+
+
+@pytest.mark.config(orglife=ONE_KIND)
+def test_the_grid_is_cached_and_the_notices_in_scope_are_listed(app, services, tree):
+    from handlers.orglife import reminders
+
+    with services.sessions() as db:
+        scoped_account(services, "shuji", db.get(Organisation, tree["a2"]))
+    client = signed_in(app, "shuji")
+    assert "12.5%" in client.get(URL + "?year=2025").get_data(as_text=True)  # (1 + 0.5) / 12
+    with services.sessions() as db:
+        meeting(db, tree["a2"], "zhiwei_hui", cn(2025, 3, 5))
+    assert "12.5%" in client.get(URL + "?year=2025").get_data(as_text=True)  # kept for a minute
+    for key in services.redis.scan_iter("orglife:compliance:*"):
+        services.redis.delete(key)
+    assert "20.8%" in client.get(URL + "?year=2025").get_data(as_text=True)  # (2 + 0.5) / 12
+    assert reminders.run(services, cn(2026, 1, 2, 10)) >= 1  # December 2025 missed: the instructor step
+    page = client.get(URL).get_data(as_text=True)
+    assert "告知指导员" in page and "测试甲公司第二党支部2025年12月的「支部委员会」未开展" in page
+    assert "测试乙公司党支部" not in page  # b's notices are outside the secretary's scope
