@@ -17,5 +17,6 @@ FEATURE = Feature(
     blueprints=("handlers.orglife.compliance_console:bp",),  # 三会一课 completion by organisation, group, 片区
     nav=(NavEntry("三会一课", "console.compliance.index", roles=("editor", "secretary", "instructor"), order=28),),
     jobs=(Job("orglife-compliance", "handlers.orglife.reminders:run", _check_every),),
+    window_observers=("handlers.orglife.reminders:on_message",),  # reminders that waited for the 48 h window
     audit_actions={"meetings.compliance_export": "导出三会一课完成情况"},
 )

@@ -5,11 +5,13 @@ with two scheduler processes, overlapping runs or a restart."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import redis
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from bot.core.accounts import Account
 from bot.core.clock import TZ
 from bot.core.database import Base, utcnow
+from bot.core.logs import mask
 from handlers.orglife import compliance
 from handlers.orglife.compliance import MISSING, OPEN, OrgInfo, Period
 from handlers.orglife.config import MeetingKind, OrgLifeConfig
@@ -28,6 +31,8 @@ REMIND, INSTRUCTOR, DISTRICT = "remind", "instructor", "district"  # the steps, 
 STEP_LABELS = {REMIND: "提醒书记", INSTRUCTOR: "告知指导员", DISTRICT: "报片区党委"}
 CUSTOM, WAITING = "custom", "waiting"  # sent as a customer-service message; left for the console (no window)
 DISTRICT_KIND = "片区党委"
+PENDING_KEY = "orglife:notice-pending"  # Redis set of openids with notices waiting for their next message
+PENDING_MAX = 5  # waiting notices sent together at most (a text reply stays under 2,047 bytes)
 RECENT = timedelta(days=31)  # only periods that ended this recently are escalated (no flood of old ones)
 log = logging.getLogger(__name__)
 
@@ -155,7 +160,46 @@ def send(services: Services, notice: OrgLifeNotice, to: list[Account], now: date
             and services.outbox.send_text(openid, notice.text).ok
         )
         channels[str(account.id)] = CUSTOM if sent else WAITING
+        if openid and not sent:
+            with contextlib.suppress(redis.RedisError):
+                services.redis.sadd(PENDING_KEY, openid)
     return channels
+
+
+def on_message(services: Services, openid: str) -> None:
+    """A user's message reopened the window: a bound account's waiting notices go out in the background."""
+    with contextlib.suppress(redis.RedisError):
+        if services.redis.sismember(PENDING_KEY, openid):
+            services.ordered.submit(openid, _safe_pending, services, openid)
+
+
+def _safe_pending(services: Services, openid: str) -> None:
+    try:
+        deliver_pending(services, openid)
+    except Exception:  # noqa: BLE001 - a background job: log it, the notices stay on the console page
+        log.exception("waiting 三会一课 notices for %s not delivered", mask(openid))
+
+
+def deliver_pending(services: Services, openid: str, now: datetime | None = None) -> int:
+    """Send the account's waiting notices of the last RECENT days in one message (oldest first, at most
+    PENDING_MAX); they are marked sent first, so a second process sends nothing. The number sent."""
+    if not services.redis.srem(PENDING_KEY, openid):
+        return 0
+    now = now or utcnow()
+    with services.sessions() as db:
+        account = db.scalars(select(Account).where(Account.openid == openid, Account.active.is_(True))).first()
+        if account is None:
+            return 0
+        recent = db.scalars(
+            select(OrgLifeNotice).where(OrgLifeNotice.created_at >= now - RECENT).order_by(OrgLifeNotice.id)
+        ).all()
+        waiting = [n for n in recent if (n.channels or {}).get(str(account.id)) == WAITING][:PENDING_MAX]
+        for notice in waiting:
+            notice.channels = {**notice.channels, str(account.id): CUSTOM}
+        db.commit()
+    if waiting:
+        services.outbox.send_text(openid, "\n".join(n.text for n in waiting))
+    return len(waiting)
 
 
 def run(services: Services, now: datetime | None = None) -> int:

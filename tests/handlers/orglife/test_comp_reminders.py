@@ -127,3 +127,17 @@ def test_the_nearest_secretary_above_and_dissolved_organisations(services, emu, 
         db.get(Organisation, tree["a2"]).dissolved_at = cn(2026, 11, 26).astimezone(UTC)
         db.commit()
     assert reminders.run(services, cn(2026, 12, 1, 10)) == 0  # dissolved: nothing to escalate
+
+
+@pytest.mark.config(orglife=ONE_KIND)
+def test_a_waiting_reminder_goes_out_at_the_next_message_once(services, emu, world):
+    _, people = world
+    assert reminders.run(services, cn(2026, 11, 25, 10)) == 1  # the secretary is outside the window: it waits
+    assert texts(emu, people["shuji"]) == []
+    services.followers.touch(people["shuji"])
+    emu.open_window(people["shuji"])
+    assert reminders.deliver_pending(services, people["shuji"], cn(2026, 11, 26, 10)) == 1
+    assert reminders.deliver_pending(services, people["shuji"], cn(2026, 11, 26, 10)) == 0
+    [text] = texts(emu, people["shuji"])
+    assert "【三会一课提醒】" in text
+    assert list(notices(services)[0].channels.values()) == [CUSTOM]
