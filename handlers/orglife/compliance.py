@@ -17,6 +17,7 @@ Definitions (README "Organisation life"):
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -266,14 +267,14 @@ def evaluate(
     rhythm = {kind.key: [p for p in periods(kind, year) if p.start <= now] for kind in cfg.kinds}
     year_start, year_end = month_start(year, 1), month_start(year, 13)
     statuses: dict[tuple[int, str], list[tuple[Period, str]]] = {}
-    rows: dict[int, Row] = {}
+    tallies: dict[int, Tally] = {}
     for org in info.values():
         kinds = [kind for kind in cfg.kinds if required(org, kind)]
         if not kinds:
             continue
         always = org.exists_at(year_start) and org.exists_at(year_end)  # no creation or dissolution this year
-        counts = [[0, 0, 0, 0] for _ in range(13)]  # month → on time, late, missing, open
-        per_kind: dict[str, Cell] = {}
+        counts = [0] * 52  # month m's on time, late, missing, open at 4 * m + 0..3 (month 0 unused)
+        per_kind: dict[str, list[int]] = {}
         for kind in kinds:
             held, found, tally = made.get((org.id, kind.key)), [], [0, 0, 0, 0]
             for period in rhythm[kind.key]:
@@ -286,44 +287,62 @@ def evaluate(
                     firsts = [held[m] for m in range(period.first, period.last + 1) if m in held]
                     first = min(firsts) if firsts else None
                 at = slot(first, period, now)
-                counts[period.last][at] += 1
+                counts[4 * period.last + at] += 1
                 tally[at] += 1
                 if detail:
                     found.append((period, STATUSES[at]))
             if found:
                 statuses[(org.id, kind.key)] = found
             if any(tally):
-                per_kind[kind.key] = Cell(*tally)
+                per_kind[kind.key] = tally
         if per_kind:
-            rows[org.id] = Row(
-                org.code,
-                org.name,
-                {m: Cell(*counts[m]) for m in range(1, 13)},
-                Cell(*(sum(c[i] for c in counts) for i in range(4))),
-                per_kind,
-            )
-    return assemble(year, statuses, rows, info, group_names or {})
+            tallies[org.id] = (counts, per_kind)
+    return assemble(year, statuses, tallies, info, group_names or {})
+
+
+Tally = tuple[list[int], dict[str, list[int]]]  # flat month counts (4 per month) and counts per kind
+
+
+def row_of(key: str, label: str, tally: Tally) -> Row:
+    counts, kinds = tally
+    months = {m: Cell(*counts[4 * m : 4 * m + 4]) for m in range(1, 13)}
+    year = Cell(*(sum(counts[i::4]) for i in range(4)))
+    return Row(key, label, months, year, {k: Cell(*v) for k, v in kinds.items()})
+
+
+def add_into(into: Tally, tally: Tally) -> None:
+    into[0][:] = map(operator.add, into[0], tally[0])
+    for key, counts in tally[1].items():
+        found = into[1].get(key)
+        into[1][key] = list(map(operator.add, found, counts)) if found else list(counts)
 
 
 def assemble(
     year: int,
     statuses: dict[tuple[int, str], list[tuple[Period, str]]],
-    rows: dict[int, Row],
+    tallies: dict[int, Tally],
     info: dict[int, OrgInfo],
     group_names: dict[int, str],
 ) -> Grid:
-    """Sum organisation rows into guidance groups, 片区 and the total."""
-    groups: dict[str, Row] = {}
-    districts: dict[str, Row] = {}
-    total = Row("", "合计")
-    for org_id, row in rows.items():
+    """Organisation rows, and their sums by guidance group, 片区 and the total."""
+    groups: dict[str, Tally] = {}
+    districts: dict[str, Tally] = {}
+    total: Tally = ([0] * 52, {})
+    for org_id, tally in tallies.items():
         org = info[org_id]
         group = group_names.get(org.group_id, "") if org.group_id else ""
-        groups.setdefault(group, Row(group, group or "（未划入指导小组）")).merge(row)
-        district = org.district or ""
-        districts.setdefault(district, Row(district, district or "（未分片区）")).merge(row)
-        total.merge(row)
-    return Grid(year, statuses, rows, groups, districts, total, info)
+        add_into(groups.setdefault(group, ([0] * 52, {})), tally)
+        add_into(districts.setdefault(org.district or "", ([0] * 52, {})), tally)
+        add_into(total, tally)
+    return Grid(
+        year,
+        statuses,
+        {i: row_of(info[i].code, info[i].name, t) for i, t in tallies.items()},
+        {g: row_of(g, g or "（未划入指导小组）", t) for g, t in groups.items()},
+        {d: row_of(d, d or "（未分片区）", t) for d, t in districts.items()},
+        row_of("", "合计", total),
+        info,
+    )
 
 
 def guidance_group_names(db: Session) -> dict[int, str]:
