@@ -92,7 +92,7 @@ def period_at(kind: MeetingKind, when: datetime) -> Period:
     return next(p for p in periods(kind, local.year) if p.first <= local.month <= p.last)
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     """Counts of periods: on time, late, missing, open."""
 
@@ -192,7 +192,7 @@ def load_orgs(db: Session, root: Organisation | None = None) -> dict[int, OrgInf
     )
     if root is not None:
         query = query.where(o.path.startswith(root.path))
-    info = {r[0]: OrgInfo(*r) for r in db.execute(query)}
+    info = {r[0]: OrgInfo(*r) for r in db.connection().execute(query)}
     for org in info.values():
         if org.kind == GROUP_KIND and org.dissolved_at is None and org.parent_id in info:
             info[org.parent_id].has_groups = True
@@ -228,7 +228,7 @@ def held_counts(db: Session, year: int, root: Organisation | None = None) -> dic
     numbers: dict[str, int] = {}
     base = year * 12 - 1
     found = {}
-    for org_id, kind, m, made in db.execute(query):
+    for org_id, kind, m, made in db.connection().execute(query):
         start = numbers.get(m) or numbers.setdefault(m, month_number(m))
         done = numbers.get(made) or numbers.setdefault(made, month_number(made))
         found[(org_id, kind, start - base)] = done
