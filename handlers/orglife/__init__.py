@@ -8,6 +8,11 @@ EVERY_10_MIN = lambda _settings: {"trigger": "interval", "seconds": 600}  # noqa
 ORG_ROLES = ("editor", "secretary", "instructor")  # (and admin) who see organisation life's console pages
 
 
+def _check_every(settings: Any) -> dict[str, Any]:
+    """The compliance job's interval: orglife.check_interval seconds (default an hour)."""
+    return {"trigger": "interval", "seconds": int((settings.section("orglife") or {}).get("check_interval", 3600))}
+
+
 def _daily(hour: int, minute: int) -> Any:
     """A cron trigger once a day (China time is the scheduler's zone)."""
     return lambda settings: {"trigger": "cron", "hour": hour, "minute": minute}
@@ -19,6 +24,7 @@ FEATURE = Feature(
         "handlers.orglife.models",
         "handlers.orglife.media",  # meeting_media (photos)
         "handlers.orglife.task_models",
+        "handlers.orglife.reminders",  # orglife_notices: 三会一课 reminders and escalations sent once
     ),
     routers=(
         "handlers.orglife.chat:router",  # 安排会议, 确认参加 / 请假, 上传会议材料
@@ -27,18 +33,24 @@ FEATURE = Feature(
     blueprints=(
         "handlers.orglife.console:bp",  # /console/meetings: plan, notices, record, photos
         "handlers.orglife.checkin_console:bp",  # /console/meetings/checkin: a meeting's QR code, live counts
+        "handlers.orglife.compliance_console:bp",  # 三会一课 completion by organisation, group, 片区
         "handlers.orglife.tasks_console:bp",  # /console/tasks: issue, report, accept/return, progress
     ),
     nav=(
         NavEntry("组织生活", "console.meetings.index", roles=ORG_ROLES, order=27),
+        NavEntry("三会一课", "console.compliance.index", roles=ORG_ROLES, order=28),
         NavEntry("任务清单", "console.tasks.index", roles=ORG_ROLES, order=29),
     ),
     jobs=(
         # photos sent in chat that a failure or a restart left uncopied (every 10 minutes)
         Job("meeting-media", "handlers.orglife.media:retry_pending", EVERY_10_MIN),
         Job("task-reminders", "handlers.orglife.tasks:remind", _daily(9, 0)),
+        Job("orglife-compliance", "handlers.orglife.reminders:run", _check_every),
     ),
-    window_observers=("handlers.orglife.notices:on_message",),  # meeting notices that waited for the 48 h window
+    window_observers=(  # meeting notices and 三会一课 reminders that waited for the 48 h window
+        "handlers.orglife.notices:on_message",
+        "handlers.orglife.reminders:on_message",
+    ),
     help_hooks=("handlers.orglife.chat:still_open",),
     scene_hooks=("handlers.orglife.checkin:scene_hook",),  # a meeting's code (mt:<id>): check-in
     config_checks=("handlers.orglife.config:check",),
@@ -54,6 +66,7 @@ FEATURE = Feature(
         "task.accept": "任务验收通过",
         "task.return": "任务退回",
         "task.export": "导出任务清单进度",
+        "meetings.compliance_export": "导出三会一课完成情况",
     },
     help=(
         (30, "书记回复「安排会议」安排组织生活，「上传会议材料」上传会议照片；党员回复「确认参加」或「请假 原因」"),

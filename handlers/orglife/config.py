@@ -85,9 +85,12 @@ def check(raw: Mapping[str, Any]) -> None:
             raise ConfigError(f"{where}.applies_to: expected organisation kinds among {', '.join(KINDS)}")
         if (k.get("attendees") or "all") not in ATTENDEES:
             raise ConfigError(f"{where}.attendees: expected one of {', '.join(ATTENDEES)}")
-    for key in ("checkin_before", "checkin_after", "remind_days", "material_days", "task_remind_days"):
+    for key in ("checkin_before", "checkin_after", "remind_days", "material_days", "task_remind_days", "escalate_days"):
         value = cfg.get(key, 1)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ConfigError(f"config.yaml orglife.{key}: expected a whole number at least 0, got {value!r}")
+    interval = cfg.get("check_interval", 3600)
+    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 60:
+        raise ConfigError(f"config.yaml orglife.check_interval: expected seconds, at least 60, got {interval!r}")
     if not isinstance(cfg.get("notice_template") or "", str):
         raise ConfigError("config.yaml orglife.notice_template: expected a template id (text) or empty")

@@ -245,6 +245,7 @@ OTHER_REFERENCES = (
     ("meetings", "group_id"),
     ("task_reports", "organisation_id"),
     ("task_lists", "scope_id"),
+    ("orglife_notices", "organisation_id"),
 )
 
 

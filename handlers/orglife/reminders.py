@@ -1,0 +1,234 @@
+"""三会一课 reminders and escalation, run by the scheduler: a secretary is reminded before a period ends with nothing
+held, the guidance group's instructor is told once it has ended, the 片区 some days later. Each notice is recorded
+first (orglife_notices, unique per organisation, kind, period and step) and sent after, so it goes out once even
+with two scheduler processes, overlapping runs or a restart."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import redis
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from bot.core.accounts import Account
+from bot.core.clock import TZ
+from bot.core.database import Base, utcnow
+from bot.core.logs import mask
+from handlers.orglife import compliance
+from handlers.orglife.compliance import MISSING, OPEN, OrgInfo, Period
+from handlers.orglife.config import MeetingKind, OrgLifeConfig
+
+if TYPE_CHECKING:
+    from bot.core.services import Services
+
+REMIND, INSTRUCTOR, DISTRICT = "remind", "instructor", "district"  # the steps, in order
+STEP_LABELS = {REMIND: "提醒书记", INSTRUCTOR: "告知指导员", DISTRICT: "报片区党委"}
+CUSTOM, WAITING = "custom", "waiting"  # sent as a customer-service message; left for the console (no window)
+DISTRICT_KIND = "片区党委"
+PENDING_KEY = "orglife:notice-pending"  # Redis set of openids with notices waiting for their next message
+PENDING_MAX = 5  # waiting notices sent together at most (a text reply stays under 2,047 bytes)
+RECENT = timedelta(days=31)  # only periods that ended this recently are escalated (no flood of old ones)
+log = logging.getLogger(__name__)
+
+
+class OrgLifeNotice(Base):
+    """One reminder or escalation about one organisation's kind of meeting in one period: recorded once."""
+
+    __tablename__ = "orglife_notices"
+    __table_args__ = (UniqueConstraint("organisation_id", "kind", "period", "step", name="uq_orglife_notice"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(8))  # Period.key: 2026-03, 2026-Q1, 2026
+    step: Mapped[str] = mapped_column(String(12))  # REMIND, INSTRUCTOR, DISTRICT
+    text: Mapped[str] = mapped_column(Text)
+    recipients: Mapped[list] = mapped_column(JSON, default=list)  # console account ids
+    channels: Mapped[dict] = mapped_column(JSON, default=dict)  # account id → CUSTOM or WAITING
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """orglife.check_interval (seconds between runs) and orglife.escalate_days (instructor → 片区)."""
+
+    check_interval: int
+    escalate_days: int
+
+    @classmethod
+    def of(cls, settings: Any) -> Settings:
+        raw = settings.section("orglife") or {}
+        return cls(int(raw.get("check_interval", 3600)), int(raw.get("escalate_days", 7)))
+
+
+@dataclass(frozen=True)
+class Due:
+    """A notice to record: the organisation, kind, period and step."""
+
+    org: OrgInfo
+    kind: MeetingKind
+    period: Period
+    step: str
+
+
+def due(grid: compliance.Grid, cfg: OrgLifeConfig, now: datetime, escalate_days: int) -> list[Due]:
+    """What the grid calls for now: reminders for open periods ending within remind_days, the instructor for
+    periods that ended missing, the 片区 escalate_days after that (only for recently ended periods)."""
+    found = []
+    for (org_id, key), statuses in grid.statuses.items():
+        kind, org = cfg.kind(key), grid.info[org_id]
+        if kind is None or org.dissolved_at is not None:
+            continue
+        for period, status in statuses:
+            if status == OPEN and period.end - now <= timedelta(days=cfg.remind_days):
+                found.append(Due(org, kind, period, REMIND))
+            elif status == MISSING and now - period.end < RECENT:
+                found.append(Due(org, kind, period, INSTRUCTOR))
+            if status == MISSING and timedelta(days=escalate_days) <= now - period.end < RECENT + timedelta(
+                days=escalate_days
+            ):
+                found.append(Due(org, kind, period, DISTRICT))
+    return found
+
+
+def text_of(item: Due, now: datetime, escalate_days: int) -> str:
+    name, what = item.org.name, f"{item.period.label}的「{item.kind.name}」"
+    if item.step == REMIND:
+        days = max(1, -(-(item.period.end - now) // timedelta(days=1)))
+        return f"【三会一课提醒】{name}{what}尚未开展，距截止还有{days}天，请按时组织并在后台登记。"
+    if item.step == INSTRUCTOR:
+        return f"【三会一课督办】{name}{what}未开展，请督促该组织整改并补录。"
+    return f"【三会一课督办】{name}{what}未开展已超过{escalate_days}天，请片区党委督办。"
+
+
+def ancestors(org: OrgInfo) -> list[int]:
+    """The organisation and those above it, nearest first."""
+    return [int(i) for i in reversed(org.path.strip("/").split("/")) if i]
+
+
+def recipients(item: Due, accounts: list[Account], info: dict[int, OrgInfo]) -> list[Account]:
+    """Who a step tells: the secretaries of the organisation or the nearest above with one; instructors whose
+    scope covers it; the accounts scoped to its 片区党委."""
+    above = ancestors(item.org)
+    if item.step == REMIND:
+        for org_id in above:
+            found = [a for a in accounts if a.organisation_id == org_id and "secretary" in (a.roles or [])]
+            if found:
+                return found
+        return []
+    if item.step == INSTRUCTOR:
+        return [a for a in accounts if a.organisation_id in above and "instructor" in (a.roles or [])]
+    districts = {i for i in above if i in info and info[i].kind == DISTRICT_KIND}
+    return [a for a in accounts if a.organisation_id in districts]
+
+
+def record(db: Session, item: Due, text: str, to: list[Account], now: datetime) -> OrgLifeNotice | None:
+    """INSERT the notice (a savepoint); None when another run already recorded it."""
+    notice = OrgLifeNotice(
+        organisation_id=item.org.id,
+        kind=item.kind.key,
+        period=item.period.key,
+        step=item.step,
+        text=text,
+        recipients=[a.id for a in to],
+        channels={},
+        created_at=now,
+    )
+    try:
+        with db.begin_nested():
+            db.add(notice)
+    except IntegrityError:
+        return None
+    return notice
+
+
+def send(services: Services, notice: OrgLifeNotice, to: list[Account], now: datetime) -> dict[str, str]:
+    """A customer-service message to each recipient with WeChat bound and the window open; the rest wait."""
+    channels = {}
+    for account in to:
+        openid = account.openid or ""
+        sent = (
+            bool(openid)
+            and services.followers.in_window(openid, now)
+            and services.outbox.send_text(openid, notice.text).ok
+        )
+        channels[str(account.id)] = CUSTOM if sent else WAITING
+        if openid and not sent:
+            with contextlib.suppress(redis.RedisError):
+                services.redis.sadd(PENDING_KEY, openid)
+    return channels
+
+
+def on_message(services: Services, openid: str) -> None:
+    """A user's message reopened the window: a bound account's waiting notices go out in the background."""
+    with contextlib.suppress(redis.RedisError):
+        if services.redis.sismember(PENDING_KEY, openid):
+            services.ordered.submit(openid, _safe_pending, services, openid)
+
+
+def _safe_pending(services: Services, openid: str) -> None:
+    try:
+        deliver_pending(services, openid)
+    except Exception:  # noqa: BLE001 - a background job: log it, the notices stay on the console page
+        log.exception("waiting 三会一课 notices for %s not delivered", mask(openid))
+
+
+def deliver_pending(services: Services, openid: str, now: datetime | None = None) -> int:
+    """Send the account's waiting notices of the last RECENT days in one message (oldest first, at most
+    PENDING_MAX); they are marked sent first, so a second process sends nothing. The number sent."""
+    if not services.redis.srem(PENDING_KEY, openid):
+        return 0
+    now = now or utcnow()
+    with services.sessions() as db:
+        account = db.scalars(select(Account).where(Account.openid == openid, Account.active.is_(True))).first()
+        if account is None:
+            return 0
+        recent = db.scalars(
+            select(OrgLifeNotice).where(OrgLifeNotice.created_at >= now - RECENT).order_by(OrgLifeNotice.id)
+        ).all()
+        waiting = [n for n in recent if (n.channels or {}).get(str(account.id)) == WAITING][:PENDING_MAX]
+        for notice in waiting:
+            notice.channels = {**notice.channels, str(account.id): CUSTOM}
+        db.commit()
+    if waiting:
+        services.outbox.send_text(openid, "\n".join(n.text for n in waiting))
+    return len(waiting)
+
+
+def run(services: Services, now: datetime | None = None) -> int:
+    """The scheduled check: record and send what is due; the number of notices recorded by this run."""
+    cfg, extra = OrgLifeConfig.of(services.settings), Settings.of(services.settings)
+    now = now or utcnow()
+    oldest = now - RECENT - timedelta(days=extra.escalate_days)  # the earliest period end still escalated
+    years = sorted({oldest.astimezone(TZ).year, now.astimezone(TZ).year})
+    with services.sessions() as db:
+        items: list[Due] = []
+        info: dict[int, OrgInfo] = {}
+        for year in years:
+            grid = compliance.evaluate(db, cfg, year, now)
+            info = grid.info
+            items += due(grid, cfg, now, extra.escalate_days)
+        if not items:
+            return 0
+        accounts = list(
+            db.scalars(select(Account).where(Account.active.is_(True), Account.organisation_id.is_not(None)))
+        )
+        made = []
+        for item in items:
+            to = recipients(item, accounts, info)
+            notice = record(db, item, text_of(item, now, extra.escalate_days), to, now)
+            if notice is not None:
+                made.append((notice, to))
+        db.commit()  # recorded first: a second process or a restart finds them and sends nothing again
+        for notice, to in made:
+            notice.channels, notice.sent_at = send(services, notice, to, now), now
+            db.commit()
+    log.info("orglife: %d compliance notice(s) recorded", len(made))
+    return len(made)
