@@ -122,11 +122,8 @@ def study_rates(db: Session, year: int) -> dict[int, float]:
     """Organisation id → 参学率 of its subtree over the year (own counts rolled up the path)."""
     confirmed = and_(Membership.member_id == RosterMember.id, Membership.status == CONFIRMED)
     active = RosterMember.left_at.is_(None)
-    roster = dict(
-        db.execute(
-            select(RosterMember.organisation_id, func.count()).where(active).group_by(RosterMember.organisation_id)
-        )
-    )
+    roster_q = select(RosterMember.organisation_id, func.count()).where(active).group_by(RosterMember.organisation_id)
+    roster: dict[int, int] = {org: int(n) for org, n in db.execute(roster_q)}
     studied_q = (
         select(RosterMember.organisation_id, func.count())
         .select_from(Membership)
@@ -141,8 +138,8 @@ def study_rates(db: Session, year: int) -> dict[int, float]:
         )
         .group_by(RosterMember.organisation_id)
     )
-    studied = dict(db.execute(studied_q))
-    paths = dict(db.execute(select(Organisation.id, Organisation.path)))
+    studied: dict[int, int] = {org: int(n) for org, n in db.execute(studied_q)}
+    paths: dict[int, str] = {i: p for i, p in db.execute(select(Organisation.id, Organisation.path))}
     totals: dict[int, list[int]] = {}
     for org_id, n in roster.items():
         for part in (paths.get(org_id) or "").strip("/").split("/"):
