@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
-from dataclasses import asdict
 
 import redis
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -33,7 +32,7 @@ ROLES = ("editor", "secretary", "instructor")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PER_PAGE = 100
 TTL = 60  # seconds computed scorecards are reused from Redis
-CACHE_KEY = "orglife:assessment:{}:{}"  # year, scope root id or "all"
+CACHE_KEY = "orglife:assessment:{}:{}"  # year, scope root id or "all"; + :ready, :rows, :pos
 
 
 class AdjustForm(FlaskForm):
@@ -41,13 +40,85 @@ class AdjustForm(FlaskForm):
     reason = TextAreaField("调整理由（必填）", validators=[DataRequired("请填写调整理由"), Length(max=2000)])
 
 
-def encode(card: Scorecard) -> dict:
-    return asdict(card)
+Ranked = tuple[str, int, Scorecard]  # 片区, rank in it, card
 
 
-def decode(raw: dict) -> Scorecard:
-    parts = [Part(**p) for p in raw.pop("parts")]
-    return Scorecard(**raw, parts=parts)
+def encode(district: str, rank: int, c: Scorecard) -> str:
+    parts = [[p.key, p.value, p.weight, p.points] for p in c.parts]
+    raw = [district, rank, c.id, c.code, c.name, c.kind, c.path, c.computed, c.adjusted, c.reason, c.adjusted_by, parts]
+    return json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode(text: str | bytes) -> Ranked:
+    district, rank, oid, code, name, kind, path, computed, adjusted, reason, by, parts = json.loads(text)
+    card = Scorecard(oid, code, name, kind, district, path, [Part(*p) for p in parts], computed, adjusted, reason, by)
+    return district, rank, card
+
+
+def ranked_lines(year: int, root: Organisation | None) -> list[str]:
+    ranking = assessment.ranking(assessment.scorecards(db(), services().settings, year, utcnow(), root))
+    return [encode(d, rank, c) for d, cards in ranking.items() for rank, c in enumerate(cards, 1)]
+
+
+def districts_of(lines: list[Ranked]) -> dict[str, list[int]]:
+    """片区 → [first index, count] in the ranked list."""
+    found: dict[str, list[int]] = {}
+    for i, (district, _, _) in enumerate(lines):
+        found.setdefault(district, [i, 0])[1] += 1
+    return found
+
+
+class Ranking:
+    """The year's ranking in scope, one JSON line per organisation in a Redis list kept TTL seconds (a page reads
+    only its own lines); computed in-process when Redis is down."""
+
+    def __init__(self, year: int, root: Organisation | None) -> None:
+        self.prefix, self.cache = CACHE_KEY.format(year, root.id if root else "all"), services().redis
+        self.local: list[Ranked] | None = None
+        self.districts: dict[str, list[int]] = {}
+        try:
+            found = self.cache.get(f"{self.prefix}:ready")
+        except redis.RedisError:
+            found = None
+        if found:
+            self.districts = json.loads(found)
+            return
+        lines = ranked_lines(year, root)
+        self.local = [decode(line) for line in lines]
+        self.districts = districts_of(self.local)
+        with contextlib.suppress(redis.RedisError):
+            pipe = self.cache.pipeline()
+            pipe.delete(f"{self.prefix}:rows", f"{self.prefix}:pos")
+            if lines:
+                pipe.rpush(f"{self.prefix}:rows", *lines)
+                pipe.hset(f"{self.prefix}:pos", mapping={str(c.id): i for i, (_, _, c) in enumerate(self.local)})
+                pipe.expire(f"{self.prefix}:rows", TTL + 5)  # outlive the ready mark
+                pipe.expire(f"{self.prefix}:pos", TTL + 5)
+            pipe.set(f"{self.prefix}:ready", json.dumps(self.districts, ensure_ascii=False), ex=TTL)
+            pipe.execute()
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.districts.values())
+
+    def rows(self, start: int, stop: int) -> list[Ranked]:
+        """Lines start..stop-1 (stop -1: to the end)."""
+        if self.local is not None:
+            return self.local[start : stop if stop >= 0 else None]
+        try:
+            return [decode(r) for r in self.cache.lrange(f"{self.prefix}:rows", start, stop - 1 if stop >= 0 else -1)]
+        except redis.RedisError:
+            return []
+
+    def card(self, org_id: int) -> Scorecard | None:
+        if self.local is not None:
+            return next((c for _, _, c in self.local if c.id == org_id), None)
+        try:
+            at = self.cache.hget(f"{self.prefix}:pos", str(org_id))
+            line = self.cache.lindex(f"{self.prefix}:rows", int(at)) if at is not None else None
+        except redis.RedisError:
+            return None
+        return decode(line)[2] if line else None
 
 
 def scope() -> Organisation | None:
@@ -69,24 +140,11 @@ def year_arg() -> int:
     return int(raw) if raw.isdigit() and 2000 <= int(raw) <= this_year + 1 else this_year
 
 
-def cards_of(year: int, root: Organisation | None) -> list[Scorecard]:
-    """The year's scorecards in scope: from Redis when computed in the last TTL seconds, else computed and kept."""
-    key, cache = CACHE_KEY.format(year, root.id if root else "all"), services().redis
-    with contextlib.suppress(redis.RedisError):
-        found = cache.get(key)
-        if found:
-            return [decode(c) for c in json.loads(found)]
-    cards = assessment.scorecards(db(), services().settings, year, utcnow(), root)
-    with contextlib.suppress(redis.RedisError):
-        cache.set(key, json.dumps([encode(c) for c in cards], ensure_ascii=False, separators=(",", ":")), ex=TTL)
-    return cards
-
-
 def forget(year: int) -> None:
     """Drop the year's cached scorecards (after an adjustment)."""
     with contextlib.suppress(redis.RedisError):
         cache = services().redis
-        keys = list(cache.scan_iter(match=CACHE_KEY.format(year, "*"), count=500))
+        keys = list(cache.scan_iter(match=CACHE_KEY.format(year, "*") + ":*", count=500))
         if keys:
             cache.delete(*keys)
 
@@ -100,19 +158,20 @@ def score_text(value: float | None) -> str:
 def index() -> str:
     """The ranking of one 片区 (or every 片区 one after the other), paged, each row with its reasons."""
     year, root = year_arg(), scope()
-    ranking = assessment.ranking(cards_of(year, root))
+    ranking = Ranking(year, root)
     district = request.args.get("district")
-    if district is not None and district not in ranking:
+    if district is not None and district not in ranking.districts:
         district = None
-    rows = [(d, rank, c) for d, cards in ranking.items() if district in (None, d) for rank, c in enumerate(cards, 1)]
-    number = page_number()
-    page = Page(rows[(number - 1) * PER_PAGE : number * PER_PAGE], number, PER_PAGE, len(rows))
+    first, length = ranking.districts[district] if district is not None else (0, ranking.total)
+    number = min(page_number(), max(1, -(-length // PER_PAGE)))
+    start = first + (number - 1) * PER_PAGE
+    page = Page(ranking.rows(start, min(start + PER_PAGE, first + length)), number, PER_PAGE, length)
     return render_template(
         "console/assessment.html",
         year=year,
         years=list(range(utcnow().astimezone(TZ).year, 2019, -1))[:6],
         root=root,
-        districts={d: len(c) for d, c in ranking.items()},
+        districts={d: n for d, (_, n) in ranking.districts.items()},
         district=district,
         page=page,
         weights=assessment.weights_of(services().settings.section("orglife")),
@@ -128,7 +187,7 @@ def show(org_id: int) -> str | Response:
     """One organisation's card: parts and reasons, computed and adjusted score, adjustments; the committee adjusts."""
     year, root = year_arg(), scope()
     org = require_in_scope(db().get(Organisation, org_id))
-    card = next((c for c in cards_of(year, root) if c.id == org.id), None)
+    card = Ranking(year, root).card(org.id)
     if card is None:
         abort(404)
     may_adjust = committee()
@@ -174,7 +233,9 @@ def show(org_id: int) -> str | Response:
 def export() -> Response:
     """The year's ranking per 片区 in scope with each part's value, weight and points (audited)."""
     year, root = year_arg(), scope()
-    ranking = assessment.ranking(cards_of(year, root))
+    ranking: dict[str, list[Scorecard]] = {}
+    for district, _, card in Ranking(year, root).rows(0, -1):
+        ranking.setdefault(district, []).append(card)
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (send_file closes it)
     weights = assessment.weights_of(services().settings.section("orglife"))
     rows = assessment_export.write(out, year, ranking, weights)
