@@ -196,7 +196,7 @@ def show(org_id: int) -> str | Response:
         if not may_adjust:
             abort(403)
         if form.validate_on_submit():
-            final = float(form.score.data)  # type: ignore[arg-type]
+            final = float(form.score.data)
             me = current()
             assessment.adjust(
                 db(), org.id, year, final, card.computed, form.reason.data or "", me.username if me else ""
