@@ -25,6 +25,7 @@ FEATURE = Feature(
         "handlers.orglife.media",  # meeting_media (photos)
         "handlers.orglife.task_models",
         "handlers.orglife.reminders",  # orglife_notices: 三会一课 reminders and escalations sent once
+        "handlers.orglife.assessment_models",  # orglife_assessment_adjustments: the committee's adjusted scores
     ),
     routers=(
         "handlers.orglife.chat:router",  # 安排会议, 确认参加 / 请假, 上传会议材料
@@ -35,11 +36,13 @@ FEATURE = Feature(
         "handlers.orglife.checkin_console:bp",  # /console/meetings/checkin: a meeting's QR code, live counts
         "handlers.orglife.compliance_console:bp",  # 三会一课 completion by organisation, group, 片区
         "handlers.orglife.tasks_console:bp",  # /console/tasks: issue, report, accept/return, progress
+        "handlers.orglife.assessment_console:bp",  # /console/assessment: yearly scorecards per 片区, adjust, export
     ),
     nav=(
         NavEntry("组织生活", "console.meetings.index", roles=ORG_ROLES, order=27),
         NavEntry("三会一课", "console.compliance.index", roles=ORG_ROLES, order=28),
         NavEntry("任务清单", "console.tasks.index", roles=ORG_ROLES, order=29),
+        NavEntry("年度考核", "console.assessment.index", roles=ORG_ROLES, order=30),
     ),
     jobs=(
         # photos sent in chat that a failure or a restart left uncopied (every 10 minutes)
@@ -53,7 +56,7 @@ FEATURE = Feature(
     ),
     help_hooks=("handlers.orglife.chat:still_open",),
     scene_hooks=("handlers.orglife.checkin:scene_hook",),  # a meeting's code (mt:<id>): check-in
-    config_checks=("handlers.orglife.config:check",),
+    config_checks=("handlers.orglife.config:check", "handlers.orglife.assessment:check"),
     audit_actions={
         "meeting.plan": "安排会议",
         "meeting.view": "查看会议参会名单",
@@ -67,6 +70,8 @@ FEATURE = Feature(
         "task.return": "任务退回",
         "task.export": "导出任务清单进度",
         "meetings.compliance_export": "导出三会一课完成情况",
+        "assessment.adjust": "调整年度考核得分",
+        "assessment.export": "导出年度考核",
     },
     help=(
         (30, "书记回复「安排会议」安排组织生活，「上传会议材料」上传会议照片；党员回复「确认参加」或「请假 原因」"),

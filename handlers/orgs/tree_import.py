@@ -246,6 +246,7 @@ OTHER_REFERENCES = (
     ("task_reports", "organisation_id"),
     ("task_lists", "scope_id"),
     ("orglife_notices", "organisation_id"),
+    ("orglife_assessment_adjustments", "organisation_id"),
 )
 
 
