@@ -216,15 +216,19 @@ def held_masks(
     month masks; bit m - 1 of held is set when a meeting started in China month m, of early when one of them was
     recorded by the end of the kind's period containing m (so a period is on time when any of its months is early)."""
     first, after = (month_start(year, m).astimezone(UTC) for m in (1, 13))  # SQLite compares UTC wall times
-    base = year * 12 - 1
-    month = china_month(db, Meeting.starts_at) - base
     starts: Any = Meeting.starts_at
-    if db.get_bind().dialect.name == "sqlite":  # a unary + keeps SQLite off the starts_at index: scanning the
-        starts = literal_column("+meetings.starts_at", DateTime)  # table grouped by organisation is 3-5x faster
+    if db.get_bind().dialect.name == "sqlite":  # one strftime() per column and row; a unary + keeps SQLite off the
+        starts = literal_column("+meetings.starts_at", DateTime)  # starts_at index: scanning is 3-5x faster
+        month = func.cast(func.strftime("%m", Meeting.starts_at, "+8 hours"), Integer)
+        made = func.cast(func.strftime("%Y%m", Meeting.created_at, "+8 hours"), Integer)
+    else:
+        month = func.cast(func.extract("month", func.timezone("Asia/Shanghai", Meeting.starts_at)), Integer)
+        local = func.timezone("Asia/Shanghai", Meeting.created_at)
+        made = func.cast(func.extract("year", local), Integer) * 100 + func.cast(func.extract("month", local), Integer)
     step = case({k.key: PERIODS[k.period] for k in cfg.kinds}, value=Meeting.kind, else_=1)
     bit = literal(1).op("<<")(month - 1)
     last = ((month - 1) // step + 1) * step  # the last month of the kind's period containing the meeting
-    early = case((china_month(db, Meeting.created_at) <= last + base, bit), else_=0)
+    early = case((made <= last + year * 100, bit), else_=0)  # recorded by the end of that month (YYYYMM numbers)
     # a sum of distinct powers of two is their bitwise OR (several meetings may share a month)
     query = (
         select(Meeting.organisation_id, Meeting.kind, func.sum(bit.distinct()), func.sum(early.distinct()))
