@@ -29,10 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench_db import percentile, pg_database, timed  # noqa: E402
 from org_figures import organisations, signed_in  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
-from tickets_pages import make_app, percentile, pg_database, timed  # noqa: E402
+from tickets_pages import make_app  # noqa: E402
 
 from bot.core.clock import TZ  # noqa: E402
 from bot.core.organisations import Organisation  # noqa: E402
