@@ -199,16 +199,6 @@ def load_orgs(db: Session, root: Organisation | None = None) -> dict[int, OrgInf
     return info
 
 
-def china_month(db: Session, column: Any) -> Any:
-    """SQL for a UTC timestamp's China month as a month number, year * 12 + month - 1 (consecutive months differ by
-    one; cheap on SQLite: one datetime() per row)."""
-    if db.get_bind().dialect.name == "sqlite":
-        local = func.datetime(column, "+8 hours")
-        return func.cast(func.substr(local, 1, 4), Integer) * 12 + func.cast(func.substr(local, 6, 2), Integer) - 1
-    local = func.timezone("Asia/Shanghai", column)
-    return func.cast(func.extract("year", local), Integer) * 12 + func.cast(func.extract("month", local), Integer) - 1
-
-
 def held_masks(
     db: Session, cfg: OrgLifeConfig, year: int, root: Organisation | None = None
 ) -> dict[tuple[int, str], tuple[int, int]]:
