@@ -19,7 +19,7 @@ from requests.adapters import HTTPAdapter
 from wechatpy import WeChatClient
 from wechatpy.session import SessionStorage
 
-from bot.core.errors import WeChatAPIError
+from bot.core.errors import UserFacingError, WeChatAPIError
 from bot.core.keys import TOKEN_LOCK, TOKEN_PREFIX
 
 WECHAT_ROOT = "https://api.weixin.qq.com/"  # what wechatpy hard-codes; rewritten to our base's root
@@ -31,6 +31,7 @@ TOKEN_CACHE = 5.0  # seconds a token read from Redis is reused in-process before
 DOWNLOAD_CHUNK = 64 * 1024  # bytes read at a time from a file answer
 QUERY = re.compile(r"\?[^\s'\"<>)]*")  # a URL's query string inside an error text
 
+QR_IMAGE_MAX = 2 * 1024 * 1024  # bytes of a QR code's picture fetched for the console
 log = logging.getLogger(__name__)
 
 
@@ -178,6 +179,20 @@ class WxClient(WeChatClient):
         or the emulator's beside its API when the base URL is not WeChat's."""
         base = SHOW_QRCODE if self.API_BASE_URL == WECHAT_ROOT + "cgi-bin/" else self.API_BASE_URL + "showqrcode"
         return f"{base}?{urlencode({'ticket': ticket})}"
+
+    def qrcode_image(self, ticket: str, max_bytes: int = QR_IMAGE_MAX) -> tuple[bytes, str]:
+        """A parametric QR code's picture and its content type, fetched by the server (so a console page needs no
+        third-party host); UserFacingError when no image comes back."""
+        try:
+            with self.session_for_thread().get(self.qrcode_image_url(ticket), timeout=self.timeout, stream=True) as res:
+                res.raise_for_status()
+                kind = res.headers.get("Content-Type", "")
+                data = res.raw.read(max_bytes + 1, decode_content=True)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
+            raise UserFacingError("暂时无法从微信取得二维码图片，请稍后刷新。") from None
+        if not kind.startswith("image/") or len(data) > max_bytes:
+            raise UserFacingError("微信没有返回二维码图片，请稍后刷新。")
+        return data, kind
 
     def download_media(self, media_id: str, max_bytes: int) -> Download:
         """A temporary media file (media/get): wechatpy's client.media.download, through our URL and error rules."""

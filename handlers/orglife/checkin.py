@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import requests
-import urllib3
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +21,6 @@ from handlers.orglife.models import CANCELLED, EXPECTED, GUEST, HELD, PLANNED, S
 
 SCENE = "mt:"  # a meeting's check-in code: mt:<meeting id>
 MAX_EXPIRY = 30 * 86400  # seconds: WeChat's longest temporary code
-IMAGE_MAX = 2 * 1024 * 1024  # bytes of a QR picture fetched for the console
 REUSE_DAYS = 7  # a meeting beyond a code's 30 days: the stored code is kept while it has this many days left
 MARGIN = 600  # seconds a code outlives the window's end (a scan at the last minute still reaches us)
 
@@ -216,19 +213,3 @@ def ensure_code(db: Session, wx: Any, cfg: OrgLifeConfig, meeting: Meeting, now:
         assert kept is not None
         return kept
     return row
-
-
-def fetch_image(wx: Any, ticket: str) -> tuple[bytes, str]:
-    """The code's picture from showqrcode (wx.qrcode_image_url: WeChat's, or the emulator's), fetched by the server
-    so the console page needs no third-party host; UserFacingError when no image comes back."""
-    url = wx.qrcode_image_url(ticket)
-    try:
-        with wx.session_for_thread().get(url, timeout=wx.timeout, stream=True) as res:
-            res.raise_for_status()
-            kind = res.headers.get("Content-Type", "")
-            data = res.raw.read(IMAGE_MAX + 1, decode_content=True)
-    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
-        raise UserFacingError("暂时无法从微信取得二维码图片，请稍后刷新。") from None
-    if not kind.startswith("image/") or len(data) > IMAGE_MAX:
-        raise UserFacingError("微信没有返回二维码图片，请稍后刷新。")
-    return data, kind

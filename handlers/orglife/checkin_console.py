@@ -85,7 +85,7 @@ def qr_image(meeting_id: int) -> Response:
     if code is None or (code.expire_at is not None and aware(code.expire_at) < utcnow()):
         abort(404)
     try:
-        data, kind = checkin.fetch_image(services().wx, code.ticket)
+        data, kind = services().wx.qrcode_image(code.ticket)
     except UserFacingError:
         abort(404)
     return Response(data, mimetype=kind, headers={"Cache-Control": "private, max-age=300"})

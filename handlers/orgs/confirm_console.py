@@ -173,7 +173,7 @@ def qr_image() -> Response:
     if code is None:
         abort(404)
     try:
-        data, kind = qr.fetch_image(services().wx, code.ticket)
+        data, kind = services().wx.qrcode_image(code.ticket)
     except UserFacingError:
         abort(404)
     return Response(data, mimetype=kind)

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-import urllib3
 from sqlalchemy.orm import Session
 
 from bot.core.errors import UserFacingError, WeChatAPIError
 from bot.core.organisations import Organisation
 from bot.core.qrcodes import QrCode, by_scene
 
-IMAGE_MAX = 2 * 1024 * 1024  # bytes of a QR picture fetched for the console
 SCENE = "org:{}"  # an organisation's scene_str (WeChat allows 64 characters; codes have at most 32)
 
 
@@ -43,19 +40,3 @@ def ensure(db: Session, wx: Any, org: Organisation) -> tuple[QrCode, bool]:
     row = QrCode(scene=scene_of(org), ticket=ticket, url=str(answer.get("url") or ""))
     db.add(row)
     return row, True
-
-
-def fetch_image(wx: Any, ticket: str) -> tuple[bytes, str]:
-    """The code's picture from showqrcode (wx.qrcode_image_url: WeChat's, or the emulator's), fetched by the server
-    so the console page needs no third-party host; UserFacingError when no image comes back."""
-    url = wx.qrcode_image_url(ticket)
-    try:
-        with wx.session_for_thread().get(url, timeout=wx.timeout, stream=True) as res:
-            res.raise_for_status()
-            kind = res.headers.get("Content-Type", "")
-            data = res.raw.read(IMAGE_MAX + 1, decode_content=True)
-    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
-        raise UserFacingError("暂时无法从微信取得二维码图片，请稍后刷新。") from None
-    if not kind.startswith("image/") or len(data) > IMAGE_MAX:
-        raise UserFacingError("微信没有返回二维码图片，请稍后刷新。")
-    return data, kind
