@@ -146,9 +146,9 @@ def insert_guest(db: Session, meeting_id: int, member_id: int, openid: str, now:
         stmt = sqlite.insert(Attendance).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - the platform runs on the two above
         raise NotImplementedError(dialect)
-    done = db.execute(stmt)
+    inserted = db.execute(stmt.returning(Attendance.id)).first() is not None  # RETURNING: no row when it conflicted
     db.commit()
-    return written(done)
+    return inserted
 
 
 def written(result: Any) -> bool:
