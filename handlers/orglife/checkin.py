@@ -152,7 +152,7 @@ def insert_guest(db: Session, meeting_id: int, member_id: int, openid: str, now:
 
 
 def written(result: Any) -> bool:
-    """Whether an UPDATE or INSERT … ON CONFLICT DO NOTHING changed a row (its cursor's rowcount)."""
+    """Whether an UPDATE changed a row (its cursor's rowcount; an INSERT … ON CONFLICT is decided by RETURNING)."""
     return bool(result.rowcount)
 
 
