@@ -4,9 +4,12 @@ and every change is audited (target: the roster member's id)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from bot.console import audit
@@ -107,30 +110,40 @@ def confirm(member_id: int) -> Response:
 @bp.post("/<int:member_id>/reject")
 @role_required(*DECIDERS)
 def reject(member_id: int) -> Response:
-    checked()
-    member, _org = load(member_id)
-    row = binding.pending_of(db(), member_id)
-    if row is None:
-        flash("该申请已处理。", "warning")
-        return redirect(url_for(".index"))
-    unbind_row(row, "member.reject")
-    notify.tell(services(), row.openid, "您的党员认证申请未通过。如有疑问，请联系所在党组织书记。")
-    flash(f"已拒绝 {member.name} 的认证申请。", "success")
-    return redirect(url_for(".index"))
+    return undo(member_id, binding.pending_of, "member.reject", REJECTED)
 
 
 @bp.post("/<int:member_id>/unbind")
 @role_required(*DECIDERS)
 def unbind(member_id: int) -> Response:
+    return undo(member_id, binding.bound_to, "member.unbind", UNBOUND)
+
+
+REJECTED = (
+    "该申请已处理。",
+    "您的党员认证申请未通过。如有疑问，请联系所在党组织书记。",
+    "已拒绝 {name} 的认证申请。",
+)
+UNBOUND = (
+    "该党员没有绑定微信。",
+    "您的党员认证已由党组织解除。如有疑问，请联系所在党组织书记。",
+    "已解除 {name} 的微信绑定。",
+)
+
+
+def undo(
+    member_id: int, lookup: Callable[[Session, int], Membership | None], action: str, texts: tuple[str, ...]
+) -> Response:
+    """Reject an application or remove a binding: `texts` are (nothing to do, to the member, done) messages."""
     checked()
     member, _org = load(member_id)
-    row = binding.bound_to(db(), member_id)
+    row = lookup(db(), member_id)
     if row is None:
-        flash("该党员没有绑定微信。", "warning")
+        flash(texts[0], "warning")
         return redirect(url_for(".index"))
-    unbind_row(row, "member.unbind")
-    notify.tell(services(), row.openid, "您的党员认证已由党组织解除。如有疑问，请联系所在党组织书记。")
-    flash(f"已解除 {member.name} 的微信绑定。", "success")
+    unbind_row(row, action)
+    notify.tell(services(), row.openid, texts[1])
+    flash(texts[2].format(name=member.name), "success")
     return redirect(url_for(".index"))
 
 
