@@ -106,6 +106,7 @@ def context() -> dict[str, Any]:
         "role_names": ROLES,
         "logout_form": ActionForm(),
         "nav_links": (lambda: nav.visible(links, me)) if me else list,
+        "nav_current": nav.current,
     }
 
 

@@ -34,3 +34,10 @@ def visible(links: Sequence[NavLink], me: Any) -> list[tuple[NavEntry, int]]:
             continue
         shown.append((link.entry, count))
     return shown
+
+
+def current(shown: Sequence[tuple[NavEntry, int]], here: str) -> NavEntry | None:
+    """The one link that page `here` belongs to: the closest match (党员 over 组织 for console.orgs.roster)."""
+    plain = [entry for entry, _count in shown if not entry.badge]  # a badge link is current on its own page only
+    best = max(plain, key=lambda entry: entry.match(here), default=None)
+    return best if best is not None and best.match(here) else None

@@ -26,11 +26,16 @@ class NavEntry:
     order: int = 50  # place among the feature links (lower first)
     badge: Ref | None = None  # fn() → count: the link shows only when the count is not 0, with the count as a badge
     html_id: str | None = None  # the link's id is nav-<html_id>
+    pages: tuple[str, ...] = ()  # endpoint prefixes of the pages that mark this link as current (default: section)
 
     @property
     def section(self) -> str:
         """The endpoint prefix of the pages that mark this link as current (console.tickets.index → console.tickets)."""
         return self.endpoint.rsplit(".", 1)[0]
+
+    def match(self, here: str) -> int:
+        """How closely endpoint `here` belongs to this link: the length of its longest prefix that holds, else 0."""
+        return max((len(p) for p in self.pages or (self.section,) if here.startswith(p)), default=0)
 
 
 @dataclass(frozen=True)

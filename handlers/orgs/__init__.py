@@ -3,6 +3,7 @@
 from bot.core.feature import Feature, NavEntry
 
 VIEWERS = ("editor", "secretary", "instructor")  # (and admin) who see the tree and roster pages
+ROSTER_PAGES = ("console.orgs.roster", "console.orgs.member")  # the 党员 link's pages (the rest of orgs is 组织)
 
 FEATURE = Feature(
     name="orgs",
@@ -15,7 +16,7 @@ FEATURE = Feature(
     ),
     nav=(
         NavEntry("组织", "console.orgs.tree", roles=VIEWERS, order=20),
-        NavEntry("党员", "console.orgs.roster", roles=VIEWERS, order=22),
+        NavEntry("党员", "console.orgs.roster", roles=VIEWERS, order=22, pages=ROSTER_PAGES),
         NavEntry("党建数据", "console.org_figures.index", roles=VIEWERS, order=25),
         NavEntry("党员认证", "console.org_confirmations.index", roles=("secretary", "instructor"), order=26),
     ),

@@ -173,3 +173,15 @@ def test_the_export_is_masked_and_audited(admin: Any, services: Any):
     [entry] = audits(services, "roster.export")
     assert entry.target == "T11" and entry.details["rows"] == 4
     no_personal_data(services)
+
+
+def current_links(html: str) -> list[str]:
+    """The labels of the navigation links marked as the current page."""
+    return re.findall(r'<a href="[^"]*" aria-current="page">([^<]+)</a>', html)
+
+
+def test_the_navigation_marks_the_roster_or_the_tree_never_both(editor: Any, services: Any):
+    ids = seeded(services)
+    assert current_links(editor.get(ROSTER).get_data(as_text=True)) == ["党员"]
+    assert current_links(editor.get(member_url(ids["first"])).get_data(as_text=True)) == ["党员"]
+    assert current_links(editor.get("/console/orgs/").get_data(as_text=True)) == ["组织"]
