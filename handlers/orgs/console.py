@@ -17,7 +17,7 @@ from bot.console import audit
 from bot.console.forms import ActionForm
 from bot.console.web import db, role_required, services
 from bot.core.organisations import GuidanceGroup, Organisation, OrganisationsConfig, mask_name
-from handlers.orgs import access, console_roster, orgedit, tree as org_tree
+from handlers.orgs import access, console_roster, orgedit, roster_export, tree as org_tree
 from handlers.orgs.forms import AssignForm, GroupForm, OrgForm, options
 
 bp = Blueprint("orgs", __name__, url_prefix="/orgs", template_folder="templates")
@@ -25,7 +25,7 @@ VIEW = access.VIEW_ROLES
 IMPORTS = "console.org_imports.index"  # the import page (another part of the feature); linked when present
 DEPTHS = (1, 2, 3, 4, 6)  # levels the tree page may open at once
 
-for rule, endpoint, view, methods in console_roster.ROUTES:
+for rule, endpoint, view, methods in (*console_roster.ROUTES, *roster_export.ROUTES):
     bp.add_url_rule(rule, endpoint, view, methods=methods)
 
 

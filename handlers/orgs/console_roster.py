@@ -6,10 +6,9 @@ Every view and change is audited with the member id and organisation code, never
 
 from __future__ import annotations
 
-import tempfile
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -17,7 +16,6 @@ from bot.console import audit
 from bot.console.forms import ActionForm
 from bot.console.paging import paginate
 from bot.console.web import current, db, role_required, services
-from bot.core.database import utcnow
 from bot.core.organisations import CATEGORIES, POSTS, Organisation, RosterMember
 from handlers.orgs import access, roster
 from handlers.orgs.forms import MemberForm, TransferForm
@@ -25,8 +23,6 @@ from handlers.orgs.orgedit import EditRefused
 from handlers.orgs.tree import bump
 
 PER_PAGE = 50  # members per roster page
-SPOOL = 8 * 1024 * 1024  # an export is kept in memory up to this size, then spooled to a temporary file
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 VIEW = access.VIEW_ROLES
 
 
@@ -67,21 +63,6 @@ def roster_list() -> str:
         status_names=roster.STATUS_NAMES,
         args=dict(f.args(), **({"org": str(root.id)} if root and root != access.scope() else {})),
     )
-
-
-@role_required(*VIEW)
-def export() -> Response:
-    """The filtered list as an xlsx workbook, always masked; audited."""
-    root, full = listed_root(), access.runs_scope()
-    f = wanted(full)
-    out = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 (send_file closes it with the response)
-    rows = roster.write(out, db(), roster.query(root, f))
-    audit.record(
-        "roster.export", root.code if root else "*", rows=rows, filters=sorted(k for k in f.args() if k != "q")
-    )
-    out.seek(0)
-    name = f"党员花名册_脱敏_{(root.code if root else 'all')}_{utcnow().strftime('%Y%m%d-%H%M')}.xlsx"
-    return send_file(out, mimetype=XLSX, as_attachment=True, download_name=name, max_age=0)
 
 
 def member_form(member: RosterMember, full: bool) -> MemberForm:
@@ -211,7 +192,6 @@ def member_left(member_id: int, action: str) -> Response:
 
 ROUTES = (  # (rule, endpoint, view, methods): added to the orgs blueprint
     ("/roster", "roster", roster_list, ["GET"]),
-    ("/roster/export.xlsx", "roster_export", export, ["GET"]),
     ("/roster/<int:member_id>", "member", member, ["GET"]),
     ("/roster/<int:member_id>", "member_edit", member_edit, ["POST"]),
     ("/roster/<int:member_id>/transfer", "member_transfer", member_transfer, ["POST"]),

@@ -7,7 +7,7 @@ always masked. Nothing here logs. The console view commits each change together 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any
@@ -244,8 +244,9 @@ def export_rows(db: Session, q: Select[Any]) -> Iterator[list[Any]]:
             ]
 
 
-def write(out: IO[bytes], db: Session, q: Select[Any]) -> int:
-    """The filtered roster, masked, as an xlsx workbook into `out` (write-only, bounded memory); the row count."""
+def write(out: IO[bytes], db: Session, q: Select[Any], report: Callable[[int], None] | None = None) -> int:
+    """The filtered roster, masked, as an xlsx workbook into `out` (write-only, bounded memory); the row count.
+    `report(rows)` is told the rows written after each batch."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("党员花名册（脱敏）")
     sheet.append(EXPORT_HEADER)
@@ -253,5 +254,7 @@ def write(out: IO[bytes], db: Session, q: Select[Any]) -> int:
     for row in export_rows(db, q):
         sheet.append([safe(v) for v in row])
         rows += 1
+        if report is not None and rows % BATCH == 0:
+            report(rows)
     book.save(out)
     return rows

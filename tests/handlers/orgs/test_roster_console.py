@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from typing import Any
 
 from openpyxl import load_workbook
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from bot.core.members import Membership
 from bot.core.organisations import RosterMember, RosterTransfer
+from handlers.orgs import roster_export
 from tests.console.console_helpers import csrf_token
 from tests.handlers.orgs.tree_helpers import audits, scoped_client, seeded
 
@@ -185,3 +187,29 @@ def test_the_navigation_marks_the_roster_or_the_tree_never_both(editor: Any, ser
     assert current_links(editor.get(ROSTER).get_data(as_text=True)) == ["党员"]
     assert current_links(editor.get(member_url(ids["first"])).get_data(as_text=True)) == ["党员"]
     assert current_links(editor.get("/console/orgs/").get_data(as_text=True)) == ["组织"]
+
+
+def test_a_large_export_is_written_in_the_background_and_only_its_owner_downloads_it(
+    admin: Any, app: Any, services: Any, monkeypatch: Any
+):
+    ids = seeded(services)
+    editor = scoped_client(app, services, "another", "editor", None)
+    monkeypatch.setattr(roster_export, "SYNC_ROWS", 2)  # the 4 members of T11 count as a large list
+    started = admin.get(f"{ROSTER}/export.xlsx", query_string={"org": ids["a"][0]})
+    assert started.status_code == 302 and "/roster/export/" in started.headers["Location"]
+    page_url = started.headers["Location"]
+    for _ in range(100):  # the background thread writes 4 rows: well under the 10 s allowed here
+        page = admin.get(page_url).get_data(as_text=True)
+        if 'id="export-download"' in page:
+            break
+        assert "正在导出" in page and 'http-equiv="refresh"' in page
+        time.sleep(0.1)
+    assert "导出完成：共 4 行" in page
+    link = re.search(r'id="export-download" href="([^"]+)"', page).group(1)
+    assert editor.get(page_url).status_code == 404 and editor.get(link).status_code == 404  # another account's
+    sheet = load_workbook(io.BytesIO(admin.get(link).data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 5 and "测*员" in {r[0] for r in rows[1:]}
+    [entry] = audits(services, "roster.export")
+    assert entry.target == "T11" and entry.details["rows"] == 4
+    no_personal_data(services)
