@@ -76,8 +76,8 @@ class AssignForm(StepForm):
 class DispatchForm(StepForm):
     """The dispatch suggestion's form: a category and a department (checked by suggest.dispatch and flow.assign)."""
 
-    category = SelectField("诉求类别", validate_choice=False)
-    department = SelectField("交办部门", validate_choice=False)
+    category = SelectField("诉求类别", validate_choice=False, id="dispatch-category")
+    department = SelectField("交办部门", validate_choice=False, id="dispatch-department")
 
     def prepare(self, cfg: TicketConfig) -> StepForm:
         self.category.choices = [SelectChoice(c, c) for c in cfg.categories]

@@ -126,6 +126,7 @@ class Suggester:
         self.usual, self.mixed = usual, mixed
         self.categories = categories
         self.version = version
+        self.nb_weight, self.cue_weight = NB_WEIGHT, CUE_WEIGHT  # the bench sets one to 0 to score the other alone
 
     @classmethod
     def build(
@@ -158,7 +159,7 @@ class Suggester:
         nb = self.categories.loglik(text)
         hits = cue_hits(text, self.category_cues)
         floor = min(nb.values(), default=0.0)
-        return {c: NB_WEIGHT * nb.get(c, floor) + CUE_WEIGHT * hits[c] for c in self.category_cues}
+        return {c: self.nb_weight * nb.get(c, floor) + self.cue_weight * hits[c] for c in self.category_cues}
 
     def department_logits(self, category: str, text: str) -> dict[str, float]:
         """Among the category's departments: its share of the category's rows, the n-grams, the cue words."""
