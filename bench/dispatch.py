@@ -173,8 +173,10 @@ def report(r: dict[str, Any]) -> None:
     print(f"suggester, 5-fold on tune: category {pct(cv['category_top1'])}, department {pct(cv['department_top1'])}")
     print("suggester per category:", ", ".join(f"{c} {v:.2f}" for c, v in r["suggester"]["per_category"].items()))
     print("suggester confusions:", ", ".join(f"{c}×{n}" for c, n in r["suggester"]["confusions"]) or "none")
-    print(f"build: seed {r['build_s_seed'] * 1000:.0f} ms; with {r['past_rows']} past tickets "
-          f"{r['build_s_with_past'] * 1000:.0f} ms")
+    print(
+        f"build: seed {r['build_s_seed'] * 1000:.0f} ms; with {r['past_rows']} past tickets "
+        f"{r['build_s_with_past'] * 1000:.0f} ms"
+    )
     for key in ("latency_seed", "latency_with_past", "similar_latency"):
         lat = r[key]
         print(f"{key}: p50 {lat['p50_ms']:.3f} ms, p99 {lat['p99_ms']:.3f} ms (cpu p99 {lat['cpu_p99_ms']:.3f} ms)")
