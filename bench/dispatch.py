@@ -1,7 +1,7 @@
 """Dispatch suggestion bench (issue #14): the tickets feature's suggester (handlers/tickets/dispatch.py) scored on
 the held-out part of bench/ask/dispatch.yaml beside bench/ask.py's two baselines, fitted and scored in the same run.
 
-    python bench/dispatch.py [--past 20000] [--rounds 5]
+    python bench/dispatch.py [--past 5000] [--rounds 5]
 
 Reports category top-1/top-2, department top-1, the ambiguous ones, per category, latency p50/p99 per suggestion,
 build time (seed only, and with --past invented dispatched tickets, as a busy year would add), and the similar-ticket
@@ -34,7 +34,7 @@ import ask  # noqa: E402 - bench/ask.py: the baselines, the sets, latency()
 
 from handlers.tickets.dispatch import Labelled, Suggester  # noqa: E402
 from handlers.tickets.similar import rank  # noqa: E402
-from handlers.tickets.suggest import SIMILAR_POOL, SIMILAR_SHOWN, SIMILAR_THRESHOLD, seed_rows  # noqa: E402
+from handlers.tickets.suggest import PAST_ROWS, SIMILAR_POOL, SIMILAR_SHOWN, SIMILAR_THRESHOLD, seed_rows  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "dispatch.json"
 FOLDS = 5  # cross-validation on the tune part
@@ -42,7 +42,7 @@ FOLDS = 5  # cross-validation on the tune part
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--past", type=int, default=20000, help="invented dispatched tickets for the build-time figure")
+    p.add_argument("--past", type=int, default=PAST_ROWS, help="invented dispatched tickets for the build-time figure")
     p.add_argument("--rounds", type=int, default=5, help="latency rounds over the held-out texts")
     return p.parse_args()
 
