@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,9 @@ class TicketConfig:
     template_id: str
     staff_template_id: str
     alert_new: bool
+    category_departments: dict[str, str] = field(default_factory=dict)  # category → its usual department id
+    category_cues: dict[str, tuple[str, ...]] = field(default_factory=dict)  # category → words pointing to it
+    department_cues: dict[str, tuple[str, ...]] = field(default_factory=dict)  # department id → words
     escalation_interval: int = 60  # seconds between the scheduler's deadline checks
     media_fetch_interval: int = 600  # seconds between the scheduler's media fetch retries
 
@@ -57,6 +60,9 @@ class TicketConfig:
             alert_new=bool(cfg.get("alert_new", True)),
             escalation_interval=int(cfg.get("escalation_interval", 60)),
             media_fetch_interval=int(cfg.get("media_fetch_interval", 600)),
+            category_departments={c["name"]: str(c.get("department") or "") for c in cfg["categories"]},
+            category_cues={c["name"]: tuple(map(str, c.get("cues") or ())) for c in cfg["categories"]},
+            department_cues={d["id"]: tuple(map(str, d.get("cues") or ())) for d in cfg.get("departments") or []},
         )
 
     def tier_name(self, tier: str) -> str:
@@ -85,7 +91,8 @@ def check(raw: Mapping[str, Any]) -> None:
 
 
 def check_shapes(cfg: Mapping[str, Any]) -> None:
-    """Ticket tiers, categories and departments: each category names a known tier, ids are unique."""
+    """Ticket tiers, categories and departments: each category names a known tier and department, ids are unique,
+    dispatch cue words are lists of words."""
     tiers = cfg.get("tiers") or {}
     for key, tier in tiers.items():
         if (
@@ -107,3 +114,21 @@ def check_shapes(cfg: Mapping[str, Any]) -> None:
                 f"config.yaml tickets.departments[{i}]: expected {{id: unique, name: ..., supervisor: username}}"
             )
         seen.add(dep["id"])
+        check_cues(dep.get("cues"), f"tickets.departments[{i}].cues")
+    for i, cat in enumerate(cfg.get("categories") or []):
+        if cat.get("department") is not None and cat["department"] not in seen:
+            raise ConfigError(
+                f"config.yaml tickets.categories[{i}].department: expected one of {', '.join(sorted(seen))}"
+            )
+        check_cues(cat.get("cues"), f"tickets.categories[{i}].cues")
+
+
+def check_cues(cues: Any, key: str) -> None:
+    """Cue words of the dispatch suggestion: a list of non-empty words without spaces."""
+    if cues is None:
+        return
+    if not isinstance(cues, list):
+        raise ConfigError(f"config.yaml {key}: expected a list of words, e.g. [营业执照, 许可]")
+    for j, cue in enumerate(cues):
+        if not isinstance(cue, (str, int)) or not str(cue).strip() or any(c.isspace() for c in str(cue)):
+            raise ConfigError(f"config.yaml {key}[{j}]: expected a word without spaces, got {cue!r}")

@@ -18,10 +18,19 @@ from bot.core.database import utcnow
 from bot.core.errors import AccessRefused, UserFacingError
 from bot.core.organisations import Organisation, OrganisationsConfig
 from bot.core.phones import mask_phones
-from handlers.tickets import flow
-from handlers.tickets.console_steps import STEPS, account_names, config
+from handlers.tickets import flow, suggest
+from handlers.tickets.console_steps import STEPS, DispatchForm, StepForm, account_names, config
 from handlers.tickets.media import INLINE_TYPES, attachments, download_name
-from handlers.tickets.models import OPEN_STATUSES, RATINGS, STATUSES, StaffNotice, Ticket, TicketEvent, TicketMedia
+from handlers.tickets.models import (
+    OPEN_STATUSES,
+    RATINGS,
+    STATUSES,
+    DispatchSuggestion,
+    StaffNotice,
+    Ticket,
+    TicketEvent,
+    TicketMedia,
+)
 from handlers.tickets.notify import deliver_later, overdue, unread_staff_notices
 from handlers.tickets.queue import QueueFilter, queue_page, visible_to
 from handlers.tickets.rules import (
@@ -45,6 +54,7 @@ audit.ACTIONS.update(
         "ticket.view_personal": "查看诉求人信息",
         "ticket.accept": "受理诉求",
         "ticket.assign": "交办诉求",
+        "ticket.dispatch": "按派单建议交办",
         "ticket.start": "诉求办理中",
         "ticket.resolve": "办结诉求",
         "ticket.return": "退回诉求",
@@ -150,6 +160,8 @@ def event_text(event: TicketEvent, cfg: TicketConfig, names: dict[int, str]) -> 
             names.get(d.get("assignee_id") or 0, ""),
         ]
         return "交办至 " + "、".join(w for w in who if w) if any(who) else ""
+    if event.kind == "category":
+        return f"类别由「{d.get('before', '')}」改为「{d.get('category', '')}」"
     if event.kind == "tier":
         return f"时限类别改为「{cfg.tier_name(d.get('tier', ''))}」"
     if event.kind == "merge":
@@ -198,6 +210,7 @@ def detail(number: str) -> str:
         db().scalars(select(Ticket.number).where(Ticket.merged_into_id == ticket.id).order_by(Ticket.id)).all()
     )
     forms = {key: spec.form().prepare(cfg) for key, spec in STEPS.items() if ticket.status in spec.statuses}
+    suggested = suggest.suggestion(db(), cfg, ticket)
     return render_template(
         "console/tickets_detail.html",
         ticket=ticket,
@@ -218,7 +231,17 @@ def detail(number: str) -> str:
         who=personal(ticket),
         statuses=STATUSES,
         org_names=organisation_names([ticket.organisation_id]),
+        suggested=suggested,
+        similar_past=suggest.similar(db(), ticket, [] if seen is None else [seen]) if suggested else [],
+        dispatch_form=dispatch_form(cfg, suggested) if "assign" in forms else None,
     )
+
+
+def dispatch_form(cfg: TicketConfig, suggested: DispatchSuggestion | None) -> StepForm | None:
+    """The suggestion's form, its choices preset to the suggestion."""
+    if suggested is None:
+        return None
+    return DispatchForm(data={"category": suggested.category, "department": suggested.department or ""}).prepare(cfg)
 
 
 @bp.get("/<number>/media/<int:media_id>")
@@ -261,15 +284,32 @@ def back(number: str) -> Response:
 @role_required("caseworker")
 def act(number: str, action: str) -> Response:
     """Take one workflow step; committed with its audit entry, then the submitter's notices go out."""
-    ticket, spec, cfg = load(number, lock=True), STEPS[action], config()
+    spec = STEPS[action]
+    return take_step(number, action, spec.form, spec.run, spec.done)
+
+
+@bp.post("/<number>/dispatch")
+@role_required("caseworker")
+def dispatch(number: str) -> Response:
+    """交办 by the dispatch suggestion, taken as it is or changed; what was chosen is recorded beside it."""
+
+    def run(step: flow.Step, ticket: Ticket, form: Any) -> dict[str, Any]:
+        return suggest.dispatch(step, ticket, form.category.data or "", form.department.data or "", current().id)
+
+    return take_step(number, "dispatch", DispatchForm, run, "已交办，已通知提交人。")
+
+
+def take_step(number: str, action: str, form_type: type[StepForm], run: Any, done: str) -> Response:
+    """Load and lock the ticket (refused unless the account may see it), validate, run, audit, notify."""
+    ticket, cfg = load(number, lock=True), config()
     number = ticket.number
-    form = spec.form().prepare(cfg)
+    form = form_type().prepare(cfg)
     if not form.validate_on_submit():
         flash(problems(form), "error")
         return back(number)
     step = flow.Step.by(db(), cfg, current().username)
     try:
-        details = spec.run(step, ticket, form)
+        details = run(step, ticket, form)
         notice_ids = step.notice_ids()
     except UserFacingError as exc:
         db().rollback()
@@ -279,7 +319,7 @@ def act(number: str, action: str) -> Response:
         return back(number)
     audit.record(f"ticket.{action}", number, **details)  # commits the step together with its audit entry
     deliver_later(services(), notice_ids)
-    flash(spec.done, "success")
+    flash(done, "success")
     return back(number)
 
 

@@ -16,7 +16,7 @@ from bot.console.forms import REQUIRED
 from bot.console.web import current, db, services
 from bot.core.accounts import Account
 from bot.core.errors import UserFacingError
-from handlers.tickets import flow
+from handlers.tickets import flow, suggest
 from handlers.tickets.models import OPEN_STATUSES, STATUSES, Ticket
 from handlers.tickets.rules import TicketConfig, by_number, can_view
 
@@ -73,6 +73,18 @@ class AssignForm(StepForm):
         return self
 
 
+class DispatchForm(StepForm):
+    """The dispatch suggestion's form: a category and a department (checked by suggest.dispatch and flow.assign)."""
+
+    category = SelectField("诉求类别", validate_choice=False, id="dispatch-category")
+    department = SelectField("交办部门", validate_choice=False, id="dispatch-department")
+
+    def prepare(self, cfg: TicketConfig) -> StepForm:
+        self.category.choices = [SelectChoice(c, c) for c in cfg.categories]
+        self.department.choices = [SelectChoice(k, n) for k, (n, _) in cfg.departments.items()]
+        return self
+
+
 class ResolveForm(StepForm):
     reply = TextAreaField("办理结果（提交人可见）", validators=[DataRequired(REQUIRED), Length(max=TEXT_MAX)])
 
@@ -116,6 +128,7 @@ def run_assign(step: flow.Step, ticket: Ticket, form: AssignForm) -> dict[str, A
     if picked and not picked.isdigit():
         raise UserFacingError("所选指导员不存在或已停用。")
     flow.assign(step, ticket, form.department.data or None, int(picked) if picked else None, "", current().id)
+    suggest.record_choice(step.db, ticket, step.actor, step.now)  # a suggestion not used is kept as changed
     names = account_names([ticket.assignee_id]) if ticket.assignee_id else {}
     return {"department": ticket.department, "assignee": names.get(ticket.assignee_id or 0)}
 

@@ -32,6 +32,7 @@ EVENTS = {
     "merge": "合并",
     "reopen": "重办",
     "tier": "调整时限",
+    "category": "调整类别",
     "escalate": "超期提醒",
     "note": "备注",
 }
@@ -118,6 +119,18 @@ def change_tier(step: Step, ticket: Ticket, tier: str) -> None:
     start = step.now if ticket.reopened else aware(ticket.created_at)
     ticket.tier, ticket.due_at, ticket.escalated_at = tier, start + step.cfg.tiers[tier][1], None
     step.event(ticket, "tier", public=False, tier=tier)
+
+
+def recategorise(step: Step, ticket: Ticket, category: str) -> None:
+    """Another category (staff's reading of the submission); the deadline tier follows the category's."""
+    require(ticket, *OPEN_STATUSES)
+    if category not in step.cfg.categories:
+        raise UserFacingError(f"未知的诉求类别：{category}")
+    before, ticket.category = ticket.category, category
+    step.event(ticket, "category", public=False, category=category, before=before)
+    tier = step.cfg.categories[category]
+    if tier != ticket.tier and tier in step.cfg.tiers:
+        change_tier(step, ticket, tier)
 
 
 def may_name(cfg: TicketConfig, actor: Account, assignee: Account) -> bool:

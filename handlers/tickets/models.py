@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.database import Base, append_only, utcnow
@@ -182,3 +182,25 @@ class TicketDraft(Base):
     data: Mapped[dict] = mapped_column(JSON)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DispatchSuggestion(Base):
+    """What the dispatch suggestion proposed for a ticket (handlers/tickets/suggest.py) and what staff chose: kept,
+    taken or changed, for measuring how often the suggestion is right."""
+
+    __tablename__ = "dispatch_suggestions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(Integer, unique=True)  # one suggestion per ticket (its first showing)
+    category: Mapped[str] = mapped_column(String(32))  # suggested
+    category_score: Mapped[float] = mapped_column(Float)
+    department: Mapped[str | None] = mapped_column(String(32), nullable=True)  # suggested department id
+    department_score: Mapped[float] = mapped_column(Float, default=0.0)
+    alternatives: Mapped[dict] = mapped_column(JSON, default=dict)  # {"categories": [[name, score]...], ...}
+    model_version: Mapped[str] = mapped_column(String(64))
+    submitted_category: Mapped[str] = mapped_column(String(32))  # what the submitter chose
+    suggested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    chosen_category: Mapped[str | None] = mapped_column(String(32), nullable=True)  # what staff chose (交办)
+    chosen_department: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    chosen_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # console username
+    chosen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)

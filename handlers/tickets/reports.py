@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from bot.console import audit
 from bot.console.web import current, db, role_required, services
 from bot.core.database import utcnow
-from handlers.tickets import export as ticket_export, stats as ticket_stats
+from handlers.tickets import export as ticket_export, stats as ticket_stats, suggest
 from handlers.tickets.models import Ticket
 from handlers.tickets.rules import TicketConfig, china
 from handlers.tickets.stats import Counts, Filters, percent
@@ -66,6 +66,7 @@ def index() -> str:
     cfg, filters = config(), Filters.of(request.args)
     report, _ = ticket_stats.cached_report(services().redis, db(), filters)
     months = report.months()
+    dispatch_total, dispatch_rows = suggest.taken(db(), filters.where())
     return render_template(
         "console/ticket_reports.html",
         report=report,
@@ -80,6 +81,8 @@ def index() -> str:
         districts=districts(),
         export_args=filters.args(),
         intake_hours=f"{cfg.intake.total_seconds() / 3600:g}",
+        dispatch_total=dispatch_total,
+        dispatch_rows=dispatch_rows,
     )
 
 
