@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.core.accounts import Account
 from bot.core.organisations import Organisation
+from bot.outbound import pending
 from handlers.orglife import reminders
 from handlers.orglife.reminders import CUSTOM, DISTRICT, INSTRUCTOR, REMIND, WAITING, OrgLifeNotice
 from tests.handlers.orglife.comp_helpers import cn, meeting, old_tree
@@ -136,8 +137,8 @@ def test_a_waiting_reminder_goes_out_at_the_next_message_once(services, emu, wor
     assert texts(emu, people["shuji"]) == []
     services.followers.touch(people["shuji"])
     emu.open_window(people["shuji"])
-    assert reminders.deliver_pending(services, people["shuji"], cn(2026, 11, 26, 10)) == 1
-    assert reminders.deliver_pending(services, people["shuji"], cn(2026, 11, 26, 10)) == 0
+    assert pending.flush(services, people["shuji"]) == 1
+    assert pending.flush(services, people["shuji"]) == 0
     [text] = texts(emu, people["shuji"])
     assert "【三会一课提醒】" in text
     assert list(notices(services)[0].channels.values()) == [CUSTOM]
