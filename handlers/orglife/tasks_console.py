@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import tempfile
 import uuid
-from typing import IO, Any
+from typing import IO, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_wtf import FlaskForm
@@ -65,13 +65,16 @@ def scope() -> Organisation | None:
     return root
 
 
+Q = TypeVar("Q", bound=Select)  # any SELECT joined to Organisation
+
+
 def guided() -> list[int]:
     """The guidance groups linked to the signed-in instructor account (their reports are theirs to review)."""
     me = current()
     return guided_group_ids(db(), me) if me is not None and "instructor" in (me.roles or []) else []
 
 
-def within(query: Select[Any], root: Organisation | None) -> Select[Any]:
+def within(query: Q, root: Organisation | None) -> Q:
     """`query` (joined to Organisation) limited to the scope's subtree and the organisations of the guided groups."""
     if root is None:
         return query
