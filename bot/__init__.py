@@ -27,6 +27,7 @@ from bot.inbound.dialog import DialogStore
 from bot.inbound.pipeline import Pipeline
 from bot.inbound.router import Dispatcher
 from bot.library.store import ContentStore
+from bot.outbound import pending
 from bot.outbound.client import WxClient
 from bot.outbound.ordered import OrderedPool
 from bot.outbound.outbox import Outbox
@@ -100,6 +101,7 @@ PLATFORM_MODELS = (
     "bot.core.accounts",
     "bot.core.qrcodes",
     "bot.library.progress",
+    "bot.outbound.pending",
 )  # the platform's tables
 
 
@@ -168,6 +170,7 @@ def build_services(
         features=tuple(features),
         help_lines=tuple(line for _, line in sorted(h for feature in features for h in feature.help)),
     )
+    services.window_observers.append(pending.on_message)  # texts kept for the user's next message
     for feature in features:
         services.window_observers += [resolve(ref) for ref in feature.window_observers]
         services.help_hooks += [resolve(ref) for ref in feature.help_hooks]

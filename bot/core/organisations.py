@@ -6,7 +6,7 @@ scoped accounts. The orgs feature (handlers/orgs) imports and edits them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, Select, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from bot.core.accounts import Account
 from bot.core.database import Base, utcnow
 
 if TYPE_CHECKING:
@@ -35,6 +36,14 @@ class GuidanceGroup(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     instructor: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the 党建指导员's name
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # the instructor's console account (role instructor): told of overdue 三会一课, reviews the task reports
+    instructor_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey(
+            "console_accounts.id", use_alter=True, name="fk_guidance_groups_instructor_account_id", ondelete="SET NULL"
+        ),
+        nullable=True,
+        index=True,
+    )  # (use_alter: accounts → organisations → groups → accounts is a cycle)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -148,6 +157,11 @@ def path_of(parent: Organisation | None, own_id: int) -> str:
     return f"{parent.path if parent else '/'}{own_id}/"
 
 
+def ancestor_ids(org: Any) -> list[int]:
+    """The ids on `org`'s path (anything with a `path`), from the organisation itself up to the root."""
+    return [int(part) for part in reversed(org.path.strip("/").split("/")) if part]
+
+
 def subtree_ids(root: Organisation) -> Select[Any]:
     """SQL selecting the ids of `root` and every organisation under it (dissolved ones included)."""
     return select(Organisation.id).where(Organisation.path.startswith(root.path, autoescape=True))
@@ -168,3 +182,50 @@ def scope_root(db: Session, account: Any) -> Organisation | None:
 
 def by_code(db: Session, code: str) -> Organisation | None:
     return db.scalar(select(Organisation).where(Organisation.code == code))
+
+
+def group_instructors(db: Session, group_ids: Iterable[int | None]) -> dict[int, Account]:
+    """Guidance group id → its linked instructor account, when that account is active and still an instructor."""
+    wanted = {g for g in group_ids if g}
+    if not wanted:
+        return {}
+    rows = db.execute(
+        select(GuidanceGroup.id, Account)
+        .join(Account, Account.id == GuidanceGroup.instructor_account_id)
+        .where(GuidanceGroup.id.in_(wanted), Account.active.is_(True))
+    ).all()
+    return {group_id: account for group_id, account in rows if account.has_role("instructor")}
+
+
+def instructor_of(db: Session, org: Organisation | None) -> Account | None:
+    """The instructor account linked to `org`'s guidance group (None: no group, none linked, or inactive)."""
+    if org is None or org.guidance_group_id is None:
+        return None
+    return group_instructors(db, [org.guidance_group_id]).get(org.guidance_group_id)
+
+
+def guided_group_ids(db: Session, account: Account | None) -> list[int]:
+    """The guidance groups linked to an instructor account."""
+    if account is None:
+        return []
+    return list(db.scalars(select(GuidanceGroup.id).where(GuidanceGroup.instructor_account_id == account.id)))
+
+
+def eligible_instructors(db: Session, group_id: int, everyone: bool = False) -> list[Account]:
+    """Active instructor accounts that may be linked to the group: all of them (`everyone`, an admin choosing), else
+    the unscoped ones and the scoped ones whose subtree holds every organisation the group covers."""
+    accounts = [
+        a
+        for a in db.scalars(select(Account).where(Account.active.is_(True)).order_by(Account.username))
+        if "instructor" in (a.roles or [])
+    ]
+    if everyone:
+        return accounts
+    covered = list(db.scalars(select(Organisation).where(Organisation.guidance_group_id == group_id)))
+    roots = {a.organisation_id: db.get(Organisation, a.organisation_id) for a in accounts if a.organisation_id}
+    return [
+        a
+        for a in accounts
+        if a.organisation_id is None
+        or (roots[a.organisation_id] is not None and all(in_subtree(o, roots[a.organisation_id]) for o in covered))
+    ]

@@ -47,12 +47,8 @@ FEATURE = Feature(
     jobs=(
         # photos sent in chat that a failure or a restart left uncopied (every 10 minutes)
         Job("meeting-media", "handlers.orglife.media:retry_pending", EVERY_10_MIN),
-        Job("task-reminders", "handlers.orglife.tasks:remind", _daily(9, 0)),
+        Job("task-reminders", "handlers.orglife.task_notify:remind", _daily(9, 0)),
         Job("orglife-compliance", "handlers.orglife.reminders:run", _check_every),
-    ),
-    window_observers=(  # meeting notices and 三会一课 reminders that waited for the 48 h window
-        "handlers.orglife.notices:on_message",
-        "handlers.orglife.reminders:on_message",
     ),
     help_hooks=("handlers.orglife.chat:still_open",),
     scene_hooks=("handlers.orglife.checkin:scene_hook",),  # a meeting's code (mt:<id>): check-in

@@ -223,6 +223,9 @@ def correct(meeting_id: int) -> Response:
     if form.get("status") in (PLANNED, HELD, CANCELLED):
         changes["status"] = form["status"]
     changed = meetings.correct(db(), meeting, changes, current())
+    if "starts_at" in changed and meeting.status == PLANNED:  # the attendees already noticed hear of the new time
+        kind = cfg().kind(meeting.kind)
+        notices.send_change_later(services(), meeting.id, kind.name if kind else "", meetings.shown(meeting.starts_at))
     return back(meeting, f"已修改：{'、'.join(changed)}" if changed else "没有修改。")
 
 

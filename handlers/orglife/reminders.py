@@ -1,17 +1,17 @@
 """三会一课 reminders and escalation, run by the scheduler: a secretary is reminded before a period ends with nothing
-held, the guidance group's instructor is told once it has ended, the 片区 some days later. Each notice is recorded
+held, the guidance group's instructor is told once it has ended (the instructor account linked to the organisation's
+guidance group; without one, the instructors whose scope covers it), the 片区 some days later. Each notice is recorded
 first (orglife_notices, unique per organisation, kind, period and step) and sent after, so it goes out once even
-with two scheduler processes, overlapping runs or a restart."""
+with two scheduler processes, overlapping runs or a restart. Outside the 48 h window a notice is kept for the
+account's next message (bot.outbound.pending)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import redis
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -19,7 +19,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from bot.core.accounts import Account
 from bot.core.clock import TZ
 from bot.core.database import Base, utcnow
-from bot.core.logs import mask
+from bot.core.organisations import ancestor_ids, group_instructors
+from bot.outbound import pending
 from handlers.orglife import compliance
 from handlers.orglife.compliance import MISSING, OPEN, OrgInfo, Period
 from handlers.orglife.config import MeetingKind, OrgLifeConfig
@@ -29,10 +30,10 @@ if TYPE_CHECKING:
 
 REMIND, INSTRUCTOR, DISTRICT = "remind", "instructor", "district"  # the steps, in order
 STEP_LABELS = {REMIND: "提醒书记", INSTRUCTOR: "告知指导员", DISTRICT: "报片区党委"}
-CUSTOM, WAITING = "custom", "waiting"  # sent as a customer-service message; left for the console (no window)
+CUSTOM, WAITING = "custom", "waiting"  # sent as a customer-service message; kept for the next message / console
 DISTRICT_KIND = "片区党委"
-PENDING_KEY = "orglife:notice-pending"  # Redis set of openids with notices waiting for their next message
-PENDING_MAX = 5  # waiting notices sent together at most (a text reply stays under 2,047 bytes)
+SOURCE = "orglife"  # pending texts' source
+DELIVERED = "handlers.orglife.reminders:delivered"  # the pending texts' hook: "<notice id>:<account id>"
 RECENT = timedelta(days=31)  # only periods that ended this recently are escalated (no flood of old ones)
 log = logging.getLogger(__name__)
 
@@ -108,15 +109,13 @@ def text_of(item: Due, now: datetime, escalate_days: int) -> str:
     return f"【三会一课督办】{name}{what}未开展已超过{escalate_days}天，请片区党委督办。"
 
 
-def ancestors(org: OrgInfo) -> list[int]:
-    """The organisation and those above it, nearest first."""
-    return [int(i) for i in reversed(org.path.strip("/").split("/")) if i]
-
-
-def recipients(item: Due, accounts: list[Account], info: dict[int, OrgInfo]) -> list[Account]:
-    """Who a step tells: the secretaries of the organisation or the nearest above with one; instructors whose
-    scope covers it; the accounts scoped to its 片区党委."""
-    above = ancestors(item.org)
+def recipients(
+    item: Due, accounts: list[Account], info: dict[int, OrgInfo], linked: dict[int, Account] | None = None
+) -> list[Account]:
+    """Who a step tells: the secretaries of the organisation or the nearest above with one; the instructor account
+    linked to its guidance group (`linked`: group id → account), else the instructors whose scope covers it; the
+    accounts scoped to its 片区党委."""
+    above = ancestor_ids(item.org)
     if item.step == REMIND:
         for org_id in above:
             found = [a for a in accounts if a.organisation_id == org_id and "secretary" in (a.roles or [])]
@@ -124,6 +123,9 @@ def recipients(item: Due, accounts: list[Account], info: dict[int, OrgInfo]) -> 
                 return found
         return []
     if item.step == INSTRUCTOR:
+        instructor = (linked or {}).get(item.org.group_id or 0)
+        if instructor is not None:
+            return [instructor]
         return [a for a in accounts if a.organisation_id in above and "instructor" in (a.roles or [])]
     districts = {i for i in above if i in info and info[i].kind == DISTRICT_KIND}
     return [a for a in accounts if a.organisation_id in districts]
@@ -150,7 +152,8 @@ def record(db: Session, item: Due, text: str, to: list[Account], now: datetime) 
 
 
 def send(services: Services, notice: OrgLifeNotice, to: list[Account], now: datetime) -> dict[str, str]:
-    """A customer-service message to each recipient with WeChat bound and the window open; the rest wait."""
+    """A customer-service message to each recipient with WeChat bound and the window open; for the others bound it is
+    kept for their next message (WAITING until it went); unbound accounts see it on the console (WAITING)."""
     channels = {}
     for account in to:
         openid = account.openid or ""
@@ -161,45 +164,20 @@ def send(services: Services, notice: OrgLifeNotice, to: list[Account], now: date
         )
         channels[str(account.id)] = CUSTOM if sent else WAITING
         if openid and not sent:
-            with contextlib.suppress(redis.RedisError):
-                services.redis.sadd(PENDING_KEY, openid)
+            pending.keep(services, openid, notice.text, SOURCE, ref=f"{notice.id}:{account.id}", then=DELIVERED)
     return channels
 
 
-def on_message(services: Services, openid: str) -> None:
-    """A user's message reopened the window: a bound account's waiting notices go out in the background."""
-    with contextlib.suppress(redis.RedisError):
-        if services.redis.sismember(PENDING_KEY, openid):
-            services.ordered.submit(openid, _safe_pending, services, openid)
-
-
-def _safe_pending(services: Services, openid: str) -> None:
-    try:
-        deliver_pending(services, openid)
-    except Exception:  # noqa: BLE001 - a background job: log it, the notices stay on the console page
-        log.exception("waiting 三会一课 notices for %s not delivered", mask(openid))
-
-
-def deliver_pending(services: Services, openid: str, now: datetime | None = None) -> int:
-    """Send the account's waiting notices of the last RECENT days in one message (oldest first, at most
-    PENDING_MAX); they are marked sent first, so a second process sends nothing. The number sent."""
-    if not services.redis.srem(PENDING_KEY, openid):
-        return 0
-    now = now or utcnow()
+def delivered(services: Services, ref: str) -> None:
+    """A kept notice went out at the account's next message: its channel reads CUSTOM."""
+    notice_id, _, account_id = ref.partition(":")
+    if not notice_id.isdigit():
+        return
     with services.sessions() as db:
-        account = db.scalars(select(Account).where(Account.openid == openid, Account.active.is_(True))).first()
-        if account is None:
-            return 0
-        recent = db.scalars(
-            select(OrgLifeNotice).where(OrgLifeNotice.created_at >= now - RECENT).order_by(OrgLifeNotice.id)
-        ).all()
-        waiting = [n for n in recent if (n.channels or {}).get(str(account.id)) == WAITING][:PENDING_MAX]
-        for notice in waiting:
-            notice.channels = {**notice.channels, str(account.id): CUSTOM}
-        db.commit()
-    if waiting:
-        services.outbox.send_text(openid, "\n".join(n.text for n in waiting))
-    return len(waiting)
+        notice = db.get(OrgLifeNotice, int(notice_id), with_for_update=True)
+        if notice is not None:
+            notice.channels = {**(notice.channels or {}), account_id: CUSTOM}
+            db.commit()
 
 
 def run(services: Services, now: datetime | None = None) -> int:
@@ -220,9 +198,10 @@ def run(services: Services, now: datetime | None = None) -> int:
         accounts = list(
             db.scalars(select(Account).where(Account.active.is_(True), Account.organisation_id.is_not(None)))
         )
+        linked = group_instructors(db, {org.group_id for org in info.values()})
         made = []
         for item in items:
-            to = recipients(item, accounts, info)
+            to = recipients(item, accounts, info, linked)
             notice = record(db, item, text_of(item, now, extra.escalate_days), to, now)
             if notice is not None:
                 made.append((notice, to))

@@ -10,7 +10,7 @@ from bot.core.organisations import Organisation
 from bot.inbound.context import Context
 from bot.inbound.message import Message
 from bot.inbound.router import Router, kind_is, regex, state_is, text_is
-from handlers.orglife import tasks
+from handlers.orglife import task_notify, tasks
 from handlers.orglife.task_models import Task, TaskReport
 
 router = Router("orglife_tasks")
@@ -75,6 +75,7 @@ def report(msg: Message, ctx: Context) -> str:
     except tasks.TaskError as exc:
         return str(exc)
     ctx.db.commit()
+    task_notify.tell_instructor_later(ctx.services, row.organisation_id, row.task_id)
     ctx.dialog.set(STATE, report_id=row.id)
     title = task.title if task else ""
     return (

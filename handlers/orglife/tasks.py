@@ -6,20 +6,17 @@ Flask-free: the console (tasks_console.py), the chat (task_chat.py) and the sche
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import date
+from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, case, extract, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import case, extract, func, select
 from sqlalchemy.orm import Session
 
 from bot.core.accounts import Account
-from bot.core.clock import day_of
 from bot.core.database import utcnow
 from bot.core.errors import WeChatAPIError
-from bot.core.logs import mask
 from bot.core.organisations import GuidanceGroup, Organisation, in_subtree, scope_root
 from handlers.orglife.task_models import (
     ACCEPTED,
@@ -28,7 +25,6 @@ from handlers.orglife.task_models import (
     TODO,
     Task,
     TaskList,
-    TaskNotice,
     TaskPhoto,
     TaskReport,
 )
@@ -48,23 +44,6 @@ NO_GROUP = "（未划入指导小组）"
 
 class TaskError(ValueError):
     """A change that cannot be made (the message is for people)."""
-
-
-@dataclass(frozen=True)
-class TaskConfig:
-    """The task lists' keys of the `orglife` section."""
-
-    SECTION = "orglife"
-
-    remind_days: int  # days before a due date the organisation's bound secretary is reminded
-
-    @classmethod
-    def of(cls, settings: Any) -> TaskConfig:
-        return settings.feature(cls)
-
-    @classmethod
-    def from_raw(cls, cfg: Mapping[str, Any] | None) -> TaskConfig:
-        return cls(remind_days=int((cfg or {}).get("task_remind_days", 3)))
 
 
 # Issuing ---------------------------------------------------------------------------------------------------------
@@ -188,11 +167,19 @@ def can_report(account: Account | None, org: Organisation, root: Organisation | 
     return account.is_admin or (account.has_role("secretary") and root is not None and in_subtree(org, root))
 
 
-def can_review(account: Account | None, org: Organisation, root: Organisation | None) -> bool:
-    """Admins, or an instructor scoped to cover the organisation."""
+def can_review(
+    account: Account | None, org: Organisation, root: Organisation | None, guided: Iterable[int] = ()
+) -> bool:
+    """Admins, an instructor scoped to cover the organisation, or the instructor linked to its guidance group
+    (`guided`: the groups linked to the account, bot.core.organisations.guided_group_ids)."""
     if account is None:
         return False
-    return account.is_admin or (account.has_role("instructor") and root is not None and in_subtree(org, root))
+    if account.is_admin:
+        return True
+    if not account.has_role("instructor"):
+        return False
+    linked = org.guidance_group_id is not None and org.guidance_group_id in set(guided)
+    return linked or (root is not None and in_subtree(org, root))
 
 
 def open_reports(db: Session, org_id: int) -> list[tuple[TaskReport, Task]]:
@@ -211,32 +198,6 @@ def secretary_of(db: Session, openid: str) -> Account | None:
     account = db.scalar(select(Account).where(Account.openid == openid, Account.active.is_(True)))
     ok = account is not None and account.has_role("secretary") and account.organisation_id is not None
     return account if ok else None
-
-
-def secretaries(db: Session, org_id: int) -> list[str]:
-    """The openids of the organisation's own bound secretaries."""
-    accounts = db.scalars(
-        select(Account).where(Account.organisation_id == org_id, Account.active.is_(True), Account.openid.is_not(None))
-    ).all()
-    return [a.openid for a in accounts if a.openid and a.has_role("secretary")]
-
-
-def tell(services: Services, openids: Iterable[str], text: str) -> int:
-    """Customer-service messages to those inside the 48-hour window; how many went."""
-    sent = 0
-    for openid in openids:
-        if services.followers.in_window(openid, utcnow()) and services.outbox.send_text(openid, text).ok:
-            sent += 1
-        else:
-            log.info("task notice to %s not sent (outside the 48 h window)", mask(openid))
-    return sent
-
-
-def verdict_text(task: Task, report: TaskReport) -> str:
-    if report.status == ACCEPTED:
-        return f"【任务清单】您上报的任务「{task.title}」已通过验收。"
-    head = f"【任务清单】您上报的任务「{task.title}」被退回：{report.comment or ''}\n"
-    return head + "请修改后重新上报（回复「任务清单」查看）。"
 
 
 # Photos copied from WeChat -------------------------------------------------------------------------------------
@@ -331,58 +292,3 @@ def completion(db: Session, year: int) -> dict[int, float]:
         .group_by(TaskReport.organisation_id)
     ).all()
     return {org_id: (accepted or 0) / issued for org_id, issued, accepted in rows if issued}
-
-
-# Reminders ---------------------------------------------------------------------------------------------------------
-def claim(db: Session, rows: list[tuple[int, str]], now: datetime) -> list[str]:
-    """Insert the notice rows of one organisation's reminder (all at once; one by one if another process took some);
-    the lines this process won."""
-    db.add_all(TaskNotice(report_id=report_id, kind="remind", sent_at=now) for report_id, _ in rows)
-    try:
-        db.commit()
-        return [line for _, line in rows]
-    except IntegrityError:  # another scheduler process got there first (for some or all)
-        db.rollback()
-    won = []
-    for report_id, line in rows:
-        db.add(TaskNotice(report_id=report_id, kind="remind", sent_at=now))
-        try:
-            db.commit()
-            won.append(line)
-        except IntegrityError:
-            db.rollback()
-    return won
-
-
-def remind(services: Services, now: datetime | None = None) -> int:
-    """The scheduler's job: remind each organisation's bound secretary of tasks due within task_remind_days, once
-    per report (a task_notices row is inserted first, so two scheduler processes cannot both send it)."""
-    now = now or utcnow()
-    today = day_of(now)
-    horizon = today + timedelta(days=TaskConfig.of(services.settings).remind_days)
-    sent = 0
-    with services.sessions() as db:
-        due = db.execute(
-            select(TaskReport.id, TaskReport.organisation_id, Task.title, Task.due_on)
-            .join(Task, Task.id == TaskReport.task_id)
-            .where(
-                TaskReport.status.in_((TODO, RETURNED)),
-                and_(Task.due_on >= today, Task.due_on <= horizon),
-                ~select(TaskNotice.id)
-                .where(TaskNotice.report_id == TaskReport.id, TaskNotice.kind == "remind")
-                .exists(),
-            )
-            .order_by(TaskReport.organisation_id, Task.due_on)
-        ).all()
-        wanted: dict[int, list[tuple[int, str]]] = {}
-        for report_id, org_id, title, due_on in due:
-            wanted.setdefault(org_id, []).append((report_id, f"· {title}（{due_on:%m月%d日}截止）"))
-        per_org = {org_id: claim(db, rows, now) for org_id, rows in wanted.items()}
-        for org_id, lines in per_org.items():
-            if not lines:
-                continue
-            text = "【任务清单】以下任务即将到期，请按时完成并上报：\n" + "\n".join(lines) + "\n回复「任务清单」查看。"
-            sent += tell(services, secretaries(db, org_id), text)
-    if due:
-        log.info("task reminders: %d reports, %d messages", sum(len(v) for v in per_org.values()), sent)
-    return sent

@@ -8,24 +8,24 @@ from __future__ import annotations
 import io
 import tempfile
 import uuid
-from typing import IO
+from typing import IO, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, or_, select
 from werkzeug.wrappers import Response
 from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from bot.console import audit
-from bot.console.scope import require_in_scope, scope_root_of
+from bot.console.scope import scope_root_of
 from bot.console.web import current, db, role_required, services
 from bot.core.clock import day_of
 from bot.core.database import utcnow
-from bot.core.organisations import GuidanceGroup, Organisation, OrganisationsConfig
-from handlers.orglife import tasks
+from bot.core.organisations import GuidanceGroup, Organisation, OrganisationsConfig, guided_group_ids, in_subtree
+from handlers.orglife import task_notify, tasks
 from handlers.orglife.task_models import STATUSES, Task, TaskList, TaskPhoto, TaskReport
 from handlers.orglife.tasks import Counts
 
@@ -65,6 +65,24 @@ def scope() -> Organisation | None:
     return root
 
 
+Q = TypeVar("Q", bound=Select)  # any SELECT joined to Organisation
+
+
+def guided() -> list[int]:
+    """The guidance groups linked to the signed-in instructor account (their reports are theirs to review)."""
+    me = current()
+    return guided_group_ids(db(), me) if me is not None and "instructor" in (me.roles or []) else []
+
+
+def within(query: Q, root: Organisation | None) -> Q:
+    """`query` (joined to Organisation) limited to the scope's subtree and the organisations of the guided groups."""
+    if root is None:
+        return query
+    inside = Organisation.path.startswith(root.path, autoescape=True)
+    groups = guided()
+    return query.where(or_(inside, Organisation.guidance_group_id.in_(groups)) if groups else inside)
+
+
 def visible_lists(root: Organisation | None) -> list[tuple[TaskList, int, int]]:
     """Lists with a report inside the scope, newest first: (list, reports in scope, accepted in scope)."""
     query = (
@@ -75,8 +93,7 @@ def visible_lists(root: Organisation | None) -> list[tuple[TaskList, int, int]]:
         .group_by(TaskList.id)
         .order_by(TaskList.id.desc())
     )
-    if root is not None:
-        query = query.where(Organisation.path.startswith(root.path, autoescape=True))
+    query = within(query, root)
     return [(lst, n, accepted) for lst, n, accepted in db().execute(query)]
 
 
@@ -166,8 +183,7 @@ def show(list_id: int) -> str:
         .where(TaskReport.task_id.in_([t.id for t in items]))
         .order_by(Organisation.path)
     )
-    if root is not None:
-        query = query.where(Organisation.path.startswith(root.path, autoescape=True))
+    query = within(query, root)
     grid: dict[int, tuple[Organisation, dict[int, TaskReport]]] = {}
     for report, org in db().execute(query):
         grid.setdefault(org.id, (org, {}))[1][report.task_id] = report
@@ -180,7 +196,9 @@ def report_or_404(report_id: int) -> tuple[TaskReport, Task, Organisation]:
     report = db().get(TaskReport, report_id)
     if report is None:
         abort(404)
-    org = require_in_scope(db().get(Organisation, report.organisation_id))
+    org = db().get(Organisation, report.organisation_id)
+    if org is None or not (in_subtree(org, scope()) or org.guidance_group_id in guided()):
+        abort(404)  # outside the scope and not a guided group's: as if it did not exist
     task = db().get(Task, report.task_id)
     assert task is not None
     return report, task, org
@@ -192,7 +210,7 @@ def report(report_id: int) -> str | Response:
     """One organisation's task: report it done (its secretary), accept or return it (its instructor)."""
     row, task, org = report_or_404(report_id)
     root, me = scope(), current()
-    may_report, may_review = tasks.can_report(me, org, root), tasks.can_review(me, org, root)
+    may_report, may_review = tasks.can_report(me, org, root), tasks.can_review(me, org, root, guided())
     form, review = ReportForm(), ReviewForm()
     error = ""
     if request.method == "POST":
@@ -201,21 +219,21 @@ def report(report_id: int) -> str | Response:
                 add_uploads(row, form)
                 tasks.submit(db(), row, form.text.data or "", me.username)  # type: ignore[union-attr]
                 audit.record("task.report", f"task_report:{row.id}", task=task.title, org=org.code)
+                db().commit()
+                task_notify.tell_instructor_later(services(), org.id, task.id)
+                return redirect(url_for(".report", report_id=row.id))
             elif request.form.get("action") == "review" and may_review and review.validate():
                 accept = review.verdict.data == "accept"
                 tasks.review(db(), row, accept, review.comment.data or "", me.username)  # type: ignore[union-attr]
                 audit.record("task.accept" if accept else "task.return", f"task_report:{row.id}", org=org.code)
                 db().commit()
-                tasks.tell(services(), tasks.secretaries(db(), org.id), tasks.verdict_text(task, row))
+                task_notify.tell(services(), task_notify.secretaries(db(), org.id), task_notify.verdict_text(task, row))
                 return redirect(url_for(".report", report_id=row.id))
             else:
                 abort(403)
         except tasks.TaskError as exc:
             db().rollback()
             error = str(exc)
-        else:
-            db().commit()
-            return redirect(url_for(".report", report_id=row.id))
     photos = db().scalars(select(TaskPhoto).where(TaskPhoto.report_id == row.id).order_by(TaskPhoto.id)).all()
     lst = db().get(TaskList, task.list_id)
     return render_template(

@@ -26,7 +26,6 @@ FEATURE = Feature(
         "handlers.orgs.commands:import_samples_cmd",  # `make run`: the sample tree and roster when none exists
     ),
     config_checks=("handlers.orgs.config:check",),
-    window_observers=("handlers.orgs.notify:on_message",),  # 党员认证 notices that waited for the 48 h window
     help_hooks=("handlers.orgs.chat:still_open",),  # the name or phone the dialog awaits, after 帮助
     scene_hooks=("handlers.orgs.chat:scene_hook",),  # an organisation's QR code (org:<code>) starts 党员认证
     audit_actions={
@@ -37,6 +36,7 @@ FEATURE = Feature(
         "orgs.group": "修改指导小组",
         "orgs.group_assign": "划入指导小组",
         "orgs.group_remove": "移出指导小组",
+        "orgs.group_instructor": "关联指导小组的指导员账号",
         "roster.view": "查看党员花名册",
         "roster.edit": "修改党员信息",
         "roster.transfer": "党员组织关系转移",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot.core.accounts import SCOPED_ROLES, Account, AuditEntry
 from bot.core.database import utcnow
 from bot.core.members import CONFIRMED, PENDING, Membership
-from bot.core.organisations import Organisation, OrganisationsConfig, RosterMember, in_subtree
+from bot.core.organisations import Organisation, OrganisationsConfig, RosterMember, ancestor_ids, in_subtree
 
 if TYPE_CHECKING:
     import redis
@@ -183,15 +183,10 @@ def staff_by_openid(db: Session, openid: str) -> Account | None:
     return db.scalar(select(Account).where(Account.openid == openid, Account.active.is_(True)))
 
 
-def ancestors(org: Organisation) -> list[int]:
-    """The ids on `org`'s path, from the organisation itself up to the root."""
-    return [int(part) for part in reversed(org.path.strip("/").split("/")) if part]
-
-
 def nearest_secretaries(db: Session, org: Organisation) -> list[Account]:
     """The bound secretary / instructor accounts scoped nearest above `org` (its own first, then each parent's, then
     the unscoped ones): who is told about an application."""
-    chain = ancestors(org)
+    chain = ancestor_ids(org)
     accounts = db.scalars(
         select(Account).where(
             Account.active.is_(True),

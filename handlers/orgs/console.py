@@ -1,7 +1,8 @@
-"""The console's organisation pages: the tree with its counts, one organisation (edit, move, 撤销), guidance groups.
+"""The console's organisation pages: the tree with its counts, one organisation (edit, move, 撤销).
 
 Every route checks the role AND the account's scope (handlers/orgs/access.py); every change is audited. The roster
-pages (handlers/orgs/console_roster.py) are routes of this same blueprint.
+pages (handlers/orgs/console_roster.py) and the 指导小组 pages (handlers/orgs/groups_console.py) are routes of this
+same blueprint.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -17,15 +17,16 @@ from bot.console import audit
 from bot.console.forms import ActionForm
 from bot.console.web import db, role_required, services
 from bot.core.organisations import GuidanceGroup, Organisation, OrganisationsConfig, mask_name
-from handlers.orgs import access, console_roster, orgedit, roster_export, tree as org_tree
-from handlers.orgs.forms import AssignForm, GroupForm, OrgForm, options
+from handlers.orgs import access, console_roster, groups_console, orgedit, roster_export, tree as org_tree
+from handlers.orgs.forms import OrgForm, options, problems_to
+from handlers.orgs.groups_console import groups
 
 bp = Blueprint("orgs", __name__, url_prefix="/orgs", template_folder="templates")
 VIEW = access.VIEW_ROLES
 IMPORTS = "console.org_imports.index"  # the import page (another part of the feature); linked when present
 DEPTHS = (1, 2, 3, 4, 6)  # levels the tree page may open at once
 
-for rule, endpoint, view, methods in (*console_roster.ROUTES, *roster_export.ROUTES):
+for rule, endpoint, view, methods in (*console_roster.ROUTES, *roster_export.ROUTES, *groups_console.ROUTES):
     bp.add_url_rule(rule, endpoint, view, methods=methods)
 
 
@@ -36,20 +37,6 @@ def trees() -> org_tree.TreeCache:
 
 def config() -> OrganisationsConfig:
     return OrganisationsConfig.of(services().settings)
-
-
-def problems_to(form: FlaskForm, problems: dict[str, str]) -> None:
-    """Show each problem next to its field (or as a flash when the form has no such field)."""
-    for name, message in problems.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
-        else:
-            flash(message, "error")
-
-
-def groups() -> list[GuidanceGroup]:
-    return list(db().scalars(select(GuidanceGroup).order_by(GuidanceGroup.name)))
 
 
 # ----- the tree ---------------------------------------------------------------------------------------------
@@ -199,135 +186,3 @@ def dissolve(org_id: int, action: str) -> Response:
     org_tree.bump(services().redis)
     flash(f"已{'撤销' if action == 'dissolve' else '恢复'}「{found.name}」。", "success")
     return redirect(url_for(".org", org_id=found.id))
-
-
-# ----- guidance groups --------------------------------------------------------------------------------------
-
-
-def can_edit_groups() -> bool:
-    """Guidance groups span subtrees: only unscoped admins and editors change them."""
-    me = access.current()
-    return me is not None and (me.is_admin or "editor" in (me.roles or [])) and not access.scoped()
-
-
-def covered(group_ids: list[int]) -> dict[int, list[Organisation]]:
-    """Group id → the organisations it covers, inside the account's scope."""
-    query = select(Organisation).where(Organisation.guidance_group_id.in_(group_ids)).order_by(Organisation.code)
-    if access.scope() is not None:
-        query = query.where(Organisation.path.startswith(access.scope().path, autoescape=True))  # type: ignore[union-attr]
-    out: dict[int, list[Organisation]] = {gid: [] for gid in group_ids}
-    for o in db().scalars(query):
-        out[o.guidance_group_id or 0].append(o)
-    return out
-
-
-@bp.get("/groups")
-@role_required(*VIEW)
-def group_list() -> str:
-    """Every guidance group with its instructor and the organisations it covers (a scoped account: its own)."""
-    every = groups()
-    cover = covered([g.id for g in every])
-    if access.scope() is not None:
-        every = [g for g in every if cover[g.id]]
-    return render_template(
-        "console/orgs_groups.html", groups=every, cover=cover, form=GroupForm(), can_edit=can_edit_groups()
-    )
-
-
-@bp.post("/groups")
-@role_required("editor")
-def group_new() -> Any:
-    if not can_edit_groups():
-        abort(403)
-    form = GroupForm()
-    if form.validate_on_submit():
-        try:
-            group = orgedit.save_group(
-                db(), None, form.name.data or "", form.instructor.data or "", form.phone.data or ""
-            )
-        except orgedit.EditRefused as exc:
-            db().rollback()
-            problems_to(form, exc.problems)
-        else:
-            audit.record("orgs.group", group.name, created=True)
-            flash(f"已新建指导小组「{group.name}」。", "success")
-            return redirect(url_for(".group", group_id=group.id))
-    every = groups()
-    return render_template(
-        "console/orgs_groups.html", groups=every, cover=covered([g.id for g in every]), form=form, can_edit=True
-    )
-
-
-def show_group(group: GuidanceGroup, form: GroupForm | None = None, assign: AssignForm | None = None) -> str:
-    if form is None:
-        form = GroupForm(data={"name": group.name, "instructor": group.instructor or "", "phone": group.phone or ""})
-    return render_template(
-        "console/orgs_group.html",
-        group=group,
-        form=form,
-        assign=assign or AssignForm(),
-        action_form=ActionForm(),
-        orgs=covered([group.id])[group.id],
-        can_edit=can_edit_groups(),
-    )
-
-
-@bp.get("/groups/<int:group_id>")
-@role_required(*VIEW)
-def group(group_id: int) -> str:
-    return show_group(access.group_or_404(group_id))
-
-
-@bp.post("/groups/<int:group_id>")
-@role_required("editor")
-def group_edit(group_id: int) -> Any:
-    found = access.group_or_404(group_id)
-    if not can_edit_groups():
-        abort(403)
-    form = GroupForm()
-    if not form.validate_on_submit():
-        return show_group(found, form)
-    try:
-        orgedit.save_group(db(), found, form.name.data or "", form.instructor.data or "", form.phone.data or "")
-    except orgedit.EditRefused as exc:
-        db().rollback()
-        problems_to(form, exc.problems)
-        return show_group(found, form)
-    audit.record("orgs.group", found.name)
-    flash("已保存。", "success")
-    return redirect(url_for(".group", group_id=found.id))
-
-
-@bp.post("/groups/<int:group_id>/assign")
-@role_required("editor")
-def group_assign(group_id: int) -> Any:
-    found = access.group_or_404(group_id)
-    if not can_edit_groups():
-        abort(403)
-    form = AssignForm()
-    if not form.validate_on_submit():
-        return show_group(found, assign=form)
-    try:
-        codes = orgedit.assign(db(), found, form.codes.data or "", access.scope())
-    except orgedit.EditRefused as exc:
-        db().rollback()
-        problems_to(form, exc.problems)
-        return show_group(found, assign=form)
-    audit.record("orgs.group_assign", found.name, codes=codes[:50], count=len(codes))
-    org_tree.bump(services().redis)
-    flash(f"已将 {len(codes)} 个组织划入「{found.name}」。", "success")
-    return redirect(url_for(".group", group_id=found.id))
-
-
-@bp.post("/groups/<int:group_id>/remove/<int:org_id>")
-@role_required("editor")
-def group_remove(group_id: int, org_id: int) -> Response:
-    found, org_ = access.group_or_404(group_id), access.org_or_404(org_id)
-    if not can_edit_groups() or not ActionForm().validate_on_submit():
-        abort(403 if not can_edit_groups() else 400)
-    if org_.guidance_group_id == found.id:
-        org_.guidance_group_id = None
-        audit.record("orgs.group_remove", found.name, code=org_.code)
-        org_tree.bump(services().redis)
-        flash(f"已将「{org_.name}」移出本小组。", "success")
-    return redirect(url_for(".group", group_id=found.id))

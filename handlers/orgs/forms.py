@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Length
@@ -13,6 +14,16 @@ def options(values: tuple[str, ...] | list[tuple[str, str]], empty: str | None =
     """Select options from values (or (value, label) pairs), after an empty option labelled `empty`."""
     pairs = [v if isinstance(v, tuple) else (v, v) for v in values]
     return [SelectChoice(value, label) for value, label in ([("", empty)] if empty is not None else []) + pairs]
+
+
+def problems_to(form: FlaskForm, problems: dict[str, str]) -> None:
+    """Show each problem next to its field (or as a flash when the form has no such field)."""
+    for name, message in problems.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
+        else:
+            flash(message, "error")
 
 
 class OrgForm(FlaskForm):
@@ -33,6 +44,13 @@ class GroupForm(FlaskForm):
     name = StringField("名称", validators=[Length(max=64, message="最多 64 个字")])
     instructor = StringField("党建指导员", validators=[Length(max=32, message="最多 32 个字")])
     phone = StringField("联系电话", validators=[Length(max=20, message="最多 20 个字符")])
+    submit = SubmitField("保存")
+
+
+class InstructorForm(FlaskForm):
+    """The guidance group's instructor account (the choices are the eligible instructor accounts)."""
+
+    account_id = SelectField("指导员账号", validate_choice=False)
     submit = SubmitField("保存")
 
 

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.accounts import Account
-from bot.core.organisations import Organisation
+from bot.core.organisations import GuidanceGroup, Organisation
+from bot.outbound import pending
 from handlers.orglife import reminders
 from handlers.orglife.reminders import CUSTOM, DISTRICT, INSTRUCTOR, REMIND, WAITING, OrgLifeNotice
 from tests.handlers.orglife.comp_helpers import cn, meeting, old_tree
@@ -136,8 +137,37 @@ def test_a_waiting_reminder_goes_out_at_the_next_message_once(services, emu, wor
     assert texts(emu, people["shuji"]) == []
     services.followers.touch(people["shuji"])
     emu.open_window(people["shuji"])
-    assert reminders.deliver_pending(services, people["shuji"], cn(2026, 11, 26, 10)) == 1
-    assert reminders.deliver_pending(services, people["shuji"], cn(2026, 11, 26, 10)) == 0
+    assert pending.flush(services, people["shuji"]) == 1
+    assert pending.flush(services, people["shuji"]) == 0
     [text] = texts(emu, people["shuji"])
     assert "【三会一课提醒】" in text
     assert list(notices(services)[0].channels.values()) == [CUSTOM]
+
+
+@pytest.mark.config(orglife=ONE_KIND)
+def test_the_instructor_linked_to_the_guidance_group_is_told_at_their_next_message(services, emu, world):
+    tree, people = world
+    linked = emu.create_user("linked", subscribed=True)["openid"]
+    services.followers.subscribe(linked)
+    with services.sessions() as db:
+        other_branch = db.get(Organisation, tree["b"])  # its scope does not cover a2: the link alone counts
+        account_id = scoped_account(services, "zhidao_linked", other_branch, "instructor")
+        db.get(Account, account_id).openid = linked
+        group = GuidanceGroup(name="测试指导小组", instructor_account_id=account_id)
+        db.add(group)
+        db.flush()
+        db.get(Organisation, tree["a2"]).guidance_group_id = group.id
+        db.commit()
+    assert reminders.run(services, cn(2026, 11, 25, 10)) == 1  # the reminder
+    assert reminders.run(services, cn(2026, 12, 1, 10)) == 1  # November missing: the instructor step
+    escalation = notices(services)[1]
+    assert escalation.step == INSTRUCTOR and escalation.recipients == [account_id]  # not the scoped 指导员
+    assert escalation.channels == {str(account_id): WAITING} and texts(emu, linked) == []
+    services.followers.touch(linked)
+    emu.open_window(linked)
+    assert pending.flush(services, linked) == 1
+    assert pending.flush(services, linked) == 0  # once
+    [text] = texts(emu, linked)
+    assert text.startswith(pending.RESENT) and "测试甲公司第二党支部" in text and "督促" in text
+    assert notices(services)[1].channels == {str(account_id): CUSTOM}
+    assert texts(emu, people["zhidao"]) == []

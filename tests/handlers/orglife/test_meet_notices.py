@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.outbound import pending
 from handlers.orglife import notices
 from handlers.orglife.models import CONFIRMED, LEAVE
 from tests.console.console_helpers import csrf_token, login
@@ -43,8 +44,12 @@ def test_each_channel_is_recorded(wxo, client, services, emu, wait_for):
     wxo.text(far, "在吗")  # the window opens: the notice that waited goes out
     wait_for(lambda: emu.received(far, "custom"))
     assert emu.received(far, "custom")[0]["body"]["text"]["content"].startswith(notices.RESENT)
+    wait_for(lambda: rows(services, meeting_id)[ids["zuzhi"]].notice == notices.LATER)
     page = client.get(f"/console/meetings/{meeting_id}").get_data(as_text=True)
-    assert "客服消息" in page and "待下次互动送达" in page and "未送达" in page
+    assert "客服消息" in page and "已送达（下次互动时）" in page and "未送达" in page
+    assert "待下次互动送达" not in page  # delivered at the next message: no longer waiting
+    wxo.text(far, "再问一下")  # once only: a later message sends nothing again
+    assert len(emu.received(far, "custom")) == 1
 
 
 @pytest.mark.config(orglife={"notice_template": "TPL-MEETING"})
@@ -89,3 +94,28 @@ def test_other_texts_about_leave_are_not_taken(wxo, services, emu):
     assert "已请假" not in wxo.text(member, "请假条怎么写").text
     assert rows(services, meeting_id)[ids["putong"]].reply is None
     assert "已请假" in wxo.text(member, "请假，身体不适").text
+
+
+def test_a_corrected_time_sends_a_time_change_notice(wxo, client, services, emu, wait_for):
+    ids = branch(services)
+    near, far = (emu.create_user(subscribed=True)["openid"] for _ in range(2))
+    bind(services, near, ids["shuji"])
+    bind(services, far, ids["zuzhi"])
+    wxo.text(near, "你好")
+    secretary(services, "boss", "T111")
+    login(client, "boss")
+    meeting_id = plan_in_console(client, services, ids["orgs"]["a1"], "zhuti_dangri")
+    wait_for(lambda: all(r.notice for r in rows(services, meeting_id).values()))
+    token = csrf_token(client, f"/console/meetings/{meeting_id}")
+    client.post(f"/console/meetings/{meeting_id}/correct", data={"csrf_token": token, "topic": "测试通知会议"})
+    assert len(emu.received(near, "custom")) == 1  # no new time: no new notice
+    data = {"csrf_token": token, "starts_at": "2026-12-22T09:30"}
+    assert client.post(f"/console/meetings/{meeting_id}/correct", data=data).status_code == 302
+    wait_for(lambda: len(emu.received(near, "custom")) == 2)
+    changed = emu.received(near, "custom")[1]["body"]["text"]["content"]
+    assert changed.startswith("【时间变更】") and "12月22日 09:30" in changed and "测试通知会议" in changed
+    wait_for(lambda: pending.waiting(services, far) == 2)  # the first notice and the change wait for 组织委员
+    wxo.text(far, "在吗")
+    wait_for(lambda: len(emu.received(far, "custom")) == 2)
+    got = [m["body"]["text"]["content"] for m in emu.received(far, "custom")]
+    assert "【会议通知】" in got[0] and "【时间变更】" in got[1]  # in the order they were made

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from handlers.orglife import tasks
+from handlers.orglife import task_notify, tasks
 from handlers.orglife.task_models import REPORTED, TaskNotice, TaskPhoto
 from tests.handlers.orglife.task_helpers import account, issue, reports, tree
 
@@ -87,7 +87,7 @@ def test_reminders_go_once_even_with_two_scheduler_runs(wxo, services, emu):
         db.commit()
 
     results: list[int] = []
-    runs = [threading.Thread(target=lambda: results.append(tasks.remind(services, now))) for _ in range(2)]
+    runs = [threading.Thread(target=lambda: results.append(task_notify.remind(services, now))) for _ in range(2)]
     for run in runs:
         run.start()
     for run in runs:
@@ -97,5 +97,5 @@ def test_reminders_go_once_even_with_two_scheduler_runs(wxo, services, emu):
     assert len(to_boss) == 1 and "测试任务1" in to_boss[0] and "测试任务2" in to_boss[0] and "12月20日" in to_boss[0]
     to_other = [m["body"]["text"]["content"] for m in emu.received(other, "custom")]
     assert len(to_other) == 1 and "测试任务1" not in to_other[0] and "测试任务2" in to_other[0]
-    assert tasks.remind(services, now + timedelta(hours=1)) == 0  # a later run sends nothing again
+    assert task_notify.remind(services, now + timedelta(hours=1)) == 0  # a later run sends nothing again
     assert len(emu.received(boss, "custom")) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.members import CONFIRMED, PENDING, UNCONFIRMED, Membership
+from bot.outbound import pending
 from handlers.quiz.points import GROUP
 from tests.handlers.orgs.auth_helpers import (
     NOT_VERIFIED,
@@ -181,13 +182,13 @@ def test_notices_outside_the_window_wait_for_the_next_message(wxo, services, emu
     member, boss = (emu.create_user(subscribed=True)["openid"] for _ in range(2))
     secretary(services, "shuji", "T111", boss)  # has not written for 48 h: nothing can reach them yet
     apply(wxo, member, "测试党员甲", "19900001001")
-    wait_for(lambda: services.redis.exists(f"orgs:waiting:{boss}"))
+    wait_for(lambda: pending.waiting(services, boss) == 1)
     assert not emu.received(boss, "custom")
     wxo.text(boss, "你好")  # the window opens: the application's notice goes out
     wait_for(lambda: emu.received(boss, "custom"))
     told = emu.received(boss, "custom")[0]["body"]["text"]["content"]
     assert told.startswith("【补发】") and f"确认认证 {ids['jia']}" in told
-    assert not services.redis.exists(f"orgs:waiting:{boss}")
+    assert pending.waiting(services, boss) == 0
 
 
 def test_nothing_from_the_roster_reaches_a_log(wx, user, services, caplog):
