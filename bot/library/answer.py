@@ -26,8 +26,10 @@ LEXICAL_WEIGHT = 1.0  # BM25's share in the fusion beside dense (tried 1-5 on th
 # similarity has its 98th percentile at 0.343 and its maximum at 0.401.
 SURE_SIM = 0.35  # BM25 and dense agree on the first item and its best sentence is above this ...
 ALONE_SIM, ALONE_MARGIN = 0.5, 0.1  # ... or dense alone is this sure, this far ahead of its second item
-FOUND_SIM = 0.30  # when BM25 finds nothing, dense items above this are shown (95th percentile of chit-chat)
+FOUND_SIM = 0.35  # when BM25 finds nothing, dense items above this are shown (98th percentile of chit-chat)
+ASK_DISCOUNT = 0.1  # a curated ask's similarity counts this much less than a sentence's (questions look alike)
 QUOTE_DENSE = 0.3  # quote: weight of the sentence's dense similarity beside its idf-weighted bigram recall
+QUOTE_EARLY = 0.02  # ... less this much per sentence into the item (the first sentences carry the main fact)
 QUOTE_SENTENCES = 2  # the best sentences quoted, in text order
 QUOTE_CHARS = 240  # a longer quote is cut (a text reply holds 2,047 bytes)
 QUERY_WAIT = 0.05  # seconds a question waits for the model when another thread is using it; then BM25 alone
@@ -143,17 +145,20 @@ class Asker:
 
 
 def pinned(library: Library, query: str, lexical: list[str]) -> bool:
-    """Whether BM25's first hit stays first: the query names one of its keywords (a keyword query)."""
+    """Whether BM25's first hit stays first: a keyword query, every word of which (2+ characters) is in
+    that item's title or keywords."""
     if not lexical or library.index is None:
         return False
-    keywords = {normalize(k) for k in library.by_id[lexical[0]].keywords}
-    return any(term in keywords for term in library.index.query_terms(query))
+    item = library.by_id[lexical[0]]
+    names = [normalize(k) for k in (item.title, *item.keywords)]
+    terms = [t for t in library.index.query_terms(query) if len(t) >= 2]
+    return bool(terms) and all(any(t in name for name in names) for t in terms)
 
 
 def fuse(prepared: Prepared, query: str, vector: np.ndarray, lexical: list[str], limit: int, pin: bool) -> Answer:
     """RRF of the two rankings, the confidence rule, and the quote from the first item when confident."""
     index = prepared.index
-    sims, best = index.scores(vector)
+    sims, best = index.scores(vector, ASK_DISCOUNT)
     order = np.argsort(-best, kind="stable")[:DEPTH]
     dense = [int(i) for i in order if lexical or best[i] > FOUND_SIM]
     fused: dict[int, float] = {}
@@ -185,7 +190,8 @@ def quote(prepared: Prepared, n: int, query: str, sims: np.ndarray) -> str:
     score = {
         p: sum(prepared.idf.get(b, 0.0) for b in wanted & bigrams(prepared.index.sentences[p])) / total
         + QUOTE_DENSE * float(sims[p])
-        for p in positions
+        - QUOTE_EARLY * k
+        for k, p in enumerate(positions)
     }
     chosen = sorted(sorted(positions, key=lambda p: -score[p])[:QUOTE_SENTENCES])
     text = "".join(prepared.index.sentences[p] for p in chosen)

@@ -201,12 +201,12 @@ class DenseIndex:
             vectors[len(texts) :],
         )
 
-    def scores(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per sentence its similarity to the query; per item its best one (an ask counts too)."""
+    def scores(self, query: np.ndarray, ask_discount: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """Per sentence its similarity to the query; per item its best one (an ask counts less `ask_discount`)."""
         sims = self.vectors @ query
         best = np.maximum.reduceat(sims, self.starts) if sims.size else np.zeros(0, np.float32)
-        if self.ask_owner.size:
-            np.maximum.at(best, self.ask_owner, self.ask_vectors @ query)
+        if self.ask_owner.size and ask_discount < 1.0:
+            np.maximum.at(best, self.ask_owner, self.ask_vectors @ query - ask_discount)
         return sims, best
 
     def item_sentences(self, n: int) -> range:
