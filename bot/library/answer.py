@@ -177,7 +177,7 @@ def fuse(prepared: Prepared, query: str, vector: np.ndarray, lexical: list[str],
     second = float(best[order[1]]) if len(order) > 1 else -1.0
     agree = bool(lexical) and lexical[0] == index.ids[first] and int(order[0]) == first
     alone = int(order[0]) == first and best[first] > ALONE_SIM and best[first] - second > ALONE_MARGIN
-    confident = bool((agree and best[first] > SURE_SIM) or alone)
+    confident = not pin and bool((agree and best[first] > SURE_SIM) or alone)  # a keyword query gets a list
     return Answer(ids[:limit], confident, quote(prepared, first, query, sims) if confident else "", dense=True)
 
 
