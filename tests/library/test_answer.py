@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from bot.core.config import ROOT
 from bot.library import answer
-from bot.library.dense import Encoder, VectorCache
+from bot.library.dense import DenseIndex, DenseItem, Encoder, VectorCache
 from tests.library.answer_helpers import content, ready_asker
 
 
@@ -70,10 +71,11 @@ def test_a_quote_fits_a_text_reply():
 
 
 def test_vectors_are_cached_on_disk_so_a_restart_does_not_embed_again(tmp_path: Path):
-    lib = content()
-    encoder = ready_asker(lib).encoder  # the same model, loaded once
-    fresh = answer.Asker(encoder, tmp_path)
-    assert fresh.wait(lib, timeout=120)
-    texts = [f"{lib.by_id['xs063'].title}：{s}" for s in answer.sentences(answer.item_text(lib.by_id["xs063"]))]
-    _, missing = VectorCache(tmp_path).lookup(texts)
-    assert list(tmp_path.glob("*.npz")) and missing == []
+    encoder = ready_asker(content()).encoder  # the same model, loaded once
+    items = [
+        DenseItem("a", "小岗村", ("1978年冬，小岗村18位农民按下红手印。", "农村改革由此开始。"), ("大包干怎么来的",))
+    ]
+    first = DenseIndex.build(items, encoder, VectorCache(tmp_path))
+    assert list(tmp_path.glob("*.npz"))
+    restarted = DenseIndex.build(items, Encoder(), VectorCache(tmp_path))  # no model: every vector from disk
+    assert np.array_equal(first.vectors, restarted.vectors) and np.array_equal(first.ask_vectors, restarted.ask_vectors)
