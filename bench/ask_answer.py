@@ -19,7 +19,7 @@ from typing import Any
 from bench.ask import Ranked, keyword_quality, latency, question_quality
 from bot.library import answer
 from bot.library.dense import DenseItem, Encoder, VectorCache
-from bot.library.loader import Library, documents
+from bot.library.loader import Library
 from bot.library.search import Document, SearchIndex
 
 

@@ -32,6 +32,7 @@ QUOTE_DENSE = 0.3  # quote: weight of the sentence's dense similarity beside its
 QUOTE_EARLY = 0.02  # ... less this much per sentence into the item (the first sentences carry the main fact)
 QUOTE_SENTENCES = 2  # the best sentences quoted, in text order
 QUOTE_CHARS = 240  # a longer quote is cut (a text reply holds 2,047 bytes)
+NORMALIZE_QUERY = True  # embed the query simplified, aliases resolved (毛主席 → 毛泽东), as BM25 reads it
 QUERY_WAIT = 0.05  # seconds a question waits for the model when another thread is using it; then BM25 alone
 SENTENCE_END = re.compile(r"(?:(?<=[。！？；])(?![”’」』）]))|(?<=[。！？；][”’」』）])")  # closing quotes stay
 
@@ -138,7 +139,8 @@ class Asker:
         """The best items for a question, fused; confident with a quote when the rule holds."""
         lexical = [h.id for h in library.index.search(query, limit=max(limit, DEPTH))] if library.index else []
         prepared = self.dense_for(library)
-        vector = self.encoder.encode([query], wait=QUERY_WAIT) if prepared is not None else None
+        text = normalize(query) if NORMALIZE_QUERY else query
+        vector = self.encoder.encode([text], wait=QUERY_WAIT) if prepared is not None else None
         if prepared is None or vector is None:
             return Answer(lexical[:limit])
         return fuse(prepared, query, vector[0], lexical, limit, pinned(library, query, lexical))
