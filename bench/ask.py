@@ -428,7 +428,8 @@ def answer_lines(a: dict[str, Any]) -> None:
         f"answerer: held-out Hit@3 {a['heldout']['hit@3']:.3f}  [≥ {TARGETS['heldout_hit@3']}: "
         f"{ok(a['heldout']['hit@3'] >= TARGETS['heldout_hit@3'])}]; quote holds the answer in "
         f"{pct(a['all']['quote_ok'])} of {a['all']['quoted']} confident replies (held out "
-        f"{pct(a['heldout']['quote_ok'])})  [≥ {TARGETS['quote_ok']:.0%}: {ok((a['all']['quote_ok'] or 0) >= TARGETS['quote_ok'])}]"
+        f"{pct(a['heldout']['quote_ok'])})  [≥ {TARGETS['quote_ok']:.0%}: "
+        f"{ok((a['all']['quote_ok'] or 0) >= TARGETS['quote_ok'])}]"
     )
     print(
         f"answerer chit-chat: any result {pct(chat['any_result'])}, confident {pct(chat['confident'])}"

@@ -154,5 +154,6 @@ def report(r: dict[str, Any], targets: dict[str, float]) -> None:
         print(
             f"index for {b['documents']:,} documents ({b['sentences']:,} sentences): BM25F {b['bm25_s']:.1f} s;"
             f" dense from scratch {b['dense_scratch_s']:.1f} s on {b['workers']} processes"
-            f"  [< 60 s: {ok(b['bm25_s'] + b['dense_scratch_s'] < 60)}]; from the vector cache {b['dense_cached_s']:.1f} s"
+            f"  [< 60 s: {ok(b['bm25_s'] + b['dense_scratch_s'] < 60)}];"
+            f" from the vector cache {b['dense_cached_s']:.1f} s"
         )
