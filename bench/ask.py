@@ -418,32 +418,6 @@ def question_table(rows: dict[str, dict[str, Any]]) -> None:
             )
 
 
-def answer_lines(a: dict[str, Any]) -> None:
-    """The answerer's targets beside today's: held-out Hit@3, quote, chit-chat, keywords, then its costs."""
-    from bench.ask_answer import report as cost_lines
-
-    ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
-    chat, kw = a["chitchat"], a["keywords"]
-    print(
-        f"answerer: held-out Hit@3 {a['heldout']['hit@3']:.3f}  [≥ {TARGETS['heldout_hit@3']}: "
-        f"{ok(a['heldout']['hit@3'] >= TARGETS['heldout_hit@3'])}]; quote holds the answer in "
-        f"{pct(a['all']['quote_ok'])} of {a['all']['quoted']} confident replies (held out "
-        f"{pct(a['heldout']['quote_ok'])})  [≥ {TARGETS['quote_ok']:.0%}: "
-        f"{ok((a['all']['quote_ok'] or 0) >= TARGETS['quote_ok'])}]"
-    )
-    print(
-        f"answerer chit-chat: any result {pct(chat['any_result'])}, confident {pct(chat['confident'])}"
-        f" (tune {pct(chat['confident_tune'])}, held out {pct(chat['confident_heldout'])})"
-        f"  [≤ {TARGETS['chitchat_confident']:.0%}: {ok(chat['confident'] <= TARGETS['chitchat_confident'])}]"
-        + (f"; confident on: {', '.join(chat['confident_inputs'])}" if chat["confident_inputs"] else "")
-    )
-    print(
-        f"answerer keyword set: MRR@3 {kw['mrr@3']:.3f}  [≥ {TARGETS['keyword_mrr@3']}: "
-        f"{ok(kw['mrr@3'] >= TARGETS['keyword_mrr@3'] - 1e-9)}]"
-    )
-    cost_lines(a, TARGETS)
-
-
 def report(r: dict[str, Any], out: Path, misses: bool) -> None:
     ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
     b, lat, kw, chat = r["bm25"], r["bm25"]["latency"], r["bm25"]["keywords"], r["bm25"]["chitchat"]
@@ -479,6 +453,8 @@ def report(r: dict[str, Any], out: Path, misses: bool) -> None:
         f"  [p99 < {TARGETS['p99_ms']:.0f} ms: {ok(lat['p99_ms'] < TARGETS['p99_ms'])}]"
     )
     if "answer" in r:
+        from bench.ask_answer import answer_lines
+
         answer_lines(r["answer"])
     if misses:
         for m in r.get("answer", b)["heldout"]["misses"]:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench.ask import Ranked, keyword_quality, latency, question_quality
+from bench.ask import TARGETS, Ranked, keyword_quality, latency, pct, question_quality
 from bot.library import answer
 from bot.library.dense import DenseItem, Encoder, VectorCache
 from bot.library.loader import Library
@@ -157,3 +157,27 @@ def report(r: dict[str, Any], targets: dict[str, float]) -> None:
             f"  [< 60 s: {ok(b['bm25_s'] + b['dense_scratch_s'] < 60)}];"
             f" from the vector cache {b['dense_cached_s']:.1f} s"
         )
+
+
+def answer_lines(a: dict[str, Any]) -> None:
+    """The answerer's targets beside today's: held-out Hit@3, quote, chit-chat, keywords, then its costs."""
+    ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
+    chat, kw = a["chitchat"], a["keywords"]
+    print(
+        f"answerer: held-out Hit@3 {a['heldout']['hit@3']:.3f}  [≥ {TARGETS['heldout_hit@3']}: "
+        f"{ok(a['heldout']['hit@3'] >= TARGETS['heldout_hit@3'])}]; quote holds the answer in "
+        f"{pct(a['all']['quote_ok'])} of {a['all']['quoted']} confident replies (held out "
+        f"{pct(a['heldout']['quote_ok'])})  [≥ {TARGETS['quote_ok']:.0%}: "
+        f"{ok((a['all']['quote_ok'] or 0) >= TARGETS['quote_ok'])}]"
+    )
+    print(
+        f"answerer chit-chat: any result {pct(chat['any_result'])}, confident {pct(chat['confident'])}"
+        f" (tune {pct(chat['confident_tune'])}, held out {pct(chat['confident_heldout'])})"
+        f"  [≤ {TARGETS['chitchat_confident']:.0%}: {ok(chat['confident'] <= TARGETS['chitchat_confident'])}]"
+        + (f"; confident on: {', '.join(chat['confident_inputs'])}" if chat["confident_inputs"] else "")
+    )
+    print(
+        f"answerer keyword set: MRR@3 {kw['mrr@3']:.3f}  [≥ {TARGETS['keyword_mrr@3']}: "
+        f"{ok(kw['mrr@3'] >= TARGETS['keyword_mrr@3'] - 1e-9)}]"
+    )
+    report(a, TARGETS)
