@@ -1,5 +1,6 @@
-"""Ask in your own words (#14), the baseline: today's study search (bot/search.py over content/) on the
-member-question set, chit-chat and the keyword set, and simple dispatch baselines on the ticket set."""
+"""Ask in your own words (#14): today's study search (bot/library/search.py over content/ as it was, without the
+curated asks) as the baseline, and the answerer the bot now uses (bench/ask_answer.py), in the same run, on the
+member-question set, chit-chat and the keyword set; and simple dispatch baselines on the ticket set."""
 
 from __future__ import annotations
 
@@ -356,6 +357,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=5, help="timed passes over all questions (default 5)")
     p.add_argument("--out", type=Path, default=OUT, help="JSON results file")
     p.add_argument("--misses", action="store_true", help="print every held-out question not ranked first")
+    p.add_argument("--build-docs", type=int, default=10000, help="documents for the index build figure (0: skip)")
+    p.add_argument("--no-answer", action="store_true", help="today's BM25 and dispatch only (no model)")
     return p.parse_args()
 
 
@@ -369,20 +372,27 @@ def main() -> None:
     problems = check_sets(library, questions, dispatch, config)
     if problems:
         raise SystemExit("problems in the sets:\n" + "\n".join(problems))
-    rank = bm25_ranker(library.index)
+    from bench.ask_answer import measure, without_asks
+
+    today = without_asks(library)  # the content as today's search saw it: no curated asks
+    rank = bm25_ranker(today.index)
     result = {
         "load_average": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
         "library_load_s": load_s,
         "confidence_rule": {"second_hit_share_at_most": CONFIDENT_SHARE, "min_terms": CONFIDENT_TERMS},
         "bm25": {
-            **question_quality(rank, library, questions, chitchat),
+            **question_quality(rank, today, questions, chitchat),
             "keywords": keyword_quality(rank),
             "latency": latency(
-                library.index.search, [q["q"] for q in questions] + [c["t"] for c in chitchat], args.rounds
+                today.index.search, [q["q"] for q in questions] + [c["t"] for c in chitchat], args.rounds
             ),
         },
+        "bm25_asks": question_quality(bm25_ranker(library.index), library, questions, chitchat),
         "dispatch": dispatch_quality(dispatch, config),
     }
+    if not args.no_answer:
+        result["answer"] = measure(library, questions, chitchat, args.rounds, args.build_docs)
+        result["load_average_after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     report(result, args.out, args.misses)
@@ -416,7 +426,10 @@ def report(r: dict[str, Any], out: Path, misses: bool) -> None:
         f"confidence rule: second hit ≤ {CONFIDENT_SHARE:.0%} of the first (or none), ≥ {CONFIDENT_TERMS} query terms"
     )
     print()
-    question_table({"bm25 (today)": b})
+    rows = {"bm25 (today)": b, "bm25 + asks": r["bm25_asks"]}
+    if "answer" in r:
+        rows.update({"answerer": r["answer"], "answerer, no asks": r["answer"]["without_asks"]})
+    question_table(rows)
     print(
         f"  [held-out Hit@3 ≥ {TARGETS['heldout_hit@3']}: {ok(b['heldout']['hit@3'] >= TARGETS['heldout_hit@3'])}]"
         f"  [quote holds the answer ≥ {TARGETS['quote_ok']:.0%} of confident: "
@@ -439,8 +452,12 @@ def report(r: dict[str, Any], out: Path, misses: bool) -> None:
         f" (CPU p99 {lat['cpu_p99_ms']:.2f} ms) over {lat['calls']} calls"
         f"  [p99 < {TARGETS['p99_ms']:.0f} ms: {ok(lat['p99_ms'] < TARGETS['p99_ms'])}]"
     )
+    if "answer" in r:
+        from bench.ask_answer import answer_lines
+
+        answer_lines(r["answer"])
     if misses:
-        for m in b["heldout"]["misses"]:
+        for m in r.get("answer", b)["heldout"]["misses"]:
             print(f"  held-out miss: {m['q']} expected {m['expect']} at {m['rank'] or '-'}, got {m['got']}")
     d = r["dispatch"]
     print()

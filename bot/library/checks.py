@@ -9,6 +9,8 @@ from typing import Any
 import yaml
 
 LINE = "__line__"  # key the loader adds to every mapping: its line in the file
+ASKS_MAX = 8  # curated questions (`asks`) per item
+ASK_LENGTH = (4, 40)  # characters in one ask
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,29 @@ class Checker:
             self.fail(item, f"'{key}' must be a list of words")
             return ()
         return tuple(str(v).strip() for v in value if str(v).strip())
+
+    def asks(self, item: dict[str, Any], seen: dict[str, str]) -> tuple[str, ...]:
+        """`asks`, the curated ways members ask what an item answers: optional; a list of at most ASKS_MAX
+        texts of ASK_LENGTH characters, none twice in the whole content (ignoring spaces and punctuation)."""
+        value = item.get("asks")
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.fail(item, "'asks' must be a list of questions (non-empty text)")
+            return ()
+        if len(value) > ASKS_MAX:
+            self.fail(item, f"'asks' has {len(value)} questions, at most {ASKS_MAX}")
+        asks = tuple(v.strip() for v in value)
+        for ask in asks:
+            if not ASK_LENGTH[0] <= len(ask) <= ASK_LENGTH[1]:
+                self.fail(item, f"ask '{ask}' has {len(ask)} characters, expected {ASK_LENGTH[0]}-{ASK_LENGTH[1]}")
+            plain = "".join(c for c in ask.casefold() if c.isalnum())
+            where = f"{self.file}:{item.get(LINE, 0)} {item.get('id', '')}"
+            if plain in seen:
+                self.fail(item, f"duplicate ask '{ask}' (first at {seen[plain]})")
+            else:
+                seen[plain] = where
+        return asks
 
     def unique(self, item: dict[str, Any], seen: dict[str, int], value: str, what: str) -> None:
         if value in seen:

@@ -34,6 +34,7 @@ class Episode:
     keywords: tuple[str, ...]
     media: str | None
     source: str
+    asks: tuple[str, ...] = ()  # curated ways members ask what this episode answers (searched, never shown)
 
     @property
     def media_url(self) -> str | None:
@@ -52,6 +53,7 @@ class Article:
     keywords: tuple[str, ...]
     source: str
     episodes: tuple[str, ...] = ()
+    asks: tuple[str, ...] = ()  # curated ways members ask what this article answers (searched, never shown)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ class Library:
         return next((a for a in self.albums if a.id == album_id), None)
 
 
-def load_episodes(root: Path, problems: list[Problem], ids: dict[str, int]) -> list[Episode]:
+def load_episodes(root: Path, problems: list[Problem], ids: dict[str, int], asked: dict[str, str]) -> list[Episode]:
     """The serial, checked: ids and titles unique, numbers 1..N in order, summary length."""
     data = read_yaml(root / EPISODES, root, problems)
     check = Checker(f"content/{EPISODES}", problems)
@@ -89,10 +91,12 @@ def load_episodes(root: Path, problems: list[Problem], ids: dict[str, int]) -> l
         check.fail(None, "expected a list of episodes")
         return []
     titles: dict[str, int] = {}
-    return [ep for n, item in enumerate(data, 1) if (ep := episode(item, n, check, ids, titles))]
+    return [ep for n, item in enumerate(data, 1) if (ep := episode(item, n, check, ids, titles, asked))]
 
 
-def episode(item: Any, expected: int, check: Checker, ids: dict[str, int], titles: dict[str, int]) -> Episode | None:
+def episode(
+    item: Any, expected: int, check: Checker, ids: dict[str, int], titles: dict[str, int], asked: dict[str, str]
+) -> Episode | None:
     """One episode from its mapping, or None after recording its problems."""
     if not isinstance(item, dict):
         check.fail(None, f"episode {expected}: expected a mapping")
@@ -109,12 +113,15 @@ def episode(item: Any, expected: int, check: Checker, ids: dict[str, int], title
     check.unique(item, ids, ep_id, "id")
     check.unique(item, titles, title, "title")
     media, source, keywords = item.get("media"), check.text(item, "source"), check.words(item, "keywords")
+    asks = check.asks(item, asked)
     if len(check.problems) > before:
         return None
-    return Episode(ep_id, expected, title, year, summary, keywords, str(media).strip() if media else None, source)
+    return Episode(ep_id, expected, title, year, summary, keywords, str(media).strip() if media else None, source, asks)
 
 
-def load_album(root: Path, album_id: str, problems: list[Problem], ids: dict[str, int]) -> Album | None:
+def load_album(
+    root: Path, album_id: str, problems: list[Problem], ids: dict[str, int], asked: dict[str, str]
+) -> Album | None:
     """One album file, checked: its id matches the file, article ids unique across albums."""
     rel = Path("albums") / f"{album_id}.yaml"
     data = read_yaml(root / rel, root, problems)
@@ -126,11 +133,11 @@ def load_album(root: Path, album_id: str, problems: list[Problem], ids: dict[str
         return None
     if data.get("id") != album_id:
         check.fail(data, f"album id {data.get('id')!r} does not match the file name '{album_id}'")
-    articles = [a for item in data["articles"] if (a := article(item, album_id, check, ids))]
+    articles = [a for item in data["articles"] if (a := article(item, album_id, check, ids, asked))]
     return Album(album_id, check.text(data, "title"), check.text(data, "description", False), tuple(articles))
 
 
-def article(item: Any, album_id: str, check: Checker, ids: dict[str, int]) -> Article | None:
+def article(item: Any, album_id: str, check: Checker, ids: dict[str, int], asked: dict[str, str]) -> Article | None:
     """One album article, or None after recording its problems."""
     if not isinstance(item, dict):
         check.fail(None, "article: expected a mapping")
@@ -146,9 +153,10 @@ def article(item: Any, album_id: str, check: Checker, ids: dict[str, int]) -> Ar
         check.words(item, "keywords"),
         check.words(item, "episodes"),
     )
+    asks = check.asks(item, asked)
     if len(check.problems) > before:
         return None
-    return Article(art_id, album_id, title, summary, body, url, keywords, source, episodes)
+    return Article(art_id, album_id, title, summary, body, url, keywords, source, episodes, asks)
 
 
 def dangling(library: Library, problems: list[Problem]) -> None:
@@ -168,8 +176,9 @@ def load_library(root: Path = CONTENT, with_index: bool = True) -> Library:
 
     problems: list[Problem] = []
     ids: dict[str, int] = {}
-    episodes = load_episodes(root, problems, ids)
-    albums = [a for name in ALBUMS if (a := load_album(root, name, problems, ids))]
+    asked: dict[str, str] = {}  # every ask, normalised, and where it first appears: one question, one item
+    episodes = load_episodes(root, problems, ids, asked)
+    albums = [a for name in ALBUMS if (a := load_album(root, name, problems, ids, asked))]
     by_id: dict[str, Episode | Article] = {e.id: e for e in episodes}
     by_id.update({a.id: a for album in albums for a in album.articles})
     library = Library(tuple(episodes), tuple(albums), by_id)
@@ -186,10 +195,11 @@ def documents(library: Library) -> Iterable[Any]:
     from bot.library.search import Document
 
     for ep in library.episodes:
-        yield Document(ep.id, f"新声第{ep.number}集 {ep.title}", f"{ep.year}年 {ep.summary}", ep.keywords, "episode")
+        body = " ".join([f"{ep.year}年 {ep.summary}", *ep.asks])
+        yield Document(ep.id, f"新声第{ep.number}集 {ep.title}", body, ep.keywords, "episode")
     for album in library.albums:
         for art in album.articles:
-            yield Document(art.id, art.title, f"{art.summary} {art.body}", art.keywords, "article")
+            yield Document(art.id, art.title, " ".join([art.summary, art.body, *art.asks]), art.keywords, "article")
 
 
 def build_index(library: Library) -> Any:

@@ -1,4 +1,4 @@
-"""Study materials in chat: 新声 episodes by number, next episode, catalogue, albums, and free-text search."""
+"""Study materials in chat: 新声 episodes by number, next episode, catalogue, albums, and questions in free text."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from bot.core.studying import record_study
 from bot.inbound.context import Context
 from bot.inbound.message import Article as NewsItem, Message, NewsReply, Reply, TextReply
 from bot.inbound.router import Router, regex, state_is
+from bot.library import answer
 from bot.library.loader import Album, Article, Episode, Library
 from bot.library.progress import heard, next_episode, record_view
 
@@ -220,16 +221,37 @@ def open_result(msg: Message, ctx: Context) -> Reply | str:
     return episode_reply(item, ctx, len(lib.episodes)) if isinstance(item, Episode) else article_reply(item, ctx)
 
 
+def answer_page(ctx: Context, lib: Library, found: answer.Answer, query: str) -> str:
+    """A confident answer: the quoted sentence(s) and their source, ready to open with 「1」, then the other
+    top items numbered as in a results page."""
+    ctx.dialog.set("study:results", ids=found.ids, start=0, query=query)
+    others = [f"{i}. {label(lib.by_id[x], lib)}" for i, x in enumerate(found.ids[1:RESULTS], 2) if x in lib.by_id]
+    more = "回复「更多」查看更多结果；" if len(found.ids) > RESULTS else ""
+    return "\n".join(
+        [
+            f"「{found.quote}」",
+            f"——出自{label(lib.by_id[found.ids[0]], lib)}，回复「1」查看全文。",
+            *(["", "其他相关内容：", *others] if others else []),
+            "",
+            f"回复序号查看；{more}回复「取消」结束搜索。",
+        ]
+    )
+
+
 @router.on(searchable)
 def search(msg: Message, ctx: Context) -> str:
+    """Any other text is a question: a quoted answer when the content answers it with confidence, else the
+    best items, else the menu."""
     lib = library(ctx)
     query = msg.text[:50]
-    hits = lib.index.search(query, limit=MAX_HITS) if lib.index is not None else []
-    if not hits:
+    found = answer.shared().ask(lib, query, limit=MAX_HITS) if lib.index is not None else answer.Answer([])
+    if not found.ids:
         if ctx.dialog.in_state("study"):
             ctx.dialog.clear()
         return (
             f"没有找到与「{query}」相关的学习内容。\n试试：\n· 点击菜单「学习」\n· 回复「新声目录」浏览全部100集"
             "\n· 回复「学习专辑」\n· 回复「帮助」查看全部功能"
         )
-    return results_page(ctx, lib, [h.id for h in hits], query, 0)
+    if found.confident and found.quote and found.ids[0] in lib.by_id:
+        return answer_page(ctx, lib, found, query)
+    return results_page(ctx, lib, found.ids, query, 0)

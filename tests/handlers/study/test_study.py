@@ -171,6 +171,21 @@ def test_check_content_command(runner, services, content_copy):
     assert "content/xinsheng/episodes.yaml:" in bad.output and "xs006" in bad.output and "summary" in bad.output
 
 
+def test_check_content_checks_the_curated_questions(runner, services, content_copy):
+    def bad_asks(eps):
+        eps[1]["asks"] = "不是列表"
+        eps[2]["asks"] = ["问", "二大通过的党章是第几部"]
+        eps[3]["asks"] = ["包产到户最早是哪里搞的"]  # xs063, further down, asks it too
+
+    edit_episodes(content_copy, bad_asks)
+    out = runner.invoke(args=["check-content"]).output
+    assert "content/xinsheng/episodes.yaml:" in out
+    assert "xs002: 'asks' must be a list" in out
+    assert "xs003: ask '问' has 1 characters" in out
+    assert "xs063: duplicate ask '包产到户最早是哪里搞的' (first at content/xinsheng/episodes.yaml:" in out
+    assert out.split("xs063: duplicate ask")[1].split("\n")[0].endswith("xs004)")
+
+
 def test_other_processes_pick_up_a_reload(services, content_copy):
     other = ContentStore(services.redis, root=content_copy, poll=0.1)
     other.current()
