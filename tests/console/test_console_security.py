@@ -20,6 +20,9 @@ from tests.handlers.tickets.console_ticket_helpers import PHONE, audit_entries, 
 DEPARTMENTS = [
     {"id": "zhengwu", "name": "政务服务中心", "supervisor": ""},
     {"id": "renshe", "name": "人力资源和社会保障局", "supervisor": "boss"},
+    {"id": "jianshe", "name": "建设管理局", "supervisor": ""},  # the rest as config.yaml: categories name them
+    {"id": "anjian", "name": "安全生产监督管理局", "supervisor": ""},
+    {"id": "dangjian", "name": "党建工作部", "supervisor": ""},
 ]
 SUPERVISED = {"tickets": {"departments": DEPARTMENTS}}  # boss supervises 人社局
 
