@@ -124,7 +124,7 @@ class Grid:
     (RowSets: each Row made when read) and the total."""
 
     year: int
-    statuses: dict[tuple[int, str], list[tuple[Period, str]]]  # (org id, kind key) → each period's status
+    statuses: dict[tuple[int, str], list[tuple[Period, str]]]  # (org id, kind key) → each period's status (read only)
     orgs: RowSet  # org id → Row
     groups: RowSet  # guidance group name ("" for none) → Row
     districts: RowSet  # 片区 ("" for none) → Row
@@ -140,7 +140,7 @@ def load_orgs(db: Session, root: Organisation | None = None) -> dict[int, OrgInf
     )
     if root is not None:
         query = query.where(o.path.startswith(root.path))
-    info = {r[0]: OrgInfo(*r) for r in db.connection().execute(query)}
+    info = {r[0]: OrgInfo(*r) for r in db.connection().execute(query).all()}
     for org in info.values():
         if org.kind == GROUP_KIND and org.dissolved_at is None and org.parent_id in info:
             info[org.parent_id].has_groups = True
@@ -180,7 +180,8 @@ def held_masks(
         query = query.join(Organisation, Organisation.id == Meeting.organisation_id).where(
             Organisation.path.startswith(root.path)
         )
-    return {(org, kind): (int(held), int(early)) for org, kind, held, early in db.connection().execute(query)}
+    rows = db.connection().execute(query).all()  # one fetchall
+    return {(org, kind): (int(held), int(early)) for org, kind, held, early in rows}
 
 
 def rhythm_of(kind: MeetingKind, year: int, now: datetime) -> Rhythm:

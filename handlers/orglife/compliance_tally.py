@@ -78,8 +78,8 @@ def tally(
 
 
 def statuses(ids: list[int], rhythms: list[Rhythm], found: Tally) -> dict[tuple[int, str], list[tuple[Any, str]]]:
-    """(org id, kind key) → each counted period's (Period, status), organisation by organisation; a list is shared
-    by no two keys (organisations with the same slots get equal copies)."""
+    """(org id, kind key) → each counted period's (Period, status), organisation by organisation. Read only: one
+    list serves every organisation whose periods of that kind have the same statuses."""
     shapes = []  # per kind: each distinct row of slots as its list of statuses, and every organisation's row index
     for rhythm, slots in zip(rhythms, found.slots, strict=True):
         digits = (slots.astype(np.int64) + 1) * 5 ** np.arange(slots.shape[1], dtype=np.int64)  # a row as one number
@@ -93,7 +93,7 @@ def statuses(ids: list[int], rhythms: list[Rhythm], found: Tally) -> dict[tuple[
     for i, org_id in enumerate(ids):
         for key, listed, index in shapes:
             if statuses := listed[index[i]]:  # none when the kind is not required of the organisation
-                out[(org_id, key)] = list(statuses)
+                out[(org_id, key)] = statuses
     return out
 
 
