@@ -35,9 +35,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_db import pg_database  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from tickets_chat import Client, serve  # noqa: E402
-from tickets_pages import make_app, pg_database  # noqa: E402
+from tickets_pages import make_app  # noqa: E402
 
 from bot.core.clock import utcnow  # noqa: E402
 from bot.core.members import CONFIRMED, Membership  # noqa: E402

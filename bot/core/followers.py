@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import String, bindparam, cast, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -17,6 +17,8 @@ from bot.core.logs import mask
 WINDOW = timedelta(hours=48)  # WeChat's customer-service window after a user's message
 
 log = logging.getLogger(__name__)
+SCANNED = select(Follower.subscribed, Follower.scene).where(Follower.openid == bindparam("openid"))  # built once
+NEW_SCENE = update(Follower).where(Follower.openid == bindparam("who")).values(scene=bindparam("new_scene"))
 
 
 class Followers:
@@ -68,6 +70,27 @@ class Followers:
 
         log.info("follower %s subscribed", mask(openid))
         return self._upsert(openid, change)
+
+    def scanned(self, openid: str, scene: str | None, db: Session | None = None) -> None:
+        """A follower scanned a QR code (SCAN): subscribed, remembering the scene. Nothing is written when both
+        already hold (a retried or repeated scan): one primary-key read. Else one UPDATE — on `db` when given (the
+        message's session), committed with what the message writes next (the caller commits at the latest); without
+        `db`, in a session of its own, committed. A follower not yet known is created as subscribe() does."""
+        if db is None:
+            with self.sessions() as own:
+                self.scanned(openid, scene, own)
+                own.commit()
+            return
+        row = db.connection().execute(SCANNED, {"openid": openid}).first()  # Core: no ORM object loaded
+        if row is None:
+            self.subscribe(openid, scene)
+        elif row.subscribed and scene and row.scene != scene:
+            db.connection().execute(NEW_SCENE, {"who": openid, "new_scene": scene})
+        elif not row.subscribed:  # the unfollow was missed: following again from now
+            again = {"scene": scene} if scene else {}
+            stmt = update(Follower).where(Follower.openid == openid)
+            db.connection().execute(stmt.values(subscribed=True, subscribed_at=utcnow(), unsubscribed_at=None, **again))
+            log.info("follower %s subscribed (a scan)", mask(openid))
 
     def unsubscribe(self, openid: str) -> None:
         """Mark unsubscribed (from the event, or from a 43004 answer of the API)."""
