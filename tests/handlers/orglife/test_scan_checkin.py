@@ -188,3 +188,4 @@ def test_a_guests_check_in_alone_marks_the_meeting_held_and_a_second_scan_writes
     assert rescan(wx, ids["ding"], scene(ids)).startswith("您已签到（")
     [again] = attended(services, ids["meeting"])
     assert (again.id, again.attended_at) == (first.id, first.attended_at)
+    assert services.followers.get(ids["ding"]).scene == scene(ids)  # written with the check-in, in its commit
