@@ -154,20 +154,23 @@ def held_masks(
     month masks; bit m - 1 of held is set when a meeting started in China month m, of early when one of them was
     recorded by the end of the kind's period containing m (so a period is on time when any of its months is early)."""
     bounds = [month_start(year, m).astimezone(UTC) for m in range(1, 14)]  # SQLite compares UTC wall times
+    sqlite = db.get_bind().dialect.name == "sqlite"
     starts: Any = Meeting.starts_at
-    if db.get_bind().dialect.name == "sqlite":  # one strftime() per column and row; a unary + keeps SQLite off the
-        starts = literal_column("+meetings.starts_at", DateTime)  # starts_at index (onto the covering one, 0019)
-        month = func.cast(func.strftime("%m", Meeting.starts_at, "+8 hours"), Integer)
-        made = func.cast(func.strftime("%Y%m", Meeting.created_at, "+8 hours"), Integer) - year * 100  # YYYYMM
+    step = case({k.key: PERIODS[k.period] for k in cfg.kinds}, value=Meeting.kind, else_=1)
+    if sqlite:  # one strftime() per row; a unary + keeps SQLite off the starts_at index (onto the covering one, 0019)
+        starts = literal_column("+meetings.starts_at", DateTime)
+        month: Any = func.cast(func.strftime("%m", Meeting.starts_at, "+8 hours"), Integer)
     else:  # the China month as a bucket between the months' first instants: 3x faster than timezone() + extract
         edges = literal(bounds, ARRAY(DateTime(timezone=True)))
         month = func.width_bucket(Meeting.starts_at, edges)  # 1..12 within the year
-        made = func.width_bucket(Meeting.created_at, edges)  # 0 before the year, 13 after it
-    step = case({k.key: PERIODS[k.period] for k in cfg.kinds}, value=Meeting.kind, else_=1)
-    bit = literal(1).op("<<")(month - 1)
     last = ((month - 1) // step + 1) * step  # the last month of the kind's period containing the meeting
-    early = case((made <= last, bit), else_=0)  # recorded by the end of that month
-    if db.get_bind().dialect.name == "sqlite":  # a sum of distinct powers of two is their bitwise OR
+    if sqlite:  # recorded before that month's end: a text comparison with the end's UTC text (no second strftime)
+        recorded = Meeting.created_at < case({m: bounds[m] for m in range(1, 13)}, value=last)
+    else:
+        recorded = func.width_bucket(Meeting.created_at, edges) <= last  # 0 before the year, 13 after it
+    bit = literal(1).op("<<")(month - 1)
+    early = case((recorded, bit), else_=0)
+    if sqlite:  # a sum of distinct powers of two is their bitwise OR
         held_of, early_of = func.sum(bit.distinct()), func.sum(early.distinct())
     else:
         held_of, early_of = func.bit_or(bit), func.bit_or(early)
