@@ -1,6 +1,7 @@
 """三会一课 compliance: for each organisation, meeting kind and period of a year, on time, late, missing or still
-open — one grouped SQL count of held meetings, then Python over the periods. Read by the console page, the Excel
-export and the reminder job.
+open — one grouped SQL query of held meetings' month masks, then numpy over all organisations at once
+(compliance_tally) into rows made when read (compliance_rows). Read by the console page, the Excel export, the
+reminder job and the assessment.
 
 Definitions (README "Organisation life"):
 - A kind is required of an organisation whose kind is in the kind's applies_to; a requires_groups kind (党小组会)
@@ -28,12 +29,19 @@ from sqlalchemy.orm import Session
 from bot.core.clock import TZ, aware
 from bot.core.organisations import Organisation
 from handlers.orglife import compliance_tally
-from handlers.orglife.compliance_rows import LATE, MISSING, ON_TIME, OPEN, STATUSES, Cell, Row, RowSet
+from handlers.orglife.compliance_rows import (  # Cell and STATUSES re-exported: compliance.Cell as before
+    LATE,
+    MISSING,
+    ON_TIME,
+    OPEN,
+    STATUSES,  # noqa: F401
+    Cell,  # noqa: F401
+    Row,
+    RowSet,
+)
 from handlers.orglife.compliance_tally import Rhythm
 from handlers.orglife.config import PERIODS, MeetingKind, OrgLifeConfig
 from handlers.orglife.models import HELD, Meeting
-
-__all__ = ["LATE", "MISSING", "ON_TIME", "OPEN", "STATUSES", "Cell", "Row", "RowSet"]  # and what is defined here
 
 NONE = "none"
 LABELS = {ON_TIME: "按时", LATE: "补录", MISSING: "未开展", OPEN: "进行中", NONE: "不要求"}
