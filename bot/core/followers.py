@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import Executable, String, bindparam, cast, event, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -17,6 +18,9 @@ from bot.core.logs import mask
 WINDOW = timedelta(hours=48)  # WeChat's customer-service window after a user's message
 
 log = logging.getLogger(__name__)
+PENDING = "followers.pending"  # Session.info: statements run just before the session's next commit (before_commit)
+SCANNED = select(Follower.subscribed, Follower.scene).where(Follower.openid == bindparam("openid"))  # built once
+NEW_SCENE = update(Follower).where(Follower.openid == bindparam("who")).values(scene=bindparam("new_scene"))
 
 
 class Followers:
@@ -69,6 +73,28 @@ class Followers:
         log.info("follower %s subscribed", mask(openid))
         return self._upsert(openid, change)
 
+    def scanned(self, openid: str, scene: str | None, db: Session | None = None) -> None:
+        """A follower scanned a QR code (SCAN): subscribed, remembering the scene. Nothing is written when both
+        already hold (a retried or repeated scan): one primary-key read. Else one UPDATE — with `db` (the message's
+        session) run just before its next commit, so a feature's write and this bookkeeping share one short
+        transaction (the caller commits at the latest); without `db`, in a session of its own. A follower not yet
+        known is created as subscribe() does."""
+        if db is None:
+            with self.sessions() as own:
+                self.scanned(openid, scene, own)
+                own.commit()
+            return
+        row = db.connection().execute(SCANNED, {"openid": openid}).first()  # Core: no ORM object loaded
+        if row is None:
+            self.subscribe(openid, scene)
+        elif row.subscribed and scene and row.scene != scene:
+            before_commit(db, NEW_SCENE, {"who": openid, "new_scene": scene})
+        elif not row.subscribed:  # the unfollow was missed: following again from now
+            again = {"scene": scene} if scene else {}
+            stmt = update(Follower).where(Follower.openid == openid)
+            before_commit(db, stmt.values(subscribed=True, subscribed_at=utcnow(), unsubscribed_at=None, **again))
+            log.info("follower %s subscribed (a scan)", mask(openid))
+
     def unsubscribe(self, openid: str) -> None:
         """Mark unsubscribed (from the event, or from a 43004 answer of the API)."""
         now = utcnow()
@@ -95,6 +121,17 @@ class Followers:
         with self.sessions() as db:
             rows = db.execute(select(Follower.subscribed)).scalars().all()
         return {"subscribed": sum(1 for r in rows if r), "unsubscribed": sum(1 for r in rows if not r)}
+
+
+def before_commit(db: Session, stmt: Executable, params: dict[str, Any] | None = None) -> None:
+    """Run `stmt` on `db` just before its next commit (a rollback keeps it for the commit after; closing drops it)."""
+    db.info.setdefault(PENDING, []).append((stmt, params or {}))
+
+
+@event.listens_for(Session, "before_commit")
+def _run_pending(db: Session) -> None:
+    for stmt, params in db.info.pop(PENDING, ()):
+        db.connection().execute(stmt, params)
 
 
 def has_tag(tag_id: int) -> ColumnElement[bool]:

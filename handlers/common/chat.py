@@ -106,9 +106,13 @@ def unsubscribe(msg: Message, ctx: Context) -> None:
 
 @router.event("scan")
 def scan(msg: Message, ctx: Context) -> str:
-    """A follower scanned a QR code (EventKey = its scene): the scene's feature answers, else a welcome back."""
-    ctx.services.followers.subscribe(msg.openid, msg.event_key or None)
-    return scene_answer(ctx, msg.event_key) or "欢迎回来！回复「帮助」查看能做什么。"
+    """A follower scanned a QR code (EventKey = its scene): the scene's feature answers, else a welcome back. The
+    follower's row is read on the message's session and written only when the scene changed, just before the
+    feature's commit (a check-in: one short write transaction; its retries and second scans write nothing)."""
+    ctx.services.followers.scanned(msg.openid, msg.event_key or None, ctx.db)
+    answer = scene_answer(ctx, msg.event_key) or "欢迎回来！回复「帮助」查看能做什么。"
+    ctx.db.commit()  # the follower's new scene, when the feature did not commit
+    return answer
 
 
 @router.event("masssendjobfinish", "templatesendjobfinish")

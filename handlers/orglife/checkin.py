@@ -4,9 +4,9 @@ subscribe with qrscene_mt:<id>) records the attendance — once, however often W
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, String, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -35,7 +35,7 @@ def scene_of(meeting_id: int) -> str:
     return f"{SCENE}{meeting_id}"
 
 
-def window(cfg: OrgLifeConfig, meeting: Meeting) -> tuple[datetime, datetime]:
+def window(cfg: OrgLifeConfig, meeting: Meeting | Scan) -> tuple[datetime, datetime]:
     """When the meeting's code records attendance: checkin_before minutes before the start … checkin_after after."""
     start = aware(meeting.starts_at)
     return start - timedelta(minutes=cfg.checkin_before), start + timedelta(minutes=cfg.checkin_after)
@@ -56,81 +56,109 @@ def scene_hook(ctx: Context, scene: str) -> str | None:
     return check_in(ctx.db, ctx.openid, int(number), OrgLifeConfig.of(ctx.settings))
 
 
+class Scan(NamedTuple):
+    """What a scan needs, read in one query: the meeting, the scanner's confirmed roster member, and their row."""
+
+    status: str
+    topic: str
+    place: str
+    starts_at: datetime
+    member_id: int | None  # None: not a confirmed member (党员认证)
+    row_id: int | None  # the member's row at the meeting (expected or invited), else this WeChat user's guest row
+    role: str | None
+    attended_at: datetime | None
+
+
 def check_in(db: Session, openid: str, meeting_id: int, cfg: OrgLifeConfig, now: datetime | None = None) -> str:
-    """Record `openid`'s attendance at the meeting (committed) and the reply; a second call finds the row."""
+    """Record `openid`'s attendance at the meeting (committed) and the reply; a second call finds the row. One read,
+    then at most one write transaction (the row, and the meeting marked held by its first check-in)."""
     now = now or utcnow()
-    meeting = db.get(Meeting, meeting_id)
-    if meeting is None:
+    found = lookup(db, meeting_id, openid)
+    if found is None:
         return UNKNOWN
-    if meeting.status == CANCELLED:
-        return f"会议「{meeting.topic}」已取消，无需签到。"
-    member_id = confirmed_member(db, openid)
-    if member_id is None:
+    if found.status == CANCELLED:
+        return f"会议「{found.topic}」已取消，无需签到。"
+    if found.member_id is None:
         return UNCONFIRMED
-    found = attendance_of(db, meeting.id, member_id, openid)
-    if found is not None and found.attended_at is not None:
-        return already(meeting, found)
-    opens, closes = window(cfg, meeting)
+    if found.attended_at is not None:
+        return already(found)
+    opens, closes = window(cfg, found)
     if now < opens:
-        return f"签到尚未开始：会议「{meeting.topic}」于 {shown(meeting.starts_at)} 开始，{shown(opens)} 起可扫码签到。"
+        return f"签到尚未开始：会议「{found.topic}」于 {shown(found.starts_at)} 开始，{shown(opens)} 起可扫码签到。"
     if now > closes:
-        return f"签到已结束（{shown(closes)} 截止）：会议「{meeting.topic}」。如实际参会，请联系会议组织者补记。"
-    done = f"！\n会议：{meeting.topic}\n时间：{shown(meeting.starts_at)}\n地点：{meeting.place}"
-    if found is not None:  # expected (or invited to attend as a guest): the row is marked
-        wrote, role = mark_attended(db, found.id, openid, now), found.role
+        return f"签到已结束（{shown(closes)} 截止）：会议「{found.topic}」。如实际参会，请联系会议组织者补记。"
+    done = f"！\n会议：{found.topic}\n时间：{shown(found.starts_at)}\n地点：{found.place}"
+    held = found.status == PLANNED  # the first check-in marks the meeting held, in the same transaction
+    if found.row_id is not None:  # expected (or invited to attend as a guest): the row is marked
+        wrote, role = mark_attended(db, found.row_id, openid, now, meeting_id if held else None), found.role
     else:
-        wrote, role = insert_guest(db, meeting.id, member_id, openid, now), GUEST
+        wrote, role = insert_guest(db, meeting_id, found.member_id, openid, now, held), GUEST
     if not wrote:  # another scan got there first: its row answers
-        row = attendance_of(db, meeting.id, member_id, openid, fresh=True)
-        return already(meeting, row) if row is not None and row.attended_at is not None else TRY_AGAIN
-    mark_held(db, meeting.id)
+        again = lookup(db, meeting_id, openid)
+        return already(again) if again is not None and again.attended_at is not None else TRY_AGAIN
     return ("签到成功" if role == EXPECTED else "列席签到成功") + done
 
 
-def mark_held(db: Session, meeting_id: int) -> None:
-    """Someone checked in: the meeting took place (PLANNED → HELD; a record made by hand is left as it is)."""
-    db.execute(update(Meeting).where(Meeting.id == meeting_id, Meeting.status == PLANNED).values(status=HELD))
-    db.commit()
-
-
-def already(meeting: Meeting, row: Attendance) -> str:
-    assert row.attended_at is not None
-    return f"您已签到（{shown(row.attended_at)}）：会议「{meeting.topic}」。"
-
-
-def confirmed_member(db: Session, openid: str) -> int | None:
-    """The roster member a follower is confirmed as (党员认证), or None."""
-    row = db.get(Membership, openid)
-    return row.member_id if row is not None and row.status == CONFIRMED and row.member_id else None
-
-
-def attendance_of(db: Session, meeting_id: int, member_id: int, openid: str, fresh: bool = False) -> Attendance | None:
-    """The member's row at the meeting (expected or guest), else a row this WeChat user scanned as a guest;
-    `fresh`: read again what another scan may just have committed."""
-    query = select(Attendance).where(
-        Attendance.meeting_id == meeting_id, (Attendance.member_id == member_id) | (Attendance.openid == openid)
+def lookup_query() -> Any:
+    """The scan's one query (bound: meeting_id, openid), built once."""
+    m, b, a = Meeting.__table__, Membership.__table__, Attendance.__table__
+    openid = bindparam("openid", type_=String)
+    confirmed = and_(b.c.openid == openid, b.c.status == CONFIRMED, b.c.member_id.is_not(None))
+    theirs = and_(a.c.meeting_id == m.c.id, or_(a.c.member_id == b.c.member_id, a.c.openid == openid))
+    return (
+        select(m.c.status, m.c.topic, m.c.place, m.c.starts_at, b.c.member_id, a.c.id, a.c.role, a.c.attended_at)
+        .add_columns(a.c.member_id.label("row_member"))
+        .select_from(m.outerjoin(b, confirmed).outerjoin(a, theirs))
+        .where(m.c.id == bindparam("meeting_id", type_=Integer))
     )
-    rows = db.scalars(query.execution_options(populate_existing=fresh)).all()
-    return next((r for r in rows if r.member_id == member_id), rows[0] if rows else None)
 
 
-def mark_attended(db: Session, row_id: int, openid: str, now: datetime) -> bool:
+LOOKUP = lookup_query()
+_m, _a = Meeting.__table__, Attendance.__table__
+HELD_NOW = update(_m).where(_m.c.id == bindparam("meeting_id"), _m.c.status == PLANNED).values(status=HELD)
+ATTENDED = update(_a).where(_a.c.id == bindparam("row_id"), _a.c.attended_at.is_(None))  # values: at, method (+ who)
+SCANNED = ATTENDED.values(attended_at=bindparam("at"), method=SCAN, openid=bindparam("who"))
+SCANNED_KEEPING_OPENID = ATTENDED.values(attended_at=bindparam("at"), method=SCAN)
+
+
+def lookup(db: Session, meeting_id: int, openid: str) -> Scan | None:
+    """The meeting (None when there is none), the follower's confirmed member (党员认证) and their row at the meeting:
+    the member's own row first, else a guest row this WeChat user scanned — one Core query, read committed."""
+    rows = db.connection().execute(LOOKUP, {"meeting_id": meeting_id, "openid": openid}).all()
+    if not rows:
+        return None
+    row = next((r for r in rows if r.row_member is not None and r.row_member == r.member_id), rows[0])
+    return Scan(*row[:8])
+
+
+def mark_held(db: Session, meeting_id: int) -> None:
+    """Someone checked in: the meeting took place (PLANNED → HELD; a record made by hand is left as it is). Not
+    committed: part of the check-in's transaction."""
+    db.connection().execute(HELD_NOW, {"meeting_id": meeting_id})
+
+
+def already(found: Scan) -> str:
+    assert found.attended_at is not None
+    return f"您已签到（{shown(found.attended_at)}）：会议「{found.topic}」。"
+
+
+def mark_attended(db: Session, row_id: int, openid: str, now: datetime, held: int | None = None) -> bool:
     """A member with a row here (expected, or an invited guest) attended: only the first scan writes
-    (UPDATE … WHERE attended_at IS NULL); committed. True when this call wrote."""
-    stmt = update(Attendance).where(Attendance.id == row_id, Attendance.attended_at.is_(None))
+    (UPDATE … WHERE attended_at IS NULL), with the meeting `held` marked held; committed. True when this call wrote."""
     try:
-        done = db.execute(stmt.values(attended_at=now, method=SCAN, openid=openid))
-        db.commit()
+        done = written(db.connection().execute(SCANNED, {"row_id": row_id, "at": now, "who": openid}))
     except IntegrityError:  # this WeChat user already has a guest row here: keep the member's row without it
         db.rollback()
-        done = db.execute(stmt.values(attended_at=now, method=SCAN))
-        db.commit()
-    return written(done)
+        done = written(db.connection().execute(SCANNED_KEEPING_OPENID, {"row_id": row_id, "at": now}))
+    if done and held is not None:
+        mark_held(db, held)
+    db.commit()
+    return done
 
 
-def insert_guest(db: Session, meeting_id: int, member_id: int, openid: str, now: datetime) -> bool:
-    """A confirmed member not expected here attended as a guest (列席): INSERT … ON CONFLICT DO NOTHING; committed.
-    True when this call wrote."""
+def insert_guest(db: Session, meeting_id: int, member_id: int, openid: str, now: datetime, held: bool = False) -> bool:
+    """A confirmed member not expected here attended as a guest (列席): INSERT … ON CONFLICT DO NOTHING, with the
+    meeting marked held when `held`; committed. True when this call wrote."""
     values: dict[str, Any] = {
         "meeting_id": meeting_id,
         "member_id": member_id,
@@ -146,7 +174,9 @@ def insert_guest(db: Session, meeting_id: int, member_id: int, openid: str, now:
         stmt = sqlite.insert(Attendance).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - the platform runs on the two above
         raise NotImplementedError(dialect)
-    inserted = db.execute(stmt.returning(Attendance.id)).first() is not None  # RETURNING: no row when it conflicted
+    inserted = db.connection().execute(stmt.returning(Attendance.id)).first() is not None  # no row: it conflicted
+    if inserted and held:
+        mark_held(db, meeting_id)
     db.commit()
     return inserted
 

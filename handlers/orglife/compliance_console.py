@@ -48,22 +48,17 @@ def decode_row(raw: list) -> Row:
     )
 
 
-def ordered(rows: list[Row]) -> list[Row]:
-    """Lowest completion first (nothing required last), then by code or name."""
-    return sorted(rows, key=lambda r: (r.year.rate is None, r.year.rate or 0, r.key))
-
-
 PARTS = ("org", "group", "district", "total")
 
 
 def compute(year: int, root: Organisation | None) -> dict[str, list[list]]:
-    """The year's grid in scope as ordered, JSON-ready parts (org, group, district, total)."""
+    """The year's grid in scope as ordered, JSON-ready parts (org, group, district, total), as encode_row gives."""
     cfg = OrgLifeConfig.of(services().settings)
     grid = compliance.evaluate(db(), cfg, year, utcnow(), root, compliance.guidance_group_names(db()), detail=False)
     return {
-        "org": [encode_row(r) for r in ordered(list(grid.orgs.values()))],
-        "group": [encode_row(r) for r in ordered(list(grid.groups.values()))],
-        "district": [encode_row(r) for r in ordered(list(grid.districts.values()))],
+        "org": grid.orgs.encoded(),
+        "group": grid.groups.encoded(),
+        "district": grid.districts.encoded(),
         "total": [encode_row(grid.total)],
     }
 

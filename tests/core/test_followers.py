@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import event
+
 from bot.core.database import utcnow
 from bot.emulator.client import new_openid
 
@@ -36,6 +38,36 @@ def test_scan_by_a_follower_records_the_scene(wx, services):
     wx.subscribe(openid)
     assert "欢迎回来" in wx.event(openid, "SCAN", "park9").text
     assert services.followers.get(openid).scene == "park9"
+
+
+def test_a_repeated_scan_writes_nothing_and_a_scan_is_no_new_subscription(wx, services):
+    openid = new_openid()
+    wx.subscribe(openid, scene="park1")
+    since = services.followers.get(openid).subscribed_at
+    scan = wx.build(openid, "event", Event="SCAN", EventKey="park9")
+    wx.post(dict(scan))
+    writes: list[str] = []
+
+    def note(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith(("UPDATE FOLLOWERS", "INSERT INTO FOLLOWERS")):
+            writes.append(statement)
+
+    event.listen(services.engine, "before_cursor_execute", note)
+    try:
+        assert "欢迎回来" in wx.post({**scan, "CreateTime": scan["CreateTime"] + 1}).text  # the same code again
+    finally:
+        event.remove(services.engine, "before_cursor_execute", note)
+    row = services.followers.get(openid)
+    assert writes == [] and row.scene == "park9" and row.subscribed_at == since
+
+
+def test_a_scan_after_a_missed_follow_marks_the_follower_subscribed(wx, services):
+    openid = new_openid()
+    wx.subscribe(openid)
+    wx.unsubscribe(openid)  # then followed again, and WeChat's subscribe event never reached us
+    assert "欢迎回来" in wx.event(openid, "SCAN", "park9").text
+    row = services.followers.get(openid)
+    assert row.subscribed and row.unsubscribed_at is None and row.scene == "park9"
 
 
 def test_a_message_from_an_unknown_user_creates_them_and_opens_the_window(wx, services):

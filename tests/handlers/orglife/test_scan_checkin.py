@@ -177,3 +177,15 @@ def test_other_scenes_still_reach_their_features(wx, user, services, emu):
     checkin_setup(services, emu)
     assert "欢迎回来" in wx.event(user, "SCAN", "park1").text
     assert "【党员认证·测试甲公司党委】" in wx.event(user, "SCAN", "org:T11").text
+
+
+def test_a_guests_check_in_alone_marks_the_meeting_held_and_a_second_scan_writes_nothing(wx, services, emu):
+    ids = checkin_setup(services, emu)
+    assert wx.event(ids["ding"], "SCAN", scene(ids)).text.startswith("列席签到成功！")
+    with services.sessions() as db:
+        assert db.get(Meeting, ids["meeting"]).status == HELD
+    [first] = attended(services, ids["meeting"])
+    assert rescan(wx, ids["ding"], scene(ids)).startswith("您已签到（")
+    [again] = attended(services, ids["meeting"])
+    assert (again.id, again.attended_at) == (first.id, first.attended_at)
+    assert services.followers.get(ids["ding"]).scene == scene(ids)  # written with the check-in, in its commit
