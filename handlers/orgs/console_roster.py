@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from bot.console import audit
@@ -18,7 +17,7 @@ from bot.console.paging import paginate
 from bot.console.web import current, db, role_required, services
 from bot.core.organisations import CATEGORIES, POSTS, Organisation, RosterMember
 from handlers.orgs import access, roster
-from handlers.orgs.forms import MemberForm, TransferForm
+from handlers.orgs.forms import MemberForm, TransferForm, problems_to
 from handlers.orgs.orgedit import EditRefused
 from handlers.orgs.tree import bump
 
@@ -106,15 +105,6 @@ def member(member_id: int) -> str:
     return show_member(found, org)
 
 
-def put_problems(form: FlaskForm, problems: dict[str, str]) -> None:
-    for name, message in problems.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
-        else:
-            flash(message, "error")
-
-
 @role_required(*VIEW)
 def member_edit(member_id: int) -> Any:
     """Save the roster fields; only for those who see them in full (admins and the organisation's runners)."""
@@ -136,7 +126,7 @@ def member_edit(member_id: int) -> Any:
         changed = roster.edit(db(), found, wanted_fields)
     except EditRefused as exc:
         db().rollback()
-        put_problems(form, exc.problems)
+        problems_to(form, exc.problems)
         return show_member(found, org, form)
     if changed:
         audit.record("roster.edit", f"member:{found.id}", organisation=org.code, fields=changed)
@@ -164,7 +154,7 @@ def member_transfer(member_id: int) -> Any:
         roster.transfer(db(), found, to, current().username)  # type: ignore[union-attr]
     except EditRefused as exc:
         db().rollback()
-        put_problems(form, exc.problems)
+        problems_to(form, exc.problems)
         return show_member(found, org, move=form)
     audit.record("roster.transfer", f"member:{found.id}", organisation=org.code, to=to.code)
     bump(services().redis)
