@@ -102,7 +102,9 @@ def test_in_chromium_the_counts_follow_the_scans(
     page.goto(live + PAGE.format(ids["meeting"]))
     expect(page.locator("#checkin-topic")).to_have_text("测试主题党日")
     expect(page.locator("#count-present")).to_have_text("0")
-    assert page.evaluate("document.getElementById('qr-image').naturalWidth") > 0  # served by the console
+    page.wait_for_function(
+        "() => { const i = document.getElementById('qr-image'); return i && i.complete && i.naturalWidth > 0; }"
+    )  # served by the console
     [code] = stored(services)
     wx.scan(ids["jia"], code.ticket, codes=emu)
     wx.scan(ids["ding"], code.ticket, codes=emu)

@@ -117,7 +117,10 @@ def test_a_secretary_confirms_in_the_browser(browser, live, wx, services, emu):
     page.goto(f"{live}/console/orgs/confirmations/qr?code=T111")
     page.click("#create-qr")
     expect(page.locator("#qr-name")).to_have_text("测试甲公司第一党支部", timeout=WAIT)
-    assert page.locator("#qr-image").evaluate("img => img.naturalWidth") > 0
+    page.wait_for_function(
+        "() => { const i = document.getElementById('qr-image'); return i && i.complete && i.naturalWidth > 0; }",
+        timeout=WAIT,
+    )  # the picture loaded
     page.emulate_media(media="print")
     expect(page.locator("header.top")).to_be_hidden()
     expect(page.locator("#qr-image")).to_be_visible()
