@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_db import percentile, pg_database, timed  # noqa: E402
-from org_figures import organisations, signed_in  # noqa: E402
+from compliance import seconds, seed  # noqa: E402 (the park and its year of meetings, as that bench seeds them)
+from org_figures import signed_in  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 from webhook_env import local_app  # noqa: E402
@@ -43,7 +44,6 @@ from bot.core.members import CONFIRMED, Membership  # noqa: E402
 from bot.core.organisations import Organisation, RosterMember, StudyDay  # noqa: E402
 from handlers.orglife import assessment, compliance  # noqa: E402
 from handlers.orglife.config import OrgLifeConfig  # noqa: E402
-from handlers.orglife.models import HELD, Meeting  # noqa: E402
 from handlers.orglife.task_models import Task, TaskList, TaskReport  # noqa: E402
 from handlers.tickets.models import Ticket  # noqa: E402
 
@@ -52,57 +52,6 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench_assess"
 PAGE_MS = 300.0
 BATCH = 20_000
 WEIGHTS = {"orglife": {"assessment_weights": {"compliance": 40, "tasks": 30, "study": 30, "tickets": 10}}}
-
-
-def seconds(fn: Any, repeat: int) -> dict[str, float]:
-    samples = []
-    for _ in range(repeat + 1):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    samples = samples[1:]  # the first one warms the caches
-    return {"median_s": statistics.median(samples), "max_s": max(samples)}
-
-
-def seed(app: Any, orgs: int, year: int) -> dict[str, int]:
-    """The park (created long ago) and last year's meetings: 85% on time, 5% recorded late, the rest missing."""
-    s = app.extensions["bot"]
-    cfg, rng = OrgLifeConfig.of(s.settings), random.Random(20261201)
-    tree = organisations(orgs)
-    for row in tree:
-        row["created_at"] = datetime(year - 2, 1, 1, tzinfo=UTC)
-    with_groups = {o["parent_id"] for o in tree if o["kind"] == "党小组"}
-    rows = []
-    for org in tree:
-        for kind in cfg.kinds:
-            if org["kind"] not in kind.applies_to or (kind.requires_groups and org["id"] not in with_groups):
-                continue
-            for period in compliance.periods(kind, year):
-                luck = rng.random()
-                if luck >= 0.9:
-                    continue
-                starts = period.start + timedelta(days=rng.randint(0, 25), hours=10)
-                made = (starts if luck < 0.85 else period.end + timedelta(days=3)).astimezone(UTC)
-                rows.append(
-                    {
-                        "organisation_id": org["id"],
-                        "kind": kind.key,
-                        "topic": "测试会议",
-                        "starts_at": starts.astimezone(UTC),
-                        "place": "测试会议室",
-                        "status": HELD,
-                        "planned_by": "bench",
-                        "created_at": made,
-                        "updated_at": made,
-                    }
-                )
-    with s.engine.begin() as conn:
-        if s.engine.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL statement_timeout = 0"))
-        conn.execute(insert(Organisation), tree)
-        for j in range(0, len(rows), BATCH):
-            conn.execute(insert(Meeting), rows[j : j + BATCH])
-    return {"organisations": len(tree), "meetings": len(rows)}
 
 
 def seed_all(app: Any, orgs: int, members: int, year: int) -> dict[str, int]:
