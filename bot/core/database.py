@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, String, event
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from bot.core.clock import aware, utcnow  # noqa: F401 - re-exported: models and features import them from here
 from bot.core.errors import AppendOnlyError
@@ -24,6 +25,21 @@ def append_only(model: type[Base], row: str) -> None:
 
     event.listen(model, "before_update", refuse)
     event.listen(model, "before_delete", refuse)
+
+
+def insert_ignoring(
+    db: Session, model: type[Base], values: dict[str, Any], index_elements: list[str] | None = None
+) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING of `values` into `model`, for the session's database (PostgreSQL or SQLite):
+    race-safe "create unless it exists"; add .returning(...) to learn whether a row was written."""
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        insert: Any = postgresql.insert
+    elif dialect == "sqlite":
+        insert = sqlite.insert
+    else:  # pragma: no cover - the platform runs on the two above
+        raise NotImplementedError(dialect)
+    return insert(model).values(**values).on_conflict_do_nothing(index_elements=index_elements)
 
 
 class Follower(Base):

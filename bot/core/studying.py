@@ -10,14 +10,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import date, datetime
-from typing import Any
 
 import redis
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.core.clock import day_of, utcnow
+from bot.core.database import insert_ignoring
 from bot.core.organisations import StudyDay
 
 GUARD_KEY = "study:day:{}:{}"  # (China day, openid): this member's study day is already recorded
@@ -27,15 +26,7 @@ log = logging.getLogger(__name__)
 
 def insert_day(db: Session, openid: str, day: date) -> None:
     """INSERT the (openid, day) row unless it exists (race-safe on PostgreSQL and SQLite); committed."""
-    dialect = db.get_bind().dialect.name
-    values = {"openid": openid, "day": day}
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(StudyDay).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(StudyDay).values(**values).on_conflict_do_nothing()
-    else:  # pragma: no cover - the platform runs on the two above
-        raise NotImplementedError(dialect)
-    db.execute(stmt)
+    db.execute(insert_ignoring(db, StudyDay, {"openid": openid, "day": day}))
     db.commit()
 
 

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, String, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core.clock import aware, china, utcnow
+from bot.core.database import insert_ignoring
 from bot.core.errors import UserFacingError, WeChatAPIError
 from bot.core.members import CONFIRMED, Membership
 from bot.core.qrcodes import QrCode, by_scene
@@ -167,13 +167,7 @@ def insert_guest(db: Session, meeting_id: int, member_id: int, openid: str, now:
         "attended_at": now,
         "method": SCAN,
     }
-    dialect = db.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(Attendance).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(Attendance).values(**values).on_conflict_do_nothing()
-    else:  # pragma: no cover - the platform runs on the two above
-        raise NotImplementedError(dialect)
+    stmt = insert_ignoring(db, Attendance, values)
     inserted = db.connection().execute(stmt.returning(Attendance.id)).first() is not None  # no row: it conflicted
     if inserted and held:
         mark_held(db, meeting_id)

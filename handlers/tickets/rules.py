@@ -9,13 +9,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core.clock import china  # ticket numbers, months and deadlines shown follow China time
-from bot.core.database import utcnow
+from bot.core.database import insert_ignoring, utcnow
 from bot.core.members import CONFIRMED, Membership
 from bot.core.organisations import Organisation, RosterMember
 from bot.core.phones import mask_phone  # noqa: F401 - re-exported: the console and the export import it from here
@@ -55,8 +53,7 @@ def valid_phone(text: str) -> str | None:
 def next_number(db: Session, cfg: TicketConfig, now: datetime) -> str:
     """Take the day's next sequence number inside the caller's transaction (JK2611210007)."""
     day = china(now).strftime("%y%m%d")
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    db.execute(insert(TicketCounter).values(day=day, last=0).on_conflict_do_nothing(index_elements=["day"]))
+    db.execute(insert_ignoring(db, TicketCounter, {"day": day, "last": 0}, index_elements=["day"]))
     seq = db.execute(
         update(TicketCounter)
         .where(TicketCounter.day == day)
