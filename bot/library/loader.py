@@ -183,7 +183,7 @@ def load_library(root: Path = CONTENT, with_index: bool = True) -> Library:
     by_id.update({a.id: a for album in albums for a in album.articles})
     library = Library(tuple(episodes), tuple(albums), by_id)
     dangling(library, problems)
-    questions = load_questions(root, problems, set(by_id))
+    questions = load_questions(root, problems, set(ids))  # an item with problems is reported once, not per quiz source
     if problems:
         raise ContentInvalid(problems)
     index = build_index(library) if with_index else None

@@ -29,14 +29,37 @@ MIN_FRAGMENT = 2  # shortest query fragment matched inside keywords ("秋白" fi
 STOPWORDS = frozenset(
     "的 地 得 了 着 过 是 在 和 与 及 或 而 并 也 都 就 又 还 被 把 将 对 从 向 于 以 为 之 其 这 那 哪 此 该"
     " 个 吗 呢 吧 啊 呀 哦 嘛 么 啦 哈 嗯 我 你 您 他 她 它 我们 你们 他们 她们 它们 咱们 自己 大家"
-    " 什么 怎么 怎样 怎么样 如何 为什么 哪里 哪些 哪个 多少 几 谁 请问 请 问 想 要 想要 能 能否 可以 会不会"
+    " 什么 怎么 怎样 怎么样 怎么办 如何 为什么 哪里 哪些 哪个 多少 几 谁 请问 请 问 想 要 想要 能 能否 可以 会不会"
     " 一下 一些 有没有 有关 关于 相关 讲讲 说说 讲 说 介绍 介绍一下 知道 了解 告诉 查 查询 搜 搜索 看看 看 找 一个 一篇"
     " 那个 这个 的话 就是 还是 或者 以及 等 等等 内容 资料 故事 啥 为啥 咋 咋样 啥时候 什么时候 时候 哪年 哪一年 哪儿"
     " 是不是 有啥".split()
 )  # function words and request phrasing, dropped from documents and queries alike
 
-ALIASES = {"毛主席": "毛泽东", "周总理": "周恩来", "朱总司令": "朱德", "小平同志": "邓小平"}  # how members name people
-_ALIAS_RE = re.compile("|".join(map(re.escape, ALIASES)))
+ALIASES = {  # how members name people and events (colloquial → the content's words), applied to queries and content
+    "毛主席": "毛泽东",
+    "毛爷爷": "毛泽东",
+    "周总理": "周恩来",
+    "朱总司令": "朱德",
+    "小平同志": "邓小平",
+    "彭老总": "彭德怀",
+    "贺老总": "贺龙",
+    "陈老总": "陈毅",
+    "老蒋": "蒋介石",
+    "蒋委员长": "蒋介石",
+    "习主席": "习近平",
+    "习总书记": "习近平总书记",
+    "雷锋叔叔": "雷锋",
+    "打鬼子": "抗日",
+    "日本鬼子": "日军",
+    "小鬼子": "日军",
+    "鬼子": "日军",
+    "小日本": "日本",
+    "文革": "文化大革命",
+    "改开": "改革开放",
+    "朝鲜战争": "抗美援朝",
+    "打老虎": "反腐败",
+}
+_ALIAS_RE = re.compile("|".join(map(re.escape, sorted(ALIASES, key=len, reverse=True))))  # longest first
 NFKC_STABLE = "\u4e00-\u9fff\x00-\x7f\u3001\u3002\u300a-\u300f\u201c\u201d\u2018\u2019\u2014"  # NFKC leaves these alone
 _UNSTABLE = re.compile(f"[\\s\\S]?[^{NFKC_STABLE}]+")  # what nfkc() hands to unicodedata
 _t2s_local = threading.local()  # one OpenCC converter per thread (its C++ object is not documented thread-safe)

@@ -32,7 +32,7 @@ DEP_NB_WEIGHT = 0.02  # the same for a department among a category's departments
 CUE_WEIGHT = 3.0  # logit added per matching cue word
 DEP_CUE_WEIGHT = 2.0  # logit added per matching department cue word
 MIXED_SHARE = 0.1  # a department takes at least this share of a category's rows to count as one of its departments
-SEED = Path(__file__).with_name("dispatch_seed.yaml")  # labelled seed rows: the tune part of bench/ask/dispatch.yaml
+SEED = Path(__file__).with_name("dispatch_seed.yaml")  # labelled seed rows: the training rows of bench/ask/
 
 
 @dataclass(frozen=True)

@@ -158,5 +158,11 @@ def test_duplicate_ids_are_refused() -> None:
 
 def test_normalize() -> None:
     assert normalize("遵義會議 ＡＢＣ　１２３") == "遵义会议 abc 123"
+
+
+def test_members_names_for_people_and_events_read_as_the_contents() -> None:
+    assert normalize("文革是哪年结束的") == "文化大革命是哪年结束的"
+    assert normalize("日本鬼子投降那天") == "日军投降那天"  # the longest name wins, not 鬼子 inside it
+    assert normalize("彭老总在朝鲜战争") == "彭德怀在抗美援朝"
     for text in ["e\u0301", "ｶﾀｶﾅ", "①…Ⅻ", "ﬁ\u3000x", "한국어", "中文，混合ＡＢ\u0301"]:
         assert nfkc(text) == unicodedata.normalize("NFKC", text)

@@ -56,3 +56,10 @@ def test_before_the_model_is_ready_chat_searches_with_bm25(wx, user, monkeypatch
     monkeypatch.setattr(answer, "_shared", answer.Asker(Encoder(), None))  # a process whose model has not loaded
     text = wx.text(user, "遵义会议").text
     assert text.startswith("为您找到") and "遵义会议" in text.splitlines()[1]
+
+
+def test_members_names_for_people_and_events_find_the_episode(wx, user, asker):
+    text = wx.text(user, "老蒋是在哪里被扣下的").text  # 老蒋: how members name 蒋介石
+    assert "在西安扣留蒋介石" in text and "新声第21集" in text
+    listed = wx.text(user, "文革是哪一年结束的").text  # 文革: the content says 文化大革命
+    assert listed.startswith("为您找到") and "粉碎“四人帮”" in listed.splitlines()[1]

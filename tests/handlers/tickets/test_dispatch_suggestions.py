@@ -5,9 +5,11 @@ page; role and scope checks; config errors for bad cue words."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 from bot import create_app
@@ -148,6 +150,15 @@ def test_an_unknown_category_or_department_is_refused(caseworker: Any, services:
     saved = fresh(services, ticket)
     assert (saved.status, saved.category, saved.department) == ("new", "其他", None)
     assert recorded(services, ticket).chosen_at is None
+
+
+def test_the_seed_rows_are_the_benchs_training_rows_and_never_its_held_out_ones():
+    sets = Path(__file__).resolve().parents[3] / "bench" / "ask"
+    read = lambda name: yaml.safe_load((sets / name).read_text("utf-8"))  # noqa: E731
+    training = [(r["t"], r["c"], r["d"]) for name in ("dispatch.yaml", "dispatch_more.yaml") for r in read(name)]
+    seed = [(r.text, r.category, r.department) for r in suggest.seed_rows()]
+    assert seed == training  # python bench/dispatch.py --write-seed
+    assert not {r["t"] for r in read("dispatch_fresh.yaml")} & {t for t, _, _ in seed}
 
 
 def test_the_model_learns_from_tickets_staff_dispatched():
