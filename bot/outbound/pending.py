@@ -77,10 +77,17 @@ def keep(
 
 
 def send_or_keep(
-    services: Services, openid: str, text: str, source: str, *, ref: str = "", then: str | None = None
+    services: Services,
+    openid: str,
+    text: str,
+    source: str,
+    *,
+    ref: str = "",
+    then: str | None = None,
+    now: datetime | None = None,
 ) -> bool:
-    """A customer-service message when the window is open and WeChat takes it (True); else kept (False)."""
-    if services.followers.in_window(openid, utcnow()) and services.outbox.send_text(openid, text).ok:
+    """A customer-service message when the window is open at `now` and WeChat takes it (True); else kept (False)."""
+    if services.followers.in_window(openid, now or utcnow()) and services.outbox.send_text(openid, text).ok:
         return True
     keep(services, openid, text, source, ref=ref, then=then)
     return False

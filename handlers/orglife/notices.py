@@ -34,7 +34,6 @@ NOTICE_NAMES = {
 }
 SOURCE = "meeting"  # pending texts' source
 DELIVERED = "handlers.orglife.notices:delivered"  # the pending texts' hook: the notice went at the next message
-RESENT = pending.RESENT
 COMMIT_EVERY = 50  # notices recorded per commit
 
 

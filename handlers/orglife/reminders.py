@@ -156,15 +156,11 @@ def send(services: Services, notice: OrgLifeNotice, to: list[Account], now: date
     kept for their next message (WAITING until it went); unbound accounts see it on the console (WAITING)."""
     channels = {}
     for account in to:
-        openid = account.openid or ""
-        sent = (
-            bool(openid)
-            and services.followers.in_window(openid, now)
-            and services.outbox.send_text(openid, notice.text).ok
+        openid, ref = account.openid or "", f"{notice.id}:{account.id}"
+        sent = bool(openid) and pending.send_or_keep(
+            services, openid, notice.text, SOURCE, ref=ref, then=DELIVERED, now=now
         )
         channels[str(account.id)] = CUSTOM if sent else WAITING
-        if openid and not sent:
-            pending.keep(services, openid, notice.text, SOURCE, ref=f"{notice.id}:{account.id}", then=DELIVERED)
     return channels
 
 
@@ -198,7 +194,7 @@ def run(services: Services, now: datetime | None = None) -> int:
         accounts = list(
             db.scalars(select(Account).where(Account.active.is_(True), Account.organisation_id.is_not(None)))
         )
-        linked = group_instructors(db, {org.group_id for org in info.values()})
+        linked = group_instructors(db, {i.org.group_id for i in items if i.step == INSTRUCTOR})
         made = []
         for item in items:
             to = recipients(item, accounts, info, linked)

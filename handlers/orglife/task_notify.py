@@ -56,12 +56,6 @@ def secretaries(db: Session, org_id: int) -> list[str]:
     return [a.openid for a in accounts if a.openid and a.has_role("secretary")]
 
 
-def instructor_openid(db: Session, org: Organisation | None) -> str | None:
-    """The WeChat user bound to the instructor account linked to the organisation's guidance group."""
-    account = instructor_of(db, org)
-    return account.openid if account is not None else None
-
-
 def tell(services: Services, openids: Iterable[str], text: str) -> int:
     """A customer-service message to each inside the 48-hour window, kept for the next message of the others; how
     many went now."""
@@ -84,7 +78,8 @@ def tell_instructor(services: Services, org_id: int, task_id: int) -> bool:
     linked or bound."""
     with services.sessions() as db:
         org, task = db.get(Organisation, org_id), db.get(Task, task_id)
-        openid = instructor_openid(db, org)
+        instructor = instructor_of(db, org)
+        openid = instructor.openid if instructor is not None else None
         if org is None or task is None or not openid:
             return False
         text = reported_text(org, task)

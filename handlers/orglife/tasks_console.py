@@ -10,7 +10,7 @@ import tempfile
 import uuid
 from typing import IO, TypeVar
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from openpyxl import Workbook
@@ -69,9 +69,12 @@ Q = TypeVar("Q", bound=Select)  # any SELECT joined to Organisation
 
 
 def guided() -> list[int]:
-    """The guidance groups linked to the signed-in instructor account (their reports are theirs to review)."""
-    me = current()
-    return guided_group_ids(db(), me) if me is not None and "instructor" in (me.roles or []) else []
+    """The guidance groups linked to the signed-in instructor account (their reports are theirs to review), once
+    per request."""
+    if "orglife_guided" not in g:
+        me = current()
+        g.orglife_guided = guided_group_ids(db(), me) if me is not None and "instructor" in (me.roles or []) else []
+    return g.orglife_guided
 
 
 def within(query: Q, root: Organisation | None) -> Q:

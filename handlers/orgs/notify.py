@@ -22,14 +22,10 @@ QUEUE = "orgs:notice:{}"  # ordered-pool key of one person's 党员认证 messag
 SOURCE = "orgs"  # pending texts' source
 
 
-def send(services: Services, openid: str, text: str) -> bool:
-    """One customer-service message, if the window is open (else it waits for the next message); True when sent."""
-    return pending.send_or_keep(services, openid, text, SOURCE)
-
-
 def _safe(services: Services, openid: str, text: str) -> None:
+    """One customer-service message, if the window is open (else it waits for the next message)."""
     try:
-        send(services, openid, text)
+        pending.send_or_keep(services, openid, text, SOURCE)
     except Exception:  # noqa: BLE001 - a background send: log it; the console and 「我的认证」 show the state anyway
         log.exception("党员认证 notice not sent")
 

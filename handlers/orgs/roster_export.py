@@ -68,14 +68,14 @@ def start(root: Organisation | None, f: roster.RosterFilter, total: int) -> str:
     state = {"account": me.id, "rows": 0, "total": total, "done": False, "name": file_name(root), "failed": False}
     s.redis.set(STATE + token, json.dumps(state, ensure_ascii=False), ex=KEEP)
     s.redis.set(f"{RUNNING}{me.id}", token, ex=KEEP)
-    args = (s, token, root.id if root else None, asdict(f))
+    args = (s, token, state, root.id if root else None, asdict(f))
     threading.Thread(target=write_in_background, args=args, daemon=True).start()
     return token
 
 
-def write_in_background(s: Services, token: str, root_id: int | None, f: dict[str, Any]) -> None:
-    """In a background thread: write the workbook to FOLDER/<token>.xlsx, telling the state every batch."""
-    state = json.loads(s.redis.get(STATE + token) or "{}")
+def write_in_background(s: Services, token: str, state: dict[str, Any], root_id: int | None, f: dict[str, Any]) -> None:
+    """In a background thread: write the workbook to FOLDER/<token>.xlsx, telling the state (as start() wrote it)
+    every batch."""
 
     def tell(rows: int, **more: Any) -> None:
         state.update(rows=rows, **more)

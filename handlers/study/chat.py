@@ -192,14 +192,21 @@ def label(item: Episode | Article, lib: Library) -> str:
     return f"【{album.title if album else '学习专辑'}】{item.title}"
 
 
-def results_page(ctx: Context, lib: Library, ids: list[str], query: str, start: int) -> str:
-    shown = ids[start : start + RESULTS]
-    lines = [f"{start + i}. {label(lib.by_id[x], lib)}" for i, x in enumerate(shown, 1) if x in lib.by_id]
+def numbered(lib: Library, ids: list[str], first: int) -> list[str]:
+    """Result lines numbered from `first`, as 「1」「2」… open them."""
+    return [f"{n}. {label(lib.by_id[x], lib)}" for n, x in enumerate(ids, first) if x in lib.by_id]
+
+
+def remember(ctx: Context, ids: list[str], query: str, start: int) -> str:
+    """Keep the results in the dialog (numbers and 「更多」 read them); the page's closing line."""
     ctx.dialog.set("study:results", ids=ids, start=start, query=query)
     more = "回复「更多」查看更多结果；" if start + RESULTS < len(ids) else ""
-    return "\n".join(
-        [f"为您找到 {len(ids)} 条与「{query}」相关的内容：", *lines, "", f"回复序号查看；{more}回复「取消」结束搜索。"]
-    )
+    return f"回复序号查看；{more}回复「取消」结束搜索。"
+
+
+def results_page(ctx: Context, lib: Library, ids: list[str], query: str, start: int) -> str:
+    lines = numbered(lib, ids[start : start + RESULTS], start + 1)
+    return "\n".join([f"为您找到 {len(ids)} 条与「{query}」相关的内容：", *lines, "", remember(ctx, ids, query, start)])
 
 
 @router.text("更多", state="study:results")
@@ -224,16 +231,14 @@ def open_result(msg: Message, ctx: Context) -> Reply | str:
 def answer_page(ctx: Context, lib: Library, found: answer.Answer, query: str) -> str:
     """A confident answer: the quoted sentence(s) and their source, ready to open with 「1」, then the other
     top items numbered as in a results page."""
-    ctx.dialog.set("study:results", ids=found.ids, start=0, query=query)
-    others = [f"{i}. {label(lib.by_id[x], lib)}" for i, x in enumerate(found.ids[1:RESULTS], 2) if x in lib.by_id]
-    more = "回复「更多」查看更多结果；" if len(found.ids) > RESULTS else ""
+    others = numbered(lib, found.ids[1:RESULTS], 2)
     return "\n".join(
         [
             f"「{found.quote}」",
             f"——出自{label(lib.by_id[found.ids[0]], lib)}，回复「1」查看全文。",
             *(["", "其他相关内容：", *others] if others else []),
             "",
-            f"回复序号查看；{more}回复「取消」结束搜索。",
+            remember(ctx, found.ids, query, 0),
         ]
     )
 
@@ -252,6 +257,6 @@ def search(msg: Message, ctx: Context) -> str:
             f"没有找到与「{query}」相关的学习内容。\n试试：\n· 点击菜单「学习」\n· 回复「新声目录」浏览全部100集"
             "\n· 回复「学习专辑」\n· 回复「帮助」查看全部功能"
         )
-    if found.confident and found.quote and found.ids[0] in lib.by_id:
+    if found.confident:  # a confident answer always has a quote, from this library's first item
         return answer_page(ctx, lib, found, query)
     return results_page(ctx, lib, found.ids, query, 0)

@@ -65,6 +65,11 @@ def clean(text: str) -> str:
     return NOISE.sub("", normalize(text or ""))
 
 
+def cleaned(words: Iterable[str]) -> list[str]:
+    """Cue words as texts are read (clean), empty ones dropped."""
+    return [c for w in words if (c := clean(w))]
+
+
 def grams(text: str) -> Counter[str]:
     plain = clean(text)
     return Counter(plain[i : i + n] for n in GRAMS for i in range(len(plain) - n + 1))
@@ -85,7 +90,6 @@ class NaiveBayes:
         for text, label in rows:
             counts[label].update(grams(text))
         self.vocab = len({g for c in counts.values() for g in c}) or 1
-        self.classes = sorted(counts)
         self.logp = {label: self._table(c) for label, c in counts.items()}
 
     def _table(self, counts: Counter[str]) -> tuple[dict[str, float], float]:
@@ -137,8 +141,8 @@ class Suggester:
         department_cues: Mapping[str, Sequence[str]] | None = None,
     ) -> Suggester:
         """Fit on `rows`; every category of `category_cues` can be suggested, even one with no rows."""
-        cat_cues = {c: [clean(w) for w in words if clean(w)] for c, words in category_cues.items()}
-        dep_cues = {d: [clean(w) for w in words if clean(w)] for d, words in (department_cues or {}).items()}
+        cat_cues = {c: cleaned(words) for c, words in category_cues.items()}
+        dep_cues = {d: cleaned(words) for d, words in (department_cues or {}).items()}
         by_category: dict[str, Counter[str]] = defaultdict(Counter)
         for r in rows:
             if r.department:

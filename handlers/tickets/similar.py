@@ -98,9 +98,18 @@ def likely_duplicates(
     db: Session, cfg: TicketConfig, ticket: Ticket, now: datetime, where: Sequence[ColumnElement[bool]] = ()
 ) -> list[Suggestion]:
     """The open tickets most like `ticket`, with their similarity."""
-    pool = {s.id: s for s in candidates(db, cfg, ticket, now, where)}
+    return closest(ticket, candidates(db, cfg, ticket, now, where))
+
+
+def closest(
+    ticket: Ticket, pool: Iterable[Suggestion], threshold: float = THRESHOLD, limit: int = SHOWN
+) -> list[Suggestion]:
+    """The tickets of `pool` most like `ticket` (description and place), with their similarity."""
+    by_id = {s.id: s for s in pool}
     ranked = rank(
         ticket_text(ticket.description, ticket.place),
-        ((s.id, ticket_text(s.description, s.place)) for s in pool.values()),
+        ((s.id, ticket_text(s.description, s.place)) for s in by_id.values()),
+        threshold,
+        limit,
     )
-    return [replace(pool[key], score=round(score, 2)) for key, score in ranked]
+    return [replace(by_id[key], score=round(score, 2)) for key, score in ranked]

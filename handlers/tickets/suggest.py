@@ -4,6 +4,7 @@ what staff chose (DispatchSuggestion), with the share of suggestions taken for t
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Sequence
@@ -15,12 +16,13 @@ import yaml
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from bot.core.database import insert_ignoring
 from bot.core.errors import UserFacingError
 from handlers.tickets import flow
 from handlers.tickets.config import TicketConfig
 from handlers.tickets.dispatch import SEED, Labelled, Suggester
-from handlers.tickets.models import STATUSES, DispatchSuggestion, Ticket
-from handlers.tickets.similar import rank, ticket_text
+from handlers.tickets.models import DispatchSuggestion, Ticket
+from handlers.tickets.similar import Suggestion, closest
 
 PAST_ROWS = 5000  # newest dispatched tickets the model learns from (fitting 5,000 takes about 0.2 s)
 REBUILD_SECONDS = 600  # a process refits its model at most this often (newly dispatched tickets join then)
@@ -32,20 +34,9 @@ _models: dict[tuple[str, int], tuple[float, Suggester]] = {}  # (database, confi
 _lock = threading.Lock()
 
 
-@dataclass(frozen=True)
-class Similar:
-    """A past ticket that reads like this one."""
-
-    number: str
-    category: str
-    status: str
-    status_name: str
-    description: str
-    score: float
-
-
-def seed_rows(path: Path = SEED) -> list[Labelled]:
-    return [Labelled(str(r["t"]), str(r["c"]), str(r["d"])) for r in yaml.safe_load(path.read_text("utf-8")) or []]
+@functools.cache  # read once per process: the file does not change while the app runs
+def seed_rows(path: Path = SEED) -> tuple[Labelled, ...]:
+    return tuple(Labelled(str(r["t"]), str(r["c"]), str(r["d"])) for r in yaml.safe_load(path.read_text("utf-8")) or [])
 
 
 def past_rows(db: Session, limit: int = PAST_ROWS) -> list[Labelled]:
@@ -64,13 +55,13 @@ def build(cfg: TicketConfig, rows: Sequence[Labelled]) -> Suggester:
     return Suggester.build(known, cfg.category_cues, cfg.category_departments, cfg.department_cues)
 
 
-def model(db: Session, cfg: TicketConfig, now: float | None = None) -> Suggester:
+def model(db: Session, cfg: TicketConfig) -> Suggester:
     """This process's model for this database and config, refitted when older than REBUILD_SECONDS."""
-    key, now = (str(db.get_bind().url), id(cfg)), now if now is not None else time.monotonic()
+    key, now = (str(db.get_bind().url), id(cfg)), time.monotonic()
     with _lock:
         cached = _models.get(key)
         if cached is None or now - cached[0] > REBUILD_SECONDS:
-            cached = _models[key] = (now, build(cfg, seed_rows() + past_rows(db)))
+            cached = _models[key] = (now, build(cfg, [*seed_rows(), *past_rows(db)]))
         return cached[1]
 
 
@@ -82,27 +73,16 @@ def forget() -> None:
 
 def similar(
     db: Session, ticket: Ticket, where: Sequence[ColumnElement[bool]] = (), pool: int = SIMILAR_POOL
-) -> list[Similar]:
+) -> list[Suggestion]:
     """The past tickets (open and closed) most like `ticket`, among those the viewer may see (`where`)."""
-    rows = {
-        r.id: r
-        for r in db.execute(
-            select(Ticket.id, Ticket.number, Ticket.category, Ticket.status, Ticket.description, Ticket.place)
-            .where(Ticket.id != ticket.id, Ticket.status != "merged", *where)
-            .order_by(Ticket.id.desc())
-            .limit(pool)
-        )
-    }
-    ranked = rank(
-        ticket_text(ticket.description, ticket.place),
-        ((i, ticket_text(r.description, r.place)) for i, r in rows.items()),
-        SIMILAR_THRESHOLD,
-        SIMILAR_SHOWN,
+    rows = db.execute(
+        select(Ticket.id, Ticket.number, Ticket.category, Ticket.status, Ticket.description, Ticket.place)
+        .where(Ticket.id != ticket.id, Ticket.status != "merged", *where)
+        .order_by(Ticket.id.desc())
+        .limit(pool)
     )
-    return [
-        Similar(r.number, r.category, r.status, STATUSES.get(r.status, r.status), r.description, round(score, 2))
-        for r, score in ((rows[i], score) for i, score in ranked)
-    ]
+    past = (Suggestion(r.id, r.number, r.category, r.status, r.description, r.place, 0.0) for r in rows)
+    return closest(ticket, past, SIMILAR_THRESHOLD, SIMILAR_SHOWN)
 
 
 def suggestion(db: Session, cfg: TicketConfig, ticket: Ticket) -> DispatchSuggestion | None:
@@ -110,10 +90,11 @@ def suggestion(db: Session, cfg: TicketConfig, ticket: Ticket) -> DispatchSugges
     row = db.scalar(select(DispatchSuggestion).where(DispatchSuggestion.ticket_id == ticket.id))
     if row is not None or ticket.status not in SUGGESTED_STATUSES or ticket.department is not None:
         return row
-    made = model(db, cfg).suggest(ticket.description)
+    fitted = model(db, cfg)
+    made = fitted.suggest(ticket.description)
     cat, cat_score = made.category
     dep, dep_score = made.department if made.departments else (None, 0.0)
-    row = DispatchSuggestion(
+    values = dict(
         ticket_id=ticket.id,
         category=cat,
         category_score=round(cat_score, 3),
@@ -123,12 +104,12 @@ def suggestion(db: Session, cfg: TicketConfig, ticket: Ticket) -> DispatchSugges
             "categories": [[c, round(p, 3)] for c, p in made.categories[:3]],
             "departments": [[d, round(p, 3)] for d, p in made.departments[:3]],
         },
-        model_version=model(db, cfg).version,
+        model_version=fitted.version,
         submitted_category=ticket.category,
     )
-    db.add(row)
+    db.execute(insert_ignoring(db, DispatchSuggestion, values, ["ticket_id"]))  # two first views: one row
     db.commit()
-    return row
+    return db.scalar(select(DispatchSuggestion).where(DispatchSuggestion.ticket_id == ticket.id))
 
 
 def record_choice(db: Session, ticket: Ticket, actor: str, now: Any) -> DispatchSuggestion | None:

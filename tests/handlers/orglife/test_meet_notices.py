@@ -43,7 +43,7 @@ def test_each_channel_is_recorded(wxo, client, services, emu, wait_for):
     assert not emu.received(far, "custom")
     wxo.text(far, "在吗")  # the window opens: the notice that waited goes out
     wait_for(lambda: emu.received(far, "custom"))
-    assert emu.received(far, "custom")[0]["body"]["text"]["content"].startswith(notices.RESENT)
+    assert emu.received(far, "custom")[0]["body"]["text"]["content"].startswith(pending.RESENT)
     wait_for(lambda: rows(services, meeting_id)[ids["zuzhi"]].notice == notices.LATER)
     page = client.get(f"/console/meetings/{meeting_id}").get_data(as_text=True)
     assert "客服消息" in page and "已送达（下次互动时）" in page and "未送达" in page
